@@ -1,0 +1,256 @@
+"""From a differentiated graph to module text.
+
+The compiler side builds a frozen :class:`ModuleDesc` (every statement already
+printed, every name chosen); the Jinja templates in ``templates/`` only loop and
+format it. Single-use values are inlined into their user's expression when the
+result stays short, so the code reads like hand-written NumPy; every other value
+gets a numbered temporary. Nothing here depends on dict or set iteration order
+of hashed objects, so the text is identical across runs and PYTHONHASHSEED values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from . import naming
+from .graph import placeholder
+from .parse import Program
+from .printer import HELPERS, NumPyPrinter, precedence_of
+from .reverse import Gradient
+
+INLINE_LIMIT = 60  # longest expression text inlined into its single user
+LINE_LIMIT = 88  # longest expression a statement is allowed to grow to by inlining
+
+
+@dataclass(frozen=True)
+class Statement:
+    target: str
+    expr: str
+    comments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class FunctionDesc:
+    name: str
+    params: tuple[str, ...]
+    signature: str
+    docstring: tuple[str, ...]
+    convert: str  # the line turning inputs into arrays
+    sections: tuple[Section, ...]
+    returns: str
+
+
+@dataclass(frozen=True)
+class ModuleDesc:
+    docstring: tuple[str, ...]
+    header: str
+    np: str
+    math: str | None
+    inputs: tuple[str, ...]
+    wrt: tuple[str, ...]
+    fields: tuple[str, ...]
+    gradients_alias: str | None
+    functions: tuple[FunctionDesc, ...]
+    helpers: dict  # helper key -> emitted name, for those used
+    aliases: dict
+
+
+def fingerprint(source: str, options: dict, version: str) -> str:
+    """The hash in the header: source, options and derivgen version."""
+    text = "\0".join([version, source] + [f"{k}={options[k]!r}" for k in sorted(options)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _op_count(template) -> int:
+    return int(sp.count_ops(template)) if template is not None else 0
+
+
+class FunctionBuilder:
+    """Decides which values of one generated function are inlined or named, and prints them."""
+
+    def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]]):
+        self.graph = grad.graph
+        self.seed = grad.seed
+        self.aliases = aliases
+        self.leaf_names = names
+        self.roots = roots
+        self.used: set[str] = set()
+
+    def build(self, namer: naming.Namer) -> tuple[list[Section], dict[int, str], int]:
+        graph = self.graph
+        root_ids = [vid for _, vid in self.roots]
+        needed = sorted(graph.ancestors(root_ids))
+        uses: dict[int, int] = {}
+        for vid in needed:
+            for a in graph[vid].args:
+                uses[a] = uses.get(a, 0) + 1
+        root_names: dict[int, str] = {}
+        for name, vid in self.roots:
+            root_names.setdefault(vid, name)
+
+        text: dict[int, tuple[str, int]] = {}
+        notes: dict[int, tuple[str, ...]] = {}  # inlined values -> the notes they carry
+        gradient_side: set[int] = {self.seed}
+        forward, backward = [], []
+        ops = 0
+        counter = 0
+
+        def emit(vid, target, expr, comments=None):
+            if comments is None:
+                comments = notes.pop(vid)
+            text[vid] = (target, PRECEDENCE["Atom"])
+            (backward if vid in gradient_side else forward).append(Statement(target, expr, comments))
+
+        for vid in needed:
+            value = graph[vid]
+            if value.template is None:  # inputs and grad_output
+                text[vid] = (self.leaf_names[vid], PRECEDENCE["Atom"])
+                continue
+            ops += _op_count(value.template)
+            expr = self._print(value, text)
+            # A line grown too long by inlining gets its longest inlined operand named.
+            while len(expr) > LINE_LIMIT:
+                inlined = [a for a in value.args if a in notes]
+                if not inlined:
+                    break
+                longest = max(inlined, key=lambda a: (len(text[a][0]), a))
+                emit(longest, naming.temporary(namer, counter), text[longest][0])
+                counter += 1
+                expr = self._print(value, text)
+            merged = tuple(dict.fromkeys(
+                ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
+            if any(a in gradient_side for a in value.args):
+                gradient_side.add(vid)
+            if (vid not in root_names and uses.get(vid, 0) == 1 and len(expr) <= INLINE_LIMIT) \
+                    or (not value.args and vid not in root_names):
+                text[vid] = (expr, precedence_of(value.template))
+                notes[vid] = merged
+                continue
+            if vid in root_names:
+                target = root_names[vid]
+            else:
+                target = naming.temporary(namer, counter)
+                counter += 1
+            emit(vid, target, expr, merged)
+        sections = []
+        if forward:
+            sections.append(Section(f"Forward terms ({len(forward)})", tuple(forward)))
+        if backward:
+            sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
+        names = {vid: text[vid][0] for _, vid in self.roots}
+        return sections, names, ops
+
+    def _print(self, value, text) -> str:
+        symbols = {placeholder(i): text[a] for i, a in enumerate(value.args)}
+        printer = NumPyPrinter(symbols, self.aliases)
+        expr = printer.doprint(value.template)
+        self.used |= printer.used
+        return expr
+
+
+def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str,
+             module_doc: tuple[str, ...]) -> ModuleDesc:
+    graph = grad.graph
+    inputs = program.inputs
+    aliases = naming.module_aliases(inputs)
+    fields = tuple(naming.gradient_field(n) for n in wrt)
+    seed_param = naming.Namer(inputs).claim("grad_output")
+    leaf_names = {program.input_ids[n]: n for n in inputs}
+    leaf_names[grad.seed] = seed_param
+    used: set[str] = {"np", "as_arrays"}
+    functions = []
+    signature = ", ".join(inputs)
+    call_doc = f"{program.name}({signature})"
+    specs = [
+        ("forward", (), True, (f"The value of {call_doc}.",)),
+        ("backward", wrt, False,
+         (f"Gradients of {program.name} with respect to {', '.join(wrt)}.", "",
+          "grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient",
+          "of the sum of the output); each gradient has its input's shape and dtype.")),
+        ("value_and_grad", wrt, True,
+         (f"(value, Gradients) of {call_doc}, computing the shared terms once.",)),
+    ]
+    for fname, grads, with_value, doc in specs:
+        namer = naming.Namer(set(inputs) | set(aliases.values()) | {seed_param})
+        roots = []
+        if with_value:
+            roots.append((namer.claim("value"), grad.output))
+        for n in grads:
+            roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
+        builder = FunctionBuilder(grad, aliases, leaf_names, roots)
+        sections, names, ops = builder.build(namer)
+        used |= builder.used
+        params = inputs + ((seed_param,) if grads else ())
+        sig = signature + (f", {seed_param}=1.0" if grads else "")
+        convert = _conversion(params, aliases["as_arrays"])
+        grads_text = ", ".join(f"{f}={names[grad.grads[n]]}" for f, n in zip(fields, grads))
+        gradients = f"{aliases['Gradients']}({grads_text})"
+        if fname == "forward":
+            returns = names[grad.output]
+        elif fname == "backward":
+            returns = gradients
+        else:
+            returns = f"{names[grad.output]}, {gradients}"
+        doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
+        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns))
+    for key in sorted(used):
+        used.update(naming.REQUIRES.get(key, ()))
+    helpers = {key: aliases[key] for key in naming.INTERNAL if key in used and key not in ("np", "math", "Gradients")}
+    return ModuleDesc(
+        docstring=module_doc,
+        header=header,
+        np=aliases["np"],
+        math=aliases["math"] if "math" in used else None,
+        inputs=inputs,
+        wrt=wrt,
+        fields=fields,
+        gradients_alias=aliases["Gradients"] if aliases["Gradients"] != "Gradients" else None,
+        functions=tuple(functions),
+        helpers=helpers,
+        aliases=aliases,
+    )
+
+
+def _conversion(params: tuple[str, ...], helper: str) -> str:
+    targets = f"({params[0]},)" if len(params) == 1 else ", ".join(params)
+    return f"{targets} = {helper}({', '.join(params)})"
+
+
+def templates_dir() -> Path:
+    """templates/ inside an installed wheel, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "module.py.jinja").is_file():
+            return candidate
+    raise FileNotFoundError("derivgen's templates folder is missing from this installation")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def render(desc: ModuleDesc) -> str:
+    text = environment().get_template("module.py.jinja").render(m=desc, helpers=HELPERS)
+    return text.rstrip() + "\n"

@@ -1,0 +1,114 @@
+"""SSA values: the one intermediate representation from parsing to emission.
+
+Every value is a small SymPy *template* over positional placeholders ``_a0``,
+``_a1``, ... that stand for earlier values (``args``), so a node never inlines its
+inputs' expressions: building and differentiating stay linear in program size.
+Identical (template, args) pairs are shared (common subexpression elimination),
+and ids grow in creation order, which is therefore a topological order.
+
+Shapes are not known until run time, so each value carries *shape labels*: the
+set of inputs (or fresh reduction results) whose broadcast gives its shape. ``lo``
+and ``hi`` bound it; they differ only for the caller's ``grad_output``, which may
+be a scalar or have the output's shape. Where labels prove a gradient already has
+its target's shape, no unbroadcast is emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+_PLACEHOLDERS: list[sp.Symbol] = []
+
+
+def placeholder(i: int) -> sp.Symbol:
+    while len(_PLACEHOLDERS) <= i:
+        _PLACEHOLDERS.append(sp.Symbol(f"_a{len(_PLACEHOLDERS)}"))
+    return _PLACEHOLDERS[i]
+
+
+def placeholder_index(sym: sp.Symbol) -> int:
+    return int(sym.name[2:])
+
+
+Labels = frozenset
+
+
+@dataclass(frozen=True)
+class Value:
+    id: int
+    op: str  # an op name, "input", "grad_output", "const" or a gradient step
+    template: sp.Basic | None  # None for leaves (inputs, grad_output)
+    args: tuple[int, ...]
+    lo: Labels
+    hi: Labels
+    name: str | None = None  # inputs only
+    note: str | None = None  # why this gradient term looks the way it does
+    operands: tuple = ()  # the op's operands: placeholders or SymPy numbers
+    static: tuple = ()  # static operands: keepdims, axes
+
+    @property
+    def exact(self) -> bool:
+        return self.lo == self.hi
+
+
+@dataclass
+class Graph:
+    values: list[Value] = field(default_factory=list)
+    _interned: dict = field(default_factory=dict)
+
+    def __getitem__(self, vid: int) -> Value:
+        return self.values[vid]
+
+    def leaf(self, op: str, name: str | None, lo: Labels, hi: Labels) -> int:
+        vid = len(self.values)
+        self.values.append(Value(vid, op, None, (), lo, hi, name=name))
+        return vid
+
+    def add(self, op: str, template: sp.Basic, args: tuple[int, ...], *, labels=None,
+            note: str | None = None, operands: tuple = (), static: tuple = ()) -> int:
+        """The value computing ``template`` over ``args``, shared if it exists already."""
+        if labels is None and len(args) == 1 and template == placeholder(0):
+            return args[0]  # an identity: the value itself
+        key = (template, args)
+        found = self._interned.get(key)
+        if found is not None:
+            return found
+        if labels is None:
+            lo = Labels().union(*(self.values[a].lo for a in args))
+            hi = Labels().union(*(self.values[a].hi for a in args))
+        else:
+            lo = hi = labels
+        vid = len(self.values)
+        self.values.append(Value(vid, op, template, args, lo, hi, note=note,
+                                 operands=operands, static=static))
+        self._interned[key] = vid
+        return vid
+
+    def bind(self, op: str, template: sp.Basic, binding: dict[sp.Symbol, int], *,
+             labels=None, note: str | None = None) -> int:
+        """Add ``template`` whose free symbols are bound to values by ``binding``.
+
+        The symbols are renumbered to placeholders in a fixed order (the binding's
+        order), so equal terms intern to the same value whatever their origin.
+        """
+        used = template.free_symbols
+        subs, args = {}, []
+        for sym, vid in binding.items():
+            if sym in used:
+                subs[sym] = placeholder(len(args))
+                args.append(vid)
+        return self.add(op, template.xreplace(subs), tuple(args), labels=labels, note=note)
+
+    def ancestors(self, roots) -> set[int]:
+        """Every value the roots depend on, roots included (iterative: graphs can be deep)."""
+        seen: set[int] = set()
+        stack = list(roots)
+        while stack:
+            vid = stack.pop()
+            if vid in seen:
+                continue
+            seen.add(vid)
+            stack.extend(self.values[vid].args)
+        return seen

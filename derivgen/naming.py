@@ -1,0 +1,62 @@
+"""Every name the generated code uses, chosen so no user input can shadow it."""
+
+from __future__ import annotations
+
+# Module-level names referenced inside function bodies, where a parameter of the
+# same name would shadow them, and their preferred spellings.
+INTERNAL = {
+    "np": "np",
+    "math": "math",
+    "Gradients": "Gradients",
+    "as_arrays": "_as_arrays",
+    "unbroadcast": "_unbroadcast",
+    "sigmoid": "_sigmoid",
+    "erf": "_erf",
+    "logsumexp": "_logsumexp",
+    "matmul_grad_a": "_matmul_grad_a",
+    "matmul_grad_b": "_matmul_grad_b",
+    "as_matrices": "_as_matrices",
+}
+
+
+# Helpers that call other helpers or modules.
+REQUIRES = {
+    "erf": ("math",),
+    "matmul_grad_a": ("unbroadcast", "as_matrices"),
+    "matmul_grad_b": ("unbroadcast", "as_matrices"),
+}
+
+
+class Namer:
+    """Hands out names that collide neither with the taken ones nor with each other."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+
+    def claim(self, preferred: str) -> str:
+        name = preferred
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def child(self) -> "Namer":
+        return Namer(self.taken)
+
+
+def module_aliases(inputs) -> dict[str, str]:
+    namer = Namer(inputs)
+    return {key: namer.claim(preferred) for key, preferred in INTERNAL.items()}
+
+
+def gradient_field(name: str) -> str:
+    """The Gradients field for an input: NamedTuple fields cannot start with '_'."""
+    return "grad" + name if name.startswith("_") else name
+
+
+def temporary(namer: Namer, index: int) -> str:
+    return namer.claim(f"_t{index}")
+
+
+def gradient_variable(namer: Namer, name: str) -> str:
+    return namer.claim(f"grad_{name}")

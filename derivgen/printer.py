@@ -1,0 +1,219 @@
+"""Prints SymPy templates as NumPy code.
+
+One ``_print_<Type>`` method per expression type; function spellings are data.
+Numbers are printed as Python literals (or ``math.`` constants) so they stay
+"weak" under NumPy's promotion rules and float32 inputs give float32 results.
+Symbols print as the text the emitter assigned them: a variable name, or the
+inlined expression of a single-use value, parenthesised by its precedence.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+from . import symbolic as S
+
+# SymPy head -> NumPy function, for array operands.
+NUMPY = {
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos", "atan": "arctan",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh",
+    "atanh": "arctanh", "exp": "exp", "log": "log", "Abs": "abs", "sign": "sign", "floor": "floor",
+    "ceiling": "ceil", "exp2": "exp2", "expm1": "expm1", "log2": "log2", "log10": "log10",
+    "log1p": "log1p", "hypot": "hypot", "atan2": "arctan2", "maximum": "maximum",
+    "minimum": "minimum", "logaddexp": "logaddexp", "where": "where", "dot": "dot",
+    "zeros_like": "zeros_like",
+}
+# SymPy head -> math function, for constant operands (keeps constants Python floats).
+MATH = {
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh", "acosh": "acosh",
+    "atanh": "atanh", "exp": "exp", "log": "log", "erf": "erf", "log2": "log2", "log10": "log10",
+    "log1p": "log1p", "expm1": "expm1", "hypot": "hypot", "atan2": "atan2",
+}
+# SymPy head -> helper function emitted into the module (see templates/helpers.py.jinja).
+HELPERS = {
+    "sigmoid": "sigmoid", "erf": "erf", "unbroadcast": "unbroadcast",
+    "reduce_logsumexp": "logsumexp", "matmul_grad_a": "matmul_grad_a",
+    "matmul_grad_b": "matmul_grad_b",
+}
+NUMBER_SYMBOLS = {"pi": "pi", "E": "e"}
+
+
+class NumPyPrinter(StrPrinter):
+    """Prints one template; ``names`` maps each free symbol to (text, precedence)."""
+
+    def __init__(self, names: dict, aliases: dict):
+        super().__init__({"order": "none"})
+        self.names = names
+        self.aliases = aliases  # "np", "math" and helper names -> collision-free spellings
+        self.used: set[str] = set()  # which of the aliases the printed code needs
+
+    def alias(self, key: str) -> str:
+        self.used.add(key)
+        return self.aliases[key]
+
+    def np(self, fn: str) -> str:
+        return f"{self.alias('np')}.{fn}"
+
+    def math(self, fn: str) -> str:
+        return f"{self.alias('math')}.{fn}"
+
+    def parenthesize(self, item, level, strict=False):
+        if isinstance(item, sp.Symbol) and item in self.names:
+            text, prec = self.names[item]
+            if prec < level or (not strict and prec <= level):
+                return f"({text})"
+            return text
+        return super().parenthesize(item, level, strict)
+
+    # ---- atoms ---------------------------------------------------------------------
+    def _print_Symbol(self, expr):
+        return self.names[expr][0]
+
+    def _print_Integer(self, expr):
+        return str(expr.p)
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Rational(self, expr):
+        return f"{expr.p}/{expr.q}"
+
+    def _print_NumberSymbol(self, expr):
+        return self.math(NUMBER_SYMBOLS[type(expr).__name__])
+
+    _print_Pi = _print_NumberSymbol
+    _print_Exp1 = _print_NumberSymbol
+
+    def _print_Infinity(self, expr):
+        return self.math("inf")
+
+    def _print_NegativeInfinity(self, expr):
+        return "-" + self.math("inf")
+
+    def _print_NaN(self, expr):
+        return self.math("nan")
+
+    def _print_BooleanTrue(self, expr):
+        return "True"
+
+    def _print_BooleanFalse(self, expr):
+        return "False"
+
+    # ---- arithmetic ------------------------------------------------------------------
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        sqrt = self.math("sqrt") if base.is_number else self.np("sqrt")
+        if exp == sp.S.Half:
+            return f"{sqrt}({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1/{sqrt}({self._print(base)})"
+        if exp.is_number and exp.is_negative:
+            return "1/" + self.parenthesize(sp.Pow(base, -exp, evaluate=False), PRECEDENCE["Mul"], strict=True)
+        prec = PRECEDENCE["Pow"]
+        return f"{self.parenthesize(base, prec, strict=False)}**{self.parenthesize(exp, prec, strict=False)}"
+
+    def _print_Function(self, expr):
+        head = type(expr).__name__
+        args = ", ".join(self._print(a) for a in expr.args)
+        if expr.is_number and head in MATH:
+            return f"{self.math(MATH[head])}({args})"
+        if head in HELPERS:
+            return f"{self.alias(HELPERS[head])}({args})"
+        if head in NUMPY:
+            return f"{self.np(NUMPY[head])}({args})"
+        return getattr(self, f"_print_{head}")(expr)
+
+    def _print_softplus(self, expr):
+        return f"{self.np('logaddexp')}(0, {self._print(expr.args[0])})"
+
+    def _print_relu(self, expr):
+        return f"{self.np('maximum')}({self._print(expr.args[0])}, 0)"
+
+    def _print_clip(self, expr):
+        x, lo, hi = (self._print(a) for a in expr.args)
+        if expr.args[1] == -sp.oo:
+            return f"{self.np('minimum')}({x}, {hi})"
+        if expr.args[2] == sp.oo:
+            return f"{self.np('maximum')}({x}, {lo})"
+        return f"{self.np('clip')}({x}, {lo}, {hi})"
+
+    def _reduction(self, fn: str, expr) -> str:
+        x, keepdims, *axes = expr.args
+        text = f"{fn}({self._print(x)}"
+        if axes:
+            text += f", axis={self._axes(axes)}"
+        if keepdims:
+            text += ", keepdims=True"
+        return text + ")"
+
+    @staticmethod
+    def _axes(axes) -> str:
+        return str(int(axes[0])) if len(axes) == 1 else "(" + ", ".join(str(int(a)) for a in axes) + ")"
+
+    def _print_reduce_sum(self, expr):
+        return self._reduction(self.np("sum"), expr)
+
+    def _print_reduce_mean(self, expr):
+        return self._reduction(self.np("mean"), expr)
+
+    def _print_reduce_logsumexp(self, expr):
+        return self._reduction(self.alias("logsumexp"), expr)
+
+    def _print_matmul(self, expr):
+        prec = PRECEDENCE["Mul"]
+        a, b = expr.args
+        return f"{self.parenthesize(a, prec)} @ {self.parenthesize(b, prec, strict=True)}"
+
+    def _print_transpose(self, expr):
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
+
+    def _print_expand_reduced(self, expr):
+        g, like, keepdims, *axes = expr.args
+        shape = f"{self.np('shape')}({self._print(like)})"
+        g_text = self._print(g)
+        if axes and not keepdims:
+            g_text = f"{self.np('expand_dims')}({g_text}, {self._axes(axes)})"
+        return f"{self.np('broadcast_to')}({g_text}, {shape})"
+
+    def _print_broadcast_like(self, expr):
+        g, like = (self._print(a) for a in expr.args)
+        return f"{self.np('broadcast_to')}({g}, {self.np('shape')}({like}))"
+
+    def _print_size_ratio(self, expr):
+        sizes = [f"{self.np('size')}({self._print(a)})" for a in expr.args]
+        return " / ".join(sizes) if len(sizes) == 1 else f"({sizes[0]} // {sizes[1]})"
+
+    # ---- conditions ------------------------------------------------------------------
+    def _print_Relational(self, expr):
+        op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
+        prec = PRECEDENCE["Relational"]
+        return f"{self.parenthesize(expr.lhs, prec)} {op} {self.parenthesize(expr.rhs, prec)}"
+
+    def _print_And(self, expr):
+        return " & ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Or(self, expr):
+        return " | ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr):
+        return f"~({self._print(expr.args[0])})"
+
+
+def precedence_of(template) -> int:
+    """The precedence an inlined copy of ``template`` must be parenthesised by."""
+    if isinstance(template, S.matmul):
+        return PRECEDENCE["Mul"]
+    if isinstance(template, sp.core.relational.Relational):
+        return PRECEDENCE["Relational"]
+    if isinstance(template, (sp.And, sp.Or)):
+        return PRECEDENCE["Atom"]  # printed fully parenthesised
+    if isinstance(template, sp.Rational) and not isinstance(template, sp.Integer):
+        return PRECEDENCE["Mul"]
+    if isinstance(template, sp.Number) and template.is_negative:
+        return PRECEDENCE["Add"]
+    if isinstance(template, sp.Pow) and template.exp.is_number and template.exp.is_negative:
+        return PRECEDENCE["Mul"]
+    return precedence(template)

@@ -1,0 +1,174 @@
+"""One vector-Jacobian rule per op.
+
+``RULES[op](operands, out, g, static)`` returns one term per operand: the
+contribution ``g * d(out)/d(operand)`` as a SymPy expression over the operands,
+the op's own value ``out`` and its adjoint ``g``, or ``None`` where no gradient
+flows (conditions, piecewise-constant ops). Conventions at kinks follow PyTorch
+and are written out in the rule, with a note the generated code repeats.
+
+``NOTES[op]`` is that note; rules for reductions and linear algebra return
+terms that already have their operand's shape.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from . import symbolic as S
+
+OUT = sp.Symbol("_out")
+G = sp.Symbol("_g")
+ZERO = sp.Integer(0)
+
+
+def _is_zero(x) -> bool:
+    return isinstance(x, sp.Number) and x == 0
+
+
+def _pow(a, b, out, g):
+    if isinstance(b, sp.Number):
+        return (ZERO if b == 0 else g * b * a ** (b - 1)), None
+    # PyTorch: no gradient through the base where the exponent is 0, and none
+    # through the exponent where base == 0 and exponent >= 0 (there 0**b is flat).
+    da = S.where(sp.Eq(b, 0), ZERO, g * b * a ** (b - 1))
+    if isinstance(a, sp.Number):
+        db = g * out * sp.log(a)
+    else:
+        db = S.where(sp.And(sp.Eq(a, 0), b >= 0), ZERO, g * out * sp.log(a))
+    return (None if isinstance(a, sp.Number) else da), db
+
+
+def _maximum(a, b, out, g):
+    # Ties split the gradient evenly, as in PyTorch.
+    return (S.where(a > b, g, S.where(sp.Eq(a, b), g / 2, ZERO)),
+            S.where(b > a, g, S.where(sp.Eq(a, b), g / 2, ZERO)))
+
+
+def _minimum(a, b, out, g):
+    return (S.where(a < b, g, S.where(sp.Eq(a, b), g / 2, ZERO)),
+            S.where(b < a, g, S.where(sp.Eq(a, b), g / 2, ZERO)))
+
+
+def _clip(x, lo, hi, out, g):
+    # The gradient passes where lo <= x <= hi, both ends inclusive (PyTorch);
+    # a tensor bound receives it where it is the one selected. An absent bound is +-oo.
+    inside = ([x >= lo] if lo != -sp.oo else []) + ([x <= hi] if hi != sp.oo else [])
+    dx = S.where(sp.And(*inside), g, ZERO) if inside else g
+    dlo = None if isinstance(lo, sp.Number) else S.where(x < lo, g, ZERO)
+    dhi = None if isinstance(hi, sp.Number) else S.where(x > hi, g, ZERO)
+    return dx, dlo, dhi
+
+
+def _reduction_scale(op, x, out, static):
+    expand = S.expand_reduced(G, x, *static)
+    if op == "sum":
+        return expand
+    if op == "mean":  # divide by the count of reduced elements
+        return expand / (S.size_ratio(x, out) if len(static) > 1 else S.size_ratio(x))
+    # logsumexp: softmax weights exp(x - lse), with lse broadcast back over x.
+    return expand * sp.exp(x - S.expand_reduced(out, x, *static))
+
+
+def _rules():
+    u = {  # one operand: (rule, note)
+        "neg": lambda a, out, g: -g,
+        "sin": lambda a, out, g: g * sp.cos(a),
+        "cos": lambda a, out, g: -g * sp.sin(a),
+        "tan": lambda a, out, g: g * (1 + out**2),
+        "arcsin": lambda a, out, g: g / sp.sqrt(1 - a**2),
+        "arccos": lambda a, out, g: -g / sp.sqrt(1 - a**2),
+        "arctan": lambda a, out, g: g / (1 + a**2),
+        "sinh": lambda a, out, g: g * sp.cosh(a),
+        "cosh": lambda a, out, g: g * sp.sinh(a),
+        "tanh": lambda a, out, g: g * (1 - out**2),
+        "arcsinh": lambda a, out, g: g / sp.sqrt(a**2 + 1),
+        "arccosh": lambda a, out, g: g / sp.sqrt(a**2 - 1),
+        "arctanh": lambda a, out, g: g / (1 - a**2),
+        "exp": lambda a, out, g: g * out,
+        "exp2": lambda a, out, g: g * out * sp.log(2),
+        "expm1": lambda a, out, g: g * (out + 1),
+        "log": lambda a, out, g: g / a,
+        "log2": lambda a, out, g: g / (a * sp.log(2)),
+        "log10": lambda a, out, g: g / (a * sp.log(10)),
+        "log1p": lambda a, out, g: g / (1 + a),
+        "sqrt": lambda a, out, g: g / (2 * out),
+        "square": lambda a, out, g: 2 * g * a,
+        "abs": lambda a, out, g: g * sp.sign(a),
+        "sign": lambda a, out, g: None,
+        "floor": lambda a, out, g: None,
+        "ceil": lambda a, out, g: None,
+        "erf": lambda a, out, g: 2 * g * sp.exp(-a**2) / sp.sqrt(sp.pi),
+        "sigmoid": lambda a, out, g: g * out * (1 - out),
+        "softplus": lambda a, out, g: g * S.sigmoid(a),
+        "relu": lambda a, out, g: S.where(a > 0, g, ZERO),
+        "transpose": lambda a, out, g: S.transpose(g),
+    }
+    b = {  # two operands
+        "add": lambda a, b, out, g: (g, g),
+        "sub": lambda a, b, out, g: (g, -g),
+        "mul": lambda a, b, out, g: (g * b, g * a),
+        "div": lambda a, b, out, g: (g / b, -g * a / b**2),
+        "pow": _pow,
+        "power": _pow,
+        "arctan2": lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2)),
+        "hypot": lambda a, b, out, g: (g * a / out, g * b / out),
+        "maximum": _maximum,
+        "minimum": _minimum,
+        "logaddexp": lambda a, b, out, g: (g * sp.exp(a - out), g * sp.exp(b - out)),
+        "matmul": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
+        "dot": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
+    }
+    table = {}
+    for name, f in u.items():
+        table[name] = lambda ops, static, f=f: (f(ops[0], OUT, G),)
+    for name, f in b.items():
+        table[name] = lambda ops, static, f=f: tuple(f(ops[0], ops[1], OUT, G))
+    table["clamp"] = lambda ops, static: _clip(ops[0], ops[1], ops[2], OUT, G)
+    table["where"] = lambda ops, static: (None, S.where(ops[0], G, ZERO), S.where(ops[0], ZERO, G))
+    for name in ("sum", "mean", "logsumexp"):
+        table[name] = lambda ops, static, name=name: (_reduction_scale(name, ops[0], OUT, static),)
+    return table
+
+
+RULES = _rules()
+
+NOTES = {
+    "abs": "abs'(0) = 0, as in PyTorch",
+    "relu": "relu'(0) = 0, as in PyTorch",
+    "clamp": "clamp passes the gradient where lo <= x <= hi, both ends inclusive",
+    "maximum": "ties split the gradient 0.5/0.5, as in PyTorch",
+    "minimum": "ties split the gradient 0.5/0.5, as in PyTorch",
+    "where": "the gradient flows only into the branch where selected",
+    "pow": "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)",
+    "power": "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)",
+    "logsumexp": "d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))",
+    "sigmoid": "sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z))",
+    "tanh": "tanh'(z) = 1 - tanh(z)**2",
+    "tan": "tan'(z) = 1 + tan(z)**2",
+}
+
+
+
+def note(op: str, operands: tuple) -> str | None:
+    """The comment the generated code carries for this op's gradient, if any."""
+    if op in ("pow", "power") and isinstance(operands[1], sp.Number):
+        return None  # a constant exponent has no convention to explain
+    return NOTES.get(op)
+
+
+# Ops whose rule terms already have their operand's shape.
+SHAPED = {"sum", "mean", "logsumexp", "matmul", "dot", "transpose"}
+
+
+@lru_cache(maxsize=None)
+def vjp(op: str, operands: tuple, static: tuple) -> tuple:
+    """Cached rule terms for one op applied to these operands (placeholders or numbers)."""
+    try:
+        rule = RULES[op]
+    except KeyError:  # an op in ops.py without a rule: a bug in derivgen, not in the input
+        raise NotImplementedError(f"no derivative rule for op {op!r}") from None
+    terms = rule(operands, static)
+    return tuple(None if t is None or _is_zero(t) or isinstance(operands[i], sp.Number)
+                 else t for i, t in enumerate(terms))

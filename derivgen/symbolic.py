@@ -1,0 +1,52 @@
+"""SymPy function heads for the ops SymPy has no (or no suitable) class for.
+
+Each class is opaque: SymPy never evaluates or rewrites it, so a node's
+expression says exactly what the user wrote. Derivatives come from the rule
+table in ``rules.py``, never from SymPy, and spellings from ``printer.py``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
+
+__all__ = ["exp2", "expm1", "hypot", "log1p", "log2", "log10"]
+
+
+class Opaque(sp.Function):
+    """A function that SymPy keeps as written."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+def _opaque(name: str, nargs, doc: str) -> type:
+    return type(name, (Opaque,), {"nargs": nargs, "__doc__": doc, "__module__": __name__})
+
+
+# Elementwise ops.
+sigmoid = _opaque("sigmoid", 1, "1 / (1 + exp(-x))")
+softplus = _opaque("softplus", 1, "log(1 + exp(x))")
+relu = _opaque("relu", 1, "max(x, 0)")
+logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
+maximum = _opaque("maximum", 2, "elementwise max(a, b)")
+minimum = _opaque("minimum", 2, "elementwise min(a, b)")
+clip = _opaque("clip", 3, "min(max(x, lo), hi); an infinite bound is absent")
+where = _opaque("where", 3, "a where cond else b")
+# Shape-changing ops. Static arguments are SymPy integers: keepdims (0/1), then axes;
+# no axes means all of them.
+reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")
+reduce_mean = _opaque("reduce_mean", None, "mean(x, axis, keepdims)")
+reduce_logsumexp = _opaque("reduce_logsumexp", None, "logsumexp(x, axis, keepdims)")
+matmul = _opaque("matmul", 2, "a @ b")
+dot = _opaque("dot", 2, "np.dot(a, b)")
+transpose = _opaque("transpose", 1, "x.T")
+# Gradient plumbing, used only by the reverse sweep.
+unbroadcast = _opaque("unbroadcast", 2, "g summed (or broadcast) to the shape of like")
+broadcast_like = _opaque("broadcast_like", 2, "g broadcast (as a view) to the shape of like")
+expand_reduced = _opaque("expand_reduced", None, "g broadcast back over the reduced axes of like")
+size_ratio = _opaque("size_ratio", (1, 2), "size(a) / size(b), the count a mean divides by")
+zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
+matmul_grad_a = _opaque("matmul_grad_a", 3, "gradient of a @ b with respect to a")
+matmul_grad_b = _opaque("matmul_grad_b", 3, "gradient of a @ b with respect to b")
