@@ -20,23 +20,26 @@ import sympy as sp
 from . import ops, symbolic
 from .errors import ParseError, UnsupportedError, UsageError
 from .graph import Graph, placeholder
+from .nesting import parse_deep
 
 # How constructs are named in "... is not supported" messages.
 CONSTRUCTS = {
-    "For": "for loops", "AsyncFor": "for loops", "While": "while loops", "If": "if statements",
-    "With": "with statements", "AsyncWith": "with statements", "Import": "import statements",
-    "ImportFrom": "import statements", "Global": "global statements", "Nonlocal": "nonlocal statements",
-    "ClassDef": "class definitions", "FunctionDef": "nested function definitions",
-    "AsyncFunctionDef": "async functions", "Try": "try statements", "TryStar": "try statements",
-    "Raise": "raise statements", "Assert": "assert statements", "Delete": "del statements",
-    "Match": "match statements", "Break": "break statements", "Continue": "continue statements",
-    "Lambda": "lambda functions", "ListComp": "list comprehensions", "SetComp": "set comprehensions",
-    "DictComp": "dict comprehensions", "GeneratorExp": "generator expressions",
-    "NamedExpr": "assignment expressions (:=)", "JoinedStr": "f-strings", "FormattedValue": "f-strings",
-    "Subscript": "subscripts and indexing", "Slice": "slices", "Starred": "starred arguments (*args)",
-    "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Dict": "dict literals",
-    "Set": "set literals", "List": "list literals", "Tuple": "tuples", "IfExp": "conditional expressions",
-    "BoolOp": "'and' / 'or'",
+    "For": "for loops are", "AsyncFor": "for loops are", "While": "while loops are",
+    "If": "if statements are", "With": "with statements are", "AsyncWith": "with statements are",
+    "Import": "import statements are", "ImportFrom": "import statements are",
+    "Global": "global statements are", "Nonlocal": "nonlocal statements are",
+    "ClassDef": "class definitions are", "FunctionDef": "nested function definitions are",
+    "AsyncFunctionDef": "async functions are", "Try": "try statements are", "TryStar": "try statements are",
+    "Raise": "raise statements are", "Assert": "assert statements are", "Delete": "del statements are",
+    "Match": "match statements are", "Break": "break statements are", "Continue": "continue statements are",
+    "Lambda": "lambda functions are", "ListComp": "list comprehensions are",
+    "SetComp": "set comprehensions are", "DictComp": "dict comprehensions are",
+    "GeneratorExp": "generator expressions are", "NamedExpr": "assignment expressions (:=) are",
+    "JoinedStr": "f-strings are", "FormattedValue": "f-strings are", "Subscript": "subscripts (indexing) are",
+    "Slice": "slices are", "Starred": "starred arguments (*args) are", "Await": "await is",
+    "Yield": "yield is", "YieldFrom": "yield is", "Dict": "dict literals are", "Set": "set literals are",
+    "List": "list literals are", "Tuple": "tuples are", "IfExp": "conditional expressions (a if c else b) are",
+    "BoolOp": "'and' / 'or' are", "Expr": "expression statements are",
 }
 HINTS = {
     "If": "write the branches as where(condition, a, b)",
@@ -115,10 +118,10 @@ class Parser:
         return cls(message, line, col, text, self.filename, hint)
 
     def unsupported(self, node, what: str | None = None) -> ParseError:
+        """``what`` names the construct with its verb: "for loops are", "strings are"."""
         kind = type(node).__name__
-        what = what or CONSTRUCTS.get(kind, f"{kind} nodes")
-        return self.error(node, f"{what} are not supported" if what.endswith("s") else
-                          f"{what} is not supported", HINTS.get(kind), UnsupportedError)
+        what = what or CONSTRUCTS.get(kind, f"{kind} nodes are")
+        return self.error(node, f"{what} not supported", HINTS.get(kind), UnsupportedError)
 
     # ---- entry points ---------------------------------------------------------------
     def parse(self, function: str | None) -> Program:
@@ -140,13 +143,13 @@ class Parser:
 
     def _ast(self, function):
         try:
-            return ast.parse(self.source, self.filename, mode="eval")
+            return parse_deep(self.source, self.filename, "eval")
         except SyntaxError as expr_error:
             first = expr_error
         except (ValueError, OverflowError) as exc:  # e.g. an integer literal too long to read
             raise ParseError(f"cannot read the source: {exc}", 1, 1, "", self.filename) from None
         try:
-            return ast.parse(self.source, self.filename, mode="exec")
+            return parse_deep(self.source, self.filename, "exec")
         except SyntaxError as exc:
             # Report the error of the reading the source was most likely meant as.
             err = exc if ("def " in self.source or "\n" in self.source.strip()) else first
@@ -215,6 +218,8 @@ class Parser:
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                     called.add(node.func.id)
         roots = [n for n in names if n not in called]
+        if len(names) == 1:
+            return self.functions[names[0]]
         if len(roots) == 1:
             return self.functions[roots[0]]
         candidates = roots or names
@@ -234,17 +239,26 @@ class Parser:
         if not args.args:
             raise self.error(fdef, f"function '{fdef.name}' has no parameters: nothing to differentiate")
         env = {}
+        self._check_parameters(fdef)
         for a in args.args:
             name = self._check_name(a.arg, a)
             vid = self.graph.leaf("input", name, frozenset({name}), frozenset({name}))
             self.inputs[name] = vid
             env[name] = vid
         self._check_decorators(fdef)
+        self.call_stack.append(fdef.name)
         result = self.run_body(fdef, env)
         out = self.as_value(result, fdef, f"function '{fdef.name}'")
         text = ast.get_source_segment(self.source, fdef) or fdef.name
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, fdef.name, "function",
                        self.source, self.filename, text)
+
+    def _check_parameters(self, fdef):
+        seen = set()
+        for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
+            if a.arg in seen:
+                raise self.error(a, f"duplicate parameter '{a.arg}' in function '{fdef.name}'")
+            seen.add(a.arg)
 
     def _check_decorators(self, fdef):
         if fdef.decorator_list:
@@ -257,7 +271,8 @@ class Parser:
 
     def _target(self, node) -> str:
         if not isinstance(node, ast.Name):
-            raise self.unsupported(node, f"assignment to {CONSTRUCTS.get(type(node).__name__, 'this target')}")
+            raise self.error(node, "only assignment to a plain name is supported",
+                             "write one assignment per name: a = ...", UnsupportedError)
         return self._check_name(node.id, node)
 
     # ---- statements ---------------------------------------------------------------
@@ -308,10 +323,15 @@ class Parser:
                 return self.number(float(value), node)
             return sp.Integer(value)
         if isinstance(value, float):
+            if not math.isfinite(value):
+                literal = ast.get_source_segment(self.source, node) or repr(value)
+                raise self.error(node, f"the literal {literal} overflows a float64",
+                                 "constants must fit in a float64 (|x| < 1.8e308)")
             return self.number(value, node)
         if value is None:
             raise self.error(node, "None is only allowed as an axis or a clamp bound")
-        kind = {str: "strings", bytes: "bytes literals", complex: "complex numbers"}.get(type(value), "this constant")
+        kind = {str: "strings are", bytes: "bytes literals are", complex: "complex numbers are"}.get(
+            type(value), "this constant is")
         raise self.unsupported(node, kind)
 
     def number(self, value: float, node) -> sp.Basic:
@@ -356,7 +376,7 @@ class Parser:
             if self.is_cond(operand):
                 return self.cond(sp.Not, [operand], node)
             raise self.error(node, "~ applies only to conditions", "use it as ~(x > 0) inside where()")
-        raise self.unsupported(node, "'not'")
+        raise self.unsupported(node, "'not' is")
 
     def visit_BinOp(self, node, env):
         left = self.expr(node.left, env)
@@ -390,7 +410,7 @@ class Parser:
         right = self.expr(node.comparators[0], env)
         cls = COMPARE.get(type(node.ops[0]))
         if cls is None:
-            raise self.unsupported(node, f"'{_OP_TEXT.get(type(node.ops[0]), 'this comparison')}'")
+            raise self.unsupported(node, f"'{_OP_TEXT.get(type(node.ops[0]), 'this comparison')}' is")
         self.require_tensor(left, node)
         self.require_tensor(right, node)
         return self.cond(cls, [left, right], node)
@@ -535,6 +555,7 @@ class Parser:
         if len(self.call_stack) >= MAX_INLINE_DEPTH:
             raise self.error(node, "helper functions are nested too deeply")
         self._check_decorators(fdef)
+        self._check_parameters(fdef)
         args = fdef.args
         if args.vararg or args.kwarg or args.posonlyargs:
             raise self.error(fdef, f"'{fdef.name}' uses *args, **kwargs or positional-only parameters, "

@@ -91,7 +91,16 @@ def _index(sym: sp.Symbol) -> int:
     return int(sym.name[2:])
 
 
+ACCUMULATE_WIDTH = 8  # terms per accumulation: long sums become a tree of short lines
+
+
 def _sum(graph: Graph, terms: list[int]) -> int:
+    while len(terms) > 1:
+        terms = [_add(graph, terms[i:i + ACCUMULATE_WIDTH]) for i in range(0, len(terms), ACCUMULATE_WIDTH)]
+    return terms[0]
+
+
+def _add(graph: Graph, terms: list[int]) -> int:
     if len(terms) == 1:
         return terms[0]
     template = sp.Add(*(placeholder(i) for i in range(len(terms))))
