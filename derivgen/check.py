@@ -82,14 +82,16 @@ def gradcheck(module, inputs: dict | None = None, *, shapes: dict | None = None,
     atol = atol if atol is not None else (1e-6 if work.itemsize >= 8 else 2e-3)
     exact = {n: np.asarray(inputs[n], dtype=np.float64) for n in names}
     rng = np.random.default_rng(seed + 1)
-    out_shape = np.shape(module.forward(**exact))
+    out_shape = np.shape(module.forward(*(exact[n] for n in names)))
     grad_output = rng.uniform(0.5, 1.5, size=out_shape)
 
     def objective(values) -> float:
-        return float(np.sum(np.asarray(module.forward(**values), dtype=np.float64) * grad_output))
+        value = module.forward(*(values[n] for n in names))
+        return float(np.sum(np.asarray(value, dtype=np.float64) * grad_output))
 
     cast = {n: exact[n].astype(work) for n in names}
-    analytic = module.backward(**cast, grad_output=grad_output.astype(work))
+    # Positional: an input may itself be named grad_output (the module then renames its own).
+    analytic = module.backward(*(cast[n] for n in names), grad_output.astype(work))
     rows = []
     for name in module.WRT:
         got = getattr(analytic, _field(module, name))

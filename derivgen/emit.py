@@ -167,7 +167,7 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
     graph = grad.graph
     inputs = program.inputs
     aliases = naming.module_aliases(inputs)
-    fields = tuple(naming.gradient_field(n) for n in wrt)
+    fields = naming.gradient_fields(wrt)
     seed_param = naming.Namer(inputs).claim("grad_output")
     leaf_names = {program.input_ids[n]: n for n in inputs}
     leaf_names[grad.seed] = seed_param

@@ -49,9 +49,11 @@ def module_aliases(inputs) -> dict[str, str]:
     return {key: namer.claim(preferred) for key, preferred in INTERNAL.items()}
 
 
-def gradient_field(name: str) -> str:
-    """The Gradients field for an input: NamedTuple fields cannot start with '_'."""
-    return "grad" + name if name.startswith("_") else name
+def gradient_fields(wrt) -> tuple[str, ...]:
+    """The Gradients field of each input: its own name, except that NamedTuple
+    fields cannot start with '_', so ``_w`` becomes ``grad_w`` (kept unique)."""
+    namer = Namer(n for n in wrt if not n.startswith("_"))
+    return tuple(n if not n.startswith("_") else namer.claim("grad" + n) for n in wrt)
 
 
 def temporary(namer: Namer, index: int) -> str:
