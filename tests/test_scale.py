@@ -35,7 +35,8 @@ def test_a_10000_node_chain_compiles_and_matches_finite_differences():
 def test_generated_size_grows_linearly_with_chain_depth():
     lines = [len(derivgen.generate(chain_source(d)).splitlines()) for d in (100, 200, 400)]
     per_step = [(lines[1] - lines[0]) / 100, (lines[2] - lines[1]) / 200]
-    assert per_step[0] == per_step[1]
+    # Constant per step up to where longer temporary names push a line past the inlining limit.
+    assert per_step[1] == pytest.approx(per_step[0], rel=0.05)
 
 
 def test_a_400_deep_nesting_of_calls_compiles():
