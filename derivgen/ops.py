@@ -9,8 +9,8 @@ op's SymPy expression from its operands. Derivative rules live in ``rules.py``.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sympy as sp
 
@@ -167,7 +167,7 @@ def strip_prefix(dotted: str) -> tuple[str, str]:
 
 
 def lookup(dotted: str) -> OpSpec | None:
-    prefix, name = strip_prefix(dotted)
+    _, name = strip_prefix(dotted)
     if "." in name:
         return None
     return SPELLINGS.get(name)

@@ -38,7 +38,8 @@ HELPERS = {
     "reduce_logsumexp": "logsumexp", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b",
 }
-NUMBER_SYMBOLS = {"pi": "pi", "E": "e"}
+# Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
+NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
 
 
 class NumPyPrinter(StrPrinter):
@@ -125,6 +126,9 @@ class NumPyPrinter(StrPrinter):
         if head in NUMPY:
             return f"{self.np(NUMPY[head])}({args})"
         return getattr(self, f"_print_{head}")(expr)
+
+    def _print_nan_like(self, expr):
+        return f"{self.np('full_like')}({self._print(expr.args[0])}, {self.math('nan')})"
 
     def _print_softplus(self, expr):
         return f"{self.np('logaddexp')}(0, {self._print(expr.args[0])})"

@@ -12,7 +12,7 @@ terms that already have their operand's shape.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -24,17 +24,25 @@ ZERO = sp.Integer(0)
 
 
 def _is_zero(x) -> bool:
-    return isinstance(x, sp.Number) and x == 0
+    return isinstance(x, sp.Number) and bool(x.is_zero)  # Float 0.0 is not == 0 in SymPy
 
 
 def _pow(a, b, out, g):
     if isinstance(b, sp.Number):
-        return (ZERO if b == 0 else g * b * a ** (b - 1)), None
+        return (ZERO if b.is_zero else g * b * a ** (b - 1)), None
     # PyTorch: no gradient through the base where the exponent is 0, and none
     # through the exponent where base == 0 and exponent >= 0 (there 0**b is flat).
     da = S.where(sp.Eq(b, 0), ZERO, g * b * a ** (b - 1))
     if isinstance(a, sp.Number):
-        db = g * out * sp.log(a)
+        # A constant base: log(a) is computed now, and must stay real. PyTorch gives
+        # 0 where a == 0 and b >= 0 (else g * out * log(0) = -inf) and nan for a < 0.
+        # (A Float 0.0 is not == 0 in SymPy, hence is_zero.)
+        if a.is_positive:
+            db = g * out * sp.log(a)
+        elif a.is_zero:
+            db = S.where(b >= 0, ZERO, -sp.oo * g * out)
+        else:  # SymPy would fold g * nan to a bare nan, losing the shape and dtype
+            db = S.nan_like(g * out)
     else:
         db = S.where(sp.And(sp.Eq(a, 0), b >= 0), ZERO, g * out * sp.log(a))
     return (None if isinstance(a, sp.Number) else da), db
@@ -56,8 +64,13 @@ def _clip(x, lo, hi, out, g):
     # a tensor bound receives it where it is the one selected. An absent bound is +-oo.
     inside = ([x >= lo] if lo != -sp.oo else []) + ([x <= hi] if hi != sp.oo else [])
     dx = S.where(sp.And(*inside), g, ZERO) if inside else g
-    dlo = None if isinstance(lo, sp.Number) else S.where(x < lo, g, ZERO)
-    dhi = None if isinstance(hi, sp.Number) else S.where(x > hi, g, ZERO)
+    both = lo != -sp.oo and hi != sp.oo
+    # Where lo > hi the output is hi everywhere (min(max(x, lo), hi)), so the gradient
+    # goes to hi and lo gets none, as in PyTorch.
+    lo_selected = sp.And(x < lo, lo < hi) if both else x < lo
+    hi_selected = sp.Or(x > hi, hi < lo) if both else x > hi
+    dlo = None if isinstance(lo, sp.Number) else S.where(lo_selected, g, ZERO)
+    dhi = None if isinstance(hi, sp.Number) else S.where(hi_selected, g, ZERO)
     return dx, dlo, dhi
 
 
@@ -116,7 +129,8 @@ def _rules():
         "hypot": lambda a, b, out, g: (g * a / out, g * b / out),
         "maximum": _maximum,
         "minimum": _minimum,
-        "logaddexp": lambda a, b, out, g: (g * sp.exp(a - out), g * sp.exp(b - out)),
+        # sigmoid(a - b) = exp(a - out): exactly 1/2 at ties and finite when an operand is inf.
+        "logaddexp": lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a)),
         "matmul": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
         "dot": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
     }
@@ -162,7 +176,7 @@ def note(op: str, operands: tuple) -> str | None:
 SHAPED = {"sum", "mean", "logsumexp", "matmul", "dot", "transpose"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def vjp(op: str, operands: tuple, static: tuple) -> tuple:
     """Cached rule terms for one op applied to these operands (placeholders or numbers)."""
     try:

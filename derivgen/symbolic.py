@@ -48,5 +48,6 @@ broadcast_like = _opaque("broadcast_like", 2, "g broadcast (as a view) to the sh
 expand_reduced = _opaque("expand_reduced", None, "g broadcast back over the reduced axes of like")
 size_ratio = _opaque("size_ratio", (1, 2), "size(a) / size(b), the count a mean divides by")
 zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
+nan_like = _opaque("nan_like", 1, "nan in the shape and dtype of x")
 matmul_grad_a = _opaque("matmul_grad_a", 3, "gradient of a @ b with respect to a")
 matmul_grad_b = _opaque("matmul_grad_b", 3, "gradient of a @ b with respect to b")

@@ -14,7 +14,7 @@ import pytest
 import derivgen
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compile(source: str, wrt: tuple[str, ...] | None = None):
     return derivgen.compile(source, wrt=list(wrt) if wrt is not None else None)
 
