@@ -21,6 +21,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from . import naming
 from .graph import placeholder
+from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
 from .printer import HELPERS, NumPyPrinter, precedence_of
 from .reverse import Gradient
@@ -51,6 +52,10 @@ class FunctionDesc:
     convert: str  # the line turning inputs into arrays
     sections: tuple[Section, ...]
     returns: str
+    # The scalar path (Python numbers, math module), when the program allows one.
+    scalar_check: tuple[str, ...] = ()  # the condition, as lines
+    scalar_sections: tuple[Section, ...] = ()
+    finite_check: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ def _op_count(template) -> int:
 class FunctionBuilder:
     """Decides which values of one generated function are inlined or named, and prints them."""
 
-    def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]]):
+    def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]],
+                 printer=NumPyPrinter):
+        self.printer = printer
         self.graph = grad.graph
         self.seed = grad.seed
         self.aliases = aliases
@@ -135,6 +142,11 @@ class FunctionBuilder:
                 ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
             if any(a in gradient_side for a in value.args):
                 gradient_side.add(vid)
+            same = [a for a in value.args if text[a][0] == expr and text[a][1] == PRECEDENCE["Atom"]]
+            if same and vid not in root_names:  # an identity here (a shape fix-up on the scalar path): reuse the name
+                text[vid] = text[same[0]]
+                notes[vid] = merged
+                continue
             if (vid not in root_names and uses.get(vid, 0) == 1 and len(expr) <= INLINE_LIMIT) \
                     or (not value.args and vid not in root_names):
                 text[vid] = (expr, precedence_of(value.template))
@@ -156,7 +168,7 @@ class FunctionBuilder:
 
     def _print(self, value, text) -> str:
         symbols = {placeholder(i): text[a] for i, a in enumerate(value.args)}
-        printer = NumPyPrinter(symbols, self.aliases)
+        printer = self.printer(symbols, self.aliases)
         expr = printer.doprint(value.template)
         self.used |= printer.used
         return expr
@@ -192,12 +204,23 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         for n in grads:
             roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
         builder = FunctionBuilder(grad, aliases, leaf_names, roots)
-        sections, names, ops = builder.build(namer)
+        sections, names, ops = builder.build(namer.child())
         used |= builder.used
+        scalar = {}
+        if scalar_path_possible(graph, graph.ancestors([vid for _, vid in roots])):
+            scalar_builder = FunctionBuilder(grad, aliases, leaf_names, roots, MathPrinter)
+            scalar_sections, _, _ = scalar_builder.build(namer.child())
+            used |= scalar_builder.used | {"scalar_types"}
+            params_checked = inputs + ((seed_param,) if grads else ())
+            scalar = {
+                "scalar_check": _wrap_condition([f"type({p}) in {aliases['scalar_types']}" for p in params_checked]),
+                "scalar_sections": tuple(scalar_sections),
+                "finite_check": " or ".join(f"{name} - {name}" for name, _ in roots),
+            }
         params = inputs + ((seed_param,) if grads else ())
         sig = signature + (f", {seed_param}=1.0" if grads else "")
         convert = _conversion(params, aliases["as_arrays"])
-        grads_text = ", ".join(f"{f}={names[grad.grads[n]]}" for f, n in zip(fields, grads))
+        grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
         gradients = f"{aliases['Gradients']}({grads_text})"
         if fname == "forward":
             returns = names[grad.output]
@@ -206,10 +229,11 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         else:
             returns = f"{names[grad.output]}, {gradients}"
         doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
-        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns))
+        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns, **scalar))
     for key in sorted(used):
         used.update(naming.REQUIRES.get(key, ()))
-    helpers = {key: aliases[key] for key in naming.INTERNAL if key in used and key not in ("np", "math", "Gradients")}
+    helpers = {key: aliases[key] for key in naming.INTERNAL
+               if key in used and key not in ("np", "math", "Gradients")}
     return ModuleDesc(
         docstring=module_doc,
         header=header,
@@ -223,6 +247,20 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         helpers=helpers,
         aliases=aliases,
     )
+
+
+def _wrap_condition(terms: list[str], width: int = 88) -> tuple[str, ...]:
+    """``a and b and ...`` as lines of at most ``width`` characters (continuations indented)."""
+    lines, current = [], ""
+    for term in terms:
+        piece = term if not current else f" and {term}"
+        if current and len(current) + len(piece) > width:
+            lines.append(current)
+            current = f"and {term}"
+        else:
+            current += piece
+    lines.append(current)
+    return tuple(lines)
 
 
 def _conversion(params: tuple[str, ...], helper: str) -> str:

@@ -16,12 +16,17 @@ INTERNAL = {
     "matmul_grad_a": "_matmul_grad_a",
     "matmul_grad_b": "_matmul_grad_b",
     "as_matrices": "_as_matrices",
+    "sigmoid_scalar": "_sigmoid_scalar",
+    "logaddexp_scalar": "_logaddexp_scalar",
+    "scalar_types": "_SCALAR",
 }
 
 
 # Helpers that call other helpers or modules.
 REQUIRES = {
     "erf": ("math",),
+    "sigmoid_scalar": ("math",),
+    "logaddexp_scalar": ("math",),
     "matmul_grad_a": ("unbroadcast", "as_matrices"),
     "matmul_grad_b": ("unbroadcast", "as_matrices"),
 }
@@ -40,7 +45,7 @@ class Namer:
         self.taken.add(name)
         return name
 
-    def child(self) -> "Namer":
+    def child(self) -> Namer:
         return Namer(self.taken)
 
 

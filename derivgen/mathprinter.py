@@ -1,0 +1,164 @@
+"""Prints templates for the scalar path: Python floats, ``math`` and builtins.
+
+A NumPy ufunc costs ~300 ns on a scalar, a ``math`` call ~50 ns, so a module
+called with Python numbers runs this version of its code. It must agree with the
+NumPy path: wherever NumPy would return nan or inf (and warn), ``math`` raises
+(ValueError, OverflowError, ZeroDivisionError) or the result is not finite, and
+the generated code then reruns the call on the NumPy path. Operations that have
+no meaning for scalars (matmul, reductions over an axis) disable the scalar path.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+
+from . import symbolic as S
+from .printer import MATH, NumPyPrinter
+
+# Heads the scalar path cannot express: programs using them run on NumPy only.
+ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b"}
+# Scalar helpers emitted into the module (templates/helpers.py.jinja): these mirror
+# NumPy's algorithm so both paths round alike.
+SCALAR_HELPERS = {"logaddexp": "logaddexp_scalar"}
+
+
+def scalar_path_possible(graph, ids) -> bool:
+    """Whether every value can be computed on Python floats."""
+    for vid in ids:
+        value = graph[vid]
+        template = value.template
+        if template is None:
+            continue
+        if value.op in ARRAY_ONLY:
+            return False
+        if value.op in ("sum", "mean", "logsumexp") and len(value.static) > 1:
+            return False  # an axis on a 0-d value is an error NumPy must raise
+        if any(type(f).__name__ in ARRAY_ONLY for f in template.atoms(sp.Function)):
+            return False
+    return True
+
+
+class MathPrinter(NumPyPrinter):
+    """NumPyPrinter with scalar spellings."""
+
+    def _call(self, fn: str, args) -> str:
+        return f"{self.math(fn)}({', '.join(self._print(a) for a in args)})"
+
+    def _print_Function(self, expr):
+        head = type(expr).__name__
+        method = getattr(self, f"_print_{head}", None)
+        if method is not None and head not in ("Function",):
+            return method(expr)
+        if head in MATH:
+            return self._call(MATH[head], expr.args)
+        return super()._print_Function(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sp.S.Half:
+            return self._call("sqrt", (base,))
+        if exp == -sp.S.Half:
+            return "1/" + self._call("sqrt", (base,))
+        if exp.is_Integer:
+            return super()._print_Pow(expr, rational)
+        if exp.is_number and exp.is_negative:
+            return super()._print_Pow(expr, rational)
+        # math.pow raises where Python's ** would return a complex number.
+        return self._call("pow", (base, exp))
+
+    def _sqrt(self, base) -> str:
+        return f"{self.math('sqrt')}({self._print(base)})"
+
+    # ---- elementwise ops -------------------------------------------------------------
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_sign(self, expr):
+        x = self.parenthesize(expr.args[0], PRECEDENCE["Relational"], strict=True)
+        return f"(1.0 if {x} > 0 else -1.0 if {x} < 0 else {x} * 0.0)"
+
+    def _print_floor(self, expr):
+        return f"float({self.math('floor')}({self._print(expr.args[0])}))"
+
+    def _print_ceiling(self, expr):
+        return f"float({self.math('ceil')}({self._print(expr.args[0])}))"
+
+    def _print_exp2(self, expr):
+        return self._call("pow", (sp.Float(2.0), expr.args[0]))
+
+    def _print_erf(self, expr):
+        return self._call("erf", expr.args)
+
+    def _print_relu(self, expr):
+        # max keeps its first argument on ties and when it is nan, as np.maximum(x, 0) does.
+        return f"max({self._print(expr.args[0])}, 0.0)"
+
+    def _print_sigmoid(self, expr):
+        # math.exp raises OverflowError for z < -709, sending the call to the stable NumPy form.
+        z = self.parenthesize(expr.args[0], PRECEDENCE["Mul"], strict=True)
+        return f"1/(1 + {self.math('exp')}(-{z}))"
+
+    def _print_softplus(self, expr):
+        return f"{self.alias('logaddexp_scalar')}(0.0, {self._print(expr.args[0])})"
+
+    def _print_logaddexp(self, expr):
+        return f"{self.alias('logaddexp_scalar')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _pick(self, a, b, op) -> str:
+        # np.maximum/np.minimum propagate a nan from either side; so does this.
+        a_text = self.parenthesize(a, PRECEDENCE["Relational"], strict=True)
+        b_text = self.parenthesize(b, PRECEDENCE["Relational"], strict=True)
+        return f"({a_text} if {a_text} {op} {b_text} or {a_text} != {a_text} else {b_text})"
+
+    def _print_maximum(self, expr):
+        return self._pick(*expr.args, ">")
+
+    def _print_minimum(self, expr):
+        return self._pick(*expr.args, "<")
+
+    def _print_clip(self, expr):
+        x, lo, hi = expr.args
+        if not (lo.is_number and hi.is_number):
+            inner = x if lo == -sp.oo else S.maximum(x, lo)
+            return self._pick(inner, hi, "<") if hi != sp.oo else self._pick(x, lo, ">")
+        # Constant bounds: max/min keep a nan x (their first argument), like np.clip.
+        text = self._print(x)
+        if lo != -sp.oo:
+            text = f"max({text}, {self._print(lo)})"
+        if hi != sp.oo:
+            text = f"min({text}, {self._print(hi)})"
+        return text
+
+    def _print_where(self, expr):
+        # A constant branch is written as a float, so results are floats like the array path's.
+        cond, a, b = (sp.Float(x) if isinstance(x, sp.Integer) else x for x in expr.args)
+        level = PRECEDENCE["Lambda"] + 1
+        return (f"({self.parenthesize(a, level, strict=True)} if {self._print(cond)} "
+                f"else {self.parenthesize(b, level, strict=True)})")
+
+    def _print_And(self, expr):
+        return " and ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Or(self, expr):
+        return " or ".join(f"({self._print(a)})" for a in expr.args)
+
+    def _print_Not(self, expr):
+        return f"not ({self._print(expr.args[0])})"
+
+    # ---- shapes are trivial for scalars ---------------------------------------------
+    def _first(self, expr):
+        return self._print(expr.args[0])
+
+    _print_broadcast_like = _first
+    _print_unbroadcast = _first
+    _print_expand_reduced = _first
+    _print_reduce_sum = _first
+    _print_reduce_mean = _first
+    _print_reduce_logsumexp = _first
+
+    def _print_size_ratio(self, expr):
+        return "1"
+
+    def _print_zeros_like(self, expr):
+        return "0.0"
