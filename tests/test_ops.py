@@ -130,6 +130,54 @@ def test_unary_of_a_composite_argument_applies_the_chain_rule(compiled, unary_in
     assert_gradcheck(module, inputs)
 
 
+METHOD_CHAINS = [
+    ("(x * y).sum(dim=0)", lambda x, y: (x * y).sum(axis=0)),
+    ("sin(x).clamp(min=0)", lambda x, y: np.maximum(np.sin(x), 0.0)),
+    ("(x @ y).exp()", lambda x, y: np.exp(x @ y)),
+    ("x.T.sum(1)", lambda x, y: x.T.sum(axis=1)),
+    ("(x - y).abs().mean()", lambda x, y: np.abs(x - y).mean()),
+    ("(x + 3).pow(2).sqrt().log()", lambda x, y: np.log(x + 3)),
+]
+
+
+@pytest.mark.parametrize("source, reference", METHOD_CHAINS, ids=[s for s, _ in METHOD_CHAINS])
+def test_methods_on_expressions_chain_like_function_calls(compiled, make_inputs, source, reference):
+    module = compiled(source)
+    inputs = make_inputs(module, {"x": SHAPE, "y": SHAPE[-1:]})
+    assert_values_match(module, inputs, reference(inputs["x"], inputs.get("y")))
+    assert_gradcheck(module, inputs)
+
+
+EXTREMES = [
+    ("sigmoid(x)", [-1000.0, 0.0, 1000.0], [0.0, 0.5, 1.0]),
+    ("softplus(x)", [-1000.0, 0.0, 1000.0], [0.0, math.log(2.0), 1000.0]),
+    ("logaddexp(x, x)", [-1000.0, 0.0, 1000.0], [-1000.0 + math.log(2.0), math.log(2.0), 1000.0 + math.log(2.0)]),
+    ("logsumexp(x)", [1000.0, 1000.0, -1000.0], 1000.0 + math.log(2.0)),
+]
+
+
+@pytest.mark.parametrize("source, x, expected", EXTREMES, ids=[s for s, _, _ in EXTREMES])
+def test_saturating_ops_do_not_overflow_at_extreme_inputs(compiled, source, x, expected):
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert_values_match(compiled(source), {"x": np.array(x)}, np.array(expected))
+
+
+def test_gradcheck_detects_a_wrong_gradient(compiled):
+    # The oracle every test above relies on: a backward off by a factor must be caught.
+    module = compiled("sin(x) * y")
+
+    class Wrong:
+        INPUTS, WRT, Gradients, forward = module.INPUTS, module.WRT, module.Gradients, module.forward
+
+        @staticmethod
+        def backward(*args, **kwargs):
+            right = module.backward(*args, **kwargs)
+            return module.Gradients(right.x, 1.01 * right.y)
+
+    report = derivgen.gradcheck(Wrong, shapes={"x": SHAPE, "y": SHAPE[-1:]})
+    assert [row.ok for row in report.rows] == [True, False]
+
+
 # ---- two-argument elementwise ops ----------------------------------------------------
 
 BINARY = {
