@@ -4,7 +4,8 @@ Finite differences cannot see these conventions, so every expected value here is
 written out by hand: relu'(0) = 0, abs'(0) = 0, sign/floor/ceil have gradient 0,
 clamp passes the gradient on lo <= x <= hi (both ends inclusive), maximum/minimum
 split ties 0.5/0.5, where() sends the gradient to the selected branch only, and the
-pow conventions at a zero base or exponent. Each case runs in float64 and float32.
+pow conventions at a zero base or exponent. Each case runs on float64 and float32
+arrays, and point by point on Python floats (the generated code's scalar path).
 Expected zeros must be exactly zero (atol=0).
 """
 
@@ -15,19 +16,37 @@ import math
 import numpy as np
 import pytest
 
-DTYPES = ["float64", "float32"]
+DTYPES = ["float64", "float32", "python float"]
 
 
 def check_gradients(module, inputs: dict, expected: dict, dtype: str):
-    arrays = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):  # e.g. 0 ** -1 in the unselected branch
-        got = module.backward(**arrays)
     assert set(module.WRT) == set(expected)
+    if dtype == "python float":
+        got = _pointwise_gradients(module, inputs)
+        dtype = "float64"
+    else:
+        arrays = {name: np.asarray(value, dtype=dtype) for name, value in inputs.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):  # e.g. 0 ** -1 in the unselected branch
+            got = module.backward(**arrays)._asdict()
     for name in module.WRT:
-        grad = np.asarray(getattr(got, name))
+        grad = np.asarray(got[name])
         assert grad.dtype == np.dtype(dtype), name
         np.testing.assert_allclose(grad, np.asarray(expected[name], dtype=dtype), rtol=1e-6, atol=0,
                                    err_msg=f"gradient with respect to {name}")
+
+
+def _pointwise_gradients(module, inputs: dict) -> dict:
+    """backward called once per element with Python floats; a scalar input's gradients are summed."""
+    n = max(np.size(v) for v in inputs.values())
+    columns = {name: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for name, v in inputs.items()}
+    per_point = []
+    for i in range(n):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grads = module.backward(**{name: float(column[i]) for name, column in columns.items()})
+        assert all(np.ndim(g) == 0 for g in grads)
+        per_point.append(grads._asdict())
+    return {name: np.array([p[name] for p in per_point], dtype=float).reshape(-1) if np.ndim(inputs[name])
+            else np.sum([float(p[name]) for p in per_point]) for name in module.WRT}
 
 
 def cases(spellings, inputs, expected):

@@ -530,3 +530,27 @@ def test_special_module_spellings_match_numpy_and_finite_differences(compiled, m
     inputs = make_inputs(module, {"x": SHAPE})
     assert_values_match(module, inputs, reference(inputs["x"]))
     assert_gradcheck(module, inputs)
+
+
+# ---- Python numbers -------------------------------------------------------------------------
+
+SCALAR_SOURCES = (
+    [pytest.param(f"{op}(x)", domain, id=f"{op}(x)") for op, (_, _, domain) in UNARY.items()]
+    + [pytest.param(f"{op}(x, y)", domain, id=f"{op}(x, y)") for op, (_, _, domain) in BINARY.items()]
+    + [pytest.param(source, (0.5, 2.0), id=source) for source, _ in OPERATORS]
+    + [pytest.param(source, (-2.0, 2.0), id=source) for source in (
+        "clamp(x, -0.5, 0.5)", "clamp(x, min=y)", "clamp(x, y, 1.0)", "where(x > y, sin(x), y ** 2)",
+        "sum(x) * mean(y) + logsumexp(x)", "x * np.pi")]
+)
+
+
+@pytest.mark.parametrize("source, domain", SCALAR_SOURCES)
+def test_python_numbers_give_the_values_and_gradients_of_0d_arrays(compiled, source, domain):
+    module = compiled(source)
+    points = np.random.default_rng(11).uniform(*domain, size=(5, len(module.INPUTS)))
+    for point in points:
+        value, grads = module.value_and_grad(*map(float, point))
+        array_value, array_grads = module.value_and_grad(*map(np.array, point))
+        assert np.ndim(value) == 0 and all(np.ndim(g) == 0 for g in grads)
+        np.testing.assert_allclose(value, array_value, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(np.array(grads), np.array(array_grads), rtol=1e-13, atol=1e-15)
