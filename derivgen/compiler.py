@@ -14,6 +14,7 @@ import types
 from . import __version__
 from .emit import describe, fingerprint, render
 from .errors import UsageError
+from .optimize import optimize
 from .parse import Program, parse
 from .reverse import differentiate
 
@@ -54,6 +55,7 @@ def generate(source: str, *, function: str | None = None, wrt=None, name: str | 
     if name:
         program.name = name
     wrt = resolve_wrt(program, wrt)
+    program = optimize(program)
     grad = differentiate(program, wrt)
     options = {"function": function, "wrt": list(wrt), "name": name}
     digest = fingerprint(source, options, __version__)

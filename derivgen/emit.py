@@ -27,7 +27,7 @@ from .printer import HELPERS, NumPyPrinter, precedence_of
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
-LINE_LIMIT = 88  # longest expression a statement is allowed to grow to by inlining
+LINE_LIMIT = 78  # longest expression a statement is allowed to grow to by inlining
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,10 @@ class FunctionBuilder:
                 target = naming.temporary(namer, counter)
                 counter += 1
             emit(vid, target, expr, merged)
+        for name, vid in self.roots:
+            if graph[vid].template is None:  # the output is an input itself
+                forward.append(Statement(name, text[vid][0]))
+                text[vid] = (name, PRECEDENCE["Atom"])
         sections = []
         if forward:
             sections.append(Section(f"Forward terms ({len(forward)})", tuple(forward)))

@@ -97,7 +97,7 @@ class MathPrinter(NumPyPrinter):
     def _print_sigmoid(self, expr):
         # math.exp raises OverflowError for z < -709, sending the call to the stable NumPy form.
         z = self.parenthesize(expr.args[0], PRECEDENCE["Mul"], strict=True)
-        return f"1/(1 + {self.math('exp')}(-{z}))"
+        return f"(1/(1 + {self.math('exp')}(-{z})))"
 
     def _print_softplus(self, expr):
         return f"{self.alias('logaddexp_scalar')}(0.0, {self._print(expr.args[0])})"

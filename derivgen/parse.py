@@ -164,6 +164,9 @@ class Parser:
         self.free_inputs = True
         result = self.expr(tree.body, {})
         out = self.as_value(result, tree.body, "the expression")
+        if not self.inputs:
+            raise self.error(tree.body, "the expression has no inputs: nothing to differentiate",
+                             "use a name such as x for each input")
         name = "f"
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, name, "expression",
                        self.source, self.filename, self.source.strip())

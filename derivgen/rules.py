@@ -48,6 +48,13 @@ def _pow(a, b, out, g):
     return (None if isinstance(a, sp.Number) else da), db
 
 
+def _sech_squared(a):
+    # 1 - tanh(a)**2 loses all digits once tanh(a) rounds to +-1 (|a| > 19); this form
+    # is exact there and cannot overflow.
+    e = sp.exp(-2 * sp.Abs(a))
+    return 4 * e / (1 + e) ** 2
+
+
 def _maximum(a, b, out, g):
     # Ties split the gradient evenly, as in PyTorch.
     return (S.where(a > b, g, S.where(sp.Eq(a, b), g / 2, ZERO)),
@@ -95,7 +102,7 @@ def _rules():
         "arctan": lambda a, out, g: g / (1 + a**2),
         "sinh": lambda a, out, g: g * sp.cosh(a),
         "cosh": lambda a, out, g: g * sp.sinh(a),
-        "tanh": lambda a, out, g: g * (1 - out**2),
+        "tanh": lambda a, out, g: g * _sech_squared(a),
         "arcsinh": lambda a, out, g: g / sp.sqrt(a**2 + 1),
         "arccosh": lambda a, out, g: g / sp.sqrt(a**2 - 1),
         "arctanh": lambda a, out, g: g / (1 - a**2),
@@ -113,7 +120,7 @@ def _rules():
         "floor": lambda a, out, g: None,
         "ceil": lambda a, out, g: None,
         "erf": lambda a, out, g: 2 * g * sp.exp(-a**2) / sp.sqrt(sp.pi),
-        "sigmoid": lambda a, out, g: g * out * (1 - out),
+        "sigmoid": lambda a, out, g: g * out * S.sigmoid(-a),
         "softplus": lambda a, out, g: g * S.sigmoid(a),
         "relu": lambda a, out, g: S.where(a > 0, g, ZERO),
         "transpose": lambda a, out, g: S.transpose(g),
@@ -158,8 +165,8 @@ NOTES = {
     "pow": "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)",
     "power": "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)",
     "logsumexp": "d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))",
-    "sigmoid": "sigmoid'(z) = sigmoid(z) * (1 - sigmoid(z))",
-    "tanh": "tanh'(z) = 1 - tanh(z)**2",
+    "sigmoid": "sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)",
+    "tanh": "tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation",
     "tan": "tan'(z) = 1 + tan(z)**2",
 }
 

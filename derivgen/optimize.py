@@ -1,0 +1,241 @@
+"""Graph rewrites applied before differentiation: numerical stability and NaN safety.
+
+A symbolic compiler sees the whole formula, so it can replace forms that overflow,
+cancel or divide 0/0 with forms that stay exact; the derivative rules of the new
+ops are then stable too. Each rewrite is an identity of real analysis, checked in
+``tests/test_numerics.py`` symbolically and at extreme points against mpmath:
+
+    log(sigmoid(z))          -> -softplus(-z)
+    log(1 - sigmoid(z))      -> -softplus(z)
+    log(1 + exp(z))          -> softplus(z)
+    log(exp(a) + exp(b))     -> logaddexp(a, b)
+    log(sum(exp(x)))         -> logsumexp(x)
+    1 / (1 + exp(-z))        -> sigmoid(z)
+    exp(a) / (exp(a) + exp(b)) -> sigmoid(a - b)
+    exp(x) / sum(exp(x))     -> exp(x - logsumexp(x))   (softmax, max-shifted)
+    log(1 + x)               -> log1p(x)
+    log(1 - x)               -> log1p(-x)
+    exp(x) - 1               -> expm1(x)
+
+Clamps are never looked through: a clamp is part of the user's math.
+
+NaN safety: inside a branch of ``where(c, a, b)``, an op that can fail for
+inputs the branch never selects (log, sqrt, division, exp overflow, ...) gets its
+argument replaced by a harmless value where the branch is not selected. The
+value and gradient are unchanged where selected, and no nan, inf or warning can
+come from the positions that are not.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import symbolic as S
+from .graph import Graph, Value, placeholder
+from .parse import Program
+
+A0, A1 = placeholder(0), placeholder(1)
+ONE = sp.Integer(1)
+
+# Ops that can raise a warning or produce nan/inf for some inputs, and an input
+# value for which they are finite and smooth (with finite derivatives).
+HAZARDS = {
+    "log": 1.0, "log2": 1.0, "log10": 1.0, "log1p": 0.0, "sqrt": 1.0, "arccosh": 2.0,
+    "arctanh": 0.0, "arcsin": 0.0, "arccos": 0.0, "exp": 0.0, "exp2": 0.0, "expm1": 0.0,
+    "sinh": 0.0, "cosh": 0.0, "tan": 0.0,
+}
+# Binary ops: operand index -> safe value.
+BINARY_HAZARDS = {"div": {1: 1.0}, "pow": {0: 1.0, 1: 1.0}, "power": {0: 1.0, 1: 1.0}}
+
+
+class Rewriter:
+    """Replays a graph into a new one, rewriting values as they are added."""
+
+    def __init__(self, old: Graph):
+        self.old = old
+        self.new = Graph()
+        self.map: dict[int, int] = {}
+
+    # ---- building values in the new graph -----------------------------------------
+    def value(self, vid: int) -> Value:
+        return self.new[vid]
+
+    def unary(self, op: str, head, arg: int) -> int:
+        return self.new.add(op, head(A0), (arg,), operands=(A0,))
+
+    def neg(self, arg: int) -> int:
+        return self.new.add("neg", -A0, (arg,), operands=(A0,))
+
+    def binary(self, op: str, template, a: int, b: int) -> int:
+        return self.new.add(op, template, (a, b), operands=(A0, A1))
+
+    def is_op(self, vid: int, op: str) -> bool:
+        return self.new[vid].op == op
+
+    # ---- the rewrites ---------------------------------------------------------------
+    def template(self, vid: int):
+        """The template with whole-number floats as integers, so 1.0 matches 1."""
+        t = self.new[vid].template
+        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if f == int(f)} if t is not None else {}
+        return t.xreplace(floats) if floats else t
+
+    def rewrite(self, value: Value, args: tuple[int, ...]) -> int | None:
+        op, t = value.op, value.template
+        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if f == int(f)}
+        t = t.xreplace(floats) if floats else t
+        if op == "log" and t == sp.log(A0):
+            return self.rewrite_log(args[0])
+        if op == "div" and t == 1 / A0:
+            return self.rewrite_reciprocal(args[0])
+        if op == "div" and t == A0 / A1:
+            return self.rewrite_ratio(args[0], args[1])
+        if t == A0 - 1 and self.is_op(args[0], "exp"):  # exp(x) - 1 = expm1(x)
+            return self.unary("expm1", S.expm1, self.value(args[0]).args[0])
+        return None
+
+    def rewrite_log(self, arg: int) -> int | None:
+        inner = self.value(arg)
+        if inner.op == "sigmoid":  # log(sigmoid(z)) = -softplus(-z)
+            return self.neg(self.unary("softplus", S.softplus, self.neg(inner.args[0])))
+        t = self.template(arg)
+        if t == A0 + 1:
+            x = self.value(inner.args[0])
+            if x.op == "exp":  # log(1 + exp(z)) = softplus(z)
+                return self.unary("softplus", S.softplus, x.args[0])
+            return self.unary("log1p", S.log1p, inner.args[0])
+        if t == 1 - A0:
+            x = self.value(inner.args[0])
+            if x.op == "sigmoid":  # log(1 - sigmoid(z)) = -softplus(z)
+                return self.neg(self.unary("softplus", S.softplus, x.args[0]))
+            return self.unary("log1p", S.log1p, self.neg(inner.args[0]))
+        if t == A0 + A1:
+            a, b = (self.value(i) for i in inner.args)
+            if a.op == "exp" and b.op == "exp":  # log(exp(a) + exp(b)) = logaddexp(a, b)
+                return self.binary("logaddexp", S.logaddexp(A0, A1), a.args[0], b.args[0])
+        if inner.op == "sum" and self.is_op(inner.args[0], "exp"):
+            x = self.value(inner.args[0]).args[0]  # log(sum(exp(x))) = logsumexp(x)
+            template = S.reduce_logsumexp(A0, *inner.static)
+            return self.new.add("logsumexp", template, (x,), labels=inner.lo, operands=(A0,),
+                                static=inner.static)
+        return None
+
+    def rewrite_reciprocal(self, arg: int) -> int | None:
+        inner = self.value(arg)
+        if self.template(arg) == A0 + 1 and self.is_op(inner.args[0], "exp"):
+            u = self.value(inner.args[0]).args[0]  # 1 / (1 + exp(u)) = sigmoid(-u)
+            z = self.value(u).args[0] if self.is_op(u, "neg") else self.neg(u)
+            return self.unary("sigmoid", S.sigmoid, z)
+        return None
+
+    def rewrite_ratio(self, num: int, den: int) -> int | None:
+        top, bottom = self.value(num), self.value(den)
+        if top.op != "exp":
+            return None
+        if self.template(den) == A0 + A1 and num in bottom.args:
+            other = self.value(bottom.args[1] if bottom.args[0] == num else bottom.args[0])
+            if other.op == "exp":  # exp(a) / (exp(a) + exp(b)) = sigmoid(a - b)
+                diff = self.binary("sub", A0 - A1, top.args[0], other.args[0])
+                return self.unary("sigmoid", S.sigmoid, diff)
+        if bottom.op == "sum" and bottom.args[0] == num:
+            keepdims, *axes = bottom.static
+            if axes and not keepdims:
+                return None  # not a softmax: the shapes would not line up
+            # softmax: exp(x) / sum(exp(x)) = exp(x - logsumexp(x)), which cannot overflow
+            x = top.args[0]
+            static = (sp.Integer(1), *axes)
+            lse = self.new.add("logsumexp", S.reduce_logsumexp(A0, *static), (x,),
+                               labels=frozenset({f"#{len(self.new.values)}"}), operands=(A0,),
+                               static=static)
+            return self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, lse))
+        return None
+
+    # ---- replay ------------------------------------------------------------------------
+    def copy(self, value: Value, args: tuple[int, ...]) -> int:
+        if value.template is None:
+            return self.new.leaf(value.op, value.name, value.lo, value.hi)
+        structural = value.op in ("sum", "mean", "logsumexp", "matmul", "dot", "transpose", "const")
+        return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
+                            operands=value.operands, static=value.static)
+
+    def run(self, guards: dict[int, dict[int, tuple[int, bool]]]) -> dict[int, int]:
+        for value in self.old.values:
+            args = tuple(self.map[a] for a in value.args)
+            for position, (cond, selected) in sorted(guards.get(value.id, {}).items()):
+                args = args[:position] + (self._guard(args[position], self.map[cond], selected,
+                                                      _safe_value(value, position)),) + args[position + 1:]
+            replaced = self.rewrite(value, args) if value.template is not None else None
+            self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
+        return self.map
+
+    def _guard(self, arg: int, cond: int, selected: bool, safe: float) -> int:
+        """``arg`` where the branch is selected, ``safe`` elsewhere."""
+        a, b = (A1, sp.Float(safe)) if selected else (sp.Float(safe), A1)
+        return self.new.add("where", S.where(A0, a, b), (cond, arg),
+                            operands=(A0, A1, sp.Float(safe)) if selected else (A0, sp.Float(safe), A1))
+
+
+def _safe_value(value: Value, position: int) -> float:
+    if value.op in BINARY_HAZARDS:
+        return BINARY_HAZARDS[value.op][position]
+    return HAZARDS[value.op]
+
+
+def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, bool]]]:
+    """For each hazardous op used only inside one branch of a where: which operand to
+    guard, with which condition, and whether the branch is the selected (True) one."""
+    users: dict[int, set[int]] = {}
+    for value in graph.values:
+        for a in value.args:
+            users.setdefault(a, set()).add(value.id)
+    guards: dict[int, dict[int, tuple[int, bool]]] = {}
+    for value in graph.values:
+        if value.op != "where" or not isinstance(value.operands[0], sp.Symbol):
+            continue
+        cond = value.args[0]
+        for branch_symbol, selected in ((value.operands[1], True), (value.operands[2], False)):
+            if not isinstance(branch_symbol, sp.Symbol):
+                continue
+            root = value.args[int(branch_symbol.name[2:])]
+            for vid in _exclusive(graph, users, root, value.id, output):
+                inner = graph[vid]
+                positions = _hazard_positions(inner)
+                for position in positions:
+                    guards.setdefault(vid, {})[position] = (cond, selected)
+    return guards
+
+
+def _hazard_positions(value: Value) -> list[int]:
+    if value.op in HAZARDS and isinstance(value.operands[0], sp.Symbol):
+        return [0]
+    if value.op in BINARY_HAZARDS:
+        positions = []
+        for index, operand in enumerate(value.operands):
+            if index in BINARY_HAZARDS[value.op] and isinstance(operand, sp.Symbol):
+                positions.append(int(operand.name[2:]))
+        return positions
+    return []
+
+
+def _exclusive(graph: Graph, users, root: int, where_id: int, output: int) -> list[int]:
+    """Values computed only for ``root``, the branch of one where (walked iteratively)."""
+    inside = {root}
+    if root == output or any(u != where_id for u in users.get(root, ())):
+        return []
+    stack = list(graph[root].args)
+    while stack:
+        vid = stack.pop()
+        if vid in inside or graph[vid].template is None:
+            continue
+        if vid != output and users.get(vid, set()) <= inside:
+            inside.add(vid)
+            stack.extend(graph[vid].args)
+    return sorted(inside)
+
+
+def optimize(program: Program) -> Program:
+    """The program with stability rewrites and NaN-safe where branches applied."""
+    rewriter = Rewriter(program.graph)
+    mapping = rewriter.run(branch_guards(program.graph, program.output))
+    return Program(rewriter.new, program.inputs, {n: mapping[v] for n, v in program.input_ids.items()},
+                   mapping[program.output], program.name, program.kind, program.source,
+                   program.filename, program.text)
