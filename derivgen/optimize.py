@@ -76,12 +76,12 @@ class Rewriter:
     def template(self, vid: int):
         """The template with whole-number floats as integers, so 1.0 matches 1."""
         t = self.new[vid].template
-        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if f == int(f)} if t is not None else {}
+        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if float(f).is_integer()} if t is not None else {}
         return t.xreplace(floats) if floats else t
 
     def rewrite(self, value: Value, args: tuple[int, ...]) -> int | None:
         op, t = value.op, value.template
-        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if f == int(f)}
+        floats = {f: sp.Integer(int(f)) for f in t.atoms(sp.Float) if float(f).is_integer()}
         t = t.xreplace(floats) if floats else t
         if op == "log" and t == sp.log(A0):
             return self.rewrite_log(args[0])
@@ -157,12 +157,12 @@ class Rewriter:
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
                             operands=value.operands, static=value.static)
 
-    def run(self, guards: dict[int, dict[int, tuple[int, bool]]]) -> dict[int, int]:
+    def run(self, guards: dict[int, dict[int, tuple[int, bool, float]]]) -> dict[int, int]:
         for value in self.old.values:
             args = tuple(self.map[a] for a in value.args)
-            for position, (cond, selected) in sorted(guards.get(value.id, {}).items()):
-                args = args[:position] + (self._guard(args[position], self.map[cond], selected,
-                                                      _safe_value(value, position)),) + args[position + 1:]
+            for position, (cond, selected, safe) in sorted(guards.get(value.id, {}).items()):
+                guarded = self._guard(args[position], self.map[cond], selected, safe)
+                args = args[:position] + (guarded,) + args[position + 1:]
             replaced = self.rewrite(value, args) if value.template is not None else None
             self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
         return self.map
@@ -174,20 +174,15 @@ class Rewriter:
                             operands=(A0, A1, sp.Float(safe)) if selected else (A0, sp.Float(safe), A1))
 
 
-def _safe_value(value: Value, position: int) -> float:
-    if value.op in BINARY_HAZARDS:
-        return BINARY_HAZARDS[value.op][position]
-    return HAZARDS[value.op]
-
-
-def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, bool]]]:
-    """For each hazardous op used only inside one branch of a where: which operand to
-    guard, with which condition, and whether the branch is the selected (True) one."""
+def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, bool, float]]]:
+    """For each hazardous op used only inside one branch of a where: which argument to
+    guard, with which condition, whether the branch is the selected (True) one, and
+    the harmless value to use where it is not."""
     users: dict[int, set[int]] = {}
     for value in graph.values:
         for a in value.args:
             users.setdefault(a, set()).add(value.id)
-    guards: dict[int, dict[int, tuple[int, bool]]] = {}
+    guards: dict[int, dict[int, tuple[int, bool, float]]] = {}
     for value in graph.values:
         if value.op != "where" or not isinstance(value.operands[0], sp.Symbol):
             continue
@@ -198,22 +193,21 @@ def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, b
             root = value.args[int(branch_symbol.name[2:])]
             for vid in _exclusive(graph, users, root, value.id, output):
                 inner = graph[vid]
-                positions = _hazard_positions(inner)
-                for position in positions:
-                    guards.setdefault(vid, {})[position] = (cond, selected)
+                for position, safe in _hazard_positions(inner):
+                    guards.setdefault(vid, {})[position] = (cond, selected, safe)
     return guards
 
 
-def _hazard_positions(value: Value) -> list[int]:
+def _hazard_positions(value: Value) -> list[tuple[int, float]]:
+    """(argument position, safe value) for each operand of ``value`` that needs a guard."""
     if value.op in HAZARDS and isinstance(value.operands[0], sp.Symbol):
-        return [0]
-    if value.op in BINARY_HAZARDS:
-        positions = []
-        for index, operand in enumerate(value.operands):
-            if index in BINARY_HAZARDS[value.op] and isinstance(operand, sp.Symbol):
-                positions.append(int(operand.name[2:]))
-        return positions
-    return []
+        return [(0, HAZARDS[value.op])]
+    positions = []
+    for index, safe in BINARY_HAZARDS.get(value.op, {}).items():
+        operand = value.operands[index]
+        if isinstance(operand, sp.Symbol):
+            positions.append((int(operand.name[2:]), safe))
+    return positions
 
 
 def _exclusive(graph: Graph, users, root: int, where_id: int, output: int) -> list[int]:

@@ -32,7 +32,8 @@ def _pow(a, b, out, g):
         return (ZERO if b.is_zero else g * b * a ** (b - 1)), None
     # PyTorch: no gradient through the base where the exponent is 0, and none
     # through the exponent where base == 0 and exponent >= 0 (there 0**b is flat).
-    da = S.where(sp.Eq(b, 0), ZERO, g * b * a ** (b - 1))
+    # Masked positions compute on a harmless base (1), so they raise no warning.
+    da = S.where(sp.Eq(b, 0), ZERO, g * b * S.where(sp.Eq(b, 0), 1, a) ** (b - 1))
     if isinstance(a, sp.Number):
         # A constant base: log(a) is computed now, and must stay real. PyTorch gives
         # 0 where a == 0 and b >= 0 (else g * out * log(0) = -inf) and nan for a < 0.
@@ -44,7 +45,8 @@ def _pow(a, b, out, g):
         else:  # SymPy would fold g * nan to a bare nan, losing the shape and dtype
             db = S.nan_like(g * out)
     else:
-        db = S.where(sp.And(sp.Eq(a, 0), b >= 0), ZERO, g * out * sp.log(a))
+        flat = sp.And(sp.Eq(a, 0), b >= 0)
+        db = S.where(flat, ZERO, g * out * sp.log(S.where(flat, 1, a)))
     return (None if isinstance(a, sp.Number) else da), db
 
 
