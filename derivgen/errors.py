@@ -46,3 +46,22 @@ class UsageError(DerivgenError):
 
 class CheckFailed(DerivgenError):
     """A generated gradient disagrees with finite differences."""
+
+
+class ConfigError(DerivgenError):
+    """``[tool.derivgen]`` in pyproject.toml is invalid: names the file, the table and the key.
+
+    ``line`` and ``col`` (1-based) point at the key when it can be found in the file.
+    """
+
+    def __init__(self, message: str, filename: str = "pyproject.toml", line: int | None = None,
+                 col: int = 1):
+        self.message = message
+        self.filename = filename
+        self.line = line
+        self.col = col
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = f"{self.filename}:{self.line}:{self.col}" if self.line else self.filename
+        return f"{where}: error: {self.message}"

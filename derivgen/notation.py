@@ -1,0 +1,138 @@
+"""How formulas are written for people: plain text (``2*x*cos(x**2)``) or LaTeX.
+
+These printers show the SymPy heads of ``symbolic.py`` in the vocabulary of the
+source (``X @ w``, ``X.T``, ``mean(x)``, ``where(c, a, b)``); they produce text to
+read, never code to run (that is ``printer.py``'s job).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+from . import symbolic as S
+
+# The size of an array: the count a mean divides by. Display-only.
+size = type("size", (S.Opaque,), {"nargs": 1, "__doc__": "the number of elements of x",
+                                  "__module__": __name__})
+
+_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
+
+
+def _precedence(expr) -> int:
+    # A @ b binds like *, so it is parenthesised as a product, not as an atom.
+    if isinstance(expr, S.matmul):
+        return PRECEDENCE["Mul"]
+    return precedence(expr)
+
+
+def _is_atomic(expr) -> bool:
+    """Whether ``expr`` needs no parentheses before ``.T``: a name or a function call."""
+    return isinstance(expr, (sp.Symbol, sp.Function)) and not isinstance(expr, S.matmul)
+
+
+def _reduction_options(expr) -> tuple[str, ...]:
+    """``axis=...`` and ``keepdims=True`` of a reduction head, as written in NumPy."""
+    _, keepdims, *axes = expr.args
+    options = []
+    if axes:
+        axis = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
+        options.append(f"axis={axis}")
+    if keepdims:
+        options.append("keepdims=True")
+    return tuple(options)
+
+
+class TextPrinter(StrPrinter):
+    """``2*x*cos(x**2)``: SymPy's plain notation with NumPy's words for array ops."""
+
+    def parenthesize(self, item, level, strict=False):
+        prec = _precedence(item)
+        if prec < level or (not strict and prec <= level):
+            return f"({self._print(item)})"
+        return self._print(item)
+
+    def _print_matmul(self, expr):
+        # Operands that are products are parenthesised on both sides: a*b @ c reads badly.
+        a, b = (self.parenthesize(x, PRECEDENCE["Mul"]) for x in expr.args)
+        return f"{a} @ {b}"
+
+    def _print_transpose(self, expr):
+        (x,) = expr.args
+        text = self._print(x)
+        return f"{text}.T" if _is_atomic(x) else f"({text}).T"
+
+    def _print_Equality(self, expr):  # x == y rather than SymPy's Eq(x, y)
+        return self._relation(expr, "==")
+
+    def _print_Unequality(self, expr):
+        return self._relation(expr, "!=")
+
+    def _relation(self, expr, op: str) -> str:
+        level = PRECEDENCE["Relational"]
+        return f"{self.parenthesize(expr.lhs, level)} {op} {self.parenthesize(expr.rhs, level)}"
+
+    def _print_reduction(self, expr):
+        args = (self._print(expr.args[0]), *_reduction_options(expr))
+        return f"{_REDUCTIONS[type(expr).__name__]}({', '.join(args)})"
+
+    _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
+
+    def _print_Piecewise(self, expr):
+        *pieces, (last, cond) = expr.args
+        text = self._print(last)
+        if cond != sp.true:  # undefined elsewhere
+            text = f"where({self._print(cond)}, {text}, nan)"
+        for value, condition in reversed(pieces):
+            text = f"where({self._print(condition)}, {self._print(value)}, {text})"
+        return text
+
+
+class LatexFormulaPrinter(LatexPrinter):
+    """The same formulas in LaTeX; ``@`` marks a matrix product, juxtaposition an elementwise one."""
+
+    def parenthesize(self, item, level, is_neg=False, strict=False):
+        if isinstance(item, S.matmul) and level >= PRECEDENCE["Mul"]:
+            return rf"\left({self._print(item)}\right)"
+        return super().parenthesize(item, level, is_neg=is_neg, strict=strict)
+
+    def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
+        return isinstance(expr, S.matmul) or super()._needs_mul_brackets(expr, first=first, last=last)
+
+    def _print_matmul(self, expr, exp=None):
+        a, b = (self.parenthesize(x, PRECEDENCE["Mul"]) for x in expr.args)
+        text = rf"{a} \mathbin{{@}} {b}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_transpose(self, expr, exp=None):
+        (x,) = expr.args
+        base = self._print(x) if _is_atomic(x) else rf"\left({self._print(x)}\right)"
+        text = rf"{base}^{{\mathsf{{T}}}}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_reduction(self, expr, exp=None):
+        options = "".join(rf", \text{{{o}}}" for o in _reduction_options(expr))
+        name = _REDUCTIONS[type(expr).__name__]
+        text = rf"\operatorname{{{name}}}\left({self._print(expr.args[0])}{options}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
+
+    def _print_sigmoid(self, expr, exp=None):
+        text = rf"\sigma\left({self._print(expr.args[0])}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+
+def text(expr) -> str:
+    return TextPrinter().doprint(expr)
+
+
+def latex(expr) -> str:
+    return LatexFormulaPrinter().doprint(expr)
+
+
+def name_latex(name: str) -> str:
+    """A variable name in LaTeX: ``W1`` -> ``W_{1}``, as SymPy writes symbols."""
+    return LatexPrinter().doprint(sp.Symbol(name))
