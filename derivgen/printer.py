@@ -22,7 +22,7 @@ NUMPY = {
     "atanh": "arctanh", "exp": "exp", "log": "log", "Abs": "abs", "sign": "sign", "floor": "floor",
     "ceiling": "ceil", "exp2": "exp2", "expm1": "expm1", "log2": "log2", "log10": "log10",
     "log1p": "log1p", "hypot": "hypot", "atan2": "arctan2", "maximum": "maximum",
-    "minimum": "minimum", "logaddexp": "logaddexp", "where": "where", "dot": "dot",
+    "minimum": "minimum", "where": "where", "dot": "dot",
     "zeros_like": "zeros_like",
 }
 # SymPy head -> math function, for constant operands (keeps constants Python floats).
@@ -34,7 +34,8 @@ MATH = {
 }
 # SymPy head -> helper function emitted into the module (see templates/helpers.py.jinja).
 HELPERS = {
-    "sigmoid": "sigmoid", "erf": "erf", "unbroadcast": "unbroadcast",
+    "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
+    "unbroadcast": "unbroadcast",
     "reduce_logsumexp": "logsumexp", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b",
 }
@@ -130,8 +131,15 @@ class NumPyPrinter(StrPrinter):
     def _print_nan_like(self, expr):
         return f"{self.np('full_like')}({self._print(expr.args[0])}, {self.math('nan')})"
 
-    def _print_softplus(self, expr):
-        return f"{self.np('logaddexp')}(0, {self._print(expr.args[0])})"
+    def _print_where(self, expr):
+        cond, a, b = expr.args
+        # Selecting between a value and 0 is a product with the mask: np.where costs ten
+        # times more on an unpredictable mask (the helper falls back to it for inf/nan).
+        if b.is_zero and not a.is_number:
+            return f"{self.alias('masked')}({self._print(a)}, {self._print(cond)})"
+        if a.is_zero and not b.is_number:
+            return f"{self.alias('masked')}({self._print(b)}, {self.np('logical_not')}({self._print(cond)}))"
+        return f"{self.np('where')}({', '.join(self._print(x) for x in expr.args)})"
 
     def _print_relu(self, expr):
         return f"{self.np('maximum')}({self._print(expr.args[0])}, 0)"

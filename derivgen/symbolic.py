@@ -33,7 +33,20 @@ logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
 maximum = _opaque("maximum", 2, "elementwise max(a, b)")
 minimum = _opaque("minimum", 2, "elementwise min(a, b)")
 clip = _opaque("clip", 3, "min(max(x, lo), hi); an infinite bound is absent")
-where = _opaque("where", 3, "a where cond else b")
+class where(Opaque):
+    """a where cond else b; a constant condition picks its branch at once."""
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, cond, a, b):
+        if cond is sp.true:
+            return a
+        if cond is sp.false:
+            return b
+        return None
+
+
 # Shape-changing ops. Static arguments are SymPy integers: keepdims (0/1), then axes;
 # no axes means all of them.
 reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")
