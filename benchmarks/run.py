@@ -1,7 +1,7 @@
 """derivgen benchmark suite: generated modules against hand-written NumPy and math.
 
     python benchmarks/run.py            # full sizes (N = 1,000,000; chains of 1,000 and 5,000 steps)
-    python benchmarks/run.py --quick    # smaller sizes, fewer rounds (about half a minute)
+    python benchmarks/run.py --quick    # smaller sizes, fewer rounds (under half a minute)
     python benchmarks/run.py --smoke    # tiny sizes, a few seconds: checks that everything runs
 
 Prints the machine, then Markdown tables:
@@ -238,8 +238,8 @@ def timed_table(rows: list[Timed]) -> list[list[str]]:
                 cells.append(f"{format_time(med[column])} ({format_ratio(ratio[column])})")
         if row.target:
             baseline, limit = row.target
-            ratio = ratio[baseline]
-            cells += [f"≤ {limit:g}x {baseline}", f"{verdict(ratio <= limit)} ({format_ratio(ratio)})"]
+            r = ratio[baseline]
+            cells += [f"≤ {limit:g}x {baseline}", f"{verdict(r <= limit)} ({format_ratio(r)})"]
         else:
             cells += ["—", "—"]
         spreads = [harness.spread(s) for s in row.samples.values()]
@@ -291,7 +291,9 @@ def memory_rows(mode: Mode) -> list[list[str]]:
 
 # --- workload 6: generation time ------------------------------------------------------------
 
-def generation_rows(mode: Mode) -> list[list[str]]:
+def generation_rows(mode: Mode) -> tuple[list[list[str]], str]:
+    """The table, and a sentence on how lines, ops and time grow from the first depth to the last."""
+    measured = []
     table = [["Workload", "generate", "(CPU)", "import derivgen", "lines", "lines / D", "ops", "ops / D",
               "target", "status"]]
     for key, depth in zip("abcdefgh", mode.depths):
@@ -300,6 +302,7 @@ def generation_rows(mode: Mode) -> list[list[str]]:
         cpu = statistics.median(r["generate_cpu_s"] for r in runs)
         imported = statistics.median(r["import_s"] for r in runs)
         lines, ops = runs[0]["lines"], runs[0]["ops"]
+        measured.append((depth, lines, ops, seconds))
         cells = [f"6{key} chain of D = {depth:,} steps", f"{seconds:.2f} s", f"{cpu:.2f} s",
                  f"{imported:.2f} s", f"{lines:,}", f"{lines / depth:.1f}", f"{ops:,}",
                  f"{ops / depth:.1f}"]
@@ -310,7 +313,10 @@ def generation_rows(mode: Mode) -> list[list[str]]:
             cells += [f"< {limit:g} s", verdict(seconds < limit)]
         table.append(cells)
         print(f"  generated 6{key}", file=sys.stderr, flush=True)
-    return table
+    (d0, l0, o0, s0), (d1, l1, o1, s1) = measured[0], measured[-1]
+    growth = (f"From D = {d0:,} to D = {d1:,} (x{d1 / d0:g}): lines x{l1 / l0:.2f}, ops x{o1 / o0:.2f}, "
+              f"generation time x{s1 / s0:.2f}.")
+    return table, growth
 
 
 def child(*args: str) -> dict:
@@ -336,7 +342,7 @@ def markdown(table: list[list[str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds")
@@ -375,9 +381,10 @@ def main(argv: list[str] | None = None) -> int:
               "included; tracemalloc in a fresh process per implementation. PyTorch and JAX "
               "allocate outside tracemalloc's view and are not measured.")
     if "6" in only:
-        table = generation_rows(mode)
+        table, growth = generation_rows(mode)
         print("\n## Generation time (workload 6)\n")
         print(markdown(table))
+        print(f"\n{growth}")
         repeats = f"median of {mode.generation_repeats} fresh processes" \
             if mode.generation_repeats > 1 else "one fresh process"
         print(f"\n`derivgen.generate` of `x = sin(x) * x + cos(w * x)` repeated D times, wrt x, w; "
