@@ -181,6 +181,8 @@ def run_build(args) -> int:
         path = build.find_pyproject(Path.cwd())
     config = build.load(path)
     outcomes = build.plan(config)  # every module generated before anything is written
+    if not outcomes:
+        print(f"{files.display_path(config.path)}: no modules in [tool.derivgen.modules]", file=sys.stderr)
     if not (args.check or args.diff):
         for outcome in outcomes:
             build.write(outcome)

@@ -3,7 +3,9 @@
 Modules are written atomically: the text goes to a temporary file in the target's
 directory, which then replaces the target in one ``os.replace``. An interrupted or
 failing write leaves the old file (or no file), never half a module. Text is
-UTF-8 with ``\\n`` line endings on every platform, so output is byte-identical.
+written as UTF-8 with ``\\n`` line endings on every platform, so output is
+byte-identical; reading turns ``\\r\\n`` into ``\\n``, so a checkout with Windows
+line endings neither changes a source's hash nor makes its module look stale.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def read_text(path: Path, shown: str | None = None) -> str:
     """The text of ``path``; ``shown`` is how errors name it (the path as the user wrote it)."""
     shown = shown or str(path)
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8") as f:
             return f.read()
     except FileNotFoundError:
         raise FileAccessError(f"{shown}: error: no such file") from None

@@ -132,6 +132,22 @@ def test_staleness_is_decided_by_content_not_timestamps(project):
     assert derivgen_cmd("build", "--check", cwd=project).returncode == 1
 
 
+def test_windows_line_endings_do_not_make_modules_stale(project):
+    assert derivgen_cmd("build", cwd=project).returncode == 0
+    for path in (project / "models" / "sq.py", project / "generated" / "sq.py"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # a checkout with core.autocrlf
+    result = derivgen_cmd("build", "--check", cwd=project)
+    assert result.returncode == 0, result.stdout
+
+
+def test_empty_module_table_builds_nothing(project, derivgen_main):
+    configure(project, "[tool.derivgen]\n")
+    result = derivgen_main("build", cwd=project)
+    assert result.returncode == 0
+    assert "no modules in [tool.derivgen.modules]" in result.stderr
+    assert not (project / "generated").exists()
+
+
 def test_new_modules_get_ordinary_file_permissions(project):
     assert derivgen_cmd("build", cwd=project).returncode == 0
     umask = os.umask(0)
