@@ -112,7 +112,7 @@ def backward(x, y, w, b, grad_output=1.0):
     _t9 = -_unbroadcast(_t5*_t8, _t7)/(1 + _t6) + _unbroadcast(y*_t8, _t4)/_t3
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t10 = _t2*np.where((_t2 >= 1e-08) & (_t2 <= 0.99999999), _t9, 0)*_sigmoid(-_t1)
+    _t10 = _t2*_masked(_t9, (_t2 >= 1e-08) & (_t2 <= 0.99999999))*_sigmoid(-_t1)
     grad_b = _unbroadcast(_t10, b)
     grad_w = _unbroadcast(x*_unbroadcast(_t10, _t0), w)
     return Gradients(grad_w, grad_b)
@@ -167,7 +167,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     _t9 = -_unbroadcast(_t5*_t8, _t7)/(1 + _t6) + _unbroadcast(y*_t8, _t4)/_t3
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t10 = _t2*np.where((_t2 >= 1e-08) & (_t2 <= 0.99999999), _t9, 0)*_sigmoid(-_t1)
+    _t10 = _t2*_masked(_t9, (_t2 >= 1e-08) & (_t2 <= 0.99999999))*_sigmoid(-_t1)
     grad_b = _unbroadcast(_t10, b)
     grad_w = _unbroadcast(x*_unbroadcast(_t10, _t0), w)
     return value, Gradients(grad_w, grad_b)
@@ -202,6 +202,24 @@ def _unbroadcast(g, like):
 
 
 def _sigmoid(z):
-    """1 / (1 + exp(-z)), without overflow for large negative z."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-z)), exact to rounding for every z.
+
+    Where exp(-z) overflows, sigmoid(z) = exp(z) / (1 + exp(z)) is exp(z) to working
+    precision (a subnormal, or 0), so those elements take exp(z) instead of 0.
+    """
+    with np.errstate(over="ignore"):
+        e = np.exp(-z)
+    out = 1 / (1 + e)
+    overflow = np.isinf(e)
+    if overflow.any():
+        out = np.where(overflow, np.exp(np.minimum(z, 0)), out)
+    return out
+
+
+def _masked(values, keep):
+    """np.where(keep, values, 0), as a product with the mask (np.where is ten times
+    slower on an unpredictable mask); an inf or nan where keep is false needs np.where."""
+    out = values * keep
+    if np.isnan(out).any():
+        return np.where(keep, values, 0)
+    return out

@@ -65,7 +65,7 @@ def backward(X, y, w, b, grad_output=1.0):
     _t11 = -_unbroadcast(_t5*_t10, _t7)/(1 + _t6) + _unbroadcast(y*_t10, _t4)/_t3
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t12 = _t2*np.where((_t2 >= 1e-07) & (_t2 <= 0.9999999), _t11, 0)*_sigmoid(-_t1)
+    _t12 = _t2*_masked(_t11, (_t2 >= 1e-07) & (_t2 <= 0.9999999))*_sigmoid(-_t1)
     grad_b = _unbroadcast(_t12, b)
     grad_w = _matmul_grad_b(_unbroadcast(_t12, _t0), X, w)
     return Gradients(grad_w, grad_b)
@@ -94,7 +94,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t11 = -_unbroadcast(_t5*_t10, _t7)/(1 + _t6) + _unbroadcast(y*_t10, _t4)/_t3
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t12 = _t2*np.where((_t2 >= 1e-07) & (_t2 <= 0.9999999), _t11, 0)*_sigmoid(-_t1)
+    _t12 = _t2*_masked(_t11, (_t2 >= 1e-07) & (_t2 <= 0.9999999))*_sigmoid(-_t1)
     grad_b = _unbroadcast(_t12, b)
     grad_w = _matmul_grad_b(_unbroadcast(_t12, _t0), X, w)
     return value, Gradients(grad_w, grad_b)
@@ -129,9 +129,27 @@ def _unbroadcast(g, like):
 
 
 def _sigmoid(z):
-    """1 / (1 + exp(-z)), without overflow for large negative z."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-z)), exact to rounding for every z.
+
+    Where exp(-z) overflows, sigmoid(z) = exp(z) / (1 + exp(z)) is exp(z) to working
+    precision (a subnormal, or 0), so those elements take exp(z) instead of 0.
+    """
+    with np.errstate(over="ignore"):
+        e = np.exp(-z)
+    out = 1 / (1 + e)
+    overflow = np.isinf(e)
+    if overflow.any():
+        out = np.where(overflow, np.exp(np.minimum(z, 0)), out)
+    return out
+
+
+def _masked(values, keep):
+    """np.where(keep, values, 0), as a product with the mask (np.where is ten times
+    slower on an unpredictable mask); an inf or nan where keep is false needs np.where."""
+    out = values * keep
+    if np.isnan(out).any():
+        return np.where(keep, values, 0)
+    return out
 
 
 def _as_matrices(g, a, b):
