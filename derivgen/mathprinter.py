@@ -157,6 +157,10 @@ class MathPrinter(NumPyPrinter):
     _print_reduce_mean = _first
     _print_reduce_logsumexp = _first
 
+    def _print_max_shift(self, expr):
+        x = self.parenthesize(expr.args[0], PRECEDENCE["Relational"], strict=True)
+        return f"({x} if {self.math('isfinite')}({self._print(expr.args[0])}) else 0.0)"
+
     def _print_size_ratio(self, expr):
         return "1"
 

@@ -16,6 +16,7 @@ INTERNAL = {
     "masked": "_masked",
     "erf": "_erf",
     "logsumexp": "_logsumexp",
+    "max_shift": "_max_shift",
     "matmul_grad_a": "_matmul_grad_a",
     "matmul_grad_b": "_matmul_grad_b",
     "as_matrices": "_as_matrices",

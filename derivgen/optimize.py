@@ -9,10 +9,10 @@ ops are then stable too. Each rewrite is an identity of real analysis, checked i
     log(1 - sigmoid(z))      -> -softplus(z)
     log(1 + exp(z))          -> softplus(z)
     log(exp(a) + exp(b))     -> logaddexp(a, b)
-    log(sum(exp(x)))         -> logsumexp(x)
+    log(sum(exp(x)))         -> logsumexp(x) = log(sum(exp(x - m))) + m, m = max(x)
     1 / (1 + exp(-z))        -> sigmoid(z)
     exp(a) / (exp(a) + exp(b)) -> sigmoid(a - b)
-    exp(x) / sum(exp(x))     -> exp(x - logsumexp(x))   (softmax, max-shifted)
+    exp(x) / sum(exp(x))     -> exp(x - m) / sum(exp(x - m))   (softmax, max-shifted)
     log(1 + x)               -> log1p(x)
     log(1 - x)               -> log1p(-x)
     exp(x) - 1               -> expm1(x)
@@ -114,10 +114,25 @@ class Rewriter:
                 return self.binary("logaddexp", S.logaddexp(A0, A1), a.args[0], b.args[0])
         if inner.op == "sum" and self.is_op(inner.args[0], "exp"):
             x = self.value(inner.args[0]).args[0]  # log(sum(exp(x))) = logsumexp(x)
-            template = S.reduce_logsumexp(A0, *inner.static)
-            return self.new.add("logsumexp", template, (x,), labels=inner.lo, operands=(A0,),
-                                static=inner.static)
+            return self.logsumexp(x, inner.static, inner.lo)
         return None
+
+    def max_shift(self, x: int, static: tuple) -> int:
+        """max(x) over the reduced axes (0 where not finite): subtracted before exp, it keeps
+        exp from overflowing and cancels exactly, so no gradient flows through it."""
+        labels = frozenset() if len(static) == 1 and not static[0] else frozenset({f"#{len(self.new.values)}"})
+        return self.new.add("max_shift", S.max_shift(A0, *static), (x,), labels=labels, operands=(A0,),
+                            static=static)
+
+    def logsumexp(self, x: int, static: tuple, labels) -> int:
+        """log(sum(exp(x - m))) + m, m = max(x): the exp(x - m) it computes is reused by the
+        gradient, softmax(x) = exp(x - m) / sum(exp(x - m))."""
+        kept = (sp.Integer(1), *static[1:])
+        shifted = self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, self.max_shift(x, kept)))
+        total = self.new.add("sum", S.reduce_sum(A0, *static), (shifted,), labels=labels,
+                             operands=(A0,), static=static)
+        shift = self.max_shift(x, static)
+        return self.binary("add", A0 + A1, self.unary("log", sp.log, total), shift)
 
     def rewrite_reciprocal(self, arg: int) -> int | None:
         inner = self.value(arg)
@@ -140,13 +155,13 @@ class Rewriter:
             keepdims, *axes = bottom.static
             if axes and not keepdims:
                 return None  # not a softmax: the shapes would not line up
-            # softmax: exp(x) / sum(exp(x)) = exp(x - logsumexp(x)), which cannot overflow
+            # softmax: exp(x) / sum(exp(x)) = exp(x - m) / sum(exp(x - m)), m = max(x)
             x = top.args[0]
-            static = (sp.Integer(1), *axes)
-            lse = self.new.add("logsumexp", S.reduce_logsumexp(A0, *static), (x,),
-                               labels=frozenset({f"#{len(self.new.values)}"}), operands=(A0,),
-                               static=static)
-            return self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, lse))
+            kept = (sp.Integer(1), *axes)
+            shifted = self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, self.max_shift(x, kept)))
+            total = self.new.add("sum", S.reduce_sum(A0, *bottom.static), (shifted,), labels=bottom.lo,
+                                 operands=(A0,), static=bottom.static)
+            return self.binary("div", A0 / A1, shifted, total)
         return None
 
     # ---- replay ------------------------------------------------------------------------
@@ -163,7 +178,10 @@ class Rewriter:
             for position, (cond, selected, safe) in sorted(guards.get(value.id, {}).items()):
                 guarded = self._guard(args[position], self.map[cond], selected, safe)
                 args = args[:position] + (guarded,) + args[position + 1:]
-            replaced = self.rewrite(value, args) if value.template is not None else None
+            if value.op == "logsumexp":
+                replaced = self.logsumexp(args[0], value.static, value.lo)
+            else:
+                replaced = self.rewrite(value, args) if value.template is not None else None
             self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
         return self.map
 

@@ -171,6 +171,9 @@ class NumPyPrinter(StrPrinter):
     def _print_reduce_mean(self, expr):
         return self._reduction(self.np("mean"), expr)
 
+    def _print_max_shift(self, expr):
+        return self._reduction(self.alias("max_shift"), expr)
+
     def _print_reduce_logsumexp(self, expr):
         return self._reduction(self.alias("logsumexp"), expr)
 

@@ -150,6 +150,8 @@ def _rules():
         table[name] = lambda ops, static, f=f: tuple(f(ops[0], ops[1], OUT, G))
     table["clamp"] = lambda ops, static: _clip(ops[0], ops[1], ops[2], OUT, G)
     table["where"] = lambda ops, static: (None, S.where(ops[0], G, ZERO), S.where(ops[0], ZERO, G))
+    # The shift of a stable logsumexp cancels exactly: no gradient flows through it.
+    table["max_shift"] = lambda ops, static: (None,)
     for name in ("sum", "mean", "logsumexp"):
         table[name] = lambda ops, static, name=name: (_reduction_scale(name, ops[0], OUT, static),)
     return table
@@ -182,7 +184,7 @@ def note(op: str, operands: tuple) -> str | None:
 
 
 # Ops whose rule terms already have their operand's shape.
-SHAPED = {"sum", "mean", "logsumexp", "matmul", "dot", "transpose"}
+SHAPED = {"sum", "mean", "logsumexp", "matmul", "dot", "transpose", "max_shift"}
 
 
 @cache

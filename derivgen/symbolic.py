@@ -52,6 +52,7 @@ class where(Opaque):
 reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")
 reduce_mean = _opaque("reduce_mean", None, "mean(x, axis, keepdims)")
 reduce_logsumexp = _opaque("reduce_logsumexp", None, "logsumexp(x, axis, keepdims)")
+max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
 matmul = _opaque("matmul", 2, "a @ b")
 dot = _opaque("dot", 2, "np.dot(a, b)")
 transpose = _opaque("transpose", 1, "x.T")
