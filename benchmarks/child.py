@@ -2,8 +2,9 @@
 
     python benchmarks/child.py memory WORKLOAD IMPL N [MODULE_FILE]
         Peak memory that one value_and_grad call allocates beyond its inputs (tracemalloc,
-        which sees NumPy's array buffers), in bytes. IMPL "derivgen" loads the generated module
-        from MODULE_FILE, so derivgen itself is not even imported.
+        which sees NumPy's array buffers), in bytes, and minor page faults per call. IMPL
+        "derivgen" loads the generated module from MODULE_FILE, so derivgen itself is not even
+        imported.
     python benchmarks/child.py generate DEPTH
         Seconds to import derivgen and then to generate the DEPTH-step chain (wall clock and
         CPU), with the generated module's line count and operation count.
@@ -40,13 +41,27 @@ def memory(workload: str, impl: str, n: int, module_file: str | None) -> dict:
     fn = load_module(module_file).value_and_grad if impl == "derivgen" else hand[impl]
     args = make_inputs(n)
     fn(*args)  # first call outside the trace: one-time allocations are not the workload's
+    faults = page_faults_per_call(fn, args)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     result = fn(*args)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del result
-    return {"peak_bytes": peak - base, "result_bytes": current - base}
+    return {"peak_bytes": peak - base, "result_bytes": current - base, "faults_per_call": faults}
+
+
+def page_faults_per_call(fn, args, calls: int = 5) -> float | None:
+    """Minor page faults per call in steady state: memory the allocator handed back to the
+    system after the previous call and that this call touches afresh (None without `resource`)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn(*args)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
 def generate(depth: int) -> dict:

@@ -258,7 +258,8 @@ def verdict(ok: bool) -> str:
 
 # --- workload 5: peak memory ---------------------------------------------------------------
 
-def memory_rows(mode: Mode) -> list[list[str]]:
+def memory_rows(mode: Mode) -> tuple[list[list[str]], list[list[str]]]:
+    """Peak memory per implementation, and page faults per call."""
     import derivgen
 
     programs = {
@@ -268,25 +269,30 @@ def memory_rows(mode: Mode) -> list[list[str]]:
         "elementwise": ("5b", f"sum(sin(a)*exp(-b**2) + log1p(a**2)*b) value_and_grad, N = {mode.n:,}",
                         derivgen.generate(workloads.ELEMENTWISE, wrt=["a", "b"]), ("hand fused",), False),
     }
-    table = [["Workload", "derivgen", "hand fused", "algebraic", "target", "status"]]
+    impls = ("derivgen", "hand fused", "algebraic")
+    table = [["Workload", *impls, "target", "status"]]
+    faults_table = [["Workload", *impls]]
     with tempfile.TemporaryDirectory() as tmp:
         for workload, (key, label, text, hands, has_target) in programs.items():
             module_file = Path(tmp) / f"{workload}.py"
             module_file.write_text(text)
-            arrays = {}
+            arrays, faults = {}, {}
             for impl in ("derivgen", *hands):
                 extra = [str(module_file)] if impl == "derivgen" else []
                 out = child("memory", workload, impl, str(mode.n), *extra)
                 arrays[impl] = out["peak_bytes"] / (mode.n * 8)
+                faults[impl] = out["faults_per_call"]
             cells = [f"{key} {label}"]
-            cells += [f"{arrays[c]:.2f}" if c in arrays else "—" for c in ("derivgen", "hand fused", "algebraic")]
+            cells += [f"{arrays[c]:.2f}" if c in arrays else "—" for c in impls]
+            faults_table.append([f"{key} {label}"] + [
+                "—" if faults.get(c) is None else f"{faults[c]:,.0f}" for c in impls])
             if has_target:
                 cells += ["≤ hand fused + 1", verdict(arrays["derivgen"] <= arrays["hand fused"] + 1)]
             else:
                 cells += ["—", "—"]
             table.append(cells)
             print(f"  measured {key}", file=sys.stderr, flush=True)
-    return table
+    return table, faults_table
 
 
 # --- workload 6: generation time ------------------------------------------------------------
@@ -374,12 +380,16 @@ def main(argv: list[str] | None = None) -> int:
               "noise: half the largest interquartile range in the row, relative to its median. "
               "1a-1c take Python floats (derivgen's scalar path), the others NumPy arrays.")
     if "5" in only:
-        table = memory_rows(mode)
+        table, faults = memory_rows(mode)
         print("\n## Peak extra memory of one value_and_grad call (workload 5)\n")
         print(markdown(table))
         print(f"\nIn arrays of N float64 (N * 8 = {mode.n * 8:,} bytes), inputs excluded, outputs "
               "included; tracemalloc in a fresh process per implementation. PyTorch and JAX "
               "allocate outside tracemalloc's view and are not measured.")
+        print("\nMinor page faults per call, steady state (same processes, 5 calls after a "
+              "warm-up): memory the allocator returned to the system after one call and the next "
+              "call touches afresh. Each costs time on top of the arithmetic.\n")
+        print(markdown(faults))
     if "6" in only:
         table, growth = generation_rows(mode)
         print("\n## Generation time (workload 6)\n")
