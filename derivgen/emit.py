@@ -11,6 +11,7 @@ of hashed objects, so the text is identical across runs and PYTHONHASHSEED value
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +116,7 @@ class FunctionBuilder:
         forward, backward = [], []
         ops = 0
         counter = 0
+        claimed: list[str] = []  # temporaries, in the order they were named
 
         def emit(vid, target, expr, comments=None):
             if comments is None:
@@ -135,7 +137,8 @@ class FunctionBuilder:
                 if not inlined:
                     break
                 longest = max(inlined, key=lambda a: (len(text[a][0]), a))
-                emit(longest, naming.temporary(namer, counter), text[longest][0])
+                claimed.append(naming.temporary(namer, counter))
+                emit(longest, claimed[-1], text[longest][0])
                 counter += 1
                 expr = self._print(value, text)
             merged = tuple(dict.fromkeys(
@@ -148,7 +151,7 @@ class FunctionBuilder:
                 notes[vid] = merged
                 continue
             if (vid not in root_names and uses.get(vid, 0) == 1 and len(expr) <= INLINE_LIMIT) \
-                    or (not value.args and vid not in root_names):
+                    or (not value.args and vid not in root_names) or expr == "()":
                 text[vid] = (expr, precedence_of(value.template))
                 notes[vid] = merged
                 continue
@@ -156,12 +159,15 @@ class FunctionBuilder:
                 target = root_names[vid]
             else:
                 target = naming.temporary(namer, counter)
+                claimed.append(target)
                 counter += 1
             emit(vid, target, expr, merged)
         for name, vid in self.roots:
             if graph[vid].template is None:  # the output is an input itself
                 forward.append(Statement(name, text[vid][0]))
                 text[vid] = (name, PRECEDENCE["Atom"])
+        forward, backward, renamed = _renumber(forward, backward, claimed)
+        text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
         sections = []
         if forward:
             sections.append(Section(f"Forward terms ({len(forward)})", tuple(forward)))
@@ -176,6 +182,26 @@ class FunctionBuilder:
         expr = printer.doprint(value.template)
         self.used |= printer.used
         return expr
+
+
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+
+
+def _renumber(forward, backward, claimed):
+    """Temporaries renamed so they number up in reading order (_t0, _t1, ...): they are
+    named as they are decided, and a forward term can be decided after a gradient term."""
+    order = [s.target for s in forward + backward if s.target in set(claimed)]
+    mapping = dict(zip(order, claimed))
+    if all(k == v for k, v in mapping.items()):
+        return forward, backward, {}
+
+    def rename(text):
+        return _IDENTIFIER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+    def statements(items):
+        return [Statement(rename(s.target), rename(s.expr), s.comments) for s in items]
+
+    return statements(forward), statements(backward), mapping
 
 
 def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str,

@@ -166,6 +166,7 @@ _READABLE = (
     # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
     (S.broadcast_like, lambda g, like: g),
     (S.unbroadcast, lambda g, like: g),
+    (S.broadcast_to, lambda g, shape: g),
     (S.expand_reduced, lambda g, like, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
     (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),

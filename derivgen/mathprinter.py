@@ -96,8 +96,7 @@ class MathPrinter(NumPyPrinter):
 
     def _print_sigmoid(self, expr):
         # math.exp raises OverflowError for z < -709, sending the call to the stable NumPy form.
-        z = self.parenthesize(expr.args[0], PRECEDENCE["Mul"], strict=True)
-        return f"(1/(1 + {self.math('exp')}(-{z})))"
+        return f"(1/(1 + {self._print(sp.exp(-expr.args[0]))}))"
 
     def _print_softplus(self, expr):
         return f"{self.alias('logaddexp_scalar')}(0.0, {self._print(expr.args[0])})"
@@ -151,6 +150,10 @@ class MathPrinter(NumPyPrinter):
         return self._print(expr.args[0])
 
     _print_broadcast_like = _first
+    _print_broadcast_to = _first
+
+    def _print_shape_of(self, expr):
+        return "()"
     _print_unbroadcast = _first
     _print_expand_reduced = _first
     _print_reduce_sum = _first

@@ -197,6 +197,15 @@ class NumPyPrinter(StrPrinter):
         g, like = (self._print(a) for a in expr.args)
         return f"{self.np('broadcast_to')}({g}, {self.np('shape')}({like}))"
 
+    def _print_shape_of(self, expr):
+        shapes = [f"{self.np('shape')}({self._print(a)})" for a in expr.args]
+        if len(shapes) == 1:
+            return shapes[0]
+        return f"{self.np('broadcast_shapes')}({', '.join(shapes)})" if shapes else "()"
+
+    def _print_broadcast_to(self, expr):
+        return f"{self.np('broadcast_to')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_size_ratio(self, expr):
         sizes = [f"{self.np('size')}({self._print(a)})" for a in expr.args]
         return " / ".join(sizes) if len(sizes) == 1 else f"({sizes[0]} // {sizes[1]})"

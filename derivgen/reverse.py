@@ -47,8 +47,8 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
     seed = graph.leaf("grad_output", None, frozenset(), graph[out].hi)
     # grad_output may be a scalar: give it the output's shape once (a view, no copy)
     # so every term below has a known shape.
-    shaped_seed = graph.add("seed", S.broadcast_like(placeholder(0), placeholder(1)), (seed, out),
-                            labels=graph[out].hi)
+    shaped_seed = graph.add("seed", S.broadcast_to(placeholder(0), placeholder(1)),
+                            (seed, shape_of(graph, program, out)), labels=graph[out].hi)
     contributions: dict[int, list[int]] = {out: [shaped_seed]} if out in needed else {}
 
     for vid in sorted(needed, reverse=True):
@@ -74,7 +74,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             labels = graph[arg].lo if shaped else None
             contribution = graph.bind(f"d{value.op}", term, binding, labels=labels,
                                       note=rules.note(value.op, value.operands))
-            contributions.setdefault(arg, []).append(_fit(graph, contribution, arg))
+            contributions.setdefault(arg, []).append(_fit(graph, program, contribution, arg))
 
     grads = {}
     for name in wrt:
@@ -83,7 +83,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
         if terms is None:  # the output does not depend on this input
             grads[name] = graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
         else:
-            grads[name] = _fit(graph, _sum(graph, terms), vid)
+            grads[name] = _fit(graph, program, _sum(graph, terms), vid)
     return Gradient(graph, out, seed, grads)
 
 
@@ -107,10 +107,23 @@ def _add(graph: Graph, terms: list[int]) -> int:
     return graph.add("accumulate", template, tuple(terms))
 
 
-def _fit(graph: Graph, term: int, target: int) -> int:
+def _fit(graph: Graph, program: Program, term: int, target: int) -> int:
     """``term`` with exactly ``target``'s shape: summed over broadcast axes if needed."""
     t, want = graph[term], graph[target]
     if t.lo == t.hi == want.lo == want.hi:
         return term
-    return graph.add("unbroadcast", S.unbroadcast(placeholder(0), placeholder(1)), (term, target),
-                     labels=want.lo)
+    return graph.add("unbroadcast", S.unbroadcast(placeholder(0), placeholder(1)),
+                     (term, shape_of(graph, program, target)), labels=want.lo)
+
+
+def shape_of(graph: Graph, program: Program, target: int) -> int:
+    """A value holding ``target``'s shape. Where the shape is the broadcast of input
+    shapes (no reduction or matmul decides it), it comes from the inputs, so code that
+    needs only the shape does not have to compute ``target``."""
+    labels = graph[target].hi
+    if any(label.startswith("#") for label in labels):
+        members = [target]
+    else:
+        members = [program.input_ids[name] for name in program.inputs if name in labels]
+    template = S.shape_of(*(placeholder(i) for i in range(len(members))))
+    return graph.add("shape", template, tuple(members), labels=frozenset())
