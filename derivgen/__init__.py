@@ -8,13 +8,21 @@
 
 __version__ = "0.1.0"
 
-from .errors import CheckFailed, DerivgenError, ParseError, UnsupportedError, UsageError  # noqa: E402
-from .compiler import compile, generate, load  # noqa: E402
-from .check import gradcheck  # noqa: E402
 from . import formulas
+from .check import gradcheck
+from .compiler import compile, generate, load
+from .errors import CheckFailed, DerivgenError, ParseError, UnsupportedError, UsageError
 
 __all__ = [
-    "__version__", "generate", "compile", "load", "gradcheck",
-    "DerivgenError", "ParseError", "UnsupportedError", "UsageError", "CheckFailed",
+    "CheckFailed",
+    "DerivgenError",
+    "ParseError",
+    "UnsupportedError",
+    "UsageError",
+    "__version__",
+    "compile",
     "formulas",
+    "generate",
+    "gradcheck",
+    "load",
 ]

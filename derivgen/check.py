@@ -39,11 +39,11 @@ class CheckReport:
         lines = [head]
         for r in self.rows:
             status = "ok" if r.ok else "MISMATCH" + (f" ({r.problem})" if r.problem else "")
-            lines.append(f"{r.name:<16} {str(r.shape):<12} {r.max_abs_error:>14.3e} "
+            lines.append(f"{r.name:<16} {r.shape!s:<12} {r.max_abs_error:>14.3e} "
                          f"{r.max_rel_error:>14.3e}  {status}")
         return "\n".join(lines)
 
-    def raise_if_failed(self) -> "CheckReport":
+    def raise_if_failed(self) -> CheckReport:
         if not self.ok:
             raise CheckFailed("gradients disagree with finite differences:\n" + str(self))
         return self

@@ -89,8 +89,9 @@ class FunctionBuilder:
     """Decides which values of one generated function are inlined or named, and prints them."""
 
     def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]],
-                 printer=NumPyPrinter):
+                 printer=NumPyPrinter, cache: dict | None = None):
         self.printer = printer
+        self.cache = {} if cache is None else cache  # printed templates, shared by a module's builders
         self.graph = grad.graph
         self.seed = grad.seed
         self.aliases = aliases
@@ -177,11 +178,32 @@ class FunctionBuilder:
         return sections, names, ops
 
     def _print(self, value, text) -> str:
-        symbols = {placeholder(i): text[a] for i, a in enumerate(value.args)}
-        printer = self.printer(symbols, self.aliases)
-        expr = printer.doprint(value.template)
-        self.used |= printer.used
-        return expr
+        """The value's expression, its operands spelled as ``text`` says.
+
+        Templates repeat (every step of a chain has the same ones), so each template is
+        printed once per printer and operand precedences, with numbered tokens for the
+        operands, and the operands' text is substituted into it. An operand text starting
+        with "-" keeps that sign visible, so sums print as ``a - b``, not ``a + -b``."""
+        args = [text[a] for a in value.args]
+        shape = tuple((prec, spelled.startswith("-")) for spelled, prec in args)
+        key = (value.template, self.printer, shape)
+        cached = self.cache.get(key)
+        if cached is None:
+            tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
+                      for i, (prec, negative) in enumerate(shape)}
+            printer = self.printer(tokens, self.aliases)
+            cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
+        expr, used = cached
+        self.used |= used
+        return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
+
+
+_TOKEN = re.compile("\0(\\d+)\0")
+
+
+def _operand(spelled: str) -> str:
+    # A leading "-" was printed (or turned into a subtraction) by the template itself.
+    return spelled.removeprefix("-")
 
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -190,7 +212,8 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 def _renumber(forward, backward, claimed):
     """Temporaries renamed so they number up in reading order (_t0, _t1, ...): they are
     named as they are decided, and a forward term can be decided after a gradient term."""
-    order = [s.target for s in forward + backward if s.target in set(claimed)]
+    temporaries = set(claimed)
+    order = [s.target for s in forward + backward if s.target in temporaries]
     mapping = dict(zip(order, claimed))
     if all(k == v for k, v in mapping.items()):
         return forward, backward, {}
@@ -214,6 +237,7 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
     leaf_names = {program.input_ids[n]: n for n in inputs}
     leaf_names[grad.seed] = seed_param
     used: set[str] = {"np", "as_arrays"}
+    printed: dict = {}
     functions = []
     signature = ", ".join(inputs)
     call_doc = f"{program.name}({signature})"
@@ -233,12 +257,12 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
             roots.append((namer.claim("value"), grad.output))
         for n in grads:
             roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
-        builder = FunctionBuilder(grad, aliases, leaf_names, roots)
+        builder = FunctionBuilder(grad, aliases, leaf_names, roots, cache=printed)
         sections, names, ops = builder.build(namer.child())
         used |= builder.used
         scalar = {}
         if scalar_path_possible(graph, graph.ancestors([vid for _, vid in roots])):
-            scalar_builder = FunctionBuilder(grad, aliases, leaf_names, roots, MathPrinter)
+            scalar_builder = FunctionBuilder(grad, aliases, leaf_names, roots, MathPrinter, cache=printed)
             scalar_sections, _, _ = scalar_builder.build(namer.child())
             used |= scalar_builder.used | {"scalar_types"}
             params_checked = inputs + ((seed_param,) if grads else ())

@@ -178,9 +178,11 @@ class NumPyPrinter(StrPrinter):
         return self._reduction(self.alias("logsumexp"), expr)
 
     def _print_matmul(self, expr):
+        # @ binds like * and groups left to right: a right operand of that precedence
+        # needs parentheses (a @ (b * c)), a left one does not.
         prec = PRECEDENCE["Mul"]
         a, b = expr.args
-        return f"{self.parenthesize(a, prec)} @ {self.parenthesize(b, prec, strict=True)}"
+        return f"{self.parenthesize(a, prec, strict=True)} @ {self.parenthesize(b, prec, strict=False)}"
 
     def _print_transpose(self, expr):
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"

@@ -458,3 +458,15 @@ def test_float32_inputs_with_python_number_grad_output_stay_float32(compiled):
 def test_float32_where_with_constant_branches_gives_float32(compiled):
     x = np.linspace(-1, 1, 6, dtype=np.float32)
     assert compiled("where(x > 0, 1.0, 2.0)").forward(x).dtype == np.float32
+
+
+def test_matmul_keeps_the_parentheses_of_its_right_operand():
+    module = derivgen.compile("X @ (w * v)", wrt=["w"])
+    X, w, v = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    np.testing.assert_array_equal(module.forward(X, w, v), X @ (w * v))
+    assert derivgen.gradcheck(module, shapes={"X": (3, 3), "w": (3,), "v": (3,)}).ok
+
+
+def test_module_names_cannot_be_keywords():
+    with pytest.raises(derivgen.UsageError, match="keyword"):
+        derivgen.generate("x", name="class")
