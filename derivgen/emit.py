@@ -36,6 +36,7 @@ class Statement:
     target: str
     expr: str
     comments: tuple[str, ...] = ()
+    release: tuple[str, ...] = ()  # temporaries last used here, deleted after it
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ class FunctionBuilder:
                 forward.append(Statement(name, text[vid][0]))
                 text[vid] = (name, PRECEDENCE["Atom"])
         forward, backward, renamed = _renumber(forward, backward, claimed)
+        if self.printer is NumPyPrinter:
+            forward, backward = _release(forward, backward, set(claimed))  # renaming permutes them
         text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
         sections = []
         if forward:
@@ -225,6 +228,28 @@ def _renumber(forward, backward, claimed):
         return [Statement(rename(s.target), rename(s.expr), s.comments) for s in items]
 
     return statements(forward), statements(backward), mapping
+
+
+def _release(forward, backward, temporaries):
+    """Each temporary deleted after its last use, so its array is freed there rather than
+    when the function returns: fewer arrays alive at once, less memory to fault in."""
+    statements = forward + backward
+    last_use = {}
+    for index, statement in enumerate(statements):
+        for name in _IDENTIFIER.findall(statement.expr):
+            if name in temporaries:
+                last_use[name] = index
+    released: dict[int, list[str]] = {}
+    for name, index in last_use.items():
+        released.setdefault(index, []).append(name)
+    out = [Statement(st.target, st.expr, st.comments, tuple(sorted(released.get(i, ()), key=_natural)))
+           for i, st in enumerate(statements)]
+    return out[:len(forward)], out[len(forward):]
+
+
+def _natural(name: str):
+    digits = "".join(c for c in name if c.isdigit())
+    return (int(digits) if digits else -1, name)
 
 
 def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str,

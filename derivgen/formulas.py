@@ -143,12 +143,14 @@ class _Writer:
 
     def _substitute(self, value, refs) -> sp.Basic:
         def size(arg: sp.Symbol) -> sp.Basic:
-            return notation.size(refs[self._same_shape(value.args[placeholder_index(arg)])])
+            if not isinstance(arg, sp.Symbol):  # () : the shape of a single number
+                return sp.Integer(1)
+            shape = self.graph[value.args[placeholder_index(arg)]]  # a shape_of value
+            return notation.size(refs[self._same_shape(shape.args[0])]) if shape.args else sp.Integer(1)
 
         template = readable(value.template)
-        if template.has(S.size_ratio):  # size(a) or size(a) / size(b): the count a mean divides by
-            template = template.replace(
-                S.size_ratio, lambda a, *b: size(a) / size(b[0]) if b else size(a))
+        if template.has(S.size_ratio):  # size(a) / size(b): the count a mean divides by
+            template = template.replace(S.size_ratio, lambda a, b: size(a) / size(b))
         return template.xreplace({placeholder(i): refs[a] for i, a in enumerate(value.args)})
 
     def _same_shape(self, vid: int) -> int:
@@ -165,9 +167,9 @@ class _Writer:
 _READABLE = (
     # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
     (S.broadcast_like, lambda g, like: g),
-    (S.unbroadcast, lambda g, like: g),
+    (S.unbroadcast, lambda g, *shapes: g),
     (S.broadcast_to, lambda g, shape: g),
-    (S.expand_reduced, lambda g, like, *static: g),
+    (S.expand_reduced, lambda g, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
     (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),
     (S.matmul_grad_a, lambda g, a, b: S.matmul(g, S.transpose(b))),

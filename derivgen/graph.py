@@ -78,6 +78,8 @@ class Graph:
         if labels is None:
             lo = Labels().union(*(self.values[a].lo for a in args))
             hi = Labels().union(*(self.values[a].hi for a in args))
+        elif isinstance(labels, tuple):  # (lo, hi): a shape known only up to broadcasting
+            lo, hi = labels
         else:
             lo = hi = labels
         vid = len(self.values)

@@ -35,7 +35,6 @@ MATH = {
 # SymPy head -> helper function emitted into the module (see templates/helpers.py.jinja).
 HELPERS = {
     "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
-    "unbroadcast": "unbroadcast",
     "reduce_logsumexp": "logsumexp", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b",
 }
@@ -113,7 +112,8 @@ class NumPyPrinter(StrPrinter):
         if exp == -sp.S.Half:
             return f"1/{sqrt}({self._print(base)})"
         if exp.is_number and exp.is_negative:
-            return "1/" + self.parenthesize(sp.Pow(base, -exp, evaluate=False), PRECEDENCE["Mul"], strict=True)
+            denominator = base if exp == -1 else sp.Pow(base, -exp, evaluate=False)
+            return "1/" + self.parenthesize(denominator, PRECEDENCE["Mul"], strict=True)
         prec = PRECEDENCE["Pow"]
         return f"{self.parenthesize(base, prec, strict=False)}**{self.parenthesize(exp, prec, strict=False)}"
 
@@ -188,12 +188,18 @@ class NumPyPrinter(StrPrinter):
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
 
     def _print_expand_reduced(self, expr):
-        g, like, keepdims, *axes = expr.args
-        shape = f"{self.np('shape')}({self._print(like)})"
+        # The reduced axes come back as size 1; broadcasting in the terms that use the
+        # result stretches them, with no full-size copy.
+        g, keepdims, *axes = expr.args
         g_text = self._print(g)
         if axes and not keepdims:
             g_text = f"{self.np('expand_dims')}({g_text}, {self._axes(axes)})"
-        return f"{self.np('broadcast_to')}({g_text}, {shape})"
+        return g_text
+
+    def _print_unbroadcast(self, expr):
+        *args, owned = expr.args
+        text = ", ".join(self._print(a) for a in args)
+        return f"{self.alias('unbroadcast')}({text}{', owned=True' if owned else ''})"
 
     def _print_broadcast_like(self, expr):
         g, like = (self._print(a) for a in expr.args)
@@ -209,10 +215,12 @@ class NumPyPrinter(StrPrinter):
         return f"{self.np('broadcast_to')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_size_ratio(self, expr):
-        sizes = [f"{self.np('size')}({self._print(a)})" for a in expr.args]
-        return " / ".join(sizes) if len(sizes) == 1 else f"({sizes[0]} // {sizes[1]})"
+        # The count a mean divides by: size of its operand over size of its value.
+        if expr.args[1] == sp.Tuple():  # a mean over every element
+            return f"{self.math('prod')}({self._print(expr.args[0])})"
+        inner, outer = (self._print(a) for a in expr.args)
+        return f"({self.math('prod')}({inner}) // {self.math('prod')}({outer}))"
 
-    # ---- conditions ------------------------------------------------------------------
     def _print_Relational(self, expr):
         op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]
         prec = PRECEDENCE["Relational"]

@@ -44,12 +44,9 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
     out = program.output
     wrt_ids = {program.input_ids[name] for name in wrt}
     needed = graph.ancestors([out]) & active_values(graph, wrt_ids)
+    # grad_output may be a scalar or have the output's shape: its labels say so (lo, hi).
     seed = graph.leaf("grad_output", None, frozenset(), graph[out].hi)
-    # grad_output may be a scalar: give it the output's shape once (a view, no copy)
-    # so every term below has a known shape.
-    shaped_seed = graph.add("seed", S.broadcast_to(placeholder(0), placeholder(1)),
-                            (seed, shape_of(graph, program, out)), labels=graph[out].hi)
-    contributions: dict[int, list[int]] = {out: [shaped_seed]} if out in needed else {}
+    contributions: dict[int, list[int]] = {out: [seed]} if out in needed else {}
 
     for vid in sorted(needed, reverse=True):
         terms = contributions.pop(vid, None)
@@ -60,6 +57,10 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
         if value.op == "input":
             contributions[vid] = [adjoint]  # kept for the gradient outputs below
             continue
+        if value.op in rules.SHAPED or value.op in rules.EXPANDED:
+            # Reductions and linear algebra need their adjoint at full shape; elementwise
+            # rules let NumPy broadcast a smaller one.
+            adjoint = _fit(graph, program, adjoint, vid)
         rule_terms = rules.vjp(value.op, value.operands, value.static)
         for operand, term in zip(value.operands, rule_terms):
             if term is None or not isinstance(operand, sp.Symbol):
@@ -70,11 +71,22 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             binding = {placeholder(i): a for i, a in enumerate(value.args)}
             binding[rules.OUT] = vid
             binding[rules.G] = adjoint
-            shaped = value.op in rules.SHAPED
-            labels = graph[arg].lo if shaped else None
+            binding[rules.SHAPE] = shape_of(graph, program, arg)
+            if graph[vid].hi:
+                binding[rules.OUT_SHAPE] = shape_of(graph, program, vid)
+            else:  # a value of shape (): say so in the term itself (a mean over everything)
+                term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
+            if value.op in rules.SHAPED:
+                labels = graph[arg].lo
+            elif value.op in rules.EXPANDED:
+                labels = (frozenset(), graph[arg].hi)
+            else:
+                labels = None
             contribution = graph.bind(f"d{value.op}", term, binding, labels=labels,
                                       note=rules.note(value.op, value.operands))
-            contributions.setdefault(arg, []).append(_fit(graph, program, contribution, arg))
+            if not graph[contribution].hi <= graph[arg].hi:  # it may be larger: sum it down
+                contribution = _fit(graph, program, contribution, arg, source=vid)
+            contributions.setdefault(arg, []).append(contribution)
 
     grads = {}
     for name in wrt:
@@ -83,7 +95,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
         if terms is None:  # the output does not depend on this input
             grads[name] = graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
         else:
-            grads[name] = _fit(graph, program, _sum(graph, terms), vid)
+            grads[name] = _owned(graph, _fit(graph, program, _sum(graph, terms), vid, final=True))
     return Gradient(graph, out, seed, grads)
 
 
@@ -107,13 +119,31 @@ def _add(graph: Graph, terms: list[int]) -> int:
     return graph.add("accumulate", template, tuple(terms))
 
 
-def _fit(graph: Graph, program: Program, term: int, target: int) -> int:
-    """``term`` with exactly ``target``'s shape: summed over broadcast axes if needed."""
+def _fit(graph: Graph, program: Program, term: int, target: int, source: int | None = None,
+         final: bool = False) -> int:
+    """``term`` with exactly ``target``'s shape.
+
+    Terms are kept as small as broadcasting allows (a mean's gradient stays one number),
+    so a term may stand for an array of ``source``'s shape: it is broadcast to that shape
+    first, then summed over the axes ``target`` does not have. Intermediate terms may be
+    broadcast views; a ``final`` gradient, returned to the caller, is an array of its own."""
     t, want = graph[term], graph[target]
     if t.lo == t.hi == want.lo == want.hi:
         return term
-    return graph.add("unbroadcast", S.unbroadcast(placeholder(0), placeholder(1)),
-                     (term, shape_of(graph, program, target)), labels=want.lo)
+    args = [term, shape_of(graph, program, target)]
+    if source is not None:
+        args.append(shape_of(graph, program, source))
+    template = S.unbroadcast(*(placeholder(i) for i in range(len(args))), sp.Integer(int(final)))
+    return graph.add("unbroadcast", template, tuple(args), labels=want.lo)
+
+
+def _owned(graph: Graph, vid: int) -> int:
+    """The gradient ``vid`` as an array of its own: a shape fit may return a view."""
+    value = graph[vid]
+    if value.op != "unbroadcast" or value.template.args[-1] == 1:
+        return vid
+    template = S.unbroadcast(*value.template.args[:-1], sp.Integer(1))
+    return graph.add("unbroadcast", template, value.args, labels=value.lo)
 
 
 def shape_of(graph: Graph, program: Program, target: int) -> int:

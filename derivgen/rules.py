@@ -20,6 +20,8 @@ from . import symbolic as S
 
 OUT = sp.Symbol("_out")
 G = sp.Symbol("_g")
+SHAPE = sp.Symbol("_shape")  # the shape of the operand a term is for
+OUT_SHAPE = sp.Symbol("_out_shape")  # the shape of the op's value
 ZERO = sp.Integer(0)
 
 
@@ -72,6 +74,10 @@ def _clip(x, lo, hi, out, g):
     # The gradient passes where lo <= x <= hi, both ends inclusive (PyTorch);
     # a tensor bound receives it where it is the one selected. An absent bound is +-oo.
     inside = ([x >= lo] if lo != -sp.oo else []) + ([x <= hi] if hi != sp.oo else [])
+    if isinstance(lo, sp.Number) and isinstance(hi, sp.Number) and len(inside) == 2 and lo <= hi:
+        # Constant bounds: clamp(x) == x exactly where lo <= x <= hi (and not for nan),
+        # one comparison instead of three passes.
+        inside = [sp.Eq(out, x)]
     dx = S.where(sp.And(*inside), g, ZERO) if inside else g
     both = lo != -sp.oo and hi != sp.oo
     # Where lo > hi the output is hi everywhere (min(max(x, lo), hi)), so the gradient
@@ -84,13 +90,13 @@ def _clip(x, lo, hi, out, g):
 
 
 def _reduction_scale(op, x, out, static):
-    expand = S.expand_reduced(G, x, *static)
+    expand = S.expand_reduced(G, *static)
     if op == "sum":
         return expand
-    if op == "mean":  # divide by the count of reduced elements
-        return expand / (S.size_ratio(x, out) if len(static) > 1 else S.size_ratio(x))
+    if op == "mean":  # divide by the count of reduced elements (before expanding: cheaper)
+        return S.expand_reduced(G / S.size_ratio(SHAPE, OUT_SHAPE), *static)
     # logsumexp: softmax weights exp(x - lse), with lse broadcast back over x.
-    return expand * sp.exp(x - S.expand_reduced(out, x, *static))
+    return expand * sp.exp(x - S.expand_reduced(out, *static))
 
 
 def _rules():
@@ -184,7 +190,11 @@ def note(op: str, operands: tuple) -> str | None:
 
 
 # Ops whose rule terms already have their operand's shape.
-SHAPED = {"sum", "mean", "logsumexp", "matmul", "dot", "transpose", "max_shift"}
+SHAPED = {"matmul", "dot", "transpose", "max_shift"}
+# Ops whose rule terms broadcast to their operand's shape: reductions send back the
+# reduced gradient with its axes restored as size 1, and NumPy broadcasting in the
+# terms that use it does the rest (a full-size copy of g would cost a pass over memory).
+EXPANDED = {"sum", "mean", "logsumexp"}
 
 
 @cache

@@ -16,6 +16,8 @@ __all__ = ["exp2", "expm1", "hypot", "log1p", "log2", "log10"]
 class Opaque(sp.Function):
     """A function that SymPy keeps as written."""
 
+    is_commutative = True  # values are numbers or arrays multiplied elementwise
+
     @classmethod
     def eval(cls, *args):
         return None
@@ -57,12 +59,12 @@ matmul = _opaque("matmul", 2, "a @ b")
 dot = _opaque("dot", 2, "np.dot(a, b)")
 transpose = _opaque("transpose", 1, "x.T")
 # Gradient plumbing, used only by the reverse sweep.
-unbroadcast = _opaque("unbroadcast", 2, "g summed (or broadcast) to a shape")
+unbroadcast = _opaque("unbroadcast", (3, 4), "g to a shape: (g, shape, [full shape,] owned 0/1)")
 shape_of = _opaque("shape_of", None, "the broadcast shape of the arguments' shapes")
 broadcast_to = _opaque("broadcast_to", 2, "g broadcast (as a view) to a shape")
 broadcast_like = _opaque("broadcast_like", 2, "g broadcast (as a view) to the shape of like")
-expand_reduced = _opaque("expand_reduced", None, "g broadcast back over the reduced axes of like")
-size_ratio = _opaque("size_ratio", (1, 2), "size(a) / size(b), the count a mean divides by")
+expand_reduced = _opaque("expand_reduced", None, "g with the reduced axes restored (size 1): keepdims, *axes")
+size_ratio = _opaque("size_ratio", 2, "prod(shape a) // prod(shape b), the count a mean divides by")
 zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
 nan_like = _opaque("nan_like", 1, "nan in the shape and dtype of x")
 matmul_grad_a = _opaque("matmul_grad_a", 3, "gradient of a @ b with respect to a")
