@@ -58,6 +58,7 @@ class FunctionDesc:
     scalar_check: tuple[str, ...] = ()  # the condition, as lines
     scalar_sections: tuple[Section, ...] = ()
     finite_check: str = ""
+    scalar_returns: str = ""
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,19 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         convert = _conversion(params, aliases["as_arrays"])
         grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
         gradients = f"{aliases['Gradients']}({grads_text})"
+        # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
+        fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
         if fname == "forward":
-            returns = names[grad.output]
+            returns = scalar_returns = names[grad.output]
         elif fname == "backward":
-            returns = gradients
+            returns, scalar_returns = gradients, fast
         else:
             returns = f"{names[grad.output]}, {gradients}"
+            scalar_returns = f"{names[grad.output]}, {fast}"
+        if scalar:
+            scalar["scalar_returns"] = scalar_returns
+            if grads:
+                used.add("new_tuple")
         doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
         functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns, **scalar))
     for key in sorted(used):

@@ -23,6 +23,7 @@ INTERNAL = {
     "sigmoid_scalar": "_sigmoid_scalar",
     "logaddexp_scalar": "_logaddexp_scalar",
     "scalar_types": "_SCALAR",
+    "new_tuple": "_new_tuple",
 }
 
 
