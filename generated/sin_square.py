@@ -18,6 +18,7 @@ import numpy as np
 
 # Input types that take the scalar path (math instead of NumPy).
 _SCALAR = frozenset((float, int, np.float64))
+_new_tuple = tuple.__new__  # builds Gradients without NamedTuple's argument handling
 INPUTS = ("x",)
 WRT = ("x",)
 
@@ -57,35 +58,30 @@ def backward(x, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 7 operations.
+    Cost: 5 operations.
     """
     if type(x) in _SCALAR and type(grad_output) in _SCALAR:
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (1)
-            _t0 = x**2
             # Gradient terms (1)
-            grad_x = 2*x*(grad_output*math.cos(_t0))
+            grad_x = 2*x*(grad_output*math.cos(x**2))
         except (ArithmeticError, ValueError):
             pass
         else:
             if not (grad_x - grad_x):
-                return Gradients(grad_x)
+                return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
-    # Forward terms (1)
-    _t0 = x**2
-    # Gradient terms (2)
-    _t1 = np.broadcast_to(grad_output, np.shape(np.sin(_t0)))*np.cos(_t0)
-    grad_x = 2*x*_t1
+    # Gradient terms (1)
+    grad_x = 2*x*(grad_output*np.cos(x**2))
     return Gradients(grad_x)
 
 
 def value_and_grad(x, grad_output=1.0):
     """(value, Gradients) of sin_square(x), computing the shared terms once.
 
-    Cost: 7 operations.
+    Cost: 6 operations.
     """
     if type(x) in _SCALAR and type(grad_output) in _SCALAR:
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
@@ -101,13 +97,14 @@ def value_and_grad(x, grad_output=1.0):
             pass
         else:
             if not (value - value or grad_x - grad_x):
-                return value, Gradients(grad_x)
+                return value, _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Forward terms (2)
     _t0 = x**2
     value = np.sin(_t0)
     # Gradient terms (1)
-    grad_x = 2*x*(np.broadcast_to(grad_output, np.shape(value))*np.cos(_t0))
+    grad_x = 2*x*(grad_output*np.cos(_t0))
+    del _t0
     return value, Gradients(grad_x)
 
 

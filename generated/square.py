@@ -16,6 +16,7 @@ import numpy as np
 
 # Input types that take the scalar path (math instead of NumPy).
 _SCALAR = frozenset((float, int, np.float64))
+_new_tuple = tuple.__new__  # builds Gradients without NamedTuple's argument handling
 INPUTS = ("x",)
 WRT = ("x",)
 
@@ -55,7 +56,7 @@ def backward(x, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 4 operations.
+    Cost: 2 operations.
     """
     if type(x) in _SCALAR and type(grad_output) in _SCALAR:
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
@@ -68,17 +69,17 @@ def backward(x, grad_output=1.0):
             pass
         else:
             if not (grad_x - grad_x):
-                return Gradients(grad_x)
+                return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = 2*x*np.broadcast_to(grad_output, np.shape(x**2))
+    grad_x = 2*x*grad_output
     return Gradients(grad_x)
 
 
 def value_and_grad(x, grad_output=1.0):
     """(value, Gradients) of square(x), computing the shared terms once.
 
-    Cost: 4 operations.
+    Cost: 3 operations.
     """
     if type(x) in _SCALAR and type(grad_output) in _SCALAR:
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
@@ -93,12 +94,12 @@ def value_and_grad(x, grad_output=1.0):
             pass
         else:
             if not (value - value or grad_x - grad_x):
-                return value, Gradients(grad_x)
+                return value, _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Forward terms (1)
     value = x**2
     # Gradient terms (1)
-    grad_x = 2*x*np.broadcast_to(grad_output, np.shape(value))
+    grad_x = 2*x*grad_output
     return value, Gradients(grad_x)
 
 
