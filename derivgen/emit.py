@@ -74,6 +74,7 @@ class ModuleDesc:
     functions: tuple[FunctionDesc, ...]
     helpers: dict  # helper key -> emitted name, for those used
     aliases: dict
+    builtin_aliases: tuple = ()  # (alias, builtin) for builtins an input shadows
 
 
 def fingerprint(source: str, options: dict, version: str) -> str:
@@ -293,7 +294,8 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
             used |= scalar_builder.used | {"scalar_types"}
             params_checked = inputs + ((seed_param,) if grads else ())
             scalar = {
-                "scalar_check": _wrap_condition([f"type({p}) in {aliases['scalar_types']}" for p in params_checked]),
+                "scalar_check": _wrap_condition([f"{aliases['type']}({p}) in {aliases['scalar_types']}"
+                                                 for p in params_checked]),
                 "scalar_sections": tuple(scalar_sections),
                 "finite_check": " or ".join(f"{name} - {name}" for name, _ in roots),
             }
@@ -319,8 +321,13 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns, **scalar))
     for key in sorted(used):
         used.update(naming.REQUIRES.get(key, ()))
+    if scalar_used := any(f.scalar_check for f in functions):
+        used.add("type")
     helpers = {key: aliases[key] for key in naming.INTERNAL
-               if key in used and key not in ("np", "math", "Gradients")}
+               if key in used and key not in ("np", "math", "Gradients") + naming.BUILTINS}
+    # Builtins shadowed by an input are reached through a module-level alias.
+    builtin_aliases = tuple((aliases[b], b) for b in naming.BUILTINS
+                            if b in used and aliases[b] != b and scalar_used)
     return ModuleDesc(
         docstring=module_doc,
         header=header,
@@ -333,6 +340,7 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         functions=tuple(functions),
         helpers=helpers,
         aliases=aliases,
+        builtin_aliases=builtin_aliases,
     )
 
 

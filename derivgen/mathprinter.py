@@ -72,17 +72,17 @@ class MathPrinter(NumPyPrinter):
 
     # ---- elementwise ops -------------------------------------------------------------
     def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
+        return f"{self.alias('abs')}({self._print(expr.args[0])})"
 
     def _print_sign(self, expr):
         x = self.parenthesize(expr.args[0], PRECEDENCE["Relational"], strict=True)
         return f"(1.0 if {x} > 0 else -1.0 if {x} < 0 else {x} * 0.0)"
 
     def _print_floor(self, expr):
-        return f"float({self.math('floor')}({self._print(expr.args[0])}))"
+        return f"{self.alias('float')}({self.math('floor')}({self._print(expr.args[0])}))"
 
     def _print_ceiling(self, expr):
-        return f"float({self.math('ceil')}({self._print(expr.args[0])}))"
+        return f"{self.alias('float')}({self.math('ceil')}({self._print(expr.args[0])}))"
 
     def _print_exp2(self, expr):
         return self._call("pow", (sp.Float(2.0), expr.args[0]))
@@ -92,7 +92,7 @@ class MathPrinter(NumPyPrinter):
 
     def _print_relu(self, expr):
         # max keeps its first argument on ties and when it is nan, as np.maximum(x, 0) does.
-        return f"max({self._print(expr.args[0])}, 0.0)"
+        return f"{self.alias('max')}({self._print(expr.args[0])}, 0.0)"
 
     def _print_sigmoid(self, expr):
         # math.exp raises OverflowError for z < -709, sending the call to the stable NumPy form.
@@ -124,9 +124,9 @@ class MathPrinter(NumPyPrinter):
         # Constant bounds: max/min keep a nan x (their first argument), like np.clip.
         text = self._print(x)
         if lo != -sp.oo:
-            text = f"max({text}, {self._print(lo)})"
+            text = f"{self.alias('max')}({text}, {self._print(lo)})"
         if hi != sp.oo:
-            text = f"min({text}, {self._print(hi)})"
+            text = f"{self.alias('min')}({text}, {self._print(hi)})"
         return text
 
     def _print_where(self, expr):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 # Module-level names referenced inside function bodies, where a parameter of the
 # same name would shadow them, and their preferred spellings.
+# Builtins the scalar path calls: an input of the same name gets them under an alias.
+BUILTINS = ("type", "abs", "min", "max", "float")
+
 INTERNAL = {
+    **{name: name for name in BUILTINS},
     "np": "np",
     "math": "math",
     "Gradients": "Gradients",
