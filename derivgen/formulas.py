@@ -120,7 +120,7 @@ class _Writer:
             if any(a in gradient_side for a in value.args):
                 gradient_side.add(vid)
             expr = full[vid] = self._substitute(value, refs)
-            if not self._worth_a_name(expr, uses[vid]):
+            if value.op == "shape" or not self._worth_a_name(expr, uses[vid]):  # shapes: plumbing
                 refs[vid] = expr
             elif vid == output:
                 refs[vid] = sp.Symbol(self.name)  # defined by the forward formula itself
