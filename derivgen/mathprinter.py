@@ -32,7 +32,7 @@ def scalar_path_possible(graph, ids) -> bool:
             continue
         if value.op in ARRAY_ONLY:
             return False
-        if value.op in ("sum", "mean", "logsumexp") and len(value.static) > 1:
+        if value.op in ("sum", "mean", "logsumexp", "exp_shift") and len(value.static) > 1:
             return False  # an axis on a 0-d value is an error NumPy must raise
         if any(type(f).__name__ in ARRAY_ONLY for f in template.atoms(sp.Function)):
             return False
@@ -100,6 +100,21 @@ class MathPrinter(NumPyPrinter):
 
     def _print_softplus(self, expr):
         return f"{self.alias('logaddexp_scalar')}(0.0, {self._print(expr.args[0])})"
+
+    def _print_sigmoid_parts(self, expr):
+        return self._helper("sigmoid_parts_scalar", expr.args)
+
+    def _print_softplus_parts(self, expr):
+        return self._helper("softplus_parts_scalar", expr.args)
+
+    def _print_logaddexp_parts(self, expr):
+        return self._helper("logaddexp_parts_scalar", expr.args)
+
+    def _print_exp_shift(self, expr):
+        return self._helper("exp_shift_scalar", expr.args[:1])
+
+    def _helper(self, key: str, args) -> str:
+        return f"{self.alias(key)}({', '.join(self._print(a) for a in args)})"
 
     def _print_logaddexp(self, expr):
         return f"{self.alias('logaddexp_scalar')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -35,6 +35,8 @@ from .graph import Graph, Value, placeholder
 from .parse import Program
 
 A0, A1 = placeholder(0), placeholder(1)
+# Ops computed by a helper that also returns the weights of their gradient.
+PARTS = {"sigmoid": S.sigmoid_parts, "softplus": S.softplus_parts, "logaddexp": S.logaddexp_parts}
 ONE = sp.Integer(1)
 
 # Ops that can raise a warning or produce nan/inf for some inputs, and an input
@@ -61,13 +63,25 @@ class Rewriter:
         return self.new[vid]
 
     def unary(self, op: str, head, arg: int) -> int:
+        if op in PARTS:
+            return self.shared(op, head(A0), (arg,), (A0,))
         return self.new.add(op, head(A0), (arg,), operands=(A0,))
 
     def neg(self, arg: int) -> int:
         return self.new.add("neg", -A0, (arg,), operands=(A0,))
 
     def binary(self, op: str, template, a: int, b: int) -> int:
+        if op in PARTS:
+            return self.shared(op, template, (a, b), (A0, A1))
         return self.new.add(op, template, (a, b), operands=(A0, A1))
+
+    def shared(self, op: str, template, args: tuple[int, ...], operands: tuple) -> int:
+        """``op`` as a pick from its *_parts helper, which computes the value together with
+        the weights its gradient needs, from the same exp: a separate gradient would
+        compute exp again (the parts helper is exact everywhere, as the op's own is)."""
+        parts = self.new.add(f"{op}_parts", PARTS[op](*template.args), args, operands=operands)
+        slot = placeholder(len(args))
+        return self.new.add(op, S.part(slot, 0), (*args, parts), operands=(*operands, slot))
 
     def is_op(self, vid: int, op: str) -> bool:
         return self.new[vid].op == op
@@ -124,14 +138,21 @@ class Rewriter:
         return self.new.add("max_shift", S.max_shift(A0, *static), (x,), labels=labels, operands=(A0,),
                             static=static)
 
+    def shifted_exp(self, x: int, static: tuple) -> tuple[int, int]:
+        """exp(x - m) and the exp_shift value holding m, a shift over the axes of a sum with
+        this static (keepdims, *axes). m is 0 where exp(x) is already exact, which spares a
+        pass over x; no gradient flows through m, since it cancels exactly."""
+        parts = self.new.add("exp_shift", S.exp_shift(A0, *static), (x,), operands=(A0,), static=static)
+        return self.new.add("exp_shifted", S.part(A1, 0), (x, parts), operands=(A0, A1)), parts
+
     def logsumexp(self, x: int, static: tuple, labels) -> int:
-        """log(sum(exp(x - m))) + m, m = max(x): the exp(x - m) it computes is reused by the
-        gradient, softmax(x) = exp(x - m) / sum(exp(x - m))."""
-        kept = (sp.Integer(1), *static[1:])
-        shifted = self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, self.max_shift(x, kept)))
+        """log(sum(exp(x - m))) + m: the exp(x - m) it computes is reused by the gradient,
+        softmax(x) = exp(x - m) / sum(exp(x - m))."""
+        shifted, parts = self.shifted_exp(x, static)
         total = self.new.add("sum", S.reduce_sum(A0, *static), (shifted,), labels=labels,
                              operands=(A0,), static=static)
-        shift = self.max_shift(x, static)
+        reduced = frozenset() if len(static) == 1 and not static[0] else frozenset({f"#{len(self.new.values)}"})
+        shift = self.new.add("max_shift", S.part(A0, 1), (parts,), labels=reduced, operands=(A0,))
         return self.binary("add", A0 + A1, self.unary("log", sp.log, total), shift)
 
     def rewrite_reciprocal(self, arg: int) -> int | None:
@@ -156,9 +177,7 @@ class Rewriter:
             if axes and not keepdims:
                 return None  # not a softmax: the shapes would not line up
             # softmax: exp(x) / sum(exp(x)) = exp(x - m) / sum(exp(x - m)), m = max(x)
-            x = top.args[0]
-            kept = (sp.Integer(1), *axes)
-            shifted = self.unary("exp", sp.exp, self.binary("sub", A0 - A1, x, self.max_shift(x, kept)))
+            shifted, _ = self.shifted_exp(top.args[0], bottom.static)
             total = self.new.add("sum", S.reduce_sum(A0, *bottom.static), (shifted,), labels=bottom.lo,
                                  operands=(A0,), static=bottom.static)
             return self.binary("div", A0 / A1, shifted, total)
@@ -168,6 +187,8 @@ class Rewriter:
     def copy(self, value: Value, args: tuple[int, ...]) -> int:
         if value.template is None:
             return self.new.leaf(value.op, value.name, value.lo, value.hi)
+        if value.op in PARTS and all(isinstance(o, sp.Symbol) for o in value.operands):
+            return self.shared(value.op, value.template, args, value.operands)
         structural = value.op in ("sum", "mean", "logsumexp", "matmul", "dot", "transpose", "const")
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
                             operands=value.operands, static=value.static)

@@ -35,7 +35,8 @@ MATH = {
 # SymPy head -> helper function emitted into the module (see templates/helpers.py.jinja).
 HELPERS = {
     "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
-    "reduce_logsumexp": "logsumexp", "matmul_grad_a": "matmul_grad_a",
+    "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
+    "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b",
 }
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
@@ -173,6 +174,13 @@ class NumPyPrinter(StrPrinter):
 
     def _print_max_shift(self, expr):
         return self._reduction(self.alias("max_shift"), expr)
+
+    def _print_exp_shift(self, expr):
+        return self._reduction(self.alias("exp_shift"), expr)
+
+    def _print_part(self, expr):
+        parts, index = expr.args
+        return f"{self.parenthesize(parts, PRECEDENCE['Func'], strict=True)}[{int(index)}]"
 
     def _print_reduce_logsumexp(self, expr):
         return self._reduction(self.alias("logsumexp"), expr)

@@ -156,6 +156,14 @@ def _rules():
         table[name] = lambda ops, static, f=f: tuple(f(ops[0], ops[1], OUT, G))
     table["clamp"] = lambda ops, static: _clip(ops[0], ops[1], ops[2], OUT, G)
     table["where"] = lambda ops, static: (None, S.where(ops[0], G, ZERO), S.where(ops[0], ZERO, G))
+    # Computed by a *_parts helper (derivgen/optimize.py), the last operand: the gradient
+    # weights come from it, and no gradient flows into it.
+    for name, arity, weights in (("sigmoid", 1, lambda ops: (G * OUT * S.part(ops[-1], 1),)),
+                                 ("softplus", 1, lambda ops: (G * S.part(ops[-1], 1),)),
+                                 ("logaddexp", 2, lambda ops: (G * S.part(ops[-1], 1), G * S.part(ops[-1], 2)))):
+        table[name] = lambda ops, static, alone=table[name], arity=arity, weights=weights: (
+            (*weights(ops), None) if len(ops) > arity else alone(ops, static))
+    table["exp_shifted"] = lambda ops, static: (G * OUT, None)  # exp(x - m), m constant
     # The shift of a stable logsumexp cancels exactly: no gradient flows through it.
     table["max_shift"] = lambda ops, static: (None,)
     for name in ("sum", "mean", "logsumexp"):

@@ -35,6 +35,13 @@ logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
 maximum = _opaque("maximum", 2, "elementwise max(a, b)")
 minimum = _opaque("minimum", 2, "elementwise min(a, b)")
 clip = _opaque("clip", 3, "min(max(x, lo), hi); an infinite bound is absent")
+# Shared work: one helper computes a value and the pieces its gradient needs (from the
+# same exp), and part() picks one of them; see derivgen/optimize.py.
+sigmoid_parts = _opaque("sigmoid_parts", 1, "(sigmoid(z), sigmoid(-z))")
+softplus_parts = _opaque("softplus_parts", 1, "(softplus(z), sigmoid(z))")
+logaddexp_parts = _opaque("logaddexp_parts", 2, "(logaddexp(a, b), sigmoid(a - b), sigmoid(b - a))")
+exp_shift = _opaque("exp_shift", None, "(exp(x - m), m over the reduced axes): keepdims, *axes")
+part = _opaque("part", 2, "p[k], one result of a *_parts helper")
 class where(Opaque):
     """a where cond else b; a constant condition picks its branch at once."""
 

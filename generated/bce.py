@@ -41,26 +41,29 @@ class Gradients(NamedTuple):
 def forward(x, y, w, b):
     """The value of bce(x, y, w, b).
 
-    Cost: 12 operations.
+    Cost: 13 operations.
     """
     if type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR and type(b) in _SCALAR:
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (2)
-            _t0 = min(max((1/(1 + math.exp(-(w*x + b)))), 1e-08), 0.99999999)
-            value = -(y*math.log(_t0) + (1 - y)*math.log1p(-_t0))
+            # Forward terms (3)
+            _t0 = w*x + b
+            _t1 = min(max(_sigmoid_parts_scalar(_t0)[0], 1e-08), 0.99999999)
+            value = -(y*math.log(_t1) + (1 - y)*math.log1p(-_t1))
         except (ArithmeticError, ValueError):
             pass
         else:
             if not (value - value):
                 return value
     x, y, w, b = _as_arrays(x, y, w, b)
-    # Forward terms (2)
-    _t0 = np.clip(_sigmoid(w*x + b), 1e-08, 0.99999999)
-    value = -(y*np.log(_t0) + (1 - y)*np.log1p(-_t0))
+    # Forward terms (3)
+    _t0 = w*x + b
+    _t1 = np.clip(_sigmoid_parts(_t0)[0], 1e-08, 0.99999999)
     del _t0
+    value = -(y*np.log(_t1) + (1 - y)*np.log1p(-_t1))
+    del _t1
     return value
 
 
@@ -78,14 +81,14 @@ def backward(x, y, w, b, grad_output=1.0):
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (3)
+            # Forward terms (4)
             _t0 = w*x + b
-            _t1 = (1/(1 + math.exp(-_t0)))
-            _t2 = min(max(_t1, 1e-08), 0.99999999)
-            # Gradient terms (5)
-            _t3 = -grad_output
-            _t4 = (-(1 - y)*_t3/(1 - _t2) + y*_t3/_t2 if _t2 == _t1 else 0.0)
-            _t5 = _t1*_t4*(1/(1 + math.exp(_t0)))
+            _t1 = _sigmoid_parts_scalar(_t0)
+            _t2 = _t1[0]
+            _t3 = min(max(_t2, 1e-08), 0.99999999)
+            # Gradient terms (4)
+            _t4 = -grad_output
+            _t5 = _t2*(-(1 - y)*_t4/(1 - _t3) + y*_t4/_t3 if _t3 == _t2 else 0.0)*_t1[1]
             grad_w = x*_t5
             grad_b = _t5
         except (ArithmeticError, ValueError):
@@ -94,26 +97,26 @@ def backward(x, y, w, b, grad_output=1.0):
             if not (grad_w - grad_w or grad_b - grad_b):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (6)
+    # Forward terms (7)
     _t0 = w*x + b
-    _t1 = _sigmoid(_t0)
-    _t2 = np.clip(_t1, 1e-08, 0.99999999)
-    _t3 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t4 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
-    _t5 = np.broadcast_shapes(np.shape(x), np.shape(w))
-    # Gradient terms (6)
-    _t6 = -grad_output
-    _t7 = -_unbroadcast((1 - y)*_t6, _t4, _t3)/(1 - _t2)
-    # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t8 = _masked(_t7 + _unbroadcast(y*_t6, _t4, _t3)/_t2, _t2 == _t1)
-    del _t2, _t3, _t6, _t7
+    _t1 = _sigmoid_parts(_t0)
+    del _t0
+    _t2 = _t1[0]
+    _t3 = np.clip(_t2, 1e-08, 0.99999999)
+    _t4 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
+    _t5 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
+    _t6 = np.broadcast_shapes(np.shape(x), np.shape(w))
+    # Gradient terms (5)
+    _t7 = -grad_output
+    _t8 = -_unbroadcast((1 - y)*_t7, _t5, _t4)/(1 - _t3)
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
-    _t9 = _t1*_t8*_sigmoid(-_t0)
-    del _t0, _t1, _t8
-    grad_w = _unbroadcast(x*_unbroadcast(_t9, _t5, _t4), np.shape(w), _t5, owned=True)
-    del _t5
-    grad_b = _unbroadcast(_t9, np.shape(b), _t4, owned=True)
-    del _t4, _t9
+    # clamp passes the gradient where lo <= x <= hi, both ends inclusive
+    _t9 = _t2*_masked(_t8 + _unbroadcast(y*_t7, _t5, _t4)/_t3, _t3 == _t2)*_t1[1]
+    del _t1, _t2, _t3, _t4, _t7, _t8
+    grad_w = _unbroadcast(x*_unbroadcast(_t9, _t6, _t5), np.shape(w), _t6, owned=True)
+    del _t6
+    grad_b = _unbroadcast(_t9, np.shape(b), _t5, owned=True)
+    del _t5, _t9
     return Gradients(grad_w, grad_b)
 
 
@@ -128,17 +131,17 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (6)
+            # Forward terms (7)
             _t0 = w*x + b
-            _t1 = (1/(1 + math.exp(-_t0)))
-            _t2 = min(max(_t1, 1e-08), 0.99999999)
-            _t3 = 1 - y
-            _t4 = -_t2
-            value = -(y*math.log(_t2) + _t3*math.log1p(_t4))
-            # Gradient terms (5)
-            _t5 = -grad_output
-            _t6 = (-_t3*_t5/(1 + _t4) + y*_t5/_t2 if _t2 == _t1 else 0.0)
-            _t7 = _t1*_t6*(1/(1 + math.exp(_t0)))
+            _t1 = _sigmoid_parts_scalar(_t0)
+            _t2 = _t1[0]
+            _t3 = min(max(_t2, 1e-08), 0.99999999)
+            _t4 = 1 - y
+            _t5 = -_t3
+            value = -(y*math.log(_t3) + _t4*math.log1p(_t5))
+            # Gradient terms (4)
+            _t6 = -grad_output
+            _t7 = _t2*(-_t4*_t6/(1 + _t5) + y*_t6/_t3 if _t3 == _t2 else 0.0)*_t1[1]
             grad_w = x*_t7
             grad_b = _t7
         except (ArithmeticError, ValueError):
@@ -147,28 +150,30 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             if not (value - value or grad_w - grad_w or grad_b - grad_b):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (9)
+    # Forward terms (10)
     _t0 = w*x + b
-    _t1 = _sigmoid(_t0)
-    _t2 = np.clip(_t1, 1e-08, 0.99999999)
-    _t3 = 1 - y
-    _t4 = -_t2
-    value = -(y*np.log(_t2) + _t3*np.log1p(_t4))
-    _t5 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t6 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
-    _t7 = np.broadcast_shapes(np.shape(x), np.shape(w))
+    _t1 = _sigmoid_parts(_t0)
+    del _t0
+    _t2 = _t1[0]
+    _t3 = np.clip(_t2, 1e-08, 0.99999999)
+    _t4 = 1 - y
+    _t5 = -_t3
+    value = -(y*np.log(_t3) + _t4*np.log1p(_t5))
+    _t6 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
+    _t7 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
+    _t8 = np.broadcast_shapes(np.shape(x), np.shape(w))
     # Gradient terms (5)
-    _t8 = -grad_output
-    _t9 = -_unbroadcast(_t3*_t8, _t6, _t5)/(1 + _t4) + _unbroadcast(y*_t8, _t6, _t5)/_t2
-    del _t3, _t4, _t5, _t8
+    _t9 = -grad_output
+    _t10 = -_unbroadcast(_t4*_t9, _t7, _t6)/(1 + _t5) + _unbroadcast(y*_t9, _t7, _t6)/_t3
+    del _t4, _t5, _t6, _t9
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t10 = _t1*_masked(_t9, _t2 == _t1)*_sigmoid(-_t0)
-    del _t0, _t1, _t2, _t9
-    grad_w = _unbroadcast(x*_unbroadcast(_t10, _t7, _t6), np.shape(w), _t7, owned=True)
-    del _t7
-    grad_b = _unbroadcast(_t10, np.shape(b), _t6, owned=True)
-    del _t6, _t10
+    _t11 = _t2*_masked(_t10, _t3 == _t2)*_t1[1]
+    del _t1, _t2, _t3, _t10
+    grad_w = _unbroadcast(x*_unbroadcast(_t11, _t8, _t7), np.shape(w), _t8, owned=True)
+    del _t8
+    grad_b = _unbroadcast(_t11, np.shape(b), _t7, owned=True)
+    del _t7, _t11
     return value, Gradients(grad_w, grad_b)
 
 
@@ -228,6 +233,23 @@ def _sigmoid(z):
     return out
 
 
+def _sigmoid_parts(z):
+    """(sigmoid(z), sigmoid(-z)) from one exp(-z): the gradient of sigmoid needs both.
+
+    On ordinary inputs this is the naive formula, as cheap as it gets. It is exact to
+    rounding wherever exp(-z) does not overflow (an underflow to a subnormal or 0 is the
+    true sigmoid(-z) to working precision); an overflow (z < -709) or an infinite z
+    raises a floating-point flag, and then every element takes the forms exact there.
+    """
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            e = np.exp(-z)
+            s = 1 / (1 + e)
+            return s, e * s
+    except FloatingPointError:
+        return _sigmoid(z), _sigmoid(-z)
+
+
 def _masked(values, keep):
     """np.where(keep, values, 0), as a product with the mask (np.where is ten times
     slower on an unpredictable mask); an inf or nan where keep is false needs np.where."""
@@ -235,3 +257,11 @@ def _masked(values, keep):
     if np.isnan(out).any():
         return np.where(keep, values, 0)
     return out
+
+
+def _sigmoid_parts_scalar(z):
+    """(sigmoid(z), sigmoid(-z)) for a Python float, as the array path computes them
+    (math.exp raises OverflowError where that path switches formulas)."""
+    e = math.exp(-z)
+    s = 1 / (1 + e)
+    return s, e * s

@@ -231,3 +231,44 @@ def test_ordinary_inputs_give_the_naive_formula_results():
     mod = derivgen.compile("log(sigmoid(z)) + log(1 + exp(z)) + exp(z) - 1 + log(1 + z**2)")
     naive = np.log(1 / (1 + np.exp(-z))) + np.log(1 + np.exp(z)) + np.exp(z) - 1 + np.log(1 + z**2)
     np.testing.assert_allclose(mod.forward(z), naive, rtol=1e-13, atol=1e-14)
+
+
+# ---- the shared-exp helpers: naive formula on ordinary inputs, exact forms elsewhere --------
+
+@pytest.mark.parametrize("a, b", [(-800.0, -700.0), (-740.0, -700.0), (700.0, -700.0), (709.5, 709.5)])
+def test_logaddexp_weights_keep_their_digits_where_an_exp_underflows_or_overflows(a, b):
+    mod = derivgen.compile("log(exp(a) + exp(b))")
+    for args in ((a, b), (np.array([a, 0.5]), np.array([b, 0.25]))):  # scalar path, mixed array
+        with np.errstate(all="raise", under="ignore"):
+            value, grads = mod.value_and_grad(*args)
+        assert close(np.ravel(value)[0], lae(a, b))
+        assert close(np.ravel(grads.a)[0], mpmath.diff(lae, (a, b), (1, 0)))
+        assert close(np.ravel(grads.b)[0], mpmath.diff(lae, (a, b), (0, 1)))
+
+
+@pytest.mark.parametrize("x", [[-700.0, -750.0], [600.5, 0.0], [-1e300, 0.0], [709.0, 709.0]])
+def test_logsumexp_shifts_only_where_needed_and_stays_exact(x):
+    mod = derivgen.compile("log(sum(exp(x)))")
+    with np.errstate(all="raise", under="ignore"):
+        value, grads = mod.value_and_grad(np.array(x))
+    xs = [mpmath.mpf(v) for v in x]
+    total = mpmath.fsum(mpmath.exp(v) for v in xs)
+    assert close(value, mpmath.log(total))
+    for got, v in zip(grads.x, xs):
+        assert close(got, mpmath.exp(v) / total)
+
+
+@pytest.mark.parametrize("source, truth", [
+    ("log(1 + exp(z))", lambda z: mpmath.log(1 + mpmath.exp(z))),
+    ("1 / (1 + exp(-z))", sig),
+    ("log(sigmoid(z))", lambda z: mpmath.log(sig(z))),
+])
+def test_one_extreme_element_does_not_spoil_the_others(source, truth):
+    mod = derivgen.compile(source)
+    z = np.array([-1000.0, -745.5, -0.5, 0.0, 3.0, 745.5, 1000.0, np.inf, -np.inf])
+    with np.errstate(all="raise", under="ignore"):
+        value, grads = mod.value_and_grad(z)
+    for v, g, p in zip(value[:-2], grads.z[:-2], z[:-2]):
+        assert close(v, truth(mpmath.mpf(p)))
+        assert close(g, mpmath.diff(truth, mpmath.mpf(p)))
+    assert not np.isnan(value).any() and not np.isnan(grads.z).any()
