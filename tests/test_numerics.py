@@ -272,3 +272,14 @@ def test_one_extreme_element_does_not_spoil_the_others(source, truth):
         assert close(v, truth(mpmath.mpf(p)))
         assert close(g, mpmath.diff(truth, mpmath.mpf(p)))
     assert not np.isnan(value).any() and not np.isnan(grads.z).any()
+
+
+def test_logaddexp_of_broadcast_and_0d_operands():
+    mod = derivgen.compile("log(exp(a) + exp(b))")
+    a, b = np.array([0.5, -1.0]), np.array([[0.25], [2.0], [-3.0]])
+    value, grads = mod.value_and_grad(a, b)
+    np.testing.assert_allclose(value, np.logaddexp(a, b), rtol=1e-15)
+    np.testing.assert_allclose(grads.a, np.sum(np.exp(a - np.logaddexp(a, b)), axis=0), rtol=1e-14)
+    np.testing.assert_allclose(grads.b, np.sum(np.exp(b - np.logaddexp(a, b)), axis=1, keepdims=True), rtol=1e-14)
+    value, grads = mod.value_and_grad(np.asarray(0.5), np.asarray(0.25))
+    assert value == pytest.approx(float(np.logaddexp(0.5, 0.25)), rel=1e-15)
