@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ CONSTRUCTS = {
     "Yield": "yield is", "YieldFrom": "yield is", "Dict": "dict literals are", "Set": "set literals are",
     "List": "list literals are", "Tuple": "tuples are", "IfExp": "conditional expressions (a if c else b) are",
     "BoolOp": "'and' / 'or' are", "Expr": "expression statements are",
+    "AnnAssign": "annotated assignments outside functions are",
+    "AugAssign": "augmented assignments (+= and friends) outside functions are",
+    "Assign": "assignments other than NAME = <constant> outside functions are",
+    "TypeAlias": "type alias statements are", "Return": "return outside a function is",
 }
 HINTS = {
     "If": "write the branches as where(condition, a, b)",
@@ -65,6 +70,10 @@ KNOWN_IMPORTS = {"numpy", "torch", "math", "torch.nn.functional", "torch.nn", "s
                  "torch.special", "scipy"}
 MAX_INLINE_DEPTH = 100
 RECURSION_LIMIT = 60000
+# Expression nodes read, counting each inlined helper body once per call: the bound on
+# the work (and graph size) any source can cause. A 5,000-step chain is about 50,000.
+MAX_NODES = 100_000
+MAX_AXES = 64  # NumPy arrays have at most 64 dimensions
 
 
 @dataclass
@@ -82,6 +91,25 @@ class Program:
     text: str  # the expression or the entry function's source, for docstrings
 
 
+_NUL = re.compile("\x00")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _syntax_message(msg: str) -> tuple[str, str | None]:
+    """A SyntaxError's message as derivgen reports it, with a hint where one helps."""
+    digits = re.match(r"Exceeds the limit \((\d+) digits\)", msg)
+    if digits:
+        return (f"an integer literal with more than {digits.group(1)} digits is too long to read",
+                "constants must fit in a float64 (|x| < 1.8e308)")
+    if msg.startswith("brackets are nested"):
+        return msg, "split deeply nested expressions into several assignments"
+    if msg.startswith("too many nested parentheses"):
+        return f"invalid syntax: {msg}", "split deeply nested expressions into several assignments"
+    if msg == "invalid syntax":
+        return msg, None
+    return f"invalid syntax: {msg}", None
+
+
 def _is_const(item) -> bool:
     return isinstance(item, sp.Basic) and not isinstance(item, sp.Symbol) and not item.free_symbols
 
@@ -96,17 +124,31 @@ def _deep_recursion():
         sys.setrecursionlimit(old)
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """Text for a message, shortened in the middle when it is very long."""
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-(limit // 4):]}"
+
+
+def normalize(source: str) -> str:
+    """The source with a leading byte order mark dropped and line ends as Python reads them."""
+    source = source.removeprefix("\ufeff")
+    return source.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class Parser:
     def __init__(self, source: str, filename: str):
+        source = normalize(source)
         self.source = source
         self.filename = filename
-        self.lines = source.splitlines()
+        self.lines = source.split("\n")
         self.graph = Graph()
         self.functions: dict[str, ast.FunctionDef] = {}
         self.globals: dict[str, object] = {}
         self.inputs: dict[str, int] = {}
         self.free_inputs = False  # expression mode: unknown names become inputs
         self.call_stack: list[str] = []
+        self.inlined: dict[tuple, object] = {}  # (helper, arguments) -> its value
+        self.nodes = 0  # expression nodes read so far, against MAX_NODES
 
     # ---- errors -------------------------------------------------------------------
     def error(self, node, message: str, hint: str | None = None, cls=ParseError) -> ParseError:
@@ -128,18 +170,31 @@ class Parser:
         if not self.source.strip():
             raise ParseError("empty source", 1, 1, "", self.filename,
                              "write an expression such as sin(x**2), or a def with a return")
+        self._check_characters()
         with _deep_recursion():
             try:
                 tree = self._ast(function)
                 if isinstance(tree, ast.Expression):
                     return self._expression(tree)
                 return self._module(tree, function)
-            except RecursionError:
-                raise ParseError("the source is nested too deeply to compile", 1, 1,
-                                 self.lines[0] if self.lines else "", self.filename,
-                                 "split the expression into several assignments") from None
-            except MemoryError:
-                raise ParseError("the source is too large to compile", 1, 1, "", self.filename) from None
+            except (RecursionError, MemoryError):
+                raise self.too_deep() from None
+
+    def too_deep(self) -> ParseError:
+        return ParseError("the source is nested too deeply (or is too large) to compile", 1, 1,
+                          self.lines[0], self.filename,
+                          "split deeply nested expressions into several assignments")
+
+    def _check_characters(self):
+        """Characters no Python source may hold, pointed at before parsing."""
+        for pattern, what in ((_NUL, "a null byte (\\x00)"), (_SURROGATE, "an unpaired surrogate")):
+            found = pattern.search(self.source)
+            if found:
+                line = self.source.count("\n", 0, found.start()) + 1
+                col = found.start() - (self.source.rfind("\n", 0, found.start()) + 1) + 1
+                code = f"U+{ord(found.group()):04X}"
+                raise ParseError(f"the source contains {what} ({code}), which is not valid in Python source",
+                                 line, col, self.lines[line - 1], self.filename)
 
     def _ast(self, function):
         try:
@@ -155,9 +210,9 @@ class Parser:
             err = exc if ("def " in self.source or "\n" in self.source.strip()) else first
             line, col = err.lineno or 1, err.offset or 1
             text = self.lines[line - 1] if 0 < line <= len(self.lines) else (err.text or "")
-            raise ParseError(f"invalid syntax: {err.msg}", line, max(col, 1), text,
-                             self.filename) from None
-        except (ValueError, OverflowError, MemoryError) as exc:
+            message, hint = _syntax_message(str(err.msg))
+            raise ParseError(message, line, max(col, 1), text, self.filename, hint) from None
+        except (ValueError, OverflowError) as exc:
             raise ParseError(f"cannot read the source: {exc}", 1, 1, "", self.filename) from None
 
     def _expression(self, tree: ast.Expression) -> Program:
@@ -181,15 +236,24 @@ class Parser:
                 continue
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)) and self._known_import(stmt):
                 continue  # accepted as documentation of the prefixes; nothing is imported
-            elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            elif isinstance(stmt, ast.Pass):
+                continue
+            elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                  or isinstance(stmt, ast.AnnAssign) and stmt.value is not None
+                  and isinstance(stmt.target, ast.Name)):
                 value = self.expr(stmt.value, {})
                 if not _is_const(value):
                     raise self.error(stmt.value, "module-level assignments must be constants")
-                self.globals[self._target(stmt.targets[0])] = value
-            elif isinstance(stmt, ast.Expr):
+                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+                self.globals[self._target(target)] = value
+            elif isinstance(stmt, ast.Expr) and any(isinstance(s, ast.FunctionDef) for s in tree.body):
                 raise self.error(stmt, "a top-level expression cannot be mixed with def statements",
                                  "put the expression in a function's return statement")
-            else:
+            elif isinstance(stmt, ast.Expr) and i > 0:
+                raise self.error(stmt, "an expression source must be a single expression; "
+                                       "here a second statement starts",
+                                 "wrap a multi-line expression in parentheses, or write a def with a return")
+            elif not isinstance(stmt, ast.Expr):
                 raise self.unsupported(stmt)
         if not self.functions:
             raise self.error(tree.body[0] if tree.body else None,
@@ -208,11 +272,13 @@ class Parser:
 
     def _entry(self, function: str | None) -> ast.FunctionDef:
         names = sorted(self.functions)
+        if function is not None and not isinstance(function, str):
+            raise UsageError(f"function must be a function name (a str), not {type(function).__name__}")
         if function is not None:
             if function not in self.functions:
                 close = difflib.get_close_matches(function, names, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else None
-                raise UsageError(f"no function named '{function}' in {self.filename}; "
+                hint = f"did you mean '{_short(close[0])}'?" if close else None
+                raise UsageError(f"no function named '{_short(function)}' in {self.filename}; "
                                  f"defined: {', '.join(names)}" + (f" ({hint})" if hint else ""))
             return self.functions[function]
         called = set()
@@ -269,7 +335,7 @@ class Parser:
 
     def _check_name(self, name: str, node) -> str:
         if name.startswith("__"):
-            raise self.error(node, f"names starting with '__' are not allowed: '{name}'")
+            raise self.error(node, f"names starting with '__' are not allowed: '{_short(name)}'")
         return name
 
     def _target(self, node) -> str:
@@ -303,6 +369,8 @@ class Parser:
                 env[name] = self.binop(stmt.op, current, self.expr(stmt.value, env), stmt)
             elif isinstance(stmt, ast.Pass) or (i == 0 and _is_docstring(stmt)):
                 continue
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, (ast.Yield, ast.YieldFrom, ast.Await)):
+                raise self.unsupported(stmt.value)
             elif isinstance(stmt, ast.Expr):
                 raise self.error(stmt, "this statement has no effect", "assign the value or return it")
             else:
@@ -311,7 +379,16 @@ class Parser:
                          "end the function with return <expression>")
 
     # ---- expressions ----------------------------------------------------------------
+    def count(self, node, nodes: int = 1):
+        """Count expression nodes read (inlined helpers once per call) against MAX_NODES."""
+        self.nodes += nodes
+        if self.nodes > MAX_NODES:
+            raise self.error(node, f"the program is too large to compile: more than {MAX_NODES:,} "
+                                   "operations once helper functions are inlined",
+                             "split it into smaller programs; derivgen.parse.MAX_NODES sets the bound")
+
     def expr(self, node, env):
+        self.count(node)
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise self.unsupported(node)
@@ -322,25 +399,40 @@ class Parser:
         if isinstance(value, bool):
             return sp.true if value else sp.false
         if isinstance(value, int):
-            if abs(value) >= 2**53:
-                return self.number(float(value), node)
-            return sp.Integer(value)
+            if abs(value) < 2**53:
+                return sp.Integer(value)
+            value = _to_float(value)  # inf when it overflows
         if isinstance(value, float):
             if not math.isfinite(value):
-                literal = ast.get_source_segment(self.source, node) or repr(value)
-                raise self.error(node, f"the literal {literal} overflows a float64",
+                raise self.error(node, f"the literal {_short(self.segment(node))} overflows a float64",
                                  "constants must fit in a float64 (|x| < 1.8e308)")
             return self.number(value, node)
         if value is None:
             raise self.error(node, "None is only allowed as an axis or a clamp bound")
-        kind = {str: "strings are", bytes: "bytes literals are", complex: "complex numbers are"}.get(
-            type(value), "this constant is")
+        kind = {str: "strings are", bytes: "bytes literals are", complex: "complex numbers are",
+                type(...): "Ellipsis (...) is"}.get(type(value), "this constant is")
         raise self.unsupported(node, kind)
 
-    def number(self, value: float, node) -> sp.Basic:
+    def segment(self, node) -> str:
+        """The source text of a node, for messages (empty when unknown); costs only its length."""
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if None in (first, last, start, end) or not 1 <= first <= last <= len(self.lines):
+            return ""
+        if first == last:
+            return self.lines[first - 1].encode("utf-8")[start:end].decode("utf-8", "replace")
+        return "\n".join([self.lines[first - 1].encode("utf-8")[start:].decode("utf-8", "replace"),
+                          *self.lines[first:last - 1],
+                          self.lines[last - 1].encode("utf-8")[:end].decode("utf-8", "replace")])
+
+    def number(self, value, node) -> sp.Basic:
+        """A float64 constant; anything else (inf, nan, complex) is an error at ``node``."""
+        if isinstance(value, complex):
+            raise self.error(node, f"the constant {_short(self.segment(node))} is not a real number",
+                             "constants are evaluated in real float64 arithmetic")
         if not math.isfinite(value):
-            raise self.error(node, f"the constant {value!r} is not a finite number",
-                             "constants must fit in a float64 (|x| < 1.8e308)")
+            raise self.error(node, f"the constant {_short(self.segment(node))} is not a finite float64 "
+                                   f"({value!r})", "constants must fit in a float64 (|x| < 1.8e308)")
         return sp.Float(value)
 
     def visit_Name(self, node, env):
@@ -362,10 +454,10 @@ class Parser:
             return vid
         known = sorted(set(env) | set(self.globals))
         close = difflib.get_close_matches(ident, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else None
+        hint = f"did you mean '{_short(close[0])}'?" if close else None
         if ops.lookup(ident) or ident in self.functions:
             hint = f"'{ident}' is a function; call it with arguments"
-        raise self.error(node, f"name '{ident}' is not defined", hint)
+        raise self.error(node, f"name '{_short(ident)}' is not defined", hint)
 
     def visit_UnaryOp(self, node, env):
         operand = self.expr(node.operand, env)
@@ -382,9 +474,15 @@ class Parser:
         raise self.unsupported(node, "'not' is")
 
     def visit_BinOp(self, node, env):
-        left = self.expr(node.left, env)
-        right = self.expr(node.right, env)
-        return self.binop(node.op, left, right, node)
+        # a + b + c + ... nests to the left: walk that spine in a loop, not by recursion
+        spine = [node]
+        while isinstance(spine[-1].left, ast.BinOp):
+            spine.append(spine[-1].left)
+        self.count(node, len(spine) - 1)
+        value = self.expr(spine[-1].left, env)
+        for item in reversed(spine):
+            value = self.binop(item.op, value, self.expr(item.right, env), item)
+        return value
 
     def binop(self, op, left, right, node):
         if isinstance(op, (ast.BitAnd, ast.BitOr)) and (self.is_cond(left) or self.is_cond(right)):
@@ -401,7 +499,7 @@ class Parser:
         self.require_tensor(right, node)
         if name == "matmul":
             return self.apply_op(ops.OPS["matmul"], [left, right], {}, node)
-        if name == "div" and _is_const(right) and right == 0:
+        if name == "div" and _is_const(right) and right.is_zero:
             raise self.error(node, "division by a zero constant")
         return self.apply(name, ops.OPERATORS[name], [left, right], node)
 
@@ -420,19 +518,21 @@ class Parser:
 
     def visit_Attribute(self, node, env):
         if node.attr.startswith("__"):
-            raise self.error(node, f"dunder attributes such as .{node.attr} are never accessed")
+            raise self.error(node, f"dunder attributes such as .{_short(node.attr)} are never accessed")
         dotted = _dotted(node)
         if dotted is not None and dotted.split(".")[0] in MODULE_ROOTS and dotted.split(".")[0] not in env:
-            prefix, rest = ops.strip_prefix(dotted + "")
+            prefix, rest = ops.strip_prefix(dotted)
             if rest in ops.CONSTANTS and prefix:
                 return ops.CONSTANTS[rest]
-            raise self.error(node, f"'{dotted}' is not a supported constant",
+            if prefix and rest.endswith(".T") and rest[:-2] in ops.CONSTANTS:
+                return ops.CONSTANTS[rest[:-2]]  # np.pi.T: a scalar's transpose is itself
+            raise self.error(node, f"'{_short(dotted)}' is not a supported constant",
                              "known constants: np.pi, np.e, math.pi, math.e, torch.pi")
         base = self.expr(node.value, env)
         if node.attr == "T":
             self.require_tensor(base, node.value)
             return self.apply_op(ops.OPS["transpose"], [base], {}, node)
-        raise self.error(node, f"attribute .{node.attr} is not supported",
+        raise self.error(node, f"attribute .{_short(node.attr)} is not supported",
                          "only .T and method calls such as x.sum() are understood")
 
     def visit_Call(self, node, env):
@@ -446,7 +546,7 @@ class Parser:
         if isinstance(func, ast.Name):
             name = func.id
             if name in env or name in self.globals:
-                raise self.error(func, f"'{name}' is a value, not a function")
+                raise self.error(func, f"'{_short(name)}' is a value, not a function")
             if name in self.functions:
                 return self.inline(self.functions[name], node, env)
             spec = ops.lookup(name)
@@ -455,7 +555,7 @@ class Parser:
             return self.call(spec, node, env, None)
         if isinstance(func, ast.Attribute):
             if func.attr.startswith("__"):
-                raise self.error(func, f"dunder attributes such as .{func.attr} are never accessed")
+                raise self.error(func, f"dunder attributes such as .{_short(func.attr)} are never accessed")
             dotted = _dotted(func)
             root = dotted.split(".")[0] if dotted else None
             if dotted and root in MODULE_ROOTS and root not in env and root not in self.globals:
@@ -465,6 +565,7 @@ class Parser:
                 return self.call(spec, node, env, None)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
+                self.expr(func.value, env)  # an error in the receiver comes first, as it is read first
                 raise self.unknown_function(func, func.attr, method=True)
             return self.call(spec, node, env, func.value)
         raise self.error(node, "only named functions can be called")
@@ -474,8 +575,8 @@ class Parser:
         candidates = sorted(self.functions)
         close = difflib.get_close_matches(name, candidates, n=1)
         guess = close[0] if close else guess
-        hint = f"did you mean '{guess}'?" if guess else "see the README for the supported functions"
-        what = f"method .{name}()" if method else f"function '{name}'"
+        hint = f"did you mean '{_short(guess)}'?" if guess else "see the README for the supported functions"
+        what = f"method .{_short(name)}()" if method else f"function '{_short(name)}'"
         return self.error(node, f"unknown {what}", hint, UnsupportedError)
 
     # ---- calls ---------------------------------------------------------------------
@@ -519,7 +620,7 @@ class Parser:
         for kw in node.keywords:
             param = next((p for p in params if kw.arg == p.name or kw.arg in p.aliases), None)
             if param is None:
-                raise self.error(kw.value, f"{spec.name}() got an unexpected keyword '{kw.arg}'",
+                raise self.error(kw.value, f"{spec.name}() got an unexpected keyword '{_short(kw.arg)}'",
                                  f"signature: {spec.signature()}")
             if param.name in bound:
                 raise self.error(kw.value, f"{spec.name}() got '{param.name}' twice",
@@ -531,14 +632,22 @@ class Parser:
         if node is None or (isinstance(node, ast.Constant) and node.value is None):
             return ()
         items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
-        axes = []
+        if len(items) > MAX_AXES:
+            raise self.error(node, f"an axis tuple lists at most {MAX_AXES} axes, got {len(items)}",
+                             f"NumPy arrays have at most {MAX_AXES} dimensions")
+        axes, seen = [], set()
         for item in items:
             value = _int_literal(item)
             if value is None:
                 raise self.error(item, "an axis must be an integer literal (negative allowed), "
                                        "a tuple of them, or None")
-            if value in axes:
+            if not -MAX_AXES <= value < MAX_AXES:
+                shown = str(value) if abs(value) < 10**20 else "this large"
+                raise self.error(item, f"axis {shown} is out of range",
+                                 f"NumPy arrays have at most {MAX_AXES} dimensions")
+            if value in seen:
                 raise self.error(item, f"axis {value} is repeated")
+            seen.add(value)
             axes.append(value)
         if not axes:
             raise self.error(node, "an empty axis tuple is not supported; use axis=None")
@@ -575,7 +684,7 @@ class Parser:
             local[a.arg] = self.expr(value, env)
         for kw in node.keywords:
             if kw.arg not in params:
-                raise self.error(kw.value, f"{fdef.name}() got an unexpected keyword '{kw.arg}'",
+                raise self.error(kw.value, f"{fdef.name}() got an unexpected keyword '{_short(kw.arg)}'",
                                  f"signature: {signature}")
             if kw.arg in local:
                 raise self.error(kw.value, f"{fdef.name}() got '{kw.arg}' twice", f"signature: {signature}")
@@ -586,11 +695,17 @@ class Parser:
                     raise self.error(node, f"{fdef.name}() is missing its argument '{p}'",
                                      f"signature: {signature}")
                 local[p] = self.expr(defaults[p], {})
+        # A helper's value depends only on its arguments: the same call is inlined once.
+        key = (fdef.name,) + tuple((type(local[p]).__name__, local[p]) for p in params)
+        if key in self.inlined:
+            return self.inlined[key]
         self.call_stack.append(fdef.name)
         try:
-            return self.run_body(fdef, local)
+            result = self.run_body(fdef, local)
         finally:
             self.call_stack.pop()
+        self.inlined[key] = result
+        return result
 
     # ---- building values ------------------------------------------------------------
     def is_cond(self, item) -> bool:
@@ -626,10 +741,16 @@ class Parser:
         if not args:
             if op == "pow" and _huge_power(*syms):
                 try:  # a float power: OverflowError instead of computing a giant integer
-                    return self.number(float(syms[0]) ** float(syms[1]), node)
+                    value = float(syms[0]) ** float(syms[1])
                 except (OverflowError, ZeroDivisionError):
                     raise self.error(node, "this constant power is too large for a float64") from None
-            return self.fold(build(*syms), node)
+                return self.number(value, node)
+            try:
+                folded = build(*syms)
+            except (TypeError, ValueError, ArithmeticError):
+                raise self.error(node, f"the constant expression {_short(self.segment(node))} "
+                                       "cannot be evaluated") from None
+            return self.fold(folded, node)
         try:
             template = build(*syms)
             if len(template.free_symbols) < len(args):
@@ -649,6 +770,8 @@ class Parser:
                     return items[1] if bool(cond) else items[2]
             return self.apply(spec.name, spec.build, items, node)
         syms, args = self.operands(items)
+        if spec.name == "transpose" and not args:
+            return items[0]  # constants are scalars: their transpose is themselves
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
             syms, args = self.operands(items)
@@ -678,17 +801,26 @@ class Parser:
         return self.graph.add("cond", template, args, operands=tuple(syms))
 
     def fold(self, expr, node):
-        """Evaluate a constant expression at compile time, without unbounded work."""
-        if isinstance(expr, (sp.Integer, sp.Float)):
-            if isinstance(expr, sp.Integer) and abs(expr) >= 2**53:
-                return self.number(float(expr), node)
+        """Evaluate a constant expression at compile time, without unbounded work.
+
+        The result is a float64 (or an integer below 2**53); written infinities
+        (np.inf, -np.inf, exp(np.inf)) stay infinite, anything else non-finite is an error.
+        """
+        if expr == sp.oo or expr == -sp.oo:
             return expr
+        if isinstance(expr, sp.Integer) and abs(expr) < 2**53:
+            return expr
+        if isinstance(expr, (sp.Integer, sp.Float)):
+            return self.number(_to_float(expr), node)
         try:
             value = _evalf(expr)
         except (TypeError, ValueError, ArithmeticError, RecursionError):
-            raise self.error(node, "this constant expression cannot be evaluated") from None
+            raise self.error(node, f"the constant expression {_short(self.segment(node))} "
+                                   "cannot be evaluated") from None
         if value.imag != 0 or not math.isfinite(value.real):
-            raise self.error(node, "this constant expression is not a finite real number")
+            raise self.error(node, f"the constant expression {_short(self.segment(node))} "
+                                   "is not a finite real number",
+                             "constants are evaluated in real float64 arithmetic")
         return self.number(value.real, node)
 
 
@@ -709,17 +841,33 @@ def _evalf(expr: sp.Basic):
 
 def _huge_power(base, exponent) -> bool:
     """Whether base ** exponent would be a giant number (or needs float semantics)."""
-    b, e = abs(float(base)), float(exponent)
-    return b > 1 and abs(e) * math.log10(b) > 300 or (e != int(e) and float(base) < 0)
+    b, e = _to_float(base), _to_float(exponent)
+    if not (math.isfinite(b) and math.isfinite(e)):
+        return True  # float arithmetic decides; number() rejects what is not finite
+    return abs(b) > 1 and abs(e) * math.log10(abs(b)) > 300 or (e != int(e) and b < 0)
+
+
+def _to_float(value) -> float:
+    """float(value), or a signed inf where it overflows (nan where undefined)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _is_docstring(stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
-def _dotted(node) -> str | None:
+def _dotted(node, limit: int = 8) -> str | None:
+    """``a.b.c`` as text; None unless it is a name followed by at most ``limit`` attributes
+    (module paths are short, and a long x.T.T.T... chain must not cost its length per link)."""
     parts = []
     while isinstance(node, ast.Attribute):
+        if len(parts) == limit:
+            return None
         parts.append(node.attr)
         node = node.value
     if not isinstance(node, ast.Name):
