@@ -7,6 +7,7 @@ import collections
 import difflib
 import importlib.abc
 import importlib.util
+import keyword
 import linecache
 import re
 import sys
@@ -54,8 +55,8 @@ def generate(source: str, *, function: str | None = None, wrt=None, name: str | 
     for option, value in (("function", function), ("name", name), ("filename", filename)):
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{option} must be a str, not {type(value).__name__}")
-    if name is not None and not _MODULE_NAME.match(name):
-        raise UsageError(f"name must be a Python identifier, got {name!r}")
+    if name is not None and (not _MODULE_NAME.match(name) or keyword.iskeyword(name)):
+        raise UsageError(f"name must be a Python identifier that is not a keyword, got {name!r}")
     filename = filename or ("<expression>" if "def " not in source else "<source>")
     try:
         program = parse(source, function, filename)
