@@ -233,7 +233,8 @@ def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, b
             for vid in _exclusive(graph, users, root, value.id, output):
                 inner = graph[vid]
                 for position, safe in _hazard_positions(inner):
-                    guards.setdefault(vid, {})[position] = (cond, selected, safe)
+                    if cond < vid:  # a guard needs its condition computed first
+                        guards.setdefault(vid, {})[position] = (cond, selected, safe)
     return guards
 
 

@@ -146,12 +146,15 @@ def _owned(graph: Graph, vid: int) -> int:
     return graph.add("unbroadcast", template, value.args, labels=value.lo)
 
 
+SHAPE_MEMBERS = 4  # beyond this many inputs, a shape is read off the value itself
+
+
 def shape_of(graph: Graph, program: Program, target: int) -> int:
     """A value holding ``target``'s shape. Where the shape is the broadcast of input
     shapes (no reduction or matmul decides it), it comes from the inputs, so code that
     needs only the shape does not have to compute ``target``."""
     labels = graph[target].hi
-    if any(label.startswith("#") for label in labels):
+    if any(label.startswith("#") for label in labels) or len(labels) > SHAPE_MEMBERS:
         members = [target]
     else:
         members = [program.input_ids[name] for name in program.inputs if name in labels]

@@ -340,9 +340,6 @@ def test_bad_arguments_are_usage_errors(sandbox, source, options, words):
     assert words in outcome.message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "optimize.py: where() whose branch was computed before the condition raises KeyError in the "
-    "branch-guard rewrite (Rewriter.run: self.map[cond])"))
 def test_where_of_a_value_computed_before_its_condition(sandbox):
     source = "def f(y, w):\n    x = log(w)\n    return where(y > 1, x, 1.0)\n"
     outcome = isolated(sandbox, compile_and_run, source, (2.0, 3.0))

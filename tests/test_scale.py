@@ -63,3 +63,12 @@ def test_a_4000_term_sum_compiles():
 def test_thousands_of_nested_parentheses_compile():
     mod = derivgen.compile("(" * 3000 + "x" + ")" * 3000 + " * 3")
     assert mod.backward(np.ones(2)).x.tolist() == [3.0, 3.0]
+
+
+def test_a_sum_over_thousands_of_distinct_inputs_compiles():
+    source = " + ".join(f"x{i} * x{i + 1}" for i in range(1000))
+    mod = derivgen.compile(source)
+    values = [float(i % 7) for i in range(1001)]
+    value, grads = mod.value_and_grad(*values)
+    assert value == sum(values[i] * values[i + 1] for i in range(1000))
+    assert grads[1] == values[0] + values[2]
