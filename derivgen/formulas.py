@@ -7,8 +7,8 @@
 
 The derivatives are read off the same differentiated graph the generated code is
 printed from, so they show what the module computes. Each value's template is
-made readable (the plumbing that only fixes shapes, such as broadcast_like and
-unbroadcast, is dropped; where() becomes a Piecewise) and the values are
+made readable (the plumbing that only fixes shapes, such as unbroadcast, is
+dropped; where() becomes a Piecewise) and the values are
 substituted into their users in creation order, with grad_output set to 1.
 
 A small program comes out as one simplified formula per derivative. In a larger
@@ -166,9 +166,7 @@ class _Writer:
 
 _READABLE = (
     # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
-    (S.broadcast_like, lambda g, like: g),
     (S.unbroadcast, lambda g, *shapes: g),
-    (S.broadcast_to, lambda g, shape: g),
     (S.expand_reduced, lambda g, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
     (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),
@@ -178,7 +176,7 @@ _READABLE = (
 
 
 def readable(expr: sp.Basic) -> sp.Basic:
-    """``expr`` without shape plumbing: ``broadcast_like(g, x)`` -> ``g``, ``where`` -> Piecewise."""
+    """``expr`` without shape plumbing: ``unbroadcast(g, ...)`` -> ``g``, ``where`` -> Piecewise."""
     for head, rewrite in _READABLE:
         if expr.has(head):
             expr = expr.replace(head, rewrite)

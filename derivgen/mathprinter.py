@@ -164,8 +164,6 @@ class MathPrinter(NumPyPrinter):
     def _first(self, expr):
         return self._print(expr.args[0])
 
-    _print_broadcast_like = _first
-    _print_broadcast_to = _first
 
     def _print_shape_of(self, expr):
         return "()"

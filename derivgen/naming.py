@@ -28,7 +28,6 @@ INTERNAL = {
     "matmul_grad_a": "_matmul_grad_a",
     "matmul_grad_b": "_matmul_grad_b",
     "as_matrices": "_as_matrices",
-    "sigmoid_scalar": "_sigmoid_scalar",
     "logaddexp_scalar": "_logaddexp_scalar",
     "sigmoid_parts_scalar": "_sigmoid_parts_scalar",
     "softplus_parts_scalar": "_softplus_parts_scalar",
@@ -42,7 +41,6 @@ INTERNAL = {
 # Helpers that call other helpers or modules.
 REQUIRES = {
     "erf": ("math",),
-    "sigmoid_scalar": ("math",),
     "logaddexp_scalar": ("math",),
     # The *_parts helpers fall back to the always-exact helpers on extreme inputs.
     "sigmoid_parts": ("sigmoid",),

@@ -209,18 +209,11 @@ class NumPyPrinter(StrPrinter):
         text = ", ".join(self._print(a) for a in args)
         return f"{self.alias('unbroadcast')}({text}{', owned=True' if owned else ''})"
 
-    def _print_broadcast_like(self, expr):
-        g, like = (self._print(a) for a in expr.args)
-        return f"{self.np('broadcast_to')}({g}, {self.np('shape')}({like}))"
-
     def _print_shape_of(self, expr):
         shapes = [f"{self.np('shape')}({self._print(a)})" for a in expr.args]
         if len(shapes) == 1:
             return shapes[0]
         return f"{self.np('broadcast_shapes')}({', '.join(shapes)})" if shapes else "()"
-
-    def _print_broadcast_to(self, expr):
-        return f"{self.np('broadcast_to')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_size_ratio(self, expr):
         # The count a mean divides by: size of its operand over size of its value.

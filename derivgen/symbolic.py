@@ -68,8 +68,6 @@ transpose = _opaque("transpose", 1, "x.T")
 # Gradient plumbing, used only by the reverse sweep.
 unbroadcast = _opaque("unbroadcast", (3, 4), "g to a shape: (g, shape, [full shape,] owned 0/1)")
 shape_of = _opaque("shape_of", None, "the broadcast shape of the arguments' shapes")
-broadcast_to = _opaque("broadcast_to", 2, "g broadcast (as a view) to a shape")
-broadcast_like = _opaque("broadcast_like", 2, "g broadcast (as a view) to the shape of like")
 expand_reduced = _opaque("expand_reduced", None, "g with the reduced axes restored (size 1): keepdims, *axes")
 size_ratio = _opaque("size_ratio", 2, "prod(shape a) // prod(shape b), the count a mean divides by")
 zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
