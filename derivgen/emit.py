@@ -155,7 +155,8 @@ class FunctionBuilder:
                 notes[vid] = merged
                 continue
             if (vid not in root_names and uses.get(vid, 0) == 1 and len(expr) <= INLINE_LIMIT) \
-                    or (not value.args and vid not in root_names) or expr == "()":
+                    or (not value.args and vid not in root_names) or expr == "()" \
+                    or (vid not in root_names and self._rematerialize(value, text)):
                 text[vid] = (expr, precedence_of(value.template))
                 notes[vid] = merged
                 continue
@@ -181,6 +182,19 @@ class FunctionBuilder:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, ops
+
+    def _rematerialize(self, value, text) -> bool:
+        """Whether to recompute a value at each use instead of keeping it: on arrays, a
+        negation or a constant shift of a named value (-x, 1 - y) costs one cheap pass,
+        while keeping it holds one more array alive until its last use."""
+        if self.printer is not NumPyPrinter or len(value.args) != 1:
+            return False
+        if text[value.args[0]][1] != PRECEDENCE["Atom"]:
+            return False
+        t = value.template
+        a0 = placeholder(0)
+        return t == -a0 or (isinstance(t, sp.Add) and len(t.args) == 2 and
+                            any(arg.is_number for arg in t.args) and (a0 in t.args or -a0 in t.args))
 
     def _print(self, value, text) -> str:
         """The value's expression, its operands spelled as ``text`` says.

@@ -107,12 +107,13 @@ def backward(x, y, w, b, grad_output=1.0):
     _t5 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
     _t6 = np.broadcast_shapes(np.shape(x), np.shape(w))
     # Gradient terms (5)
-    _t7 = -grad_output
-    _t8 = -_unbroadcast((1 - y)*_t7, _t5, _t4)/(1 - _t3)
-    # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
+    _t7 = -_unbroadcast((1 - y)*(-grad_output), _t5, _t4)/(1 - _t3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t9 = _t2*_masked(_t8 + _unbroadcast(y*_t7, _t5, _t4)/_t3, _t3 == _t2)*_t1[1]
-    del _t1, _t2, _t3, _t4, _t7, _t8
+    _t8 = _masked(_t7 + _unbroadcast(y*(-grad_output), _t5, _t4)/_t3, _t3 == _t2)
+    del _t3, _t4, _t7
+    # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
+    _t9 = _t2*_t8*_t1[1]
+    del _t1, _t2, _t8
     grad_w = _unbroadcast(x*_unbroadcast(_t9, _t6, _t5), np.shape(w), _t6, owned=True)
     del _t6
     grad_b = _unbroadcast(_t9, np.shape(b), _t5, owned=True)
@@ -150,30 +151,28 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             if not (value - value or grad_w - grad_w or grad_b - grad_b):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (10)
+    # Forward terms (8)
     _t0 = w*x + b
     _t1 = _sigmoid_parts(_t0)
     del _t0
     _t2 = _t1[0]
     _t3 = np.clip(_t2, 1e-08, 0.99999999)
-    _t4 = 1 - y
-    _t5 = -_t3
-    value = -(y*np.log(_t3) + _t4*np.log1p(_t5))
-    _t6 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t7 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
-    _t8 = np.broadcast_shapes(np.shape(x), np.shape(w))
+    value = -(y*np.log(_t3) + (1 - y)*np.log1p(-_t3))
+    _t4 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
+    _t5 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
+    _t6 = np.broadcast_shapes(np.shape(x), np.shape(w))
     # Gradient terms (5)
-    _t9 = -grad_output
-    _t10 = -_unbroadcast(_t4*_t9, _t7, _t6)/(1 + _t5) + _unbroadcast(y*_t9, _t7, _t6)/_t3
-    del _t4, _t5, _t6, _t9
-    # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
+    _t7 = -_unbroadcast((1 - y)*(-grad_output), _t5, _t4)/(1 - _t3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t11 = _t2*_masked(_t10, _t3 == _t2)*_t1[1]
-    del _t1, _t2, _t3, _t10
-    grad_w = _unbroadcast(x*_unbroadcast(_t11, _t8, _t7), np.shape(w), _t8, owned=True)
-    del _t8
-    grad_b = _unbroadcast(_t11, np.shape(b), _t7, owned=True)
-    del _t7, _t11
+    _t8 = _masked(_t7 + _unbroadcast(y*(-grad_output), _t5, _t4)/_t3, _t3 == _t2)
+    del _t3, _t4, _t7
+    # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
+    _t9 = _t2*_t8*_t1[1]
+    del _t1, _t2, _t8
+    grad_w = _unbroadcast(x*_unbroadcast(_t9, _t6, _t5), np.shape(w), _t6, owned=True)
+    del _t6
+    grad_b = _unbroadcast(_t9, np.shape(b), _t5, owned=True)
+    del _t5, _t9
     return value, Gradients(grad_w, grad_b)
 
 

@@ -53,7 +53,7 @@ def backward(X, y, w, b, grad_output=1.0):
     Cost: 40 operations.
     """
     X, y, w, b, grad_output = _as_arrays(X, y, w, b, grad_output)
-    # Forward terms (12)
+    # Forward terms (10)
     _t0 = X @ w
     _t1 = _t0 + b
     _t2 = _sigmoid_parts(_t1)
@@ -61,26 +61,24 @@ def backward(X, y, w, b, grad_output=1.0):
     _t4 = np.clip(_t3, 1e-07, 0.9999999)
     _t5 = np.log(_t4)
     _t6 = y*_t5
-    _t7 = 1 - y
-    _t8 = -_t4
-    _t9 = np.log1p(_t8)
-    _t10 = _t7*_t9
-    _t11 = np.shape(_t1)
+    _t7 = np.log1p(-_t4)
+    _t8 = (1 - y)*_t7
+    _t9 = np.shape(_t1)
     del _t1
     # Gradient terms (6)
-    _t12 = (-grad_output)/math.prod(np.shape(_t6 + _t10))
-    _t13 = _unbroadcast(_t7*_t12, np.shape(_t9), np.shape(_t10))/(1 + _t8)
-    del _t7, _t8, _t9, _t10
-    _t14 = -_t13 + _unbroadcast(y*_t12, np.shape(_t5), np.shape(_t6))/_t4
-    del _t5, _t6, _t12, _t13
+    _t10 = (-grad_output)/math.prod(np.shape(_t6 + _t8))
+    _t11 = _unbroadcast((1 - y)*_t10, np.shape(_t7), np.shape(_t8))/(1 - _t4)
+    del _t7, _t8
+    _t12 = -_t11 + _unbroadcast(y*_t10, np.shape(_t5), np.shape(_t6))/_t4
+    del _t5, _t6, _t10, _t11
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t15 = _t3*_masked(_t14, _t4 == _t3)*_t2[1]
-    del _t2, _t3, _t4, _t14
-    grad_w = _matmul_grad_b(_unbroadcast(_t15, np.shape(_t0), _t11), X, w)
+    _t13 = _t3*_masked(_t12, _t4 == _t3)*_t2[1]
+    del _t2, _t3, _t4, _t12
+    grad_w = _matmul_grad_b(_unbroadcast(_t13, np.shape(_t0), _t9), X, w)
     del _t0
-    grad_b = _unbroadcast(_t15, np.shape(b), _t11, owned=True)
-    del _t11, _t15
+    grad_b = _unbroadcast(_t13, np.shape(b), _t9, owned=True)
+    del _t9, _t13
     return Gradients(grad_w, grad_b)
 
 
@@ -90,7 +88,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     Cost: 42 operations.
     """
     X, y, w, b, grad_output = _as_arrays(X, y, w, b, grad_output)
-    # Forward terms (14)
+    # Forward terms (12)
     _t0 = X @ w
     _t1 = _t0 + b
     _t2 = _sigmoid_parts(_t1)
@@ -98,29 +96,27 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t4 = np.clip(_t3, 1e-07, 0.9999999)
     _t5 = np.log(_t4)
     _t6 = y*_t5
-    _t7 = 1 - y
-    _t8 = -_t4
-    _t9 = np.log1p(_t8)
-    _t10 = _t7*_t9
-    _t11 = _t6 + _t10
-    value = -np.mean(_t11)
-    _t12 = np.shape(_t1)
+    _t7 = np.log1p(-_t4)
+    _t8 = (1 - y)*_t7
+    _t9 = _t6 + _t8
+    value = -np.mean(_t9)
+    _t10 = np.shape(_t1)
     del _t1
     # Gradient terms (6)
-    _t13 = (-grad_output)/math.prod(np.shape(_t11))
-    del _t11
-    _t14 = _unbroadcast(_t7*_t13, np.shape(_t9), np.shape(_t10))/(1 + _t8)
-    del _t7, _t8, _t9, _t10
-    _t15 = -_t14 + _unbroadcast(y*_t13, np.shape(_t5), np.shape(_t6))/_t4
-    del _t5, _t6, _t13, _t14
+    _t11 = (-grad_output)/math.prod(np.shape(_t9))
+    del _t9
+    _t12 = _unbroadcast((1 - y)*_t11, np.shape(_t7), np.shape(_t8))/(1 - _t4)
+    del _t7, _t8
+    _t13 = -_t12 + _unbroadcast(y*_t11, np.shape(_t5), np.shape(_t6))/_t4
+    del _t5, _t6, _t11, _t12
     # sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive
-    _t16 = _t3*_masked(_t15, _t4 == _t3)*_t2[1]
-    del _t2, _t3, _t4, _t15
-    grad_w = _matmul_grad_b(_unbroadcast(_t16, np.shape(_t0), _t12), X, w)
+    _t14 = _t3*_masked(_t13, _t4 == _t3)*_t2[1]
+    del _t2, _t3, _t4, _t13
+    grad_w = _matmul_grad_b(_unbroadcast(_t14, np.shape(_t0), _t10), X, w)
     del _t0
-    grad_b = _unbroadcast(_t16, np.shape(b), _t12, owned=True)
-    del _t12, _t16
+    grad_b = _unbroadcast(_t14, np.shape(b), _t10, owned=True)
+    del _t10, _t14
     return value, Gradients(grad_w, grad_b)
 
 
