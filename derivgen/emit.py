@@ -185,7 +185,7 @@ class FunctionBuilder:
 
     def _rematerialize(self, value, text) -> bool:
         """Whether to recompute a value at each use instead of keeping it: on arrays, a
-        negation or a constant shift of a named value (-x, 1 - y) costs one cheap pass,
+        negation, square or constant shift of a named value (-x, x**2, 1 - y) costs one cheap pass,
         while keeping it holds one more array alive until its last use."""
         if self.printer is not NumPyPrinter or len(value.args) != 1:
             return False
@@ -193,8 +193,8 @@ class FunctionBuilder:
             return False
         t = value.template
         a0 = placeholder(0)
-        return t == -a0 or (isinstance(t, sp.Add) and len(t.args) == 2 and
-                            any(arg.is_number for arg in t.args) and (a0 in t.args or -a0 in t.args))
+        return t in (-a0, a0**2) or (isinstance(t, sp.Add) and len(t.args) == 2 and
+                                     any(arg.is_number for arg in t.args) and (a0 in t.args or -a0 in t.args))
 
     def _print(self, value, text) -> str:
         """The value's expression, its operands spelled as ``text`` says.

@@ -91,22 +91,22 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     Cost: 41 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
-    # Forward terms (10)
+    # Forward terms (9)
     _t0 = X @ W1
     _t1 = _t0 + b1
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
     _t4 = _t3 + b2
     _t5 = _t4 - y
-    _t6 = _t5**2
-    value = np.mean(_t6)
-    _t7 = np.shape(_t4)
+    value = np.mean(_t5**2)
+    _t6 = np.shape(_t4)
     del _t4
-    _t8 = np.shape(_t1)
-    # Gradient terms (8)
-    _t9 = _unbroadcast(2*_t5*grad_output/math.prod(np.shape(_t6)), _t7, np.shape(_t5))
-    del _t5, _t6
-    _t10 = _unbroadcast(_t9, np.shape(_t3), _t7)
+    _t7 = np.shape(_t1)
+    # Gradient terms (9)
+    _t8 = 2*_t5*grad_output/math.prod(np.shape(_t5**2))
+    _t9 = _unbroadcast(_t8, _t6, np.shape(_t5))
+    del _t5, _t8
+    _t10 = _unbroadcast(_t9, np.shape(_t3), _t6)
     del _t3
     grad_W2 = _matmul_grad_b(_t10, _t2, W2)
     _t11 = _matmul_grad_a(_t10, _t2, W2)
@@ -114,12 +114,12 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
     _t12 = 4*_t11*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
     del _t1, _t11
-    grad_W1 = _matmul_grad_b(_unbroadcast(_t12, np.shape(_t0), _t8), X, W1)
+    grad_W1 = _matmul_grad_b(_unbroadcast(_t12, np.shape(_t0), _t7), X, W1)
     del _t0
-    grad_b1 = _unbroadcast(_t12, np.shape(b1), _t8, owned=True)
-    del _t8, _t12
-    grad_b2 = _unbroadcast(_t9, np.shape(b2), _t7, owned=True)
-    del _t7, _t9
+    grad_b1 = _unbroadcast(_t12, np.shape(b1), _t7, owned=True)
+    del _t7, _t12
+    grad_b2 = _unbroadcast(_t9, np.shape(b2), _t6, owned=True)
+    del _t6, _t9
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 

@@ -99,12 +99,10 @@ def value_and_grad(x, grad_output=1.0):
             if not (value - value or grad_x - grad_x):
                 return value, _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
-    # Forward terms (2)
-    _t0 = x**2
-    value = np.sin(_t0)
+    # Forward terms (1)
+    value = np.sin(x**2)
     # Gradient terms (1)
-    grad_x = 2*x*(grad_output*np.cos(_t0))
-    del _t0
+    grad_x = 2*x*(grad_output*np.cos(x**2))
     return value, Gradients(grad_x)
 
 
