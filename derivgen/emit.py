@@ -154,9 +154,7 @@ class FunctionBuilder:
                 text[vid] = text[same[0]]
                 notes[vid] = merged
                 continue
-            if (vid not in root_names and uses.get(vid, 0) == 1 and len(expr) <= INLINE_LIMIT) \
-                    or (not value.args and vid not in root_names) or expr == "()" \
-                    or (vid not in root_names and self._rematerialize(value, text)):
+            if vid not in root_names and self._inline(value, expr, uses.get(vid, 0), text):
                 text[vid] = (expr, precedence_of(value.template))
                 notes[vid] = merged
                 continue
@@ -182,6 +180,12 @@ class FunctionBuilder:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, ops
+
+    def _inline(self, value, expr: str, uses: int, text) -> bool:
+        """Whether a (non-root) value is written into its users' expressions rather than
+        named: used once and short, a constant, a shape of () or cheap to recompute."""
+        return ((uses == 1 and len(expr) <= INLINE_LIMIT) or not value.args or expr == "()"
+                or self._rematerialize(value, text))
 
     def _rematerialize(self, value, text) -> bool:
         """Whether to recompute a value at each use instead of keeping it: on arrays, a
