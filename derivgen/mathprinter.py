@@ -162,11 +162,12 @@ class MathPrinter(NumPyPrinter):
 
     # ---- shapes are trivial for scalars ---------------------------------------------
     def _first(self, expr):
-        return self._print(expr.args[0])
-
+        # The operand itself, standing where a call would: parenthesised unless an atom.
+        return self.parenthesize(expr.args[0], PRECEDENCE["Atom"], strict=True)
 
     def _print_shape_of(self, expr):
         return "()"
+
     _print_unbroadcast = _first
     _print_expand_reduced = _first
     _print_reduce_sum = _first

@@ -131,10 +131,15 @@ class Rewriter:
             return self.logsumexp(x, inner.static, inner.lo)
         return None
 
+    def fresh_label(self) -> frozenset:
+        """A shape label for a new reduction. Copied values keep the labels the parser gave
+        them ("#<id>" of the parsed graph), so new ones take a namespace of their own."""
+        return frozenset({f"#r{len(self.new.values)}"})
+
     def max_shift(self, x: int, static: tuple) -> int:
         """max(x) over the reduced axes (0 where not finite): subtracted before exp, it keeps
         exp from overflowing and cancels exactly, so no gradient flows through it."""
-        labels = frozenset() if len(static) == 1 and not static[0] else frozenset({f"#{len(self.new.values)}"})
+        labels = frozenset() if len(static) == 1 and not static[0] else self.fresh_label()
         return self.new.add("max_shift", S.max_shift(A0, *static), (x,), labels=labels, operands=(A0,),
                             static=static)
 
@@ -151,8 +156,8 @@ class Rewriter:
         shifted, parts = self.shifted_exp(x, static)
         total = self.new.add("sum", S.reduce_sum(A0, *static), (shifted,), labels=labels,
                              operands=(A0,), static=static)
-        reduced = frozenset() if len(static) == 1 and not static[0] else frozenset({f"#{len(self.new.values)}"})
-        shift = self.new.add("max_shift", S.part(A0, 1), (parts,), labels=reduced, operands=(A0,))
+        # m has the shape of the sum: the same labels.
+        shift = self.new.add("max_shift", S.part(A0, 1), (parts,), labels=labels, operands=(A0,))
         return self.binary("add", A0 + A1, self.unary("log", sp.log, total), shift)
 
     def rewrite_reciprocal(self, arg: int) -> int | None:

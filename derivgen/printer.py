@@ -199,10 +199,10 @@ class NumPyPrinter(StrPrinter):
         # The reduced axes come back as size 1; broadcasting in the terms that use the
         # result stretches them, with no full-size copy.
         g, keepdims, *axes = expr.args
-        g_text = self._print(g)
         if axes and not keepdims:
-            g_text = f"{self.np('expand_dims')}({g_text}, {self._axes(axes)})"
-        return g_text
+            return f"{self.np('expand_dims')}({self._print(g)}, {self._axes(axes)})"
+        # g itself, standing where a call would: parenthesised unless it is an atom.
+        return self.parenthesize(g, PRECEDENCE["Atom"], strict=True)
 
     def _print_unbroadcast(self, expr):
         *args, owned = expr.args

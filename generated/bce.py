@@ -86,11 +86,12 @@ def backward(x, y, w, b, grad_output=1.0):
             _t1 = _sigmoid_parts_scalar(_t0)
             _t2 = _t1[0]
             _t3 = min(max(_t2, 1e-08), 0.99999999)
-            # Gradient terms (4)
+            # Gradient terms (5)
             _t4 = -grad_output
-            _t5 = _t2*(-(1 - y)*_t4/(1 - _t3) + y*_t4/_t3 if _t3 == _t2 else 0.0)*_t1[1]
-            grad_w = x*_t5
-            grad_b = _t5
+            _t5 = (-((1 - y)*_t4)/(1 - _t3) + (y*_t4)/_t3 if _t3 == _t2 else 0.0)
+            _t6 = _t2*_t5*_t1[1]
+            grad_w = (x*_t6)
+            grad_b = _t6
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -142,8 +143,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             value = -(y*math.log(_t3) + _t4*math.log1p(_t5))
             # Gradient terms (4)
             _t6 = -grad_output
-            _t7 = _t2*(-_t4*_t6/(1 + _t5) + y*_t6/_t3 if _t3 == _t2 else 0.0)*_t1[1]
-            grad_w = x*_t7
+            _t7 = _t2*(-(_t4*_t6)/(1 + _t5) + (y*_t6)/_t3 if _t3 == _t2 else 0.0)*_t1[1]
+            grad_w = (x*_t7)
             grad_b = _t7
         except (ArithmeticError, ValueError):
             pass

@@ -66,7 +66,7 @@ def backward(X, y, w, b, grad_output=1.0):
     _t9 = np.shape(_t1)
     del _t1
     # Gradient terms (6)
-    _t10 = (-grad_output)/math.prod(np.shape(_t6 + _t8))
+    _t10 = ((-grad_output)/math.prod(np.shape(_t6 + _t8)))
     _t11 = _unbroadcast((1 - y)*_t10, np.shape(_t7), np.shape(_t8))/(1 - _t4)
     del _t7, _t8
     _t12 = -_t11 + _unbroadcast(y*_t10, np.shape(_t5), np.shape(_t6))/_t4
@@ -103,7 +103,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t10 = np.shape(_t1)
     del _t1
     # Gradient terms (6)
-    _t11 = (-grad_output)/math.prod(np.shape(_t9))
+    _t11 = ((-grad_output)/math.prod(np.shape(_t9)))
     del _t9
     _t12 = _unbroadcast((1 - y)*_t11, np.shape(_t7), np.shape(_t8))/(1 - _t4)
     del _t7, _t8

@@ -39,7 +39,7 @@ def forward(x):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (1)
-            value = x**2
+            value = (x**2)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -65,7 +65,7 @@ def backward(x, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Gradient terms (1)
-            grad_x = 2*x*grad_output/1
+            grad_x = 2*x*(grad_output/1)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -73,7 +73,7 @@ def backward(x, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = 2*x*grad_output/math.prod(np.shape(x))
+    grad_x = 2*x*(grad_output/math.prod(np.shape(x)))
     return Gradients(grad_x)
 
 
@@ -88,9 +88,9 @@ def value_and_grad(x, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (1)
-            value = x**2
+            value = (x**2)
             # Gradient terms (1)
-            grad_x = 2*x*grad_output/1
+            grad_x = 2*x*(grad_output/1)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -100,7 +100,7 @@ def value_and_grad(x, grad_output=1.0):
     # Forward terms (1)
     value = np.mean(x**2)
     # Gradient terms (1)
-    grad_x = 2*x*grad_output/math.prod(np.shape(x))
+    grad_x = 2*x*(grad_output/math.prod(np.shape(x)))
     return value, Gradients(grad_x)
 
 
