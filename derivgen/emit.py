@@ -209,12 +209,18 @@ class FunctionBuilder:
         with "-" keeps that sign visible, so sums print as ``a - b``, not ``a + -b``."""
         args = [text[a] for a in value.args]
         shape = tuple((prec, spelled.startswith("-")) for spelled, prec in args)
-        key = (value.template, self.printer, shape)
+        # Operands that may be single numbers (no input decides their least shape): products
+        # group them first, so 2*x*(g/n) is computed as (2*(g/n))*x, one pass over x instead
+        # of two. Reordering a product changes nothing but rounding.
+        scalars = frozenset(i for i, a in enumerate(value.args)
+                            if self.printer is NumPyPrinter and not self.graph[a].lo
+                            and self.graph[a].template is not None)
+        key = (value.template, self.printer, shape, scalars)
         cached = self.cache.get(key)
         if cached is None:
             tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
                       for i, (prec, negative) in enumerate(shape)}
-            printer = self.printer(tokens, self.aliases)
+            printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars})
             cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
         expr, used = cached
         self.used |= used

@@ -46,11 +46,24 @@ NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
 class NumPyPrinter(StrPrinter):
     """Prints one template; ``names`` maps each free symbol to (text, precedence)."""
 
-    def __init__(self, names: dict, aliases: dict):
+    def __init__(self, names: dict, aliases: dict, scalars=frozenset()):
         super().__init__({"order": "none"})
         self.names = names
         self.aliases = aliases  # "np", "math" and helper names -> collision-free spellings
+        self.scalars = scalars  # symbols known to stand for single numbers, not arrays
         self.used: set[str] = set()  # which of the aliases the printed code needs
+
+    def _print_Mul(self, expr):
+        # Factors that are single numbers are multiplied together first: NumPy evaluates
+        # left to right, and each product with an array is a pass over it.
+        if self.scalars:
+            small = [a for a in expr.args if a.is_number or (a.free_symbols and a.free_symbols <= self.scalars)]
+            large = [a for a in expr.args if a not in small]
+            if len(small) >= 2 and large and any(not a.is_number for a in small):
+                first = self.parenthesize(sp.Mul(*small), PRECEDENCE["Atom"], strict=True)
+                rest = self.parenthesize(sp.Mul(*large), PRECEDENCE["Mul"], strict=True)
+                return f"{first}*{rest}"
+        return super()._print_Mul(expr)
 
     def alias(self, key: str) -> str:
         self.used.add(key)

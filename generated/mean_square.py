@@ -73,7 +73,7 @@ def backward(x, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = 2*x*(grad_output/math.prod(np.shape(x)))
+    grad_x = (2*(grad_output/math.prod(np.shape(x))))*x
     return Gradients(grad_x)
 
 
@@ -100,7 +100,7 @@ def value_and_grad(x, grad_output=1.0):
     # Forward terms (1)
     value = np.mean(x**2)
     # Gradient terms (1)
-    grad_x = 2*x*(grad_output/math.prod(np.shape(x)))
+    grad_x = (2*(grad_output/math.prod(np.shape(x))))*x
     return value, Gradients(grad_x)
 
 

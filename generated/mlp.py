@@ -65,7 +65,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t7 = np.shape(_t1)
     # Gradient terms (9)
-    _t8 = 2*_t5*(grad_output/math.prod(np.shape(_t5**2)))
+    _t8 = (2*(grad_output/math.prod(np.shape(_t5**2))))*_t5
     _t9 = _unbroadcast(_t8, _t6, np.shape(_t5))
     del _t5, _t8
     _t10 = _unbroadcast(_t9, np.shape(_t3), _t6)
@@ -103,7 +103,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t7 = np.shape(_t1)
     # Gradient terms (9)
-    _t8 = 2*_t5*(grad_output/math.prod(np.shape(_t5**2)))
+    _t8 = (2*(grad_output/math.prod(np.shape(_t5**2))))*_t5
     _t9 = _unbroadcast(_t8, _t6, np.shape(_t5))
     del _t5, _t8
     _t10 = _unbroadcast(_t9, np.shape(_t3), _t6)
