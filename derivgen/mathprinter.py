@@ -10,6 +10,8 @@ no meaning for scalars (matmul, reductions over an axis) disable the scalar path
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
@@ -151,14 +153,7 @@ class MathPrinter(NumPyPrinter):
         return (f"({self.parenthesize(a, level, strict=True)} if {self._print(cond)} "
                 f"else {self.parenthesize(b, level, strict=True)})")
 
-    def _print_And(self, expr):
-        return " and ".join(f"({self._print(a)})" for a in expr.args)
-
-    def _print_Or(self, expr):
-        return " or ".join(f"({self._print(a)})" for a in expr.args)
-
-    def _print_Not(self, expr):
-        return f"not ({self._print(expr.args[0])})"
+    CONNECTIVES: ClassVar[dict] = {"And": " and ", "Or": " or ", "Not": "not "}
 
     # ---- shapes are trivial for scalars ---------------------------------------------
     def _first(self, expr):

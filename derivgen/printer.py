@@ -9,6 +9,8 @@ inlined expression of a single-use value, parenthesised by its precedence.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
@@ -240,14 +242,17 @@ class NumPyPrinter(StrPrinter):
         prec = PRECEDENCE["Relational"]
         return f"{self.parenthesize(expr.lhs, prec)} {op} {self.parenthesize(expr.rhs, prec)}"
 
+    # Connectives of conditions: elementwise operators on arrays (Python's words on scalars).
+    CONNECTIVES: ClassVar[dict] = {"And": " & ", "Or": " | ", "Not": "~"}
+
     def _print_And(self, expr):
-        return " & ".join(f"({self._print(a)})" for a in expr.args)
+        return self.CONNECTIVES["And"].join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Or(self, expr):
-        return " | ".join(f"({self._print(a)})" for a in expr.args)
+        return self.CONNECTIVES["Or"].join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Not(self, expr):
-        return f"~({self._print(expr.args[0])})"
+        return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
 
 
 def precedence_of(template) -> int:

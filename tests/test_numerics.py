@@ -105,7 +105,9 @@ def test_ratio_of_exps_is_a_sigmoid(a, b):
     assert close(grads.b, mpmath.diff(truth, (a, b), (0, 1)))
 
 
-@pytest.mark.parametrize("x", [[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.5], [0.5, -0.25, 2.0]])
+@pytest.mark.parametrize("x", [[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -1002.5], [0.5, -0.25, 2.0],
+                               # the shift is taken only where exp(x) would overflow or underflow
+                               [-700.0, -750.0], [600.5, 0.0], [-1e300, 0.0], [709.0, 709.0]])
 def test_log_sum_exp_is_logsumexp(x):
     mod = derivgen.compile("log(sum(exp(x)))")
     with np.errstate(all="raise", under="ignore"):
@@ -244,18 +246,6 @@ def test_logaddexp_weights_keep_their_digits_where_an_exp_underflows_or_overflow
         assert close(np.ravel(value)[0], lae(a, b))
         assert close(np.ravel(grads.a)[0], mpmath.diff(lae, (a, b), (1, 0)))
         assert close(np.ravel(grads.b)[0], mpmath.diff(lae, (a, b), (0, 1)))
-
-
-@pytest.mark.parametrize("x", [[-700.0, -750.0], [600.5, 0.0], [-1e300, 0.0], [709.0, 709.0]])
-def test_logsumexp_shifts_only_where_needed_and_stays_exact(x):
-    mod = derivgen.compile("log(sum(exp(x)))")
-    with np.errstate(all="raise", under="ignore"):
-        value, grads = mod.value_and_grad(np.array(x))
-    xs = [mpmath.mpf(v) for v in x]
-    total = mpmath.fsum(mpmath.exp(v) for v in xs)
-    assert close(value, mpmath.log(total))
-    for got, v in zip(grads.x, xs):
-        assert close(got, mpmath.exp(v) / total)
 
 
 @pytest.mark.parametrize("source, truth", [
