@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from . import naming
+from . import symbolic as S
 from .graph import placeholder
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
@@ -105,11 +106,7 @@ class FunctionBuilder:
     def build(self, namer: naming.Namer) -> tuple[list[Section], dict[int, str], int]:
         graph = self.graph
         root_ids = [vid for _, vid in self.roots]
-        needed = sorted(graph.ancestors(root_ids))
-        uses: dict[int, int] = {}
-        for vid in needed:
-            for a in graph[vid].args:
-                uses[a] = uses.get(a, 0) + 1
+        needed, uses, values = self._values(root_ids)
         root_names: dict[int, str] = {}
         for name, vid in self.roots:
             root_names.setdefault(vid, name)
@@ -129,7 +126,7 @@ class FunctionBuilder:
             (backward if vid in gradient_side else forward).append(Statement(target, expr, comments))
 
         for vid in needed:
-            value = graph[vid]
+            value = values.get(vid) or graph[vid]
             if value.template is None:  # inputs and grad_output
                 text[vid] = (self.leaf_names[vid], PRECEDENCE["Atom"])
                 continue
@@ -181,6 +178,31 @@ class FunctionBuilder:
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, ops
 
+    def _values(self, roots: list[int]):
+        """The values this function computes (in order), their use counts, and the values
+        it computes differently from the graph: an op computed by a *_parts helper together
+        with its gradient's weights is computed alone where this function needs no weight."""
+        graph = self.graph
+        changed: dict = {}
+        while True:
+            needed, stack = set(), list(roots)
+            while stack:
+                vid = stack.pop()
+                if vid not in needed:
+                    needed.add(vid)
+                    stack.extend((changed.get(vid) or graph[vid]).args)
+            needed = sorted(needed)
+            uses: dict[int, int] = {}
+            for vid in needed:
+                for a in (changed.get(vid) or graph[vid]).args:
+                    uses[a] = uses.get(a, 0) + 1
+            alone = {vid: _alone(graph[vid]) for vid in needed if vid not in changed
+                     and graph[vid].op in PARTS and uses.get(graph[vid].args[-1]) == 1}
+            alone = {vid: v for vid, v in alone.items() if v is not None}
+            if not alone:
+                return needed, uses, changed
+            changed.update(alone)
+
     def _inline(self, value, expr: str, uses: int, text) -> bool:
         """Whether a (non-root) value is written into its users' expressions rather than
         named: used once and short, a constant, a shape of () or cheap to recompute."""
@@ -228,6 +250,16 @@ class FunctionBuilder:
 
 
 _TOKEN = re.compile("\0(\\d+)\0")
+PARTS = {"sigmoid": S.sigmoid, "softplus": S.softplus, "logaddexp": S.logaddexp}
+
+
+def _alone(value):
+    """``value``, a pick of part 0 from its *_parts helper, as the op computed alone."""
+    n = len(value.args) - 1
+    if value.template != S.part(placeholder(n), 0):
+        return None
+    head = PARTS[value.op]
+    return replace(value, template=head(*(placeholder(i) for i in range(n))), args=value.args[:n])
 
 
 def _operand(spelled: str) -> str:
@@ -315,11 +347,14 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         if scalar_path_possible(graph, graph.ancestors([vid for _, vid in roots])):
             scalar_builder = FunctionBuilder(grad, aliases, leaf_names, roots, MathPrinter, cache=printed)
             scalar_sections, _, _ = scalar_builder.build(namer.child())
-            used |= scalar_builder.used | {"scalar_types"}
+            used |= scalar_builder.used | {"scalar_types", "float"}
             params_checked = inputs + ((seed_param,) if grads else ())
+            # Python floats, the common case, in one chained comparison; then any mix of
+            # the scalar types, one membership test each.
+            types = [f"{aliases['type']}({p})" for p in params_checked]
             scalar = {
-                "scalar_check": _wrap_condition([f"{aliases['type']}({p}) in {aliases['scalar_types']}"
-                                                 for p in params_checked]),
+                "scalar_check": _wrap_condition(types + [aliases["float"]], " is ")
+                + _wrap_condition([f"{t} in {aliases['scalar_types']}" for t in types], " and ", "or "),
                 "scalar_sections": tuple(scalar_sections),
                 "finite_check": " or ".join(f"{name} - {name}" for name, _ in roots),
             }
@@ -368,14 +403,16 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
     )
 
 
-def _wrap_condition(terms: list[str], width: int = 88) -> tuple[str, ...]:
-    """``a and b and ...`` as lines of at most ``width`` characters (continuations indented)."""
-    lines, current = [], ""
+def _wrap_condition(terms: list[str], joiner: str = " and ", first: str = "",
+                    width: int = 88) -> tuple[str, ...]:
+    """``first`` + ``a and b and ...`` (or another joiner) as lines of at most ``width``
+    characters, each continuation starting with the joiner."""
+    lines, current = [], first
     for term in terms:
-        piece = term if not current else f" and {term}"
-        if current and len(current) + len(piece) > width:
+        piece = term if current in ("", first) else f"{joiner}{term}"
+        if current not in ("", first) and len(current) + len(piece) > width:
             lines.append(current)
-            current = f"and {term}"
+            current = f"{joiner.strip()} {term}"
         else:
             current += piece
     lines.append(current)

@@ -113,13 +113,25 @@ class _Writer:
         gradient_side = {self.grad.seed}
         full = {}  # roots: the formula, also when users see the value by its name
         forward_terms, gradient_terms = [], []
+        named: set[int] = set()
         for vid in self.needed:
             value = graph[vid]
             if value.template is None:
                 continue
             if any(a in gradient_side for a in value.args):
                 gradient_side.add(vid)
-            expr = full[vid] = self._substitute(value, refs)
+            expr = self._substitute(value, refs)
+            if sp.count_ops(expr) > TERM_LIMIT and value.op != "shape":
+                # Too long with its operands written in: the longer operands get names first
+                # (a long sum of gradient contributions reads as a few partial sums).
+                for a in value.args:
+                    if a in full and a not in named and sp.count_ops(refs[a]) > TERM_LIMIT // 4:
+                        term = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
+                        (gradient_terms if a in gradient_side else forward_terms).append((term, _tidy(refs[a])))
+                        refs[a] = sp.Symbol(term)
+                        named.add(a)
+                expr = self._substitute(value, refs)
+            full[vid] = expr
             if value.op == "shape" or not self._worth_a_name(expr, uses[vid]):  # shapes: plumbing
                 refs[vid] = expr
             elif vid == output:
@@ -128,6 +140,7 @@ class _Writer:
                 name = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
                 (gradient_terms if vid in gradient_side else forward_terms).append((name, _tidy(expr)))
                 refs[vid] = sp.Symbol(name)
+                named.add(vid)
         derivatives = {n: _simplified(_tidy(full.get(self.grad.grads[n], refs[self.grad.grads[n]])))
                        for n in self.wrt}
         return Formulas(self.name, self.program.inputs, self.wrt, _tidy(full.get(output, refs[output])),

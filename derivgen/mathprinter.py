@@ -138,6 +138,11 @@ class MathPrinter(NumPyPrinter):
         if not (lo.is_number and hi.is_number):
             inner = x if lo == -sp.oo else S.maximum(x, lo)
             return self._pick(inner, hi, "<") if hi != sp.oo else self._pick(x, lo, ">")
+        if isinstance(x, sp.Symbol) and self.names[x][1] >= PRECEDENCE["Atom"] and lo != -sp.oo and hi != sp.oo:
+            # A named x and constant bounds: comparisons, cheaper than calls; a nan x fails
+            # both and is kept, like np.clip.
+            x_text, lo_text, hi_text = self._print(x), self._print(lo), self._print(hi)
+            return f"({lo_text} if {x_text} < {lo_text} else {hi_text} if {x_text} > {hi_text} else {x_text})"
         # Constant bounds: max/min keep a nan x (their first argument), like np.clip.
         text = self._print(x)
         if lo != -sp.oo:

@@ -3,9 +3,17 @@
 Values are visited once, in reverse creation order (a reverse topological order,
 walked with a plain loop, so a 10,000-node chain needs no recursion). Each
 value's adjoint is the sum of the contributions its users sent it; its rule in
-``rules.py`` turns that adjoint into contributions for its own operands. Where
-broadcasting may have stretched an operand, its contribution is summed back to
-the operand's shape (``unbroadcast``), unless shape labels prove it is not needed.
+``rules.py`` turns that adjoint into contributions for its own operands.
+
+Where broadcasting may have stretched an operand, its contribution must be summed
+back to the operand's shape (``unbroadcast``). That sum is linear, and every factor
+an elementwise rule multiplies by has the shape of the op's own value, so it is
+deferred: contributions flow on at the shape they have and are summed down once,
+where an input's gradient is returned or a reduction or matrix product needs its
+adjoint at its exact shape, or where contributions standing for arrays of different
+shapes meet. Terms that would have met as separately summed-down contributions meet
+inside one sum, where they can cancel (``simplify.py``); where no broadcasting
+happens at run time, the sum down is no work at all.
 """
 
 from __future__ import annotations
@@ -46,21 +54,27 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
     needed = graph.ancestors([out]) & active_values(graph, wrt_ids)
     # grad_output may be a scalar or have the output's shape: its labels say so (lo, hi).
     seed = graph.leaf("grad_output", None, frozenset(), graph[out].hi)
+    shapes = _Shapes(graph, program)
     contributions: dict[int, list[int]] = {out: [seed]} if out in needed else {}
 
     for vid in sorted(needed, reverse=True):
         terms = contributions.pop(vid, None)
         if not terms:
             continue
-        adjoint = _sum(graph, terms)
         value = graph[vid]
+        if len({graph[t].hi for t in terms}) > 1:
+            # Terms standing for arrays of different shapes: a sum would broadcast the
+            # smaller ones and count them again for every element they were stretched
+            # over, so each is summed down to this value's shape first.
+            terms = [t if graph[t].hi == value.hi else _fit(graph, shapes, t, vid) for t in terms]
+        adjoint = _sum(graph, terms)
         if value.op == "input":
             contributions[vid] = [adjoint]  # kept for the gradient outputs below
             continue
         if value.op in rules.SHAPED or value.op in rules.EXPANDED:
             # Reductions and linear algebra need their adjoint at full shape; elementwise
             # rules let NumPy broadcast a smaller one.
-            adjoint = _fit(graph, program, adjoint, vid)
+            adjoint = _fit(graph, shapes, adjoint, vid)
         rule_terms = rules.vjp(value.op, value.operands, value.static)
         for operand, term in zip(value.operands, rule_terms):
             if term is None or not isinstance(operand, sp.Symbol):
@@ -71,9 +85,9 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             binding = {placeholder(i): a for i, a in enumerate(value.args)}
             binding[rules.OUT] = vid
             binding[rules.G] = adjoint
-            binding[rules.SHAPE] = shape_of(graph, program, arg)
+            binding[rules.SHAPE] = shapes.of(arg)
             if graph[vid].hi:
-                binding[rules.OUT_SHAPE] = shape_of(graph, program, vid)
+                binding[rules.OUT_SHAPE] = shapes.of(vid)
             else:  # a value of shape (): say so in the term itself (a mean over everything)
                 term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
             if value.op in rules.SHAPED:
@@ -84,8 +98,6 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
                 labels = None
             contribution = graph.bind(f"d{value.op}", term, binding, labels=labels,
                                       note=rules.note(value.op, value.operands))
-            if not graph[contribution].hi <= graph[arg].hi:  # it may be larger: sum it down
-                contribution = _fit(graph, program, contribution, arg, source=vid)
             contributions.setdefault(arg, []).append(contribution)
 
     grads = {}
@@ -95,7 +107,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
         if terms is None:  # the output does not depend on this input
             grads[name] = graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
         else:
-            grads[name] = _owned(graph, _fit(graph, program, _sum(graph, terms), vid, final=True))
+            grads[name] = _owned(graph, _fit(graph, shapes, _sum(graph, terms), vid, final=True))
     return Gradient(graph, out, seed, grads)
 
 
@@ -119,20 +131,19 @@ def _add(graph: Graph, terms: list[int]) -> int:
     return graph.add("accumulate", template, tuple(terms))
 
 
-def _fit(graph: Graph, program: Program, term: int, target: int, source: int | None = None,
-         final: bool = False) -> int:
+def _fit(graph: Graph, shapes: _Shapes, term: int, target: int, final: bool = False) -> int:
     """``term`` with exactly ``target``'s shape.
 
-    Terms are kept as small as broadcasting allows (a mean's gradient stays one number),
-    so a term may stand for an array of ``source``'s shape: it is broadcast to that shape
-    first, then summed over the axes ``target`` does not have. Intermediate terms may be
+    A term stands for an array of the shape its ``hi`` labels give; it may be smaller
+    (a mean's gradient stays one number) and is then broadcast to that shape first. It
+    is summed over the axes ``target`` does not have. Intermediate terms may be
     broadcast views; a ``final`` gradient, returned to the caller, is an array of its own."""
     t, want = graph[term], graph[target]
     if t.lo == t.hi == want.lo == want.hi:
         return term
-    args = [term, shape_of(graph, program, target)]
-    if source is not None:
-        args.append(shape_of(graph, program, source))
+    args = [term, shapes.of(target)]
+    if not t.exact:
+        args.append(shapes.of_labels(t.hi))
     template = S.unbroadcast(*(placeholder(i) for i in range(len(args))), sp.Integer(int(final)))
     return graph.add("unbroadcast", template, tuple(args), labels=want.lo)
 
@@ -146,17 +157,35 @@ def _owned(graph: Graph, vid: int) -> int:
     return graph.add("unbroadcast", template, value.args, labels=value.lo)
 
 
-SHAPE_MEMBERS = 4  # beyond this many inputs, a shape is read off the value itself
+SHAPE_MEMBERS = 4  # beyond this many inputs, a shape is read off a value that has it
 
 
-def shape_of(graph: Graph, program: Program, target: int) -> int:
-    """A value holding ``target``'s shape. Where the shape is the broadcast of input
-    shapes (no reduction or matmul decides it), it comes from the inputs, so code that
-    needs only the shape does not have to compute ``target``."""
-    labels = graph[target].hi
-    if any(label.startswith("#") for label in labels) or len(labels) > SHAPE_MEMBERS:
-        members = [target]
-    else:
-        members = [program.input_ids[name] for name in program.inputs if name in labels]
-    template = S.shape_of(*(placeholder(i) for i in range(len(members))))
-    return graph.add("shape", template, tuple(members), labels=frozenset())
+class _Shapes:
+    """Values holding shapes. Where a shape is the broadcast of input shapes, it comes
+    from the inputs, so code that needs only the shape does not have to compute the
+    value; a label of a reduction or matrix product ("#...") is read off the first
+    forward value that has exactly that shape, as is a broadcast of many inputs."""
+
+    def __init__(self, graph: Graph, program: Program):
+        self.graph, self.program = graph, program
+        self.exact: dict[frozenset, int] = {}
+        for value in graph.values:
+            if value.exact and value.op != "grad_output":
+                self.exact.setdefault(value.hi, value.id)
+
+    def of(self, target: int) -> int:
+        return self.of_labels(self.graph[target].hi, target)
+
+    def of_labels(self, labels: frozenset, fallback: int | None = None) -> int:
+        named = [label for label in labels if not label.startswith("#")]
+        if len(named) == len(labels) and len(labels) <= SHAPE_MEMBERS:
+            members = [self.program.input_ids[name] for name in self.program.inputs if name in labels]
+        elif labels in self.exact:
+            members = [self.exact[labels]]
+        elif fallback is not None:
+            members = [fallback]
+        else:  # the broadcast of the shapes each label stands for
+            members = [self.program.input_ids[name] for name in self.program.inputs if name in labels]
+            members += [self.exact[frozenset({label})] for label in sorted(labels) if label.startswith("#")]
+        template = S.shape_of(*(placeholder(i) for i in range(len(members))))
+        return self.graph.add("shape", template, tuple(members), labels=frozenset())

@@ -82,9 +82,9 @@ def _written_out(graph: Graph, vid: int, uses, gradient_side):
 
     def expand(v: int, top: bool) -> sp.Basic:
         value = graph[v]
-        inline = top or (v in gradient_side and uses.get(v, 0) == 1 and _elementwise(value)) \
-            or _cheap_forward(value)
-        if value.template is None or not inline:
+        if value.template is None or not (
+                top or (v in gradient_side and uses.get(v, 0) == 1 and _elementwise(value))
+                or _cheap_forward(value)):
             leaves[_symbol(v)] = v
             return _symbol(v)
         budget[0] -= int(sp.count_ops(value.template))

@@ -41,29 +41,28 @@ class Gradients(NamedTuple):
 def forward(x, y, w, b):
     """The value of bce(x, y, w, b).
 
-    Cost: 13 operations.
+    Cost: 12 operations.
     """
-    if type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR and type(b) in _SCALAR:
+    if (type(x) is type(y) is type(w) is type(b) is float
+            or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
+            and type(b) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (3)
-            _t0 = w*x + b
-            _t1 = min(max(_sigmoid_parts_scalar(_t0)[0], 1e-08), 0.99999999)
-            value = -(y*math.log(_t1) + (1 - y)*math.log1p(-_t1))
+            # Forward terms (2)
+            _t0 = min(max((1/(1 + math.exp(-(w*x + b)))), 1e-08), 0.99999999)
+            value = -(y*math.log(_t0) + (1 - y)*math.log1p(-_t0))
         except (ArithmeticError, ValueError):
             pass
         else:
             if not (value - value):
                 return value
     x, y, w, b = _as_arrays(x, y, w, b)
-    # Forward terms (3)
-    _t0 = w*x + b
-    _t1 = np.clip(_sigmoid_parts(_t0)[0], 1e-08, 0.99999999)
+    # Forward terms (2)
+    _t0 = np.clip(_sigmoid(w*x + b), 1e-08, 0.99999999)
+    value = -(y*np.log(_t0) + (1 - y)*np.log1p(-_t0))
     del _t0
-    value = -(y*np.log(_t1) + (1 - y)*np.log1p(-_t1))
-    del _t1
     return value
 
 
@@ -73,98 +72,77 @@ def backward(x, y, w, b, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 25 operations.
+    Cost: 13 operations.
     """
-    if (type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR and type(b) in _SCALAR
-            and type(grad_output) in _SCALAR):
+    if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
+            or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
+            and type(b) in _SCALAR and type(grad_output) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (3)
-            _t0 = w*x + b
-            _t1 = _sigmoid_parts_scalar(_t0)[0]
-            _t2 = min(max(_t1, 1e-08), 0.99999999)
-            # Gradient terms (4)
-            _t3 = -grad_output
-            _t4 = ((y*_t3) - _t1*((1 - y)*_t3) - _t1*(y*_t3) if _t2 == _t1 else 0.0)
-            grad_w = (x*_t4)
-            grad_b = _t4
+            # Forward terms (2)
+            _t0 = (1/(1 + math.exp(-(w*x + b))))
+            _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
+            # Gradient terms (3)
+            _t2 = (-grad_output*(y - _t0) if _t1 == _t0 else 0.0)
+            grad_w = (x*_t2)
+            grad_b = _t2
         except (ArithmeticError, ValueError):
             pass
         else:
             if not (grad_w - grad_w or grad_b - grad_b):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (5)
-    _t0 = w*x + b
-    _t1 = _sigmoid_parts(_t0)[0]
-    del _t0
-    _t2 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t3 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
-    _t4 = np.broadcast_shapes(np.shape(x), np.shape(w))
-    # Gradient terms (5)
-    _t5 = _unbroadcast((1 - y)*(-grad_output), _t3, _t2)
-    _t6 = _unbroadcast(y*(-grad_output), _t3, _t2)
-    del _t2
+    # Forward terms (1)
+    _t0 = _sigmoid(w*x + b)
+    # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
-    _t7 = _masked(_t6 - _t1*_t5 - _t1*_t6, np.clip(_t1, 1e-08, 0.99999999) == _t1)
-    del _t1, _t5, _t6
-    grad_w = _unbroadcast(x*_unbroadcast(_t7, _t4, _t3), np.shape(w), _t4, owned=True)
-    del _t4
-    grad_b = _unbroadcast(_t7, np.shape(b), _t3, owned=True)
-    del _t3, _t7
+    _t1 = _masked(-grad_output*(y - _t0), np.clip(_t0, 1e-08, 0.99999999) == _t0)
+    del _t0
+    grad_w = _unbroadcast(x*_t1, np.shape(w), owned=True)
+    grad_b = _unbroadcast(_t1, np.shape(b), owned=True)
+    del _t1
     return Gradients(grad_w, grad_b)
 
 
 def value_and_grad(x, y, w, b, grad_output=1.0):
     """(value, Gradients) of bce(x, y, w, b), computing the shared terms once.
 
-    Cost: 32 operations.
+    Cost: 21 operations.
     """
-    if (type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR and type(b) in _SCALAR
-            and type(grad_output) in _SCALAR):
+    if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
+            or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
+            and type(b) in _SCALAR and type(grad_output) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
         try:
-            # Forward terms (5)
-            _t0 = w*x + b
-            _t1 = _sigmoid_parts_scalar(_t0)[0]
-            _t2 = min(max(_t1, 1e-08), 0.99999999)
-            _t3 = 1 - y
-            value = -(y*math.log(_t2) + _t3*math.log1p(-_t2))
-            # Gradient terms (4)
-            _t4 = -grad_output
-            _t5 = ((y*_t4) - _t1*(_t3*_t4) - _t1*(y*_t4) if _t2 == _t1 else 0.0)
-            grad_w = (x*_t5)
-            grad_b = _t5
+            # Forward terms (3)
+            _t0 = (1/(1 + math.exp(-(w*x + b))))
+            _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
+            value = -(y*math.log(_t1) + (1 - y)*math.log1p(-_t1))
+            # Gradient terms (3)
+            _t2 = (-grad_output*(y - _t0) if _t1 == _t0 else 0.0)
+            grad_w = (x*_t2)
+            grad_b = _t2
         except (ArithmeticError, ValueError):
             pass
         else:
             if not (value - value or grad_w - grad_w or grad_b - grad_b):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (7)
-    _t0 = w*x + b
-    _t1 = _sigmoid_parts(_t0)[0]
-    del _t0
-    _t2 = np.clip(_t1, 1e-08, 0.99999999)
-    value = -(y*np.log(_t2) + (1 - y)*np.log1p(-_t2))
-    _t3 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t4 = np.broadcast_shapes(np.shape(x), np.shape(w), np.shape(b))
-    _t5 = np.broadcast_shapes(np.shape(x), np.shape(w))
-    # Gradient terms (5)
-    _t6 = _unbroadcast((1 - y)*(-grad_output), _t4, _t3)
-    _t7 = _unbroadcast(y*(-grad_output), _t4, _t3)
-    del _t3
+    # Forward terms (3)
+    _t0 = _sigmoid(w*x + b)
+    _t1 = np.clip(_t0, 1e-08, 0.99999999)
+    value = -(y*np.log(_t1) + (1 - y)*np.log1p(-_t1))
+    # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
-    _t8 = _masked(_t7 - _t1*_t6 - _t1*_t7, _t2 == _t1)
-    del _t1, _t2, _t6, _t7
-    grad_w = _unbroadcast(x*_unbroadcast(_t8, _t5, _t4), np.shape(w), _t5, owned=True)
-    del _t5
-    grad_b = _unbroadcast(_t8, np.shape(b), _t4, owned=True)
-    del _t4, _t8
+    _t2 = _masked(-grad_output*(y - _t0), _t1 == _t0)
+    del _t0, _t1
+    grad_w = _unbroadcast(x*_t2, np.shape(w), owned=True)
+    grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
+    del _t2
     return value, Gradients(grad_w, grad_b)
 
 
@@ -212,47 +190,27 @@ def _unbroadcast(g, shape, full=None, owned=False):
 def _sigmoid(z):
     """1 / (1 + exp(-z)), exact to rounding for every z.
 
-    Where exp(-z) overflows, sigmoid(z) = exp(z) / (1 + exp(z)) is exp(z) to working
+    On ordinary inputs this is the naive formula, computed in one new array. Where
+    exp(-z) overflows (z < -709), sigmoid(z) = exp(z) / (1 + exp(z)) is exp(z) to working
     precision (a subnormal, or 0), so those elements take exp(z) instead of 0.
     """
-    with np.errstate(over="ignore"):
-        e = np.exp(-z)
-    out = 1 / (1 + e)
-    overflow = np.isinf(e)
-    if overflow.any():
-        out = np.where(overflow, np.exp(np.minimum(z, 0)), out)
-    return out
-
-
-def _sigmoid_parts(z):
-    """(sigmoid(z), sigmoid(-z)) from one exp(-z): the gradient of sigmoid needs both.
-
-    On ordinary inputs this is the naive formula, as cheap as it gets. It is exact to
-    rounding wherever exp(-z) does not overflow (an underflow to a subnormal or 0 is the
-    true sigmoid(-z) to working precision); an overflow (z < -709) or an infinite z
-    raises a floating-point flag, and then every element takes the forms exact there.
-    """
+    e = -z  # a new array, updated in place below (a NumPy scalar if z is 0-d)
+    out = e if type(e) is np.ndarray else None
     try:
-        with np.errstate(over="raise", invalid="raise"):
-            e = np.exp(-z)
-            s = 1 / (1 + e)
-            return s, e * s
+        with np.errstate(over="raise"):
+            e = np.exp(e, out=out)
     except FloatingPointError:
-        return _sigmoid(z), _sigmoid(-z)
+        with np.errstate(over="ignore"):
+            e = np.exp(-z)
+        return np.where(np.isinf(e), np.exp(np.minimum(z, 0)), 1 / (1 + e))
+    e += 1
+    return np.divide(1, e, out=out)
 
 
 def _masked(values, keep):
     """np.where(keep, values, 0), as a product with the mask (np.where is ten times
     slower on an unpredictable mask); an inf or nan where keep is false needs np.where."""
     out = values * keep
-    if np.isnan(out).any():
+    if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
         return np.where(keep, values, 0)
     return out
-
-
-def _sigmoid_parts_scalar(z):
-    """(sigmoid(z), sigmoid(-z)) for a Python float, as the array path computes them
-    (math.exp raises OverflowError where that path switches formulas)."""
-    e = math.exp(-z)
-    s = 1 / (1 + e)
-    return s, e * s

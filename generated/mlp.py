@@ -51,75 +51,65 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 40 operations.
+    Cost: 35 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
-    # Forward terms (8)
+    # Forward terms (5)
     _t0 = X @ W1
     _t1 = _t0 + b1
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
-    _t4 = _t3 + b2
-    _t5 = _t4 - y
-    _t6 = np.shape(_t4)
+    _t4 = _t3 + b2 - y
+    # Gradient terms (8)
+    _t5 = (2*(grad_output/math.prod(np.shape(_t4))))*_t4
     del _t4
-    _t7 = np.shape(_t1)
-    # Gradient terms (9)
-    _t8 = (2*(grad_output/math.prod(np.shape(_t5**2))))*_t5
-    _t9 = _unbroadcast(_t8, _t6, np.shape(_t5))
-    del _t5, _t8
-    _t10 = _unbroadcast(_t9, np.shape(_t3), _t6)
+    _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
-    grad_W2 = _matmul_grad_b(_t10, _t2, W2)
-    _t11 = _matmul_grad_a(_t10, _t2, W2)
-    del _t2, _t10
+    grad_W2 = _matmul_grad_b(_t6, _t2, W2)
+    _t7 = _matmul_grad_a(_t6, _t2, W2)
+    del _t2, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    _t12 = 4*_t11*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
-    del _t1, _t11
-    grad_W1 = _matmul_grad_b(_unbroadcast(_t12, np.shape(_t0), _t7), X, W1)
+    _t8 = 4*_t7*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
+    del _t1, _t7
+    grad_W1 = _matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1)
     del _t0
-    grad_b1 = _unbroadcast(_t12, np.shape(b1), _t7, owned=True)
-    del _t7, _t12
-    grad_b2 = _unbroadcast(_t9, np.shape(b2), _t6, owned=True)
-    del _t6, _t9
+    grad_b1 = _unbroadcast(_t8, np.shape(b1), owned=True)
+    del _t8
+    grad_b2 = _unbroadcast(_t5, np.shape(b2), owned=True)
+    del _t5
     return Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 
 def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     """(value, Gradients) of mlp(X, y, W1, b1, W2, b2), computing the shared terms once.
 
-    Cost: 41 operations.
+    Cost: 37 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
-    # Forward terms (9)
+    # Forward terms (6)
     _t0 = X @ W1
     _t1 = _t0 + b1
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
-    _t4 = _t3 + b2
-    _t5 = _t4 - y
-    value = np.mean(_t5**2)
-    _t6 = np.shape(_t4)
+    _t4 = _t3 + b2 - y
+    value = np.mean(_t4**2)
+    # Gradient terms (8)
+    _t5 = (2*(grad_output/math.prod(np.shape(_t4))))*_t4
     del _t4
-    _t7 = np.shape(_t1)
-    # Gradient terms (9)
-    _t8 = (2*(grad_output/math.prod(np.shape(_t5**2))))*_t5
-    _t9 = _unbroadcast(_t8, _t6, np.shape(_t5))
-    del _t5, _t8
-    _t10 = _unbroadcast(_t9, np.shape(_t3), _t6)
+    _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
-    grad_W2 = _matmul_grad_b(_t10, _t2, W2)
-    _t11 = _matmul_grad_a(_t10, _t2, W2)
-    del _t2, _t10
+    grad_W2 = _matmul_grad_b(_t6, _t2, W2)
+    _t7 = _matmul_grad_a(_t6, _t2, W2)
+    del _t2, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    _t12 = 4*_t11*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
-    del _t1, _t11
-    grad_W1 = _matmul_grad_b(_unbroadcast(_t12, np.shape(_t0), _t7), X, W1)
+    _t8 = 4*_t7*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
+    del _t1, _t7
+    grad_W1 = _matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1)
     del _t0
-    grad_b1 = _unbroadcast(_t12, np.shape(b1), _t7, owned=True)
-    del _t7, _t12
-    grad_b2 = _unbroadcast(_t9, np.shape(b2), _t6, owned=True)
-    del _t6, _t9
+    grad_b1 = _unbroadcast(_t8, np.shape(b1), owned=True)
+    del _t8
+    grad_b2 = _unbroadcast(_t5, np.shape(b2), owned=True)
+    del _t5
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 

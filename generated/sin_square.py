@@ -34,7 +34,8 @@ def forward(x):
 
     Cost: 2 operations.
     """
-    if type(x) in _SCALAR:
+    if (type(x) is float
+            or type(x) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
@@ -60,7 +61,8 @@ def backward(x, grad_output=1.0):
 
     Cost: 5 operations.
     """
-    if type(x) in _SCALAR and type(grad_output) in _SCALAR:
+    if (type(x) is type(grad_output) is float
+            or type(x) in _SCALAR and type(grad_output) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
@@ -83,7 +85,8 @@ def value_and_grad(x, grad_output=1.0):
 
     Cost: 6 operations.
     """
-    if type(x) in _SCALAR and type(grad_output) in _SCALAR:
+    if (type(x) is type(grad_output) is float
+            or type(x) in _SCALAR and type(grad_output) in _SCALAR):
         # Scalar path: Python numbers in, so math and builtins stand in for NumPy calls.
         # Where math raises or a result is not finite, the NumPy path below redoes the
         # call, with NumPy's nan, inf and warnings.
