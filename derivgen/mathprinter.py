@@ -169,6 +169,14 @@ class MathPrinter(NumPyPrinter):
         return "()"
 
     _print_unbroadcast = _first
+
+    def _product(self, expr):
+        # A sum of a product over a single number is the product.
+        return self.parenthesize(sp.Mul(*expr.args[:2]), PRECEDENCE["Atom"], strict=True)
+
+    _print_sum_product = _product
+    _print_mean_product = _product
+    _print_unbroadcast_product = _product
     _print_expand_reduced = _first
     _print_reduce_sum = _first
     _print_reduce_mean = _first

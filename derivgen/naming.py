@@ -22,6 +22,9 @@ INTERNAL = {
     "logaddexp_parts": "_logaddexp_parts",
     "exp_shift": "_exp_shift",
     "masked": "_masked",
+    "sum_product": "_sum_product",
+    "mean_product": "_mean_product",
+    "unbroadcast_product": "_unbroadcast_product",
     "erf": "_erf",
     "logsumexp": "_logsumexp",
     "max_shift": "_max_shift",
@@ -52,6 +55,7 @@ REQUIRES = {
     "exp_shift_scalar": ("math",),
     "matmul_grad_a": ("unbroadcast", "as_matrices"),
     "matmul_grad_b": ("unbroadcast", "as_matrices"),
+    "unbroadcast_product": ("unbroadcast",),
 }
 
 

@@ -39,7 +39,7 @@ HELPERS = {
     "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
     "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
     "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
-    "matmul_grad_b": "matmul_grad_b",
+    "matmul_grad_b": "matmul_grad_b", "sum_product": "sum_product", "mean_product": "mean_product",
 }
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
 NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
@@ -223,6 +223,11 @@ class NumPyPrinter(StrPrinter):
         *args, owned = expr.args
         text = ", ".join(self._print(a) for a in args)
         return f"{self.alias('unbroadcast')}({text}{', owned=True' if owned else ''})"
+
+    def _print_unbroadcast_product(self, expr):
+        *args, owned = expr.args
+        text = ", ".join(self._print(a) for a in args)
+        return f"{self.alias('unbroadcast_product')}({text}{', owned=True' if owned else ''})"
 
     def _print_shape_of(self, expr):
         shapes = [f"{self.np('shape')}({self._print(a)})" for a in expr.args]

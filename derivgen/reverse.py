@@ -170,7 +170,8 @@ class _Shapes:
         self.graph, self.program = graph, program
         self.exact: dict[frozenset, int] = {}
         for value in graph.values:
-            if value.exact and value.op != "grad_output":
+            # Not the helpers that return several arrays in a tuple (*_parts, exp_shift).
+            if value.exact and value.op != "grad_output" and not value.op.endswith(("_parts", "exp_shift")):
                 self.exact.setdefault(value.hi, value.id)
 
     def of(self, target: int) -> int:

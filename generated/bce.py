@@ -72,7 +72,7 @@ def backward(x, y, w, b, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 13 operations.
+    Cost: 12 operations.
     """
     if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
             or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
@@ -100,7 +100,7 @@ def backward(x, y, w, b, grad_output=1.0):
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     _t1 = _masked(-grad_output*(y - _t0), np.clip(_t0, 1e-08, 0.99999999) == _t0)
     del _t0
-    grad_w = _unbroadcast(x*_t1, np.shape(w), owned=True)
+    grad_w = _unbroadcast_product(x, _t1, np.shape(w), owned=True)
     grad_b = _unbroadcast(_t1, np.shape(b), owned=True)
     del _t1
     return Gradients(grad_w, grad_b)
@@ -109,7 +109,7 @@ def backward(x, y, w, b, grad_output=1.0):
 def value_and_grad(x, y, w, b, grad_output=1.0):
     """(value, Gradients) of bce(x, y, w, b), computing the shared terms once.
 
-    Cost: 21 operations.
+    Cost: 20 operations.
     """
     if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
             or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
@@ -140,7 +140,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     _t2 = _masked(-grad_output*(y - _t0), _t1 == _t0)
     del _t0, _t1
-    grad_w = _unbroadcast(x*_t2, np.shape(w), owned=True)
+    grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
     grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
     del _t2
     return value, Gradients(grad_w, grad_b)
@@ -205,6 +205,14 @@ def _sigmoid(z):
         return np.where(np.isinf(e), np.exp(np.minimum(z, 0)), 1 / (1 + e))
     e += 1
     return np.divide(1, e, out=out)
+
+
+def _unbroadcast_product(a, b, shape, full=None, owned=False):
+    """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
+    summed to a single number and a, b (and full) have one shape."""
+    if shape == () and np.shape(a) == np.shape(b) == (full or np.shape(a)):
+        return np.vdot(a, b)
+    return _unbroadcast(a * b, shape, full, owned)
 
 
 def _masked(values, keep):

@@ -35,10 +35,12 @@ def forward(X, y, w, b):
     Cost: 13 operations.
     """
     X, y, w, b = _as_arrays(X, y, w, b)
-    # Forward terms (2)
+    # Forward terms (3)
     _t0 = np.clip(_sigmoid(X @ w + b), 1e-07, 0.9999999)
-    value = -np.mean(y*np.log(_t0) + (1 - y)*np.log1p(-_t0))
+    _t1 = _mean_product(1 - y, np.log1p(-_t0)) + np.mean(y*np.log(_t0))
     del _t0
+    value = -_t1
+    del _t1
     return value
 
 
@@ -78,7 +80,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t1 = _sigmoid(_t0 + b)
     _t2 = np.clip(_t1, 1e-07, 0.9999999)
     _t3 = y*np.log(_t2)
-    value = -np.mean(_t3 + (1 - y)*np.log1p(-_t2))
+    value = -(_mean_product(1 - y, np.log1p(-_t2)) + np.mean(_t3))
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     _t4 = _masked(((-grad_output)/math.prod(np.shape(_t3)))*(y - _t1), _t2 == _t1)
@@ -149,6 +151,13 @@ def _sigmoid(z):
         return np.where(np.isinf(e), np.exp(np.minimum(z, 0)), 1 / (1 + e))
     e += 1
     return np.divide(1, e, out=out)
+
+
+def _mean_product(a, b):
+    """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
+    if np.shape(a) == np.shape(b) and np.size(a):
+        return np.vdot(a, b) / np.size(a)
+    return np.mean(a * b)
 
 
 def _masked(values, keep):

@@ -1,0 +1,148 @@
+"""Sums of products without the product: reductions as dot products.
+
+``sum(a * b)`` written out is two passes and a new array for ``a * b``; a dot product
+is one pass and no array. After differentiation (and simplification), this pass
+rewrites, in place:
+
+1. A sum or mean over every element of a linear combination of products,
+   ``mean(-(y*log(p) + (1 - y)*log1p(-p)))``, as the same combination of
+   ``sum_product``/``mean_product`` terms. A sum splits only where every term has the
+   shape of the whole (a smaller term would be counted once instead of once per element
+   it is broadcast over); a mean always splits, since broadcasting repeats every element
+   equally often.
+2. A gradient summed down to an operand's shape whose term is a product of two values,
+   ``unbroadcast(x*g, shape(w))``, as ``unbroadcast_product``: a dot product where the
+   sum is over every element (w is a single number) and both factors have one shape.
+
+The helpers check shapes at run time and fall back to the product where they differ,
+so results change by rounding only (a dot product sums in another order).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import symbolic as S
+from .graph import Graph, Value, placeholder
+from .reverse import Gradient
+
+WINDOW = 16  # values looked through for one reduction, at most (long sums stay as they are)
+
+
+def contract(grad: Gradient) -> Gradient:
+    graph = grad.graph
+    roots = [grad.output, *grad.grads.values()]
+    needed = sorted(graph.ancestors(roots))
+    uses: dict[int, int] = {}
+    for vid in needed:
+        for a in graph[vid].args:
+            uses[a] = uses.get(a, 0) + 1
+    for vid in needed:
+        value = graph[vid]
+        if value.op in ("sum", "mean") and value.template is not None and value.template.args[1:] == (0,):
+            _reduction(graph, value, uses)
+        elif value.op == "unbroadcast" and value.template is not None:
+            _fit(graph, value, uses)
+    return grad
+
+
+def _symbol(vid: int) -> sp.Symbol:
+    return sp.Symbol(f"_v{vid}")
+
+
+def _written_out(graph: Graph, vid: int, uses) -> tuple[sp.Basic, dict]:
+    """The value as one expression over leaf symbols: single-use sums and number multiples
+    are looked through, and the factors of a single-use product are written as leaves."""
+    leaves: dict[sp.Symbol, int] = {}
+    budget = [WINDOW]
+
+    def leaf(v: int) -> sp.Symbol:
+        leaves[_symbol(v)] = v
+        return _symbol(v)
+
+    def expand(v: int, top: bool) -> sp.Basic:
+        value = graph[v]
+        if value.template is None or not (top or uses.get(v) == 1) or budget[0] <= 0:
+            return leaf(v)
+        budget[0] -= 1
+        if _linear(value.template):
+            inner = [expand(a, False) for a in value.args]
+        elif isinstance(value.template, sp.Mul):
+            inner = [leaf(a) for a in value.args]
+        else:
+            return leaf(v)
+        return value.template.xreplace({placeholder(i): x for i, x in enumerate(inner)})
+
+    return expand(vid, True), leaves
+
+
+def _linear(t) -> bool:
+    """A sum of number multiples of operands: a + b, a - 2*b, -a."""
+    for term in sp.Add.make_args(t):
+        _, factors = term.as_coeff_mul()
+        if len(factors) != 1 or not isinstance(factors[0], sp.Symbol):
+            return False
+    return True
+
+
+def _products(expr) -> list[tuple[sp.Basic, tuple]] | None:
+    """``expr`` as [(coefficient, factors)], a sum of numbers times products."""
+    terms = []
+    for term in sp.Add.make_args(expr):
+        coefficient, factors = term.as_coeff_mul()
+        if not factors:
+            return None
+        terms.append((coefficient, factors))
+    return terms
+
+
+def _reduction(graph: Graph, value: Value, uses) -> None:
+    operand = value.args[0]
+    if uses.get(operand) != 1:
+        return
+    expr, leaves = _written_out(graph, operand, uses)
+    terms = _products(expr)
+    if terms is None or not any(len(f) == 2 for _, f in terms):
+        return
+    whole = graph[operand]
+    if value.op == "sum" and not all(
+            _same_shape(graph, [leaves[s] for f in factors for s in f.free_symbols], whole)
+            for _, factors in terms):
+        return
+    pair, single = ((S.sum_product, S.reduce_sum) if value.op == "sum" else (S.mean_product, S.reduce_mean))
+    parts = []
+    for coefficient, factors in terms:
+        if len(factors) == 2:
+            parts.append(coefficient * pair(*factors))
+        else:
+            parts.append(coefficient * single(sp.Mul(*factors), 0))
+    _replace(graph, value, sp.Add(*parts), leaves)
+
+
+def _same_shape(graph: Graph, factors: list[int], whole: Value) -> bool:
+    """Whether the product of ``factors`` has the shape of ``whole`` (labels prove it)."""
+    lo = frozenset().union(*(graph[f].lo for f in factors))
+    hi = frozenset().union(*(graph[f].hi for f in factors))
+    return whole.exact and lo == hi == whole.lo
+
+
+def _fit(graph: Graph, value: Value, uses) -> None:
+    term = graph[value.args[0]]
+    if uses.get(term.id) != 1:
+        return
+    expr, leaves = _written_out(graph, term.id, uses)
+    coefficient, factors = expr.as_coeff_mul()
+    if len(factors) != 2:
+        return
+    rest = [_symbol(a) for a in value.args[1:]]
+    leaves.update({_symbol(a): a for a in value.args[1:]})
+    owned = value.template.args[-1]
+    _replace(graph, value, coefficient * S.unbroadcast_product(*factors, *rest, owned), leaves)
+
+
+def _replace(graph: Graph, value: Value, expr, leaves) -> None:
+    """Put ``expr`` in place of ``value``: same id and labels, so its users are unchanged."""
+    used = sorted(leaves[s] for s in expr.free_symbols if s in leaves)
+    mapping = {_symbol(v): placeholder(i) for i, v in enumerate(used)}
+    graph.values[value.id] = Value(value.id, value.op, expr.xreplace(mapping), tuple(used), value.lo,
+                                   value.hi, note=value.note)
