@@ -25,7 +25,7 @@ from . import symbolic as S
 from .graph import placeholder
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
-from .printer import HELPERS, NumPyPrinter, precedence_of
+from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, precedence_of
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -98,10 +98,12 @@ class FunctionBuilder:
         self.cache = {} if cache is None else cache  # printed templates, shared by a module's builders
         self.graph = grad.graph
         self.seed = grad.seed
+        self.terms = grad.terms
         self.aliases = aliases
         self.leaf_names = names
         self.roots = roots
         self.used: set[str] = set()
+        self.fresh: set[int] = set()  # inlined values that are new arrays, used only where inlined
 
     def build(self, namer: naming.Namer) -> tuple[list[Section], dict[int, str], int]:
         graph = self.graph
@@ -113,7 +115,7 @@ class FunctionBuilder:
 
         text: dict[int, tuple[str, int]] = {}
         notes: dict[int, tuple[str, ...]] = {}  # inlined values -> the notes they carry
-        gradient_side: set[int] = {self.seed}
+        gradient_side: set[int] = {self.seed} | self.terms
         forward, backward = [], []
         ops = 0
         counter = 0
@@ -153,6 +155,8 @@ class FunctionBuilder:
                 continue
             if vid not in root_names and self._inline(value, expr, uses.get(vid, 0), text):
                 text[vid] = (expr, precedence_of(value.template))
+                if _new_array(value.template):
+                    self.fresh.add(vid)
                 notes[vid] = merged
                 continue
             if vid in root_names:
@@ -230,6 +234,11 @@ class FunctionBuilder:
         operands, and the operands' text is substituted into it. An operand text starting
         with "-" keeps that sign visible, so sums print as ``a - b``, not ``a + -b``."""
         args = [text[a] for a in value.args]
+        if any(spelled == "1" for spelled, _ in args):
+            # An operand that is the number 1 here (a mean's count, for a single number) is
+            # written into the template, where SymPy folds it away.
+            ones = {placeholder(i): sp.Integer(1) for i, (spelled, _) in enumerate(args) if spelled == "1"}
+            value = replace(value, template=value.template.xreplace(ones))
         shape = tuple((prec, spelled.startswith("-")) for spelled, prec in args)
         # Operands that may be single numbers (no input decides their least shape): products
         # group them first, so 2*x*(g/n) is computed as (2*(g/n))*x, one pass over x instead
@@ -237,16 +246,27 @@ class FunctionBuilder:
         scalars = frozenset(i for i, a in enumerate(value.args)
                             if self.printer is NumPyPrinter and not self.graph[a].lo
                             and self.graph[a].template is not None)
-        key = (value.template, self.printer, shape, scalars)
+        fresh = frozenset(i for i, a in enumerate(value.args)
+                          if self.printer is NumPyPrinter and a in self.fresh)
+        key = (value.template, self.printer, shape, scalars, fresh)
         cached = self.cache.get(key)
         if cached is None:
             tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
                       for i, (prec, negative) in enumerate(shape)}
-            printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars})
+            printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
+                                   fresh={placeholder(i) for i in fresh})
             cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
         expr, used = cached
         self.used |= used
         return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
+
+
+def _new_array(template) -> bool:
+    """Whether a value computed by ``template`` is a new array of its own (never an operand
+    or a view of one): arithmetic and elementwise functions."""
+    if isinstance(template, (sp.Add, sp.Mul, sp.Pow)):
+        return True
+    return isinstance(template, sp.Function) and type(template).__name__ in NEW_ARRAY_HEADS
 
 
 _TOKEN = re.compile("\0(\\d+)\0")

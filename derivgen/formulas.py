@@ -110,7 +110,7 @@ class _Writer:
         namer = naming.Namer(set(self.program.inputs) | {self.name})
         refs = {self.program.input_ids[n]: sp.Symbol(n) for n in self.program.inputs}
         refs[self.grad.seed] = sp.Integer(1)  # the derivative of the output itself
-        gradient_side = {self.grad.seed}
+        gradient_side = {self.grad.seed} | self.grad.terms
         full = {}  # roots: the formula, also when users see the value by its name
         forward_terms, gradient_terms = [], []
         named: set[int] = set()
@@ -180,6 +180,7 @@ class _Writer:
 _READABLE = (
     # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
     (S.unbroadcast, lambda g, *shapes: g),
+    (S.scaled, lambda x, g: x * g),
     (S.expand_reduced, lambda g, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
     (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),

@@ -71,7 +71,8 @@ class Graph:
         """The value computing ``template`` over ``args``, shared if it exists already."""
         if labels is None and len(args) == 1 and template == placeholder(0):
             return args[0]  # an identity: the value itself
-        key = (template, args)
+        # Constants and terms standing for larger arrays differ by their labels.
+        key = (template, args) if args and not isinstance(labels, tuple) else (template, args, labels)
         found = self._interned.get(key)
         if found is not None:
             return found

@@ -44,6 +44,12 @@ def scalar_path_possible(graph, ids) -> bool:
 class MathPrinter(NumPyPrinter):
     """NumPyPrinter with scalar spellings."""
 
+    def doprint(self, expr):
+        # The count a mean divides by is 1 for a single number: SymPy folds it away.
+        if expr.has(S.size_ratio):
+            expr = expr.xreplace({r: sp.Integer(1) for r in expr.atoms(S.size_ratio)})
+        return super().doprint(expr)
+
     def _call(self, fn: str, args) -> str:
         return f"{self.math(fn)}({', '.join(self._print(a) for a in args)})"
 
@@ -173,6 +179,9 @@ class MathPrinter(NumPyPrinter):
     def _product(self, expr):
         # A sum of a product over a single number is the product.
         return self.parenthesize(sp.Mul(*expr.args[:2]), PRECEDENCE["Atom"], strict=True)
+
+    def _print_scaled(self, expr):
+        return self._print(sp.Mul(expr.args[1], expr.args[0], evaluate=False))
 
     _print_sum_product = _product
     _print_mean_product = _product

@@ -22,6 +22,8 @@ INTERNAL = {
     "logaddexp_parts": "_logaddexp_parts",
     "exp_shift": "_exp_shift",
     "masked": "_masked",
+    "in_place": "_in_place",
+    "scaled": "_scaled",
     "sum_product": "_sum_product",
     "mean_product": "_mean_product",
     "unbroadcast_product": "_unbroadcast_product",

@@ -27,6 +27,15 @@ NUMPY = {
     "minimum": "minimum", "where": "where", "dot": "dot",
     "zeros_like": "zeros_like",
 }
+# Elementwise functions of one array whose result has the operand's dtype: written over
+# the operand where that is a new array nothing else holds.
+UNARY_UFUNCS = {
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+    "exp", "log", "Abs", "exp2", "expm1", "log2", "log10", "log1p",
+}
+# Heads whose value is a new array (or, for single numbers, a new NumPy scalar).
+NEW_ARRAY_HEADS = UNARY_UFUNCS | {"sign", "floor", "ceiling", "hypot", "atan2", "maximum", "minimum", "clip",
+                                  "sigmoid", "softplus", "logaddexp", "relu"}
 # SymPy head -> math function, for constant operands (keeps constants Python floats).
 MATH = {
     "sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
@@ -40,6 +49,7 @@ HELPERS = {
     "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
     "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b", "sum_product": "sum_product", "mean_product": "mean_product",
+    "scaled": "scaled",
 }
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
 NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
@@ -48,11 +58,12 @@ NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
 class NumPyPrinter(StrPrinter):
     """Prints one template; ``names`` maps each free symbol to (text, precedence)."""
 
-    def __init__(self, names: dict, aliases: dict, scalars=frozenset()):
+    def __init__(self, names: dict, aliases: dict, scalars=frozenset(), fresh=frozenset()):
         super().__init__({"order": "none"})
         self.names = names
         self.aliases = aliases  # "np", "math" and helper names -> collision-free spellings
         self.scalars = scalars  # symbols known to stand for single numbers, not arrays
+        self.fresh = fresh  # symbols standing for new arrays that nothing else holds
         self.used: set[str] = set()  # which of the aliases the printed code needs
 
     def _print_Mul(self, expr):
@@ -66,6 +77,11 @@ class NumPyPrinter(StrPrinter):
                 rest = self.parenthesize(sp.Mul(*large), PRECEDENCE["Mul"], strict=True)
                 return f"{first}*{rest}"
         return super()._print_Mul(expr)
+
+    def _is_fresh(self, expr) -> bool:
+        """Whether ``expr`` evaluates to a new array nothing else holds: arithmetic written
+        here, or an operand the emitter says is one."""
+        return expr in self.fresh or isinstance(expr, (sp.Add, sp.Mul, sp.Pow))
 
     def alias(self, key: str) -> str:
         self.used.add(key)
@@ -140,6 +156,9 @@ class NumPyPrinter(StrPrinter):
             return f"{self.math(MATH[head])}({args})"
         if head in HELPERS:
             return f"{self.alias(HELPERS[head])}({args})"
+        if head in UNARY_UFUNCS and self._is_fresh(expr.args[0]):
+            # Its operand is a new array used only here: the result is written over it.
+            return f"{self.alias('in_place')}({self.np(NUMPY[head])}, {args})"
         if head in NUMPY:
             return f"{self.np(NUMPY[head])}({args})"
         return getattr(self, f"_print_{head}")(expr)
@@ -152,7 +171,9 @@ class NumPyPrinter(StrPrinter):
         # Selecting between a value and 0 is a product with the mask: np.where costs ten
         # times more on an unpredictable mask (the helper falls back to it for inf/nan).
         if b.is_zero and not a.is_number:
-            return f"{self.alias('masked')}({self._print(a)}, {self._print(cond)})"
+            # A new array used only here is multiplied by the mask in place.
+            in_place = ", in_place=True" if self._is_fresh(a) else ""
+            return f"{self.alias('masked')}({self._print(a)}, {self._print(cond)}{in_place})"
         if a.is_zero and not b.is_number:
             return f"{self.alias('masked')}({self._print(b)}, {self.np('logical_not')}({self._print(cond)}))"
         return f"{self.np('where')}({', '.join(self._print(x) for x in expr.args)})"

@@ -36,6 +36,7 @@ class Gradient:
     output: int
     seed: int  # the grad_output leaf
     grads: dict  # wrt input name -> value id
+    terms: frozenset = frozenset()  # the gradient terms: values made by the sweep, shapes aside
 
 
 def active_values(graph: Graph, sources: set[int]) -> set[int]:
@@ -55,7 +56,9 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
     # grad_output may be a scalar or have the output's shape: its labels say so (lo, hi).
     seed = graph.leaf("grad_output", None, frozenset(), graph[out].hi)
     shapes = _Shapes(graph, program)
-    contributions: dict[int, list[int]] = {out: [seed]} if out in needed else {}
+    first = len(graph.values)
+    sweep = _Sweep(graph, seed)
+    contributions: dict[int, list[int]] = {out: [sweep.start(graph[out])]} if out in needed else {}
 
     for vid in sorted(needed, reverse=True):
         terms = contributions.pop(vid, None)
@@ -66,15 +69,15 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             # Terms standing for arrays of different shapes: a sum would broadcast the
             # smaller ones and count them again for every element they were stretched
             # over, so each is summed down to this value's shape first.
-            terms = [t if graph[t].hi == value.hi else _fit(graph, shapes, t, vid) for t in terms]
-        adjoint = _sum(graph, terms)
+            terms = [t if graph[t].hi == value.hi else _fit(graph, shapes, t, vid, sweep=sweep) for t in terms]
+        adjoint = _sum(graph, sweep.consistent(terms))
         if value.op == "input":
             contributions[vid] = [adjoint]  # kept for the gradient outputs below
             continue
         if value.op in rules.SHAPED or value.op in rules.EXPANDED:
             # Reductions and linear algebra need their adjoint at full shape; elementwise
             # rules let NumPy broadcast a smaller one.
-            adjoint = _fit(graph, shapes, adjoint, vid)
+            adjoint = _fit(graph, shapes, adjoint, vid, sweep=sweep)
         rule_terms = rules.vjp(value.op, value.operands, value.static)
         for operand, term in zip(value.operands, rule_terms):
             if term is None or not isinstance(operand, sp.Symbol):
@@ -96,6 +99,13 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
                 labels = (frozenset(), graph[arg].hi)
             else:
                 labels = None
+            number = sweep.number(adjoint)
+            if number is not None:  # a number: written into the term
+                term = term.xreplace({rules.G: number})
+                if labels is None:  # the term still stands for an array of the adjoint's shape
+                    used = [a for s, a in binding.items() if s in term.free_symbols]
+                    labels = (frozenset().union(*(graph[a].lo for a in used)),
+                              frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
             contribution = graph.bind(f"d{value.op}", term, binding, labels=labels,
                                       note=rules.note(value.op, value.operands))
             contributions.setdefault(arg, []).append(contribution)
@@ -107,8 +117,100 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
         if terms is None:  # the output does not depend on this input
             grads[name] = graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
         else:
-            grads[name] = _owned(graph, _fit(graph, shapes, _sum(graph, terms), vid, final=True))
-    return Gradient(graph, out, seed, grads)
+            adjoint = _sum(graph, sweep.consistent(terms))
+            grad = _owned(graph, _fit(graph, shapes, adjoint, vid, final=True, sweep=sweep))
+            grads[name] = sweep.scaled(grad)
+    made = frozenset(v.id for v in graph.values[first:] if v.op != "shape")
+    return Gradient(graph, out, seed, grads, made)
+
+
+class _Sweep:
+    """grad_output, applied once per gradient.
+
+    Where the output is a single number, gradients are linear in grad_output, so the
+    sweep starts from the number 1 instead: numbers are written into the terms (the
+    gradient of sum(a*b) with respect to a is b, not b*grad_output) and each gradient
+    is multiplied by grad_output at the end. A term that must become an array (summed
+    to a shape, or given to a matrix product) takes grad_output on first, so it has the
+    inputs' dtype; a term is *scaled* once it has, and scaled and unscaled terms are
+    never added."""
+
+    def __init__(self, graph: Graph, seed: int):
+        self.graph, self.seed = graph, seed
+        self.memo: dict[int, bool] = {seed: True}
+
+    def start(self, out) -> int:
+        if out.hi or out.op == "input":
+            return self.seed  # an array of grad_output's own (or the output is an input)
+        return self.graph.add("one", sp.Integer(1), (), labels=frozenset())
+
+    def number(self, vid: int):
+        value = self.graph[vid]
+        return value.template if not value.args and isinstance(value.template, sp.Number) else None
+
+    def is_scaled(self, vid: int) -> bool:
+        """Whether ``vid`` depends on grad_output (iterative: graphs can be deep)."""
+        memo, stack = self.memo, [vid]
+        while stack:
+            v = stack[-1]
+            if v in memo:
+                stack.pop()
+                continue
+            pending = [a for a in self.graph[v].args if a not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[v] = any(memo[a] for a in self.graph[v].args)
+            stack.pop()
+        return memo[vid]
+
+    def scale(self, vid: int) -> int:
+        """``vid`` times grad_output."""
+        value = self.graph[vid]
+        number = self.number(vid)
+        if number == 1:
+            template, args = placeholder(0), (self.seed,)
+        elif number is not None:
+            template, args = number * placeholder(0), (self.seed,)
+        else:
+            template, args = placeholder(0) * placeholder(1), (self.seed, vid)
+        labels = (value.lo, value.hi | self.graph[self.seed].hi)
+        if template == placeholder(0) and labels == (self.graph[self.seed].lo, self.graph[self.seed].hi):
+            return self.seed
+        return self.graph.add("scale", template, args, labels=labels)
+
+    def array(self, vid: int) -> int:
+        """``vid``, about to become an array: scaled first if nothing in it has a dtype (a
+        number, or a mean's 1/n), so that the array takes grad_output's, the inputs' dtype."""
+        return vid if self.is_scaled(vid) or self._typed(vid) else self.scale(vid)
+
+    def _typed(self, vid: int) -> bool:
+        """Whether an input array reaches ``vid`` (shapes aside)."""
+        stack, seen = [vid], set()
+        while stack:
+            v = self.graph[stack.pop()]
+            if v.template is None:
+                return True
+            if v.op != "shape" and v.id not in seen:
+                seen.add(v.id)
+                stack.extend(v.args)
+        return False
+
+    def consistent(self, terms: list[int]) -> list[int]:
+        """Terms that can be added: all scaled, or none."""
+        flags = [self.is_scaled(t) for t in terms]
+        if all(flags) or not any(flags):
+            return terms
+        return [t if f else self.scale(t) for t, f in zip(terms, flags)]
+
+    def scaled(self, vid: int) -> int:
+        """A gradient, times grad_output unless it has it already (skipped at run time
+        where grad_output is 1; a gradient with no dtype of its own always takes it on)."""
+        if self.is_scaled(vid):
+            return vid
+        if not self._typed(vid):
+            return self.scale(vid)
+        return self.graph.add("scale", S.scaled(placeholder(0), placeholder(1)), (vid, self.seed))
 
 
 def _index(sym: sp.Symbol) -> int:
@@ -131,7 +233,8 @@ def _add(graph: Graph, terms: list[int]) -> int:
     return graph.add("accumulate", template, tuple(terms))
 
 
-def _fit(graph: Graph, shapes: _Shapes, term: int, target: int, final: bool = False) -> int:
+def _fit(graph: Graph, shapes: _Shapes, term: int, target: int, final: bool = False,
+         sweep: _Sweep | None = None) -> int:
     """``term`` with exactly ``target``'s shape.
 
     A term stands for an array of the shape its ``hi`` labels give; it may be smaller
@@ -141,6 +244,9 @@ def _fit(graph: Graph, shapes: _Shapes, term: int, target: int, final: bool = Fa
     t, want = graph[term], graph[target]
     if t.lo == t.hi == want.lo == want.hi:
         return term
+    if sweep is not None:  # a bare number becomes an array here: it takes grad_output first
+        term = sweep.array(term)
+        t = graph[term]
     args = [term, shapes.of(target)]
     if not t.exact:
         args.append(shapes.of_labels(t.hi))

@@ -40,7 +40,7 @@ def simplify(grad: Gradient) -> Gradient:
     for vid in needed:
         for a in graph[vid].args:
             uses[a] = uses.get(a, 0) + 1
-    gradient_side = {grad.seed}
+    gradient_side = {grad.seed} | grad.terms
     for vid in needed:
         if any(a in gradient_side for a in graph[vid].args):
             gradient_side.add(vid)
@@ -150,10 +150,20 @@ def _simplified(expr, graph: Graph, leaves, clamps, weights):
     for value in sigmoid_values.values():  # no 1 - sigmoid(z) may remain
         if cancelled.has(value) or cancelled.has(-value) or cancelled.has(sp.expand(-value)):
             return None
-    result = S.where(cond, cancelled, 0)
+    result = S.where(cond, _sign_absorbed(cancelled), 0)
     if sp.count_ops(result) >= sp.count_ops(expr):
         return None
     return result
+
+
+def _sign_absorbed(expr):
+    """-c*(y - p) as c*(p - y): one operation fewer, and the form a person writes."""
+    if isinstance(expr, sp.Mul) and expr.args[0] == -1:
+        sums = [a for a in expr.args[1:] if isinstance(a, sp.Add)]
+        if len(sums) == 1:
+            rest = [a for a in expr.args[1:] if a is not sums[0]]
+            return sp.Mul(*rest, sp.expand(-sums[0]))
+    return expr
 
 
 def _replace(graph: Graph, vid: int, expr, leaves) -> None:

@@ -70,8 +70,18 @@ unbroadcast = _opaque("unbroadcast", (3, 4), "g to a shape: (g, shape, [full sha
 sum_product = _opaque("sum_product", 2, "sum(a * b) over every element, a dot product where it can")
 mean_product = _opaque("mean_product", 2, "mean(a * b) over every element, a dot product where it can")
 unbroadcast_product = _opaque("unbroadcast_product", (4, 5), "unbroadcast(a * b, shape, [full,] owned)")
+scaled = _opaque("scaled", 2, "x * g, a gradient times grad_output; x itself where g is 1")
 shape_of = _opaque("shape_of", None, "the broadcast shape of the arguments' shapes")
-expand_reduced = _opaque("expand_reduced", None, "g with the reduced axes restored (size 1): keepdims, *axes")
+class expand_reduced(Opaque):
+    """g with the reduced axes restored (size 1): keepdims, *axes; a number stays a number."""
+
+    nargs = None
+
+    @classmethod
+    def eval(cls, g, *static):
+        return g if g.is_Number else None
+
+
 size_ratio = _opaque("size_ratio", 2, "prod(shape a) // prod(shape b), the count a mean divides by")
 zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
 nan_like = _opaque("nan_like", 1, "nan in the shape and dtype of x")

@@ -61,7 +61,7 @@ def forward(x, y, w, b):
     x, y, w, b = _as_arrays(x, y, w, b)
     # Forward terms (2)
     _t0 = np.clip(_sigmoid(w*x + b), 1e-08, 0.99999999)
-    value = -(y*np.log(_t0) + (1 - y)*np.log1p(-_t0))
+    value = -(y*np.log(_t0) + (1 - y)*_in_place(np.log1p, -_t0))
     del _t0
     return value
 
@@ -72,7 +72,7 @@ def backward(x, y, w, b, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 12 operations.
+    Cost: 11 operations.
     """
     if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
             or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
@@ -85,7 +85,7 @@ def backward(x, y, w, b, grad_output=1.0):
             _t0 = (1/(1 + math.exp(-(w*x + b))))
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
             # Gradient terms (3)
-            _t2 = (-grad_output*(y - _t0) if _t1 == _t0 else 0.0)
+            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
         except (ArithmeticError, ValueError):
@@ -94,22 +94,23 @@ def backward(x, y, w, b, grad_output=1.0):
             if not (grad_w - grad_w or grad_b - grad_b):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Forward terms (1)
+    # Forward terms (2)
     _t0 = _sigmoid(w*x + b)
+    _t1 = np.clip(_t0, 1e-08, 0.99999999)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
-    _t1 = _masked(-grad_output*(y - _t0), np.clip(_t0, 1e-08, 0.99999999) == _t0)
-    del _t0
-    grad_w = _unbroadcast_product(x, _t1, np.shape(w), owned=True)
-    grad_b = _unbroadcast(_t1, np.shape(b), owned=True)
-    del _t1
+    _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
+    del _t0, _t1
+    grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
+    grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
+    del _t2
     return Gradients(grad_w, grad_b)
 
 
 def value_and_grad(x, y, w, b, grad_output=1.0):
     """(value, Gradients) of bce(x, y, w, b), computing the shared terms once.
 
-    Cost: 20 operations.
+    Cost: 19 operations.
     """
     if (type(x) is type(y) is type(w) is type(b) is type(grad_output) is float
             or type(x) in _SCALAR and type(y) in _SCALAR and type(w) in _SCALAR
@@ -123,7 +124,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
             value = -(y*math.log(_t1) + (1 - y)*math.log1p(-_t1))
             # Gradient terms (3)
-            _t2 = (-grad_output*(y - _t0) if _t1 == _t0 else 0.0)
+            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
         except (ArithmeticError, ValueError):
@@ -135,10 +136,10 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     # Forward terms (3)
     _t0 = _sigmoid(w*x + b)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
-    value = -(y*np.log(_t1) + (1 - y)*np.log1p(-_t1))
+    value = -(y*np.log(_t1) + (1 - y)*_in_place(np.log1p, -_t1))
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
-    _t2 = _masked(-grad_output*(y - _t0), _t1 == _t0)
+    _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
     del _t0, _t1
     grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
     grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
@@ -215,10 +216,23 @@ def _unbroadcast_product(a, b, shape, full=None, owned=False):
     return _unbroadcast(a * b, shape, full, owned)
 
 
-def _masked(values, keep):
+def _in_place(ufunc, x):
+    """ufunc(x) written over x, a new array that nothing else holds: one allocation fewer.
+    A single number (or an array that is not floating point) is computed as usual."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return ufunc(x, out=x)
+    return ufunc(x)
+
+
+def _masked(values, keep, in_place=False):
     """np.where(keep, values, 0), as a product with the mask (np.where is ten times
-    slower on an unpredictable mask); an inf or nan where keep is false needs np.where."""
-    out = values * keep
+    slower on an unpredictable mask); an inf or nan where keep is false needs np.where.
+
+    in_place=True: values is a new array nothing else holds, so the product is written
+    over it where it has the result's shape (where keep is true it is unchanged).
+    """
+    fits = in_place and type(values) is np.ndarray and np.shape(keep) in ((), values.shape)
+    out = np.multiply(values, keep, out=values if fits else None)
     if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
         return np.where(keep, values, 0)
     return out

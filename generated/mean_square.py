@@ -58,7 +58,7 @@ def backward(x, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 6 operations.
+    Cost: 7 operations.
     """
     if (type(x) is type(grad_output) is float
             or type(x) in _SCALAR and type(grad_output) in _SCALAR):
@@ -67,7 +67,7 @@ def backward(x, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Gradient terms (1)
-            grad_x = 2*x*(grad_output/1)
+            grad_x = grad_output*(2*x)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -75,14 +75,14 @@ def backward(x, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = (2*(grad_output/math.prod(np.shape(x))))*x
+    grad_x = _scaled((2*(1/math.prod(np.shape(x))))*x, grad_output)
     return Gradients(grad_x)
 
 
 def value_and_grad(x, grad_output=1.0):
     """(value, Gradients) of mean_square(x), computing the shared terms once.
 
-    Cost: 8 operations.
+    Cost: 9 operations.
     """
     if (type(x) is type(grad_output) is float
             or type(x) in _SCALAR and type(grad_output) in _SCALAR):
@@ -93,7 +93,7 @@ def value_and_grad(x, grad_output=1.0):
             # Forward terms (1)
             value = (x**2)
             # Gradient terms (1)
-            grad_x = 2*x*(grad_output/1)
+            grad_x = grad_output*(2*x)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -103,7 +103,7 @@ def value_and_grad(x, grad_output=1.0):
     # Forward terms (1)
     value = np.mean(x**2)
     # Gradient terms (1)
-    grad_x = (2*(grad_output/math.prod(np.shape(x))))*x
+    grad_x = _scaled((2*(1/math.prod(np.shape(x))))*x, grad_output)
     return value, Gradients(grad_x)
 
 
@@ -120,3 +120,9 @@ def _as_arrays(*values):
     floats = [a.dtype for a, t in zip(arrays, typed) if t]
     dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
     return [a if t else a.astype(dtype) for a, t in zip(arrays, typed)]
+
+
+def _scaled(x, g):
+    """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
+    over x fewer."""
+    return x if np.ndim(g) == 0 and g == 1 else x * g

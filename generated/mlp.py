@@ -41,7 +41,7 @@ def forward(X, y, W1, b1, W2, b2):
     """
     X, y, W1, b1, W2, b2 = _as_arrays(X, y, W1, b1, W2, b2)
     # Forward terms (1)
-    value = np.mean((np.tanh(X @ W1 + b1) @ W2 + b2 - y)**2)
+    value = np.mean((_in_place(np.tanh, X @ W1 + b1) @ W2 + b2 - y)**2)
     return value
 
 
@@ -51,7 +51,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 35 operations.
+    Cost: 39 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
     # Forward terms (5)
@@ -61,21 +61,21 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t3 = _t2 @ W2
     _t4 = _t3 + b2 - y
     # Gradient terms (8)
-    _t5 = (2*(grad_output/math.prod(np.shape(_t4))))*_t4
+    _t5 = (2*(1/math.prod(np.shape(_t4))))*_t4
     del _t4
     _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
-    grad_W2 = _matmul_grad_b(_t6, _t2, W2)
     _t7 = _matmul_grad_a(_t6, _t2, W2)
-    del _t2, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    _t8 = 4*_t7*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
+    _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
-    grad_W1 = _matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1)
+    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _unbroadcast(_t8, np.shape(b1), owned=True)
+    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
     del _t8
-    grad_b2 = _unbroadcast(_t5, np.shape(b2), owned=True)
+    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
+    del _t2, _t6
+    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
     del _t5
     return Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
@@ -83,7 +83,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
 def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     """(value, Gradients) of mlp(X, y, W1, b1, W2, b2), computing the shared terms once.
 
-    Cost: 37 operations.
+    Cost: 41 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
     # Forward terms (6)
@@ -94,21 +94,21 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t4 = _t3 + b2 - y
     value = np.mean(_t4**2)
     # Gradient terms (8)
-    _t5 = (2*(grad_output/math.prod(np.shape(_t4))))*_t4
+    _t5 = (2*(1/math.prod(np.shape(_t4))))*_t4
     del _t4
     _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
-    grad_W2 = _matmul_grad_b(_t6, _t2, W2)
     _t7 = _matmul_grad_a(_t6, _t2, W2)
-    del _t2, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    _t8 = 4*_t7*np.exp(-2*np.abs(_t1))/(1 + np.exp(-2*np.abs(_t1)))**2
+    _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
-    grad_W1 = _matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1)
+    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _unbroadcast(_t8, np.shape(b1), owned=True)
+    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
     del _t8
-    grad_b2 = _unbroadcast(_t5, np.shape(b2), owned=True)
+    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
+    del _t2, _t6
+    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
     del _t5
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
@@ -152,6 +152,20 @@ def _unbroadcast(g, shape, full=None, owned=False):
     if owned and not np.asarray(g).flags.writeable:
         g = np.array(g)
     return g
+
+
+def _in_place(ufunc, x):
+    """ufunc(x) written over x, a new array that nothing else holds: one allocation fewer.
+    A single number (or an array that is not floating point) is computed as usual."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return ufunc(x, out=x)
+    return ufunc(x)
+
+
+def _scaled(x, g):
+    """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
+    over x fewer."""
+    return x if np.ndim(g) == 0 and g == 1 else x * g
 
 
 def _as_matrices(g, a, b):

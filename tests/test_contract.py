@@ -66,12 +66,13 @@ def test_a_sum_of_terms_of_different_shapes_is_not_split():
 
 
 def test_gradient_summed_to_a_number_is_a_dot_product():
-    mod, text = module("sum(w*x)", ["w"])
+    mod, text = module("sum(w*x*y)", ["w"])
     assert "_unbroadcast_product(" in text
-    x = np.arange(5.0)
-    assert float(mod.backward(1.5, x).w) == pytest.approx(x.sum())
-    grads = mod.backward(np.ones((2, 5)), x)  # w an array: the product, summed to w's shape
-    np.testing.assert_array_equal(grads.w, np.broadcast_to(x, (2, 5)))
+    x, y = np.arange(5.0), np.linspace(1, 2, 5)
+    assert float(mod.backward(1.5, x, y).w) == pytest.approx(np.dot(x, y))
+    grads = mod.backward(np.ones((2, 5)), x, y)  # w an array: the product, summed to w's shape
+    np.testing.assert_allclose(grads.w, np.broadcast_to(x * y, (2, 5)))
+    assert float(mod.backward(1.5, x, y, grad_output=2.0).w) == pytest.approx(2 * np.dot(x, y))
 
 
 def test_float32_stays_float32():
