@@ -170,6 +170,7 @@ class FunctionBuilder:
             if graph[vid].template is None:  # the output is an input itself
                 forward.append(Statement(name, text[vid][0]))
                 text[vid] = (name, PRECEDENCE["Atom"])
+        backward = _schedule(backward, set(claimed))
         forward, backward, renamed = _renumber(forward, backward, claimed)
         if self.printer is NumPyPrinter:
             forward, backward = _release(forward, backward, set(claimed))  # renaming permutes them
@@ -306,6 +307,35 @@ def _renumber(forward, backward, claimed):
         return [Statement(rename(s.target), rename(s.expr), s.comments) for s in items]
 
     return statements(forward), statements(backward), mapping
+
+
+SCHEDULE_LIMIT = 200  # gradient statements reordered for memory, at most (the greedy choice is quadratic)
+
+
+def _schedule(statements, temporaries):
+    """Gradient statements in an order that frees arrays early: of the statements whose
+    operands are computed, the one that is the last use of the most temporaries comes
+    first (ties keep the original order). Fewer arrays alive at once means less memory to
+    fault in; any order the operands allow computes the same values."""
+    if len(statements) > SCHEDULE_LIMIT:
+        return statements
+    defined = {s.target: i for i, s in enumerate(statements)}
+    names = [set(_IDENTIFIER.findall(s.expr)) for s in statements]
+    after = [{defined[n] for n in used if n in defined} for used in names]
+    remaining: dict[str, int] = {}
+    for used in names:
+        for n in used & temporaries:
+            remaining[n] = remaining.get(n, 0) + 1
+    order: list[int] = []
+    done: set[int] = set()
+    while len(order) < len(statements):
+        ready = [i for i in range(len(statements)) if i not in done and after[i] <= done]
+        pick = min(ready, key=lambda i: (-sum(remaining[n] == 1 for n in names[i] & temporaries), i))
+        for n in names[pick] & temporaries:
+            remaining[n] -= 1
+        order.append(pick)
+        done.add(pick)
+    return [statements[i] for i in order]
 
 
 def _release(forward, backward, temporaries):

@@ -154,6 +154,8 @@ class NumPyPrinter(StrPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         if expr.is_number and head in MATH:
             return f"{self.math(MATH[head])}({args})"
+        if head == "sigmoid" and self._is_fresh(expr.args[0]):
+            return f"{self.alias('sigmoid')}({args}, in_place=True)"
         if head in HELPERS:
             return f"{self.alias(HELPERS[head])}({args})"
         if head in UNARY_UFUNCS and self._is_fresh(expr.args[0]):

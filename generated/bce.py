@@ -60,7 +60,7 @@ def forward(x, y, w, b):
                 return value
     x, y, w, b = _as_arrays(x, y, w, b)
     # Forward terms (2)
-    _t0 = np.clip(_sigmoid(w*x + b), 1e-08, 0.99999999)
+    _t0 = np.clip(_sigmoid(w*x + b, in_place=True), 1e-08, 0.99999999)
     value = -(y*np.log(_t0) + (1 - y)*_in_place(np.log1p, -_t0))
     del _t0
     return value
@@ -95,7 +95,7 @@ def backward(x, y, w, b, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (2)
-    _t0 = _sigmoid(w*x + b)
+    _t0 = _sigmoid(w*x + b, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
@@ -134,7 +134,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (3)
-    _t0 = _sigmoid(w*x + b)
+    _t0 = _sigmoid(w*x + b, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
     value = -(y*np.log(_t1) + (1 - y)*_in_place(np.log1p, -_t1))
     # Gradient terms (3)
@@ -188,24 +188,23 @@ def _unbroadcast(g, shape, full=None, owned=False):
     return g
 
 
-def _sigmoid(z):
+def _sigmoid(z, in_place=False):
     """1 / (1 + exp(-z)), exact to rounding for every z.
 
-    On ordinary inputs this is the naive formula, computed in one new array. Where
-    exp(-z) overflows (z < -709), sigmoid(z) = exp(z) / (1 + exp(z)) is exp(z) to working
-    precision (a subnormal, or 0), so those elements take exp(z) instead of 0.
+    On ordinary inputs this is the naive formula, computed in one new array (none with
+    in_place=True: z is a new array that nothing else holds, and is written over). Where
+    exp(-z) would overflow (z < -709 in float64), sigmoid(z) = exp(z) / (1 + exp(z)) is
+    exp(z) to working precision (a subnormal, or 0): those elements take exp(z).
     """
-    e = -z  # a new array, updated in place below (a NumPy scalar if z is 0-d)
-    out = e if type(e) is np.ndarray else None
-    try:
-        with np.errstate(over="raise"):
-            e = np.exp(e, out=out)
-    except FloatingPointError:
-        with np.errstate(over="ignore"):
-            e = np.exp(-z)
-        return np.where(np.isinf(e), np.exp(np.minimum(z, 0)), 1 / (1 + e))
-    e += 1
-    return np.divide(1, e, out=out)
+    e = np.negative(z, out=z if in_place and type(z) is np.ndarray else None)
+    if type(e) is np.ndarray and e.size and e.dtype.kind == "f" \
+            and np.max(e) < np.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
+        np.exp(e, out=e)
+        e += 1
+        return np.divide(1, e, out=e)
+    with np.errstate(over="ignore"):
+        t = np.exp(e)
+    return np.where(np.isinf(t), np.exp(np.minimum(-e, 0)), 1 / (1 + t))[()]
 
 
 def _unbroadcast_product(a, b, shape, full=None, owned=False):

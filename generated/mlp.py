@@ -65,18 +65,18 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
+    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
+    del _t5
     _t7 = _matmul_grad_a(_t6, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
     _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
+    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
+    del _t2, _t6
     grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
     grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
     del _t8
-    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
-    del _t2, _t6
-    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
-    del _t5
     return Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 
@@ -98,18 +98,18 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t6 = _unbroadcast(_t5, np.shape(_t3))
     del _t3
+    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
+    del _t5
     _t7 = _matmul_grad_a(_t6, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
     _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
+    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
+    del _t2, _t6
     grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
     grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
     del _t8
-    grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
-    del _t2, _t6
-    grad_b2 = _scaled(_unbroadcast(_t5, np.shape(b2), owned=True), grad_output)
-    del _t5
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 
