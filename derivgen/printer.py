@@ -66,6 +66,19 @@ class NumPyPrinter(StrPrinter):
         self.fresh = fresh  # symbols standing for new arrays that nothing else holds
         self.used: set[str] = set()  # which of the aliases the printed code needs
 
+    def _print_Add(self, expr, order=None):
+        # NumPy writes a + b into a's memory where a is a temporary (b's for a commutative
+        # op), never b - c's result into c: a difference of a name and a product would need
+        # a new array, so the product goes first (-2*b*c + a instead of a - 2*b*c).
+        terms = self._as_ordered_terms(expr, order=None)
+        if len(terms) >= 2 and (terms[0].is_Atom or terms[0] in self.names):
+            for i, term in enumerate(terms[1:], 1):
+                if isinstance(term, sp.Mul) and term.could_extract_minus_sign() \
+                        and len([f for f in term.args if not f.is_number]) >= 2:
+                    terms = [term] + terms[:i] + terms[i + 1:]
+                    return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
+        return super()._print_Add(expr, order=order)
+
     def _print_Mul(self, expr):
         # Factors that are single numbers are multiplied together first: NumPy evaluates
         # left to right, and each product with an array is a pass over it.

@@ -51,8 +51,8 @@ def forward(x, y, w, b):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (2)
-            _t0 = min(max((1/(1 + math.exp(-(w*x + b)))), 1e-08), 0.99999999)
-            value = -(y*math.log(_t0) + (1 - y)*math.log1p(-_t0))
+            _t0 = min(max((1/(1 + math.exp(-(b + w*x)))), 1e-08), 0.99999999)
+            value = -math.log1p(-_t0)*(1 - y) - y*math.log(_t0)
         except (ArithmeticError, ValueError):
             pass
         else:
@@ -60,8 +60,8 @@ def forward(x, y, w, b):
                 return value
     x, y, w, b = _as_arrays(x, y, w, b)
     # Forward terms (2)
-    _t0 = np.clip(_sigmoid(w*x + b, in_place=True), 1e-08, 0.99999999)
-    value = -(y*np.log(_t0) + (1 - y)*_in_place(np.log1p, -_t0))
+    _t0 = np.clip(_sigmoid(b + w*x, in_place=True), 1e-08, 0.99999999)
+    value = -_in_place(np.log1p, -_t0)*(1 - y) - y*np.log(_t0)
     del _t0
     return value
 
@@ -82,7 +82,7 @@ def backward(x, y, w, b, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (2)
-            _t0 = (1/(1 + math.exp(-(w*x + b))))
+            _t0 = (1/(1 + math.exp(-(b + w*x))))
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
             # Gradient terms (3)
             _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
@@ -95,7 +95,7 @@ def backward(x, y, w, b, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (2)
-    _t0 = _sigmoid(w*x + b, in_place=True)
+    _t0 = _sigmoid(b + w*x, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
@@ -120,9 +120,9 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (3)
-            _t0 = (1/(1 + math.exp(-(w*x + b))))
+            _t0 = (1/(1 + math.exp(-(b + w*x))))
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
-            value = -(y*math.log(_t1) + (1 - y)*math.log1p(-_t1))
+            value = -math.log1p(-_t1)*(1 - y) - y*math.log(_t1)
             # Gradient terms (3)
             _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
@@ -134,9 +134,9 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (3)
-    _t0 = _sigmoid(w*x + b, in_place=True)
+    _t0 = _sigmoid(b + w*x, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
-    value = -(y*np.log(_t1) + (1 - y)*_in_place(np.log1p, -_t1))
+    value = -_in_place(np.log1p, -_t1)*(1 - y) - y*np.log(_t1)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)

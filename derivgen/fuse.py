@@ -1,0 +1,69 @@
+"""Single-use arithmetic written into its user, so SymPy sees one expression.
+
+The graph keeps each operation as its own value; the emitter inlines single-use values
+as text, so ``2*b*(-c*d)`` reaches NumPy as written: ``-c`` and ``2*b`` are two new
+arrays. Written into its user's template, the product flattens to ``-2*b*c*d`` (one new
+array; NumPy reuses it for every further factor). This pass does that, in place on the
+differentiated graph, for values that are sums, products and powers of their operands:
+
+- only a value used once is written into its user, and only where the two share no
+  operand (so nothing cancels: x*y - x*y stays as written, nan and inf included);
+- values with a note (a kink convention the code repeats) stay as they are;
+- a fused template stays small (``LIMIT`` operations), so lines stay readable;
+- where SymPy would fold an operand away (``x**0`` is 1, ``0*x`` is 0), nothing is fused:
+  the operand's shape is part of the value.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .graph import Value, placeholder
+from .reverse import Gradient
+
+LIMIT = 10  # operations in a fused template, at most
+
+
+def fuse(grad: Gradient) -> Gradient:
+    graph = grad.graph
+    roots = [grad.output, *grad.grads.values()]
+    needed = sorted(graph.ancestors(roots))
+    uses: dict[int, int] = {}
+    for vid in needed:
+        for a in graph[vid].args:
+            uses[a] = uses.get(a, 0) + 1
+    for vid in needed:
+        value = graph[vid]
+        if not _arithmetic(value):
+            continue
+        for arg in dict.fromkeys(value.args):
+            inner = graph[arg]
+            if uses.get(arg) != 1 or not _arithmetic(inner) or inner.note or arg in roots:
+                continue
+            if set(inner.args) & (set(value.args) - {arg}):
+                continue  # shared operands: the fused form could cancel them
+            fused = _written_in(value, inner)
+            if fused is not None and sp.count_ops(fused.template) <= LIMIT:
+                graph.values[vid] = value = fused
+    return grad
+
+
+def _arithmetic(value: Value) -> bool:
+    t = value.template
+    return t is not None and bool(value.args) and all(
+        isinstance(n, (sp.Add, sp.Mul, sp.Pow, sp.Number, sp.Symbol)) for n in sp.preorder_traversal(t))
+
+
+def _written_in(value: Value, inner: Value) -> Value | None:
+    """``value`` with its operand ``inner`` written into the template, or None where SymPy's
+    evaluation would drop an operand."""
+    symbol = {a: sp.Symbol(f"_v{a}") for a in (*value.args, *inner.args)}
+    inner_expr = inner.template.xreplace({placeholder(i): symbol[a] for i, a in enumerate(inner.args)})
+    expr = value.template.xreplace({placeholder(i): (inner_expr if a == inner.id else symbol[a])
+                                    for i, a in enumerate(value.args)})
+    args = tuple(a for a in dict.fromkeys((*value.args, *inner.args)) if a != inner.id)
+    if not all(symbol[a] in expr.free_symbols for a in args):
+        return None  # SymPy folded an operand away (x**0 is 1): its shape would be lost
+    template = expr.xreplace({symbol[a]: placeholder(i) for i, a in enumerate(args)})
+    return Value(value.id, value.op, template, args, value.lo, value.hi, note=value.note,
+                 operands=value.operands, static=value.static)
