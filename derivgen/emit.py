@@ -174,6 +174,7 @@ class FunctionBuilder:
         forward, backward, renamed = _renumber(forward, backward, claimed)
         if self.printer is NumPyPrinter:
             forward, backward = _release(forward, backward, set(claimed))  # renaming permutes them
+            forward, backward = (self._explained(forward), self._explained(backward))
         text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
         sections = []
         if forward:
@@ -182,6 +183,22 @@ class FunctionBuilder:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, ops
+
+    def _explained(self, statements):
+        """Statements with a comment where memory is saved: readers see why the code differs
+        from the expression it computes."""
+        marks = (
+            (f"{self.aliases['in_place']}(", "buffer reuse: written over a new array used only here"),
+            ("in_place=True", "buffer reuse: written over a new array used only here"),
+            (f"{self.aliases['sum_product']}(", "a sum of products as a dot product: no array for the product"),
+            (f"{self.aliases['mean_product']}(", "a mean of products as a dot product: no array for the product"),
+            (f"{self.aliases['unbroadcast_product']}(", "summed to a single number, a product is a dot product"),
+        )
+        out = []
+        for st in statements:
+            extra = tuple(dict.fromkeys(note for mark, note in marks if mark in st.expr))
+            out.append(replace(st, comments=st.comments + extra) if extra else st)
+        return out
 
     def _values(self, roots: list[int]):
         """The values this function computes (in order), their use counts, and the values

@@ -60,7 +60,9 @@ def forward(x, y, w, b):
                 return value
     x, y, w, b = _as_arrays(x, y, w, b)
     # Forward terms (2)
+    # buffer reuse: written over a new array used only here
     _t0 = np.clip(_sigmoid(b + w*x, in_place=True), 1e-08, 0.99999999)
+    # buffer reuse: written over a new array used only here
     value = -_in_place(np.log1p, -_t0)*(1 - y) - y*np.log(_t0)
     del _t0
     return value
@@ -95,12 +97,15 @@ def backward(x, y, w, b, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (2)
+    # buffer reuse: written over a new array used only here
     _t0 = _sigmoid(b + w*x, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
+    # buffer reuse: written over a new array used only here
     _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
     del _t0, _t1
+    # summed to a single number, a product is a dot product
     grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
     grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
     del _t2
@@ -134,13 +139,17 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
                 return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (3)
+    # buffer reuse: written over a new array used only here
     _t0 = _sigmoid(b + w*x, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
+    # buffer reuse: written over a new array used only here
     value = -_in_place(np.log1p, -_t1)*(1 - y) - y*np.log(_t1)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
+    # buffer reuse: written over a new array used only here
     _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
     del _t0, _t1
+    # summed to a single number, a product is a dot product
     grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
     grad_b = _unbroadcast(_t2, np.shape(b), owned=True)
     del _t2

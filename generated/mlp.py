@@ -41,6 +41,7 @@ def forward(X, y, W1, b1, W2, b2):
     """
     X, y, W1, b1, W2, b2 = _as_arrays(X, y, W1, b1, W2, b2)
     # Forward terms (1)
+    # buffer reuse: written over a new array used only here
     value = np.mean((_in_place(np.tanh, X @ W1 + b1) @ W2 + b2 - y)**2)
     return value
 
@@ -69,6 +70,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t5
     _t7 = _matmul_grad_a(_t6, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
+    # buffer reuse: written over a new array used only here
     _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
     grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)
@@ -102,6 +104,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t5
     _t7 = _matmul_grad_a(_t6, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
+    # buffer reuse: written over a new array used only here
     _t8 = 4*_t7*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
     del _t1, _t7
     grad_W2 = _scaled(_matmul_grad_b(_t6, _t2, W2), grad_output)

@@ -49,6 +49,7 @@ def forward(x):
                 return value
     (x,) = _as_arrays(x)
     # Forward terms (1)
+    # buffer reuse: written over a new array used only here
     value = _in_place(np.sin, x**2)
     return value
 
@@ -76,6 +77,7 @@ def backward(x, grad_output=1.0):
                 return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
+    # buffer reuse: written over a new array used only here
     grad_x = 2*x*(grad_output*_in_place(np.cos, x**2))
     return Gradients(grad_x)
 
@@ -103,8 +105,10 @@ def value_and_grad(x, grad_output=1.0):
                 return value, _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Forward terms (1)
+    # buffer reuse: written over a new array used only here
     value = _in_place(np.sin, x**2)
     # Gradient terms (1)
+    # buffer reuse: written over a new array used only here
     grad_x = 2*x*(grad_output*_in_place(np.cos, x**2))
     return value, Gradients(grad_x)
 
