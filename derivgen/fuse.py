@@ -16,6 +16,8 @@ differentiated graph, for values that are sums, products and powers of their ope
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from .graph import Value, placeholder
@@ -43,27 +45,45 @@ def fuse(grad: Gradient) -> Gradient:
             if set(inner.args) & (set(value.args) - {arg}):
                 continue  # shared operands: the fused form could cancel them
             fused = _written_in(value, inner)
-            if fused is not None and sp.count_ops(fused.template) <= LIMIT:
+            if fused is not None:
                 graph.values[vid] = value = fused
     return grad
 
 
 def _arithmetic(value: Value) -> bool:
-    t = value.template
-    return t is not None and bool(value.args) and all(
-        isinstance(n, (sp.Add, sp.Mul, sp.Pow, sp.Number, sp.Symbol)) for n in sp.preorder_traversal(t))
+    return value.template is not None and bool(value.args) and _arithmetic_template(value.template)
+
+
+@lru_cache(maxsize=4096)
+def _arithmetic_template(t) -> bool:
+    return all(isinstance(n, (sp.Add, sp.Mul, sp.Pow, sp.Number, sp.Symbol)) for n in sp.preorder_traversal(t))
 
 
 def _written_in(value: Value, inner: Value) -> Value | None:
     """``value`` with its operand ``inner`` written into the template, or None where SymPy's
     evaluation would drop an operand."""
-    symbol = {a: sp.Symbol(f"_v{a}") for a in (*value.args, *inner.args)}
-    inner_expr = inner.template.xreplace({placeholder(i): symbol[a] for i, a in enumerate(inner.args)})
-    expr = value.template.xreplace({placeholder(i): (inner_expr if a == inner.id else symbol[a])
-                                    for i, a in enumerate(value.args)})
     args = tuple(a for a in dict.fromkeys((*value.args, *inner.args)) if a != inner.id)
-    if not all(symbol[a] in expr.free_symbols for a in args):
-        return None  # SymPy folded an operand away (x**0 is 1): its shape would be lost
-    template = expr.xreplace({symbol[a]: placeholder(i) for i, a in enumerate(args)})
+    position = {a: i for i, a in enumerate(args)}
+    # Chains repeat the same templates: the fusion is computed once per shape of the pair.
+    template = _fused(value.template, tuple(position.get(a, -1) for a in value.args),
+                      inner.template, tuple(position[a] for a in inner.args), len(args))
+    if template is None:
+        return None
     return Value(value.id, value.op, template, args, value.lo, value.hi, note=value.note,
                  operands=value.operands, static=value.static)
+
+
+@lru_cache(maxsize=4096)
+def _fused(outer, outer_slots: tuple, inner, inner_slots: tuple, count: int):
+    """``outer`` with ``inner`` in the slot marked -1; slots give each operand's new place."""
+    new = [placeholder(i) for i in range(count)]
+    inner_expr = inner.xreplace({placeholder(i): new[j] for i, j in enumerate(inner_slots)})
+    # Placeholders of the result are renamed through fresh symbols, so none is replaced twice.
+    fresh = [sp.Dummy() for _ in range(count)]
+    expr = outer.xreplace({placeholder(i): (inner_expr.xreplace(dict(zip(new, fresh))) if j < 0 else fresh[j])
+                           for i, j in enumerate(outer_slots)})
+    if not all(f in expr.free_symbols for f in fresh):
+        return None  # SymPy folded an operand away (x**0 is 1): its shape would be lost
+    if sp.count_ops(expr) > LIMIT:
+        return None
+    return expr.xreplace(dict(zip(fresh, new)))
