@@ -423,7 +423,10 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
                 "scalar_check": _wrap_condition(types + [aliases["float"]], " is ")
                 + _wrap_condition([f"{t} in {aliases['scalar_types']}" for t in types], " and ", "or "),
                 "scalar_sections": tuple(scalar_sections),
-                "finite_check": " or ".join(f"{name} - {name}" for name, _ in roots),
+                # One test for all results: a sum of finite numbers times 0.0 is 0.0; an inf or
+                # nan anywhere (or a sum that overflows) makes it nan.
+                "finite_check": (f"({' + '.join(name for name, _ in roots)})*0.0 == 0.0" if len(roots) > 1
+                                 else f"{roots[0][0]}*0.0 == 0.0"),
             }
         params = inputs + ((seed_param,) if grads else ())
         sig = signature + (f", {seed_param}=1.0" if grads else "")

@@ -53,11 +53,10 @@ def forward(x, y, w, b):
             # Forward terms (2)
             _t0 = min(max((1/(1 + math.exp(-(b + w*x)))), 1e-08), 0.99999999)
             value = -math.log1p(-_t0)*(1 - y) - y*math.log(_t0)
+            if value*0.0 == 0.0:  # all finite
+                return value
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (value - value):
-                return value
     x, y, w, b = _as_arrays(x, y, w, b)
     # Forward terms (2)
     # buffer reuse: written over a new array used only here
@@ -90,11 +89,10 @@ def backward(x, y, w, b, grad_output=1.0):
             _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
+            if (grad_w + grad_b)*0.0 == 0.0:  # all finite
+                return _new_tuple(Gradients, (grad_w, grad_b))
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (grad_w - grad_w or grad_b - grad_b):
-                return _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (2)
     # buffer reuse: written over a new array used only here
@@ -132,11 +130,10 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
+            if (value + grad_w + grad_b)*0.0 == 0.0:  # all finite
+                return value, _new_tuple(Gradients, (grad_w, grad_b))
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (value - value or grad_w - grad_w or grad_b - grad_b):
-                return value, _new_tuple(Gradients, (grad_w, grad_b))
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Forward terms (3)
     # buffer reuse: written over a new array used only here

@@ -42,11 +42,10 @@ def forward(x):
         try:
             # Forward terms (1)
             value = math.sin(x**2)
+            if value*0.0 == 0.0:  # all finite
+                return value
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (value - value):
-                return value
     (x,) = _as_arrays(x)
     # Forward terms (1)
     # buffer reuse: written over a new array used only here
@@ -70,11 +69,10 @@ def backward(x, grad_output=1.0):
         try:
             # Gradient terms (1)
             grad_x = 2*x*(grad_output*math.cos(x**2))
+            if grad_x*0.0 == 0.0:  # all finite
+                return _new_tuple(Gradients, (grad_x,))
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (grad_x - grad_x):
-                return _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
     # buffer reuse: written over a new array used only here
@@ -98,11 +96,10 @@ def value_and_grad(x, grad_output=1.0):
             value = math.sin(_t0)
             # Gradient terms (1)
             grad_x = 2*x*(grad_output*math.cos(_t0))
+            if (value + grad_x)*0.0 == 0.0:  # all finite
+                return value, _new_tuple(Gradients, (grad_x,))
         except (ArithmeticError, ValueError):
             pass
-        else:
-            if not (value - value or grad_x - grad_x):
-                return value, _new_tuple(Gradients, (grad_x,))
     x, grad_output = _as_arrays(x, grad_output)
     # Forward terms (1)
     # buffer reuse: written over a new array used only here
