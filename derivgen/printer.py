@@ -67,17 +67,33 @@ class NumPyPrinter(StrPrinter):
         self.used: set[str] = set()  # which of the aliases the printed code needs
 
     def _print_Add(self, expr, order=None):
-        # NumPy writes a + b into a's memory where a is a temporary (b's for a commutative
-        # op), never b - c's result into c: a difference of a name and a product would need
-        # a new array, so the product goes first (-2*b*c + a instead of a - 2*b*c).
+        # NumPy evaluates left to right and writes each sum into the running temporary, so
+        # the term that needs the most new arrays goes first (the Sethi-Ullman order): the
+        # others are computed while only the running sum is held. It also keeps a - b*c
+        # from needing an array for the difference (NumPy writes a sum into a temporary on
+        # either side, a difference only into the left one): -b*c + a.
         terms = self._as_ordered_terms(expr, order=None)
-        if len(terms) >= 2 and (terms[0].is_Atom or terms[0] in self.names):
-            for i, term in enumerate(terms[1:], 1):
-                if isinstance(term, sp.Mul) and term.could_extract_minus_sign() \
-                        and len([f for f in term.args if not f.is_number]) >= 2:
-                    terms = [term] + terms[:i] + terms[i + 1:]
-                    return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
+        needs = [self._need(t) for t in terms]
+        first = max(range(len(terms)), key=lambda i: (needs[i], -i))
+        moved = [first] + [i for i in range(len(terms)) if i != first]
+        negative = [t.could_extract_minus_sign() for t in terms]
+        if _peak([needs[i] for i in moved], [negative[i] for i in moved]) < _peak(needs, negative):
+            terms = [terms[i] for i in moved]
+            return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
         return super()._print_Add(expr, order=order)
+
+    def _need(self, expr) -> int:
+        """How many new arrays evaluating ``expr`` holds at once, at most (names and numbers
+        none; an operand written in by the emitter at least one)."""
+        if expr.is_number:
+            return 0
+        if isinstance(expr, sp.Symbol):
+            return 0 if self.names.get(expr, ("", PRECEDENCE["Atom"]))[1] >= PRECEDENCE["Atom"] else 1
+        if isinstance(expr, (sp.Add, sp.Mul)):
+            # Operands in printed order; after the first operation, its result is held.
+            args = self._as_ordered_terms(expr, order=None) if isinstance(expr, sp.Add) else expr.args
+            return _peak([self._need(a) for a in args])
+        return max([1] + [self._need(a) for a in expr.args])  # a function or power: a new array
 
     def _print_Mul(self, expr):
         # Factors that are single numbers are multiplied together first: NumPy evaluates
@@ -294,6 +310,19 @@ class NumPyPrinter(StrPrinter):
 
     def _print_Not(self, expr):
         return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
+
+
+def _peak(needs: list[int], negative=None) -> int:
+    """New arrays held at once evaluating operands with these needs left to right: the
+    first is held (if it made one) while the next is evaluated, and after that one result,
+    which NumPy writes each further operation into; a name minus a new array is the one
+    case it cannot (a difference goes into its left operand only)."""
+    negative = negative or [False] * len(needs)
+    peak, held = needs[0], int(needs[0] > 0)
+    for n, neg in zip(needs[1:], negative[1:]):
+        peak = max(peak, held + n + int(neg and n > 0 and not held))
+        held = 1
+    return max(1, peak)
 
 
 def precedence_of(template) -> int:

@@ -40,7 +40,7 @@ def forward(X, y, w, b):
     _t0 = np.clip(_sigmoid(X @ w + b, in_place=True), 1e-07, 0.9999999)
     # buffer reuse: written over a new array used only here
     # a mean of products as a dot product: no array for the product
-    _t1 = _mean_product(1 - y, _in_place(np.log1p, -_t0)) + np.mean(y*np.log(_t0))
+    _t1 = _mean_product(-y + 1, _in_place(np.log1p, -_t0)) + np.mean(y*np.log(_t0))
     del _t0
     value = -_t1
     del _t1
@@ -65,7 +65,7 @@ def backward(X, y, w, b, grad_output=1.0):
     _t3 = (-1/math.prod(np.shape(y*np.log(_t2))))
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t4 = _masked(_t3*(y - _t1), _t2 == _t1, in_place=True)
+    _t4 = _masked(_t3*(-_t1 + y), _t2 == _t1, in_place=True)
     del _t1, _t2, _t3
     grad_w = _scaled(_matmul_grad_b(_unbroadcast(_t4, np.shape(_t0)), X, w), grad_output)
     del _t0
@@ -88,13 +88,13 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t3 = y*np.log(_t2)
     # buffer reuse: written over a new array used only here
     # a mean of products as a dot product: no array for the product
-    _t4 = _mean_product(1 - y, _in_place(np.log1p, -_t2)) + np.mean(_t3)
+    _t4 = _mean_product(-y + 1, _in_place(np.log1p, -_t2)) + np.mean(_t3)
     value = -_t4
     del _t4
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t5 = _masked((-1/math.prod(np.shape(_t3)))*(y - _t1), _t2 == _t1, in_place=True)
+    _t5 = _masked((-1/math.prod(np.shape(_t3)))*(-_t1 + y), _t2 == _t1, in_place=True)
     del _t1, _t2, _t3
     grad_w = _scaled(_matmul_grad_b(_unbroadcast(_t5, np.shape(_t0)), X, w), grad_output)
     del _t0

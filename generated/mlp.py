@@ -60,7 +60,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t1 = _t0 + b1
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
-    _t4 = _t3 + b2 - y
+    _t4 = -y + _t3 + b2
     # Gradient terms (8)
     _t5 = (2*(1/math.prod(np.shape(_t4))))*_t4
     del _t4
@@ -93,7 +93,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t1 = _t0 + b1
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
-    _t4 = _t3 + b2 - y
+    _t4 = -y + _t3 + b2
     value = np.mean(_t4**2)
     # Gradient terms (8)
     _t5 = (2*(1/math.prod(np.shape(_t4))))*_t4
