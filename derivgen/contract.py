@@ -13,6 +13,9 @@ rewrites, in place:
 2. A gradient summed down to an operand's shape whose term is a product of two values,
    ``unbroadcast(x*g, shape(w))``, as ``unbroadcast_product``: a dot product where the
    sum is over every element (w is a single number) and both factors have one shape.
+3. A single-number factor of a term that is only summed to single numbers, the 1/n of a
+   mean in ``where(keep, (p - y)/n, 0)``, multiplies the sums instead: one pass over the
+   array fewer.
 
 The helpers check shapes at run time and fall back to the product where they differ,
 so results change by rounding only (a dot product sums in another order).
@@ -43,6 +46,14 @@ def contract(grad: Gradient) -> Gradient:
             _reduction(graph, value, uses)
         elif value.op == "unbroadcast" and value.template is not None:
             _fit(graph, value, uses)
+    needed = sorted(graph.ancestors(roots))  # the rewrites above leave some values unused
+    users: dict[int, list[int]] = {}
+    for vid in needed:
+        for a in dict.fromkeys(graph[vid].args):
+            users.setdefault(a, []).append(vid)
+    for vid in needed:
+        if vid not in roots:
+            _hoist(graph, graph[vid], [graph[u] for u in users.get(vid, ())])
     return grad
 
 
@@ -146,3 +157,48 @@ def _replace(graph: Graph, value: Value, expr, leaves) -> None:
     mapping = {_symbol(v): placeholder(i) for i, v in enumerate(used)}
     graph.values[value.id] = Value(value.id, value.op, expr.xreplace(mapping), tuple(used), value.lo,
                                    value.hi, note=value.note)
+
+
+def _hoist(graph: Graph, value: Value, users: list[Value]) -> None:
+    """Rule 3 of the module docstring, in place on ``value`` and its users."""
+    t = value.template
+    if t is None or not users:
+        return
+    masked = isinstance(t, S.where) and t.args[2] == 0
+    product = t.args[1] if masked else t
+    if not isinstance(product, sp.Mul):
+        return
+    scalars = [f for f in product.args if isinstance(f, sp.Symbol) and _number(graph, value.args[int(f.name[2:])])]
+    if not scalars or len(scalars) == len(product.args) or not value.hi:
+        return
+    for user in users:  # each a sum of the term down to a shape, linear in it
+        u = user.template
+        slots = u.args[:1] if isinstance(u, S.unbroadcast) else u.args[:2] if isinstance(u, S.unbroadcast_product) else ()
+        mine = [placeholder(i) for i, a in enumerate(user.args) if a == value.id]
+        if len(mine) != 1 or mine[0] not in slots or any(a.has(mine[0]) for a in u.args if a not in slots):
+            return
+    rest = sp.Mul(*(f for f in product.args if f not in scalars))
+    new_t = S.where(t.args[0], rest, 0) if masked else rest
+    factor = sp.Mul(*scalars)
+    leaves = {_symbol(a): a for a in value.args}
+    factor_expr = factor.xreplace({placeholder(i): _symbol(a) for i, a in enumerate(value.args)})
+    _replace(graph, value, new_t.xreplace({placeholder(i): _symbol(a) for i, a in enumerate(value.args)}), leaves)
+    for user in users:
+        expr = user.template.xreplace({placeholder(i): _symbol(a) for i, a in enumerate(user.args)})
+        user_leaves = {_symbol(a): a for a in user.args}
+        user_leaves.update(leaves)
+        _replace(graph, user, factor_expr * expr, user_leaves)
+
+
+def _number(graph: Graph, vid: int) -> bool:
+    """Whether ``vid`` is a single number whatever the inputs: no input reaches it, only
+    shapes (a mean's 1/n)."""
+    stack, seen = [vid], set()
+    while stack:
+        v = graph[stack.pop()]
+        if v.template is None:
+            return False
+        if v.op != "shape" and v.id not in seen:
+            seen.add(v.id)
+            stack.extend(v.args)
+    return True

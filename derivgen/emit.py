@@ -25,7 +25,7 @@ from . import symbolic as S
 from .graph import placeholder
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
-from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, precedence_of
+from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, enclosed, precedence_of
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -229,6 +229,7 @@ class FunctionBuilder:
         """Whether a (non-root) value is written into its users' expressions rather than
         named: used once and short, a constant, a shape of () or cheap to recompute."""
         return ((uses == 1 and len(expr) <= INLINE_LIMIT) or not value.args or expr == "()"
+                or _NUMBER.fullmatch(expr) is not None
                 or self._rematerialize(value, text))
 
     def _rematerialize(self, value, text) -> bool:
@@ -276,6 +277,9 @@ class FunctionBuilder:
             cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
         expr, used = cached
         self.used |= used
+        for i, (spelled, _) in enumerate(args):  # "(" + "(a*b)" + ")": one pair is enough
+            if "(\0" in expr and enclosed(spelled):
+                expr = expr.replace(f"(\0{i}\0)", f"\0{i}\0")
         return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
 
 
@@ -306,6 +310,7 @@ def _operand(spelled: str) -> str:
 
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_NUMBER = re.compile(r"\(?-?\d+(\.\d*)?\)?")  # a literal, as a count of 1 prints on the scalar path
 
 
 def _renumber(forward, backward, claimed):

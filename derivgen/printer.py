@@ -73,11 +73,13 @@ class NumPyPrinter(StrPrinter):
         # from needing an array for the difference (NumPy writes a sum into a temporary on
         # either side, a difference only into the left one): -b*c + a.
         terms = self._as_ordered_terms(expr, order=None)
-        needs = [self._need(t) for t in terms]
-        first = max(range(len(terms)), key=lambda i: (needs[i], -i))
-        moved = [first] + [i for i in range(len(terms)) if i != first]
         negative = [t.could_extract_minus_sign() for t in terms]
-        if _peak([needs[i] for i in moved], [negative[i] for i in moved]) < _peak(needs, negative):
+        # A negative term after the first is a subtraction of its positive part.
+        needs = [self._need(-t if neg else t) for t, neg in zip(terms, negative)]
+        first = max(range(len(terms)), key=lambda i: (self._need(terms[i]), -i))
+        moved = [first] + [i for i in range(len(terms)) if i != first]
+        moved_needs = [self._need(terms[first])] + [needs[i] for i in moved[1:]]
+        if _peak(moved_needs, [negative[i] for i in moved]) < _peak([self._need(terms[0])] + needs[1:], negative):
             terms = [terms[i] for i in moved]
             return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
         return super()._print_Add(expr, order=order)
@@ -125,7 +127,7 @@ class NumPyPrinter(StrPrinter):
     def parenthesize(self, item, level, strict=False):
         if isinstance(item, sp.Symbol) and item in self.names:
             text, prec = self.names[item]
-            if prec < level or (not strict and prec <= level):
+            if (prec < level or (not strict and prec <= level)) and not enclosed(text):
                 return f"({text})"
             return text
         return super().parenthesize(item, level, strict)
@@ -310,6 +312,19 @@ class NumPyPrinter(StrPrinter):
 
     def _print_Not(self, expr):
         return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
+
+
+def enclosed(text: str) -> bool:
+    """Whether ``text`` is one parenthesised group, "(a*b)" (not "(a) + (b)")."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth = 0
+    for i, c in enumerate(text):
+        depth += c == "("
+        depth -= c == ")"
+        if depth == 0 and i < len(text) - 1:
+            return False
+    return True
 
 
 def _peak(needs: list[int], negative=None) -> int:

@@ -52,7 +52,7 @@ def forward(x, y, w, b):
         try:
             # Forward terms (2)
             _t0 = min(max((1/(1 + math.exp(-(b + w*x)))), 1e-08), 0.99999999)
-            value = -y*math.log(_t0) - math.log1p(-_t0)*(-y + 1)
+            value = -math.log1p(-_t0)*(1 - y) - y*math.log(_t0)
             if value*0.0 == 0.0:  # all finite
                 return value
         except (ArithmeticError, ValueError):
@@ -62,7 +62,7 @@ def forward(x, y, w, b):
     # buffer reuse: written over a new array used only here
     _t0 = np.clip(_sigmoid(b + w*x, in_place=True), 1e-08, 0.99999999)
     # buffer reuse: written over a new array used only here
-    value = -y*np.log(_t0) - _in_place(np.log1p, -_t0)*(-y + 1)
+    value = -_in_place(np.log1p, -_t0)*(1 - y) - y*np.log(_t0)
     del _t0
     return value
 
@@ -86,7 +86,7 @@ def backward(x, y, w, b, grad_output=1.0):
             _t0 = (1/(1 + math.exp(-(b + w*x))))
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
             # Gradient terms (3)
-            _t2 = (grad_output*(-y + _t0) if _t1 == _t0 else 0.0)
+            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
             if (grad_w + grad_b)*0.0 == 0.0:  # all finite
@@ -101,7 +101,7 @@ def backward(x, y, w, b, grad_output=1.0):
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t2 = _masked(grad_output*(-y + _t0), _t1 == _t0, in_place=True)
+    _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
     del _t0, _t1
     # summed to a single number, a product is a dot product
     grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)
@@ -125,9 +125,9 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             # Forward terms (3)
             _t0 = (1/(1 + math.exp(-(b + w*x))))
             _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
-            value = -y*math.log(_t1) - math.log1p(-_t1)*(-y + 1)
+            value = -math.log1p(-_t1)*(1 - y) - y*math.log(_t1)
             # Gradient terms (3)
-            _t2 = (grad_output*(-y + _t0) if _t1 == _t0 else 0.0)
+            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
             grad_w = (x*_t2)
             grad_b = _t2
             if (value + grad_w + grad_b)*0.0 == 0.0:  # all finite
@@ -140,11 +140,11 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     _t0 = _sigmoid(b + w*x, in_place=True)
     _t1 = np.clip(_t0, 1e-08, 0.99999999)
     # buffer reuse: written over a new array used only here
-    value = -y*np.log(_t1) - _in_place(np.log1p, -_t1)*(-y + 1)
+    value = -_in_place(np.log1p, -_t1)*(1 - y) - y*np.log(_t1)
     # Gradient terms (3)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t2 = _masked(grad_output*(-y + _t0), _t1 == _t0, in_place=True)
+    _t2 = _masked(grad_output*(_t0 - y), _t1 == _t0, in_place=True)
     del _t0, _t1
     # summed to a single number, a product is a dot product
     grad_w = _unbroadcast_product(x, _t2, np.shape(w), owned=True)

@@ -40,7 +40,7 @@ def forward(X, y, w, b):
     _t0 = np.clip(_sigmoid(X @ w + b, in_place=True), 1e-07, 0.9999999)
     # buffer reuse: written over a new array used only here
     # a mean of products as a dot product: no array for the product
-    _t1 = _mean_product(-y + 1, _in_place(np.log1p, -_t0)) + np.mean(y*np.log(_t0))
+    _t1 = _mean_product(1 - y, _in_place(np.log1p, -_t0)) + np.mean(y*np.log(_t0))
     del _t0
     value = -_t1
     del _t1
@@ -53,7 +53,7 @@ def backward(X, y, w, b, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 21 operations.
+    Cost: 22 operations.
     """
     X, y, w, b, grad_output = _as_arrays(X, y, w, b, grad_output)
     # Forward terms (3)
@@ -61,23 +61,26 @@ def backward(X, y, w, b, grad_output=1.0):
     # buffer reuse: written over a new array used only here
     _t1 = _sigmoid(_t0 + b, in_place=True)
     _t2 = np.clip(_t1, 1e-07, 0.9999999)
-    # Gradient terms (4)
-    _t3 = (-1/math.prod(np.shape(y*np.log(_t2))))
+    # Gradient terms (5)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t4 = _masked(_t3*(-_t1 + y), _t2 == _t1, in_place=True)
-    del _t1, _t2, _t3
-    grad_w = _scaled(_matmul_grad_b(_unbroadcast(_t4, np.shape(_t0)), X, w), grad_output)
+    _t3 = _masked(y - _t1, _t2 == _t1, in_place=True)
+    del _t1
+    _t4 = (-1/math.prod(np.shape(y*np.log(_t2))))
+    del _t2
+    _t5 = _matmul_grad_b(_t4*_unbroadcast(_t3, np.shape(_t0)), X, w)
     del _t0
-    grad_b = _scaled(_unbroadcast(_t4, np.shape(b), owned=True), grad_output)
-    del _t4
+    grad_b = _scaled(_t4*_unbroadcast(_t3, np.shape(b), owned=True), grad_output)
+    del _t3, _t4
+    grad_w = _scaled(_t5, grad_output)
+    del _t5
     return Gradients(grad_w, grad_b)
 
 
 def value_and_grad(X, y, w, b, grad_output=1.0):
     """(value, Gradients) of logistic_regression(X, y, w, b), computing the shared terms once.
 
-    Cost: 28 operations.
+    Cost: 29 operations.
     """
     X, y, w, b, grad_output = _as_arrays(X, y, w, b, grad_output)
     # Forward terms (6)
@@ -88,18 +91,22 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     _t3 = y*np.log(_t2)
     # buffer reuse: written over a new array used only here
     # a mean of products as a dot product: no array for the product
-    _t4 = _mean_product(-y + 1, _in_place(np.log1p, -_t2)) + np.mean(_t3)
+    _t4 = _mean_product(1 - y, _in_place(np.log1p, -_t2)) + np.mean(_t3)
     value = -_t4
     del _t4
-    # Gradient terms (3)
+    # Gradient terms (5)
     # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
     # buffer reuse: written over a new array used only here
-    _t5 = _masked((-1/math.prod(np.shape(_t3)))*(-_t1 + y), _t2 == _t1, in_place=True)
-    del _t1, _t2, _t3
-    grad_w = _scaled(_matmul_grad_b(_unbroadcast(_t5, np.shape(_t0)), X, w), grad_output)
+    _t5 = _masked(y - _t1, _t2 == _t1, in_place=True)
+    del _t1, _t2
+    _t6 = (-1/math.prod(np.shape(_t3)))
+    del _t3
+    _t7 = _matmul_grad_b(_t6*_unbroadcast(_t5, np.shape(_t0)), X, w)
     del _t0
-    grad_b = _scaled(_unbroadcast(_t5, np.shape(b), owned=True), grad_output)
-    del _t5
+    grad_b = _scaled(_t6*_unbroadcast(_t5, np.shape(b), owned=True), grad_output)
+    del _t5, _t6
+    grad_w = _scaled(_t7, grad_output)
+    del _t7
     return value, Gradients(grad_w, grad_b)
 
 

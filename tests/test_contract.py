@@ -86,3 +86,22 @@ def test_scalar_path_is_the_plain_product():
     mod, _ = module("mean(-(y*log(x) + (1 - y)*log1p(-x)))", ["x"])
     value, grads = mod.value_and_grad(x=0.25, y=1.0)
     assert value == pytest.approx(-np.log(0.25)) and grads.x == pytest.approx(-4.0)
+
+
+BCE = """\
+def loss(x, y, w, b):
+    p = torch.clamp(torch.sigmoid(w * x + b), 1e-8, 1 - 1e-8)
+    return torch.mean(-(y * torch.log(p) + (1 - y) * torch.log(1 - p)))
+"""
+
+
+def test_a_mean_count_multiplies_the_sums_not_the_array():
+    text = derivgen.generate(BCE, function="loss", wrt=["w", "b"])
+    array_path = text.split("def value_and_grad")[1].split("_as_arrays(")[1]
+    assert "_masked(_t0 - y," in array_path  # no 1/n pass over the array
+    mod = derivgen.compile(BCE, function="loss", wrt=["w", "b"])
+    rng = np.random.default_rng(4)
+    for w_shape in [(), (6,), (3, 6)]:  # the count is hoisted through sums to any shape
+        inputs = {"x": rng.normal(size=6), "y": (rng.random(6) < 0.5) * 1.0,
+                  "w": rng.normal(size=w_shape), "b": 0.3}
+        assert derivgen.gradcheck(mod, inputs).ok
