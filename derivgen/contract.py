@@ -51,9 +51,10 @@ def contract(grad: Gradient) -> Gradient:
     for vid in needed:
         for a in dict.fromkeys(graph[vid].args):
             users.setdefault(a, []).append(vid)
+    numbers = _numbers(graph, needed)
     for vid in needed:
         if vid not in roots:
-            _hoist(graph, graph[vid], [graph[u] for u in users.get(vid, ())])
+            _hoist(graph, graph[vid], [graph[u] for u in users.get(vid, ())], numbers)
     return grad
 
 
@@ -159,7 +160,7 @@ def _replace(graph: Graph, value: Value, expr, leaves) -> None:
                                    value.hi, note=value.note)
 
 
-def _hoist(graph: Graph, value: Value, users: list[Value]) -> None:
+def _hoist(graph: Graph, value: Value, users: list[Value], numbers: set[int]) -> None:
     """Rule 3 of the module docstring, in place on ``value`` and its users."""
     t = value.template
     if t is None or not users:
@@ -168,7 +169,7 @@ def _hoist(graph: Graph, value: Value, users: list[Value]) -> None:
     product = t.args[1] if masked else t
     if not isinstance(product, sp.Mul):
         return
-    scalars = [f for f in product.args if isinstance(f, sp.Symbol) and _number(graph, value.args[int(f.name[2:])])]
+    scalars = [f for f in product.args if isinstance(f, sp.Symbol) and value.args[int(f.name[2:])] in numbers]
     if not scalars or len(scalars) == len(product.args) or not value.hi:
         return
     for user in users:  # each a sum of the term down to a shape, linear in it
@@ -190,15 +191,12 @@ def _hoist(graph: Graph, value: Value, users: list[Value]) -> None:
         _replace(graph, user, factor_expr * expr, user_leaves)
 
 
-def _number(graph: Graph, vid: int) -> bool:
-    """Whether ``vid`` is a single number whatever the inputs: no input reaches it, only
-    shapes (a mean's 1/n)."""
-    stack, seen = [vid], set()
-    while stack:
-        v = graph[stack.pop()]
-        if v.template is None:
-            return False
-        if v.op != "shape" and v.id not in seen:
-            seen.add(v.id)
-            stack.extend(v.args)
-    return True
+def _numbers(graph: Graph, needed: list[int]) -> set[int]:
+    """The values that are single numbers whatever the inputs: no input reaches them, only
+    shapes (a mean's 1/n). One pass in creation order (a topological order)."""
+    found: set[int] = set()
+    for vid in needed:
+        v = graph[vid]
+        if v.template is not None and (v.op == "shape" or all(a in found for a in v.args)):
+            found.add(vid)
+    return found

@@ -138,6 +138,7 @@ class _Sweep:
     def __init__(self, graph: Graph, seed: int):
         self.graph, self.seed = graph, seed
         self.memo: dict[int, bool] = {seed: True}
+        self.typed: dict[int, bool] = {}
 
     def start(self, out) -> int:
         if out.hi or out.op == "input":
@@ -185,16 +186,24 @@ class _Sweep:
         return vid if self.is_scaled(vid) or self._typed(vid) else self.scale(vid)
 
     def _typed(self, vid: int) -> bool:
-        """Whether an input array reaches ``vid`` (shapes aside)."""
-        stack, seen = [vid], set()
+        """Whether an input array reaches ``vid`` (shapes aside); memoized, iterative."""
+        memo, stack = self.typed, [vid]
         while stack:
-            v = self.graph[stack.pop()]
-            if v.template is None:
-                return True
-            if v.op != "shape" and v.id not in seen:
-                seen.add(v.id)
-                stack.extend(v.args)
-        return False
+            v = self.graph[stack[-1]]
+            if v.id in memo:
+                stack.pop()
+                continue
+            if v.template is None or v.op == "shape":
+                memo[v.id] = v.template is None
+                stack.pop()
+                continue
+            pending = [a for a in v.args if a not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[v.id] = any(memo[a] for a in v.args)
+            stack.pop()
+        return memo[vid]
 
     def consistent(self, terms: list[int]) -> list[int]:
         """Terms that can be added: all scaled, or none."""
