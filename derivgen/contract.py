@@ -35,11 +35,7 @@ WINDOW = 16  # values looked through for one reduction, at most (long sums stay 
 def contract(grad: Gradient) -> Gradient:
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
-    needed = sorted(graph.ancestors(roots))
-    uses: dict[int, int] = {}
-    for vid in needed:
-        for a in graph[vid].args:
-            uses[a] = uses.get(a, 0) + 1
+    needed, uses = graph.uses(roots)
     for vid in needed:
         value = graph[vid]
         if value.op in ("sum", "mean") and value.template is not None and value.template.args[1:] == (0,):

@@ -29,11 +29,7 @@ LIMIT = 10  # operations in a fused template, at most
 def fuse(grad: Gradient) -> Gradient:
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
-    needed = sorted(graph.ancestors(roots))
-    uses: dict[int, int] = {}
-    for vid in needed:
-        for a in graph[vid].args:
-            uses[a] = uses.get(a, 0) + 1
+    needed, uses = graph.uses(roots)
     for vid in needed:
         value = graph[vid]
         if not _arithmetic(value):

@@ -104,6 +104,16 @@ class Graph:
                 args.append(vid)
         return self.add(op, template.xreplace(subs), tuple(args), labels=labels, note=note)
 
+    def uses(self, roots) -> tuple[list[int], dict[int, int]]:
+        """The values the roots depend on, in creation order, and how often each is an
+        operand of one of them."""
+        needed = sorted(self.ancestors(roots))
+        counts: dict[int, int] = {}
+        for vid in needed:
+            for a in self.values[vid].args:
+                counts[a] = counts.get(a, 0) + 1
+        return needed, counts
+
     def ancestors(self, roots) -> set[int]:
         """Every value the roots depend on, roots included (iterative: graphs can be deep)."""
         seen: set[int] = set()

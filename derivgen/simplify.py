@@ -35,11 +35,7 @@ def simplify(grad: Gradient) -> Gradient:
     """``grad`` with its gradient terms simplified where that makes them smaller."""
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
-    needed = sorted(graph.ancestors(roots))
-    uses: dict[int, int] = {}
-    for vid in needed:
-        for a in graph[vid].args:
-            uses[a] = uses.get(a, 0) + 1
+    needed, uses = graph.uses(roots)
     gradient_side = {grad.seed} | grad.terms
     for vid in needed:
         if any(a in gradient_side for a in graph[vid].args):
