@@ -137,7 +137,7 @@ class _Sweep:
 
     def __init__(self, graph: Graph, seed: int):
         self.graph, self.seed = graph, seed
-        self.memo: dict[int, bool] = {seed: True}
+        self.memo: dict[int, bool] = {}
         self.typed: dict[int, bool] = {}
 
     def start(self, out) -> int:
@@ -150,18 +150,27 @@ class _Sweep:
         return value.template if not value.args and isinstance(value.template, sp.Number) else None
 
     def is_scaled(self, vid: int) -> bool:
-        """Whether ``vid`` depends on grad_output (iterative: graphs can be deep)."""
-        memo, stack = self.memo, [vid]
+        """Whether ``vid`` depends on grad_output."""
+        return self._reaches(self.memo, vid, lambda v: v.id == self.seed if v.template is None else None)
+
+    def _typed(self, vid: int) -> bool:
+        """Whether an input array (or grad_output) reaches ``vid``, shapes aside."""
+        return self._reaches(self.typed, vid,
+                             lambda v: True if v.template is None else False if v.op == "shape" else None)
+
+    def _reaches(self, memo: dict, vid: int, terminal) -> bool:
+        """Whether a value ``terminal`` says True of reaches ``vid`` through operands
+        (``terminal`` gives None for values to look through); memoized, iterative."""
+        stack = [vid]
         while stack:
-            v = stack[-1]
-            if v in memo:
-                stack.pop()
-                continue
-            pending = [a for a in self.graph[v].args if a not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            memo[v] = any(memo[a] for a in self.graph[v].args)
+            v = self.graph[stack[-1]]
+            if v.id not in memo:
+                known = terminal(v)
+                pending = [] if known is not None else [a for a in v.args if a not in memo]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                memo[v.id] = known if known is not None else any(memo[a] for a in v.args)
             stack.pop()
         return memo[vid]
 
@@ -184,26 +193,6 @@ class _Sweep:
         """``vid``, about to become an array: scaled first if nothing in it has a dtype (a
         number, or a mean's 1/n), so that the array takes grad_output's, the inputs' dtype."""
         return vid if self.is_scaled(vid) or self._typed(vid) else self.scale(vid)
-
-    def _typed(self, vid: int) -> bool:
-        """Whether an input array reaches ``vid`` (shapes aside); memoized, iterative."""
-        memo, stack = self.typed, [vid]
-        while stack:
-            v = self.graph[stack[-1]]
-            if v.id in memo:
-                stack.pop()
-                continue
-            if v.template is None or v.op == "shape":
-                memo[v.id] = v.template is None
-                stack.pop()
-                continue
-            pending = [a for a in v.args if a not in memo]
-            if pending:
-                stack.extend(pending)
-                continue
-            memo[v.id] = any(memo[a] for a in v.args)
-            stack.pop()
-        return memo[vid]
 
     def consistent(self, terms: list[int]) -> list[int]:
         """Terms that can be added: all scaled, or none."""
