@@ -4,7 +4,7 @@
 is one pass and no array. After differentiation (and simplification), this pass
 rewrites, in place:
 
-1. A sum or mean over every element of a linear combination of products,
+1. A sum or mean over every element of a linear combination of products (or squares),
    ``mean(-(y*log(p) + (1 - y)*log1p(-p)))``, as the same combination of
    ``sum_product``/``mean_product`` terms. A sum splits only where every term has the
    shape of the whole (a smaller term would be counted once instead of once per element
@@ -75,7 +75,7 @@ def _written_out(graph: Graph, vid: int, uses) -> tuple[sp.Basic, dict]:
         budget[0] -= 1
         if _linear(value.template):
             inner = [expand(a, False) for a in value.args]
-        elif isinstance(value.template, sp.Mul):
+        elif isinstance(value.template, sp.Mul) or _square(value.template):
             inner = [leaf(a) for a in value.args]
         else:
             return leaf(v)
@@ -93,13 +93,19 @@ def _linear(t) -> bool:
     return True
 
 
+def _square(t) -> bool:
+    return isinstance(t, sp.Pow) and t.exp == 2
+
+
 def _products(expr) -> list[tuple[sp.Basic, tuple]] | None:
-    """``expr`` as [(coefficient, factors)], a sum of numbers times products."""
+    """``expr`` as [(coefficient, factors)], a sum of numbers times products (a square
+    is the product of two equal factors: sum(x**2) is a dot product of x with itself)."""
     terms = []
     for term in sp.Add.make_args(expr):
         coefficient, factors = term.as_coeff_mul()
         if not factors:
             return None
+        factors = sum(((f.base, f.base) if _square(f) else (f,) for f in factors), ())
         terms.append((coefficient, factors))
     return terms
 

@@ -160,12 +160,16 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    arrays = [np.asarray(v) for v in values]
-    typed = [isinstance(v, (np.ndarray, np.generic)) and a.dtype.kind == "f"
-             for v, a in zip(values, arrays)]
-    floats = [a.dtype for a, t in zip(arrays, typed) if t]
-    dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
-    return [a if t else a.astype(dtype) for a, t in zip(arrays, typed)]
+    typed = (np.ndarray, np.generic)
+    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
+    if not floats:
+        dtype = np.float64
+    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
+        dtype = floats[0]
+    else:
+        dtype = np.result_type(*floats)
+    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
+            for v in values]
 
 
 def _unbroadcast(g, shape, full=None, owned=False):

@@ -31,7 +31,7 @@ class Gradients(NamedTuple):
 def forward(x):
     """The value of mean_square(x).
 
-    Cost: 2 operations.
+    Cost: 1 operations.
     """
     if (type(x) is float
             or type(x) in _SCALAR):
@@ -47,7 +47,8 @@ def forward(x):
             pass
     (x,) = _as_arrays(x)
     # Forward terms (1)
-    value = np.mean(x**2)
+    # a mean of products as a dot product: no array for the product
+    value = _mean_product(x, x)
     return value
 
 
@@ -80,7 +81,7 @@ def backward(x, grad_output=1.0):
 def value_and_grad(x, grad_output=1.0):
     """(value, Gradients) of mean_square(x), computing the shared terms once.
 
-    Cost: 9 operations.
+    Cost: 8 operations.
     """
     if (type(x) is type(grad_output) is float
             or type(x) in _SCALAR and type(grad_output) in _SCALAR):
@@ -98,7 +99,8 @@ def value_and_grad(x, grad_output=1.0):
             pass
     x, grad_output = _as_arrays(x, grad_output)
     # Forward terms (1)
-    value = np.mean(x**2)
+    # a mean of products as a dot product: no array for the product
+    value = _mean_product(x, x)
     # Gradient terms (1)
     grad_x = _scaled((2*(1/math.prod(np.shape(x))))*x, grad_output)
     return value, Gradients(grad_x)
@@ -111,12 +113,23 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    arrays = [np.asarray(v) for v in values]
-    typed = [isinstance(v, (np.ndarray, np.generic)) and a.dtype.kind == "f"
-             for v, a in zip(values, arrays)]
-    floats = [a.dtype for a, t in zip(arrays, typed) if t]
-    dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
-    return [a if t else a.astype(dtype) for a, t in zip(arrays, typed)]
+    typed = (np.ndarray, np.generic)
+    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
+    if not floats:
+        dtype = np.float64
+    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
+        dtype = floats[0]
+    else:
+        dtype = np.result_type(*floats)
+    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
+            for v in values]
+
+
+def _mean_product(a, b):
+    """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
+    if np.shape(a) == np.shape(b) and np.size(a):
+        return np.vdot(a, b) / np.size(a)
+    return np.mean(a * b)
 
 
 def _scaled(x, g):

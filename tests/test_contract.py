@@ -105,3 +105,13 @@ def test_a_mean_count_multiplies_the_sums_not_the_array():
         inputs = {"x": rng.normal(size=6), "y": (rng.random(6) < 0.5) * 1.0,
                   "w": rng.normal(size=w_shape), "b": 0.3}
         assert derivgen.gradcheck(mod, inputs).ok
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (4, 5)])
+def test_a_mean_of_squares_is_a_dot_product(shape):
+    mod, text = module("mean(x**2)", ["x"])
+    assert "_mean_product(x, x)" in text
+    x = np.random.default_rng(5).normal(size=shape)
+    value, grads = mod.value_and_grad(x)
+    assert value == pytest.approx(np.mean(x**2), rel=1e-12)
+    np.testing.assert_allclose(grads.x, 2 * x / max(x.size, 1), rtol=1e-12)
