@@ -192,7 +192,7 @@ def _in_place(ufunc, x):
 def _scaled(x, g):
     """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
     over x fewer."""
-    return x if np.ndim(g) == 0 and g == 1 else x * g
+    return x if g.ndim == 0 and g.item() == 1 else x * g  # g: grad_output, as an array
 
 
 def _masked(values, keep, in_place=False):

@@ -135,4 +135,4 @@ def _mean_product(a, b):
 def _scaled(x, g):
     """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
     over x fewer."""
-    return x if np.ndim(g) == 0 and g == 1 else x * g
+    return x if g.ndim == 0 and g.item() == 1 else x * g  # g: grad_output, as an array
