@@ -181,6 +181,7 @@ _READABLE = (
     # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
     (S.unbroadcast, lambda g, *shapes: g),
     (S.scaled, lambda x, g: x * g),
+    (S.sech2, lambda x: sp.sech(x) ** 2),
     (S.expand_reduced, lambda g, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
     (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),

@@ -118,6 +118,9 @@ class MathPrinter(NumPyPrinter):
     def _print_logaddexp_parts(self, expr):
         return self._helper("logaddexp_parts_scalar", expr.args)
 
+    def _print_sech2(self, expr):
+        return self._helper("sech2_scalar", expr.args)
+
     def _print_exp_shift(self, expr):
         return self._helper("exp_shift_scalar", expr.args[:1])
 

@@ -49,7 +49,7 @@ HELPERS = {
     "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
     "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
     "matmul_grad_b": "matmul_grad_b", "sum_product": "sum_product", "mean_product": "mean_product",
-    "scaled": "scaled",
+    "scaled": "scaled", "sech2": "sech2",
 }
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
 NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}

@@ -34,6 +34,7 @@ relu = _opaque("relu", 1, "max(x, 0)")
 logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
 maximum = _opaque("maximum", 2, "elementwise max(a, b)")
 minimum = _opaque("minimum", 2, "elementwise min(a, b)")
+sech2 = _opaque("sech2", 1, "sech(x)**2 = 4e/(1 + e)**2 with e = exp(-2|x|), one exp")
 clip = _opaque("clip", 3, "min(max(x, lo), hi); an infinite bound is absent")
 # Shared work: one helper computes a value and the pieces its gradient needs (from the
 # same exp), and part() picks one of them; see derivgen/optimize.py.

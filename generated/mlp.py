@@ -55,7 +55,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     grad_output is the gradient flowing into the output (default 1.0, i.e. the gradient
     of the sum of the output); each gradient has its input's shape and dtype.
 
-    Cost: 40 operations.
+    Cost: 30 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
     # Forward terms (5)
@@ -64,7 +64,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t2 = np.tanh(_t1)
     _t3 = _t2 @ W2
     _t4 = _t3 + b2 - y
-    # Gradient terms (9)
+    # Gradient terms (8)
     _t5 = (1/math.prod(np.shape(_t4)))
     _t6 = 2*_t4
     del _t4
@@ -72,24 +72,22 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t3
     grad_b2 = _scaled(_t5*_unbroadcast(_t6, np.shape(b2), owned=True), grad_output)
     del _t5, _t6
-    _t8 = _matmul_grad_a(_t7, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    # buffer reuse: written over a new array used only here
-    _t9 = 4*_t8*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
-    del _t1, _t8
+    _t8 = _matmul_grad_a(_t7, _t2, W2)*_sech2(_t1)
+    del _t1
     grad_W2 = _scaled(_matmul_grad_b(_t7, _t2, W2), grad_output)
     del _t2, _t7
-    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t9, np.shape(_t0)), X, W1), grad_output)
+    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _scaled(_unbroadcast(_t9, np.shape(b1), owned=True), grad_output)
-    del _t9
+    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
+    del _t8
     return Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 
 def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     """(value, Gradients) of mlp(X, y, W1, b1, W2, b2), computing the shared terms once.
 
-    Cost: 41 operations.
+    Cost: 31 operations.
     """
     X, y, W1, b1, W2, b2, grad_output = _as_arrays(X, y, W1, b1, W2, b2, grad_output)
     # Forward terms (6)
@@ -100,7 +98,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t4 = _t3 + b2 - y
     # a mean of products as a dot product: no array for the product
     value = _mean_product(_t4, _t4)
-    # Gradient terms (9)
+    # Gradient terms (8)
     _t5 = (1/math.prod(np.shape(_t4)))
     _t6 = 2*_t4
     del _t4
@@ -108,17 +106,15 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t3
     grad_b2 = _scaled(_t5*_unbroadcast(_t6, np.shape(b2), owned=True), grad_output)
     del _t5, _t6
-    _t8 = _matmul_grad_a(_t7, _t2, W2)
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
-    # buffer reuse: written over a new array used only here
-    _t9 = 4*_t8*_in_place(np.exp, -2*np.abs(_t1))/(1 + _in_place(np.exp, -2*np.abs(_t1)))**2
-    del _t1, _t8
+    _t8 = _matmul_grad_a(_t7, _t2, W2)*_sech2(_t1)
+    del _t1
     grad_W2 = _scaled(_matmul_grad_b(_t7, _t2, W2), grad_output)
     del _t2, _t7
-    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t9, np.shape(_t0)), X, W1), grad_output)
+    grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _scaled(_unbroadcast(_t9, np.shape(b1), owned=True), grad_output)
-    del _t9
+    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
+    del _t8
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
 
@@ -186,6 +182,18 @@ def _scaled(x, g):
     """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
     over x fewer."""
     return x if g.ndim == 0 and g.item() == 1 else x * g  # g: grad_output, as an array
+
+
+def _sech2(z):
+    """sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): tanh's derivative from one exp, exact
+    where 1 - tanh(z)**2 would cancel, and free of overflow."""
+    e = -2 * np.abs(z)  # a new array (a NumPy scalar if z is 0-d), updated in place
+    e = np.exp(e, out=e if type(e) is np.ndarray else None)
+    d = e + 1
+    d *= d
+    e *= 4
+    e /= d
+    return e
 
 
 def _as_matrices(g, a, b):
