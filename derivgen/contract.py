@@ -178,8 +178,8 @@ def _hoist(graph: Graph, value: Value, users: list[Value], numbers: set[int]) ->
         u = user.template
         slots = u.args[:1] if isinstance(u, S.unbroadcast) else u.args[:2] if isinstance(u, S.unbroadcast_product) else ()
         mine = [placeholder(i) for i, a in enumerate(user.args) if a == value.id]
-        if len(mine) != 1 or mine[0] not in slots or any(a.has(mine[0]) for a in u.args if a not in slots):
-            return
+        if len(mine) != 1 or sum(a.has(mine[0]) for a in u.args) != 1 or mine[0] not in slots:
+            return  # the term once, in a summed slot (twice would need the factor squared)
     rest = sp.Mul(*(f for f in product.args if f not in scalars))
     new_t = S.where(t.args[0], rest, 0) if masked else rest
     factor = sp.Mul(*scalars)
