@@ -125,7 +125,8 @@ class FunctionBuilder:
             if comments is None:
                 comments = notes.pop(vid)
             text[vid] = (target, PRECEDENCE["Atom"])
-            (backward if vid in gradient_side else forward).append(Statement(target, expr, comments))
+            statement = Statement(target, _unwrapped(expr), comments)
+            (backward if vid in gradient_side else forward).append(statement)
 
         for vid in needed:
             value = values.get(vid) or graph[vid]
@@ -281,6 +282,19 @@ class FunctionBuilder:
             if "(\0" in expr and enclosed(spelled):
                 expr = expr.replace(f"(\0{i}\0)", f"\0{i}\0")
         return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
+
+
+def _unwrapped(expr: str) -> str:
+    """A statement's expression without parentheses around the whole of it (which an
+    operand needs, an assignment does not); a tuple keeps them."""
+    if len(expr) <= 2 or not enclosed(expr):
+        return expr
+    depth = 0
+    for c in expr[1:-1]:
+        depth += (c in "([{") - (c in ")]}")
+        if c == "," and depth == 0:
+            return expr
+    return expr[1:-1]
 
 
 def _new_array(template) -> bool:

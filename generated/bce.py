@@ -83,11 +83,11 @@ def backward(x, y, w, b, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (2)
-            _t0 = (1/(1 + math.exp(-(b + w*x))))
-            _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
+            _t0 = 1/(1 + math.exp(-(b + w*x)))
+            _t1 = 1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0
             # Gradient terms (3)
-            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
-            grad_w = (x*_t2)
+            _t2 = grad_output*(_t0 - y) if _t1 == _t0 else 0.0
+            grad_w = x*_t2
             grad_b = _t2
             if (grad_w + grad_b)*0.0 == 0.0:  # all finite
                 return _new_tuple(Gradients, (grad_w, grad_b))
@@ -123,12 +123,12 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (3)
-            _t0 = (1/(1 + math.exp(-(b + w*x))))
-            _t1 = (1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0)
+            _t0 = 1/(1 + math.exp(-(b + w*x)))
+            _t1 = 1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0
             value = -math.log1p(-_t1)*(1 - y) - y*math.log(_t1)
             # Gradient terms (3)
-            _t2 = (grad_output*(_t0 - y) if _t1 == _t0 else 0.0)
-            grad_w = (x*_t2)
+            _t2 = grad_output*(_t0 - y) if _t1 == _t0 else 0.0
+            grad_w = x*_t2
             grad_b = _t2
             if (value + grad_w + grad_b)*0.0 == 0.0:  # all finite
                 return value, _new_tuple(Gradients, (grad_w, grad_b))

@@ -40,7 +40,7 @@ def forward(x):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (1)
-            value = (x**2)
+            value = x**2
             if value*0.0 == 0.0:  # all finite
                 return value
         except (ArithmeticError, ValueError):
@@ -90,7 +90,7 @@ def value_and_grad(x, grad_output=1.0):
         # call, with NumPy's nan, inf and warnings.
         try:
             # Forward terms (1)
-            value = (x**2)
+            value = x**2
             # Gradient terms (1)
             grad_x = grad_output*(2*x)
             if (value + grad_x)*0.0 == 0.0:  # all finite
