@@ -47,10 +47,10 @@ def contract(grad: Gradient) -> Gradient:
     for vid in needed:
         for a in dict.fromkeys(graph[vid].args):
             users.setdefault(a, []).append(vid)
-    numbers = _numbers(graph, needed)
+    typed: dict[int, bool] = {}
     for vid in needed:
         if vid not in roots:
-            _hoist(graph, graph[vid], [graph[u] for u in users.get(vid, ())], numbers)
+            _hoist(graph, graph[vid], [graph[u] for u in users.get(vid, ())], typed)
     return grad
 
 
@@ -162,7 +162,7 @@ def _replace(graph: Graph, value: Value, expr, leaves) -> None:
                                    value.hi, note=value.note)
 
 
-def _hoist(graph: Graph, value: Value, users: list[Value], numbers: set[int]) -> None:
+def _hoist(graph: Graph, value: Value, users: list[Value], typed: dict) -> None:
     """Rule 3 of the module docstring, in place on ``value`` and its users."""
     t = value.template
     if t is None or not users:
@@ -171,7 +171,8 @@ def _hoist(graph: Graph, value: Value, users: list[Value], numbers: set[int]) ->
     product = t.args[1] if masked else t
     if not isinstance(product, sp.Mul):
         return
-    scalars = [f for f in product.args if isinstance(f, sp.Symbol) and value.args[int(f.name[2:])] in numbers]
+    scalars = [f for f in product.args if isinstance(f, sp.Symbol)
+               and not graph.takes_input(value.args[int(f.name[2:])], typed)]
     if not scalars or len(scalars) == len(product.args) or not value.hi:
         return
     for user in users:  # each a sum of the term down to a shape, linear in it
@@ -191,14 +192,3 @@ def _hoist(graph: Graph, value: Value, users: list[Value], numbers: set[int]) ->
         user_leaves = {_symbol(a): a for a in user.args}
         user_leaves.update(leaves)
         _replace(graph, user, factor_expr * expr, user_leaves)
-
-
-def _numbers(graph: Graph, needed: list[int]) -> set[int]:
-    """The values that are single numbers whatever the inputs: no input reaches them, only
-    shapes (a mean's 1/n). One pass in creation order (a topological order)."""
-    found: set[int] = set()
-    for vid in needed:
-        v = graph[vid]
-        if v.template is not None and (v.op == "shape" or all(a in found for a in v.args)):
-            found.add(vid)
-    return found

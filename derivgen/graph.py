@@ -114,6 +114,28 @@ class Graph:
                 counts[a] = counts.get(a, 0) + 1
         return needed, counts
 
+    def reaches(self, vid: int, memo: dict, terminal) -> bool:
+        """Whether a value ``terminal`` says True of reaches ``vid`` through operands
+        (``terminal`` gives None for values to look through); memoized in ``memo``,
+        iterative (graphs can be deep)."""
+        stack = [vid]
+        while stack:
+            v = self.values[stack[-1]]
+            if v.id not in memo:
+                known = terminal(v)
+                pending = [] if known is not None else [a for a in v.args if a not in memo]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                memo[v.id] = known if known is not None else any(memo[a] for a in v.args)
+            stack.pop()
+        return memo[vid]
+
+    def takes_input(self, vid: int, memo: dict) -> bool:
+        """Whether an input (or grad_output) reaches ``vid``, shapes aside: if not, the
+        value is a plain number whatever the inputs (a mean's 1/n), with no dtype of its own."""
+        return self.reaches(vid, memo, lambda v: True if v.template is None else False if v.op == "shape" else None)
+
     def ancestors(self, roots) -> set[int]:
         """Every value the roots depend on, roots included (iterative: graphs can be deep)."""
         seen: set[int] = set()

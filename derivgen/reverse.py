@@ -151,28 +151,7 @@ class _Sweep:
 
     def is_scaled(self, vid: int) -> bool:
         """Whether ``vid`` depends on grad_output."""
-        return self._reaches(self.memo, vid, lambda v: v.id == self.seed if v.template is None else None)
-
-    def _typed(self, vid: int) -> bool:
-        """Whether an input array (or grad_output) reaches ``vid``, shapes aside."""
-        return self._reaches(self.typed, vid,
-                             lambda v: True if v.template is None else False if v.op == "shape" else None)
-
-    def _reaches(self, memo: dict, vid: int, terminal) -> bool:
-        """Whether a value ``terminal`` says True of reaches ``vid`` through operands
-        (``terminal`` gives None for values to look through); memoized, iterative."""
-        stack = [vid]
-        while stack:
-            v = self.graph[stack[-1]]
-            if v.id not in memo:
-                known = terminal(v)
-                pending = [] if known is not None else [a for a in v.args if a not in memo]
-                if pending:
-                    stack.extend(pending)
-                    continue
-                memo[v.id] = known if known is not None else any(memo[a] for a in v.args)
-            stack.pop()
-        return memo[vid]
+        return self.graph.reaches(vid, self.memo, lambda v: v.id == self.seed if v.template is None else None)
 
     def scale(self, vid: int) -> int:
         """``vid`` times grad_output."""
@@ -192,7 +171,7 @@ class _Sweep:
     def array(self, vid: int) -> int:
         """``vid``, about to become an array: scaled first if nothing in it has a dtype (a
         number, or a mean's 1/n), so that the array takes grad_output's, the inputs' dtype."""
-        return vid if self.is_scaled(vid) or self._typed(vid) else self.scale(vid)
+        return vid if self.is_scaled(vid) or self.graph.takes_input(vid, self.typed) else self.scale(vid)
 
     def consistent(self, terms: list[int]) -> list[int]:
         """Terms that can be added: all scaled, or none."""
@@ -206,7 +185,7 @@ class _Sweep:
         where grad_output is 1; a gradient with no dtype of its own always takes it on)."""
         if self.is_scaled(vid):
             return vid
-        if not self._typed(vid):
+        if not self.graph.takes_input(vid, self.typed):
             return self.scale(vid)
         return self.graph.add("scale", S.scaled(placeholder(0), placeholder(1)), (vid, self.seed))
 
