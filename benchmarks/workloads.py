@@ -21,13 +21,7 @@ SEED_BCE_POINT = (6.7, 0.0, 1.0, 0.0)  # x, y, w, b
 MEAN_SQUARE = "mean(x**2)"
 
 # Workload 3: mean binary cross-entropy over N examples, gradients for the two parameters.
-BCE_MEAN = """\
-def loss(x, y, w, b):
-    z = w * x + b
-    p = torch.sigmoid(z)
-    p = torch.clamp(p, 1e-8, 1 - 1e-8)
-    return torch.mean(-(y * torch.log(p) + (1 - y) * torch.log(1 - p)))
-"""
+BCE_MEAN = (REPO / "examples" / "bce_mean.py").read_text()
 BCE_MEAN_PARAMS = (1.5, -0.25)  # w, b
 
 # Workload 4.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import difflib
+import gc
 import importlib.abc
 import importlib.util
 import keyword
@@ -61,6 +63,26 @@ def generate(source: str, *, function: str | None = None, wrt=None, name: str | 
     if name is not None and (not _MODULE_NAME.match(name) or keyword.iskeyword(name)):
         raise UsageError(f"name must be a Python identifier that is not a keyword, got {name!r}")
     filename = filename or ("<expression>" if "def " not in source else "<source>")
+    with _no_cycle_collection():
+        return _generate(source, function, wrt, name, filename)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """The cyclic garbage collector paused: compiling makes a few objects per operation of
+    the program and frees them with the graph, and a collector pass walks every object
+    alive (a quarter of the time on a 5,000-step program). Reference counting still frees
+    them; the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _generate(source: str, function, wrt, name, filename: str) -> str:
     try:
         program = parse(source, function, filename)
         if program.kind == "expression" and function is not None:

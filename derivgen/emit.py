@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from . import naming
 from . import symbolic as S
+from .blocking import BLOCK_SIZE, Blocked, split
 from .graph import placeholder
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
@@ -38,12 +40,14 @@ class Statement:
     expr: str
     comments: tuple[str, ...] = ()
     release: tuple[str, ...] = ()  # temporaries last used here, deleted after it
+    where: str = ""  # in a blocked function: "before", "loop" or "after" the loop over blocks
 
 
 @dataclass(frozen=True)
 class Section:
     title: str
     statements: tuple[Statement, ...]
+    part: str = ""  # in a blocked function: "before", "loop" or "after" the loop over blocks
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class FunctionDesc:
     convert: str  # the line turning inputs into arrays
     sections: tuple[Section, ...]
     returns: str
+    blocks: tuple[str, ...] = ()  # in a blocked function, the lines that start the loop
     # The scalar path (Python numbers, math module), when the program allows one.
     scalar_check: tuple[str, ...] = ()  # the condition, as lines
     scalar_sections: tuple[Section, ...] = ()
@@ -93,7 +98,8 @@ class FunctionBuilder:
     """Decides which values of one generated function are inlined or named, and prints them."""
 
     def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]],
-                 printer=NumPyPrinter, cache: dict | None = None):
+                 printer=NumPyPrinter, cache: dict | None = None, params: tuple = (),
+                 where: dict | None = None, named: frozenset = frozenset()):
         self.printer = printer
         self.cache = {} if cache is None else cache  # printed templates, shared by a module's builders
         self.graph = grad.graph
@@ -104,11 +110,20 @@ class FunctionBuilder:
         self.roots = roots
         self.used: set[str] = set()
         self.fresh: set[int] = set()  # inlined values that are new arrays, used only where inlined
+        self.params = params  # the leaves in parameter order: blocks are tried where given
+        self.where = where  # building a blocked function: value id -> part of it
+        self.named = named  # values computed before the loop over blocks and read in it
+        self.blocks: tuple[str, ...] = ()  # the lines starting the loop, when blocked
 
     def build(self, namer: naming.Namer) -> tuple[list[Section], dict[int, str], int]:
         graph = self.graph
         root_ids = [vid for _, vid in self.roots]
         needed, uses, values = self._values(root_ids)
+        if self.printer is NumPyPrinter and self.params:
+            blocked = split(graph, lambda v: values.get(v) or graph[v], self.roots, self.leaf_names,
+                            self.params, namer, self.seed, self.terms)
+            if blocked is not None:
+                return self._build_blocked(blocked, namer)
         root_names: dict[int, str] = {}
         for name, vid in self.roots:
             root_names.setdefault(vid, name)
@@ -125,7 +140,8 @@ class FunctionBuilder:
             if comments is None:
                 comments = notes.pop(vid)
             text[vid] = (target, PRECEDENCE["Atom"])
-            statement = Statement(target, _unwrapped(expr), comments)
+            where = self.where.get(vid, "") if self.where is not None else ""
+            statement = Statement(target, _unwrapped(expr), comments, where=where)
             (backward if vid in gradient_side else forward).append(statement)
 
         for vid in needed:
@@ -154,7 +170,7 @@ class FunctionBuilder:
                 text[vid] = text[same[0]]
                 notes[vid] = merged
                 continue
-            if vid not in root_names and self._inline(value, expr, uses.get(vid, 0), text):
+            if vid not in root_names and vid not in self.named and self._inline(value, expr, uses.get(vid, 0), text):
                 text[vid] = (expr, precedence_of(value.template))
                 if _new_array(value.template):
                     self.fresh.add(vid)
@@ -169,8 +185,10 @@ class FunctionBuilder:
             emit(vid, target, expr, merged)
         for name, vid in self.roots:
             if graph[vid].template is None:  # the output is an input itself
-                forward.append(Statement(name, text[vid][0]))
+                forward.append(Statement(name, text[vid][0], where="after" if self.where is not None else ""))
                 text[vid] = (name, PRECEDENCE["Atom"])
+        if self.where is not None:
+            return self._blocked_sections(forward, backward, claimed, text, ops)
         backward = _schedule(backward, set(claimed))
         forward, backward, renamed = _renumber(forward, backward, claimed)
         if self.printer is NumPyPrinter:
@@ -182,6 +200,51 @@ class FunctionBuilder:
             sections.append(Section(f"Forward terms ({len(forward)})", tuple(forward)))
         if backward:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
+        names = {vid: text[vid][0] for _, vid in self.roots}
+        return sections, names, ops
+
+    def _build_blocked(self, blocked: Blocked, namer: naming.Namer):
+        """The function as a loop over blocks of its inputs (see blocking.py)."""
+        inner = FunctionBuilder(blocked.grad, self.aliases, blocked.leaves, list(blocked.roots + blocked.steps),
+                                cache=self.cache, where=blocked.where, named=blocked.named)
+        sections, inner_names, ops = inner.build(namer)
+        self.used |= inner.used | {"blocks"}
+        names = {vid: inner_names[new] for (_, vid), (_, new) in zip(self.roots, blocked.roots)}
+        wholes = ", ".join(whole for whole, _ in blocked.inputs)
+        over = f", over=({', '.join(blocked.over)}{',' if len(blocked.over) == 1 else ''})" if blocked.over else ""
+        targets = ", ".join(block for _, block in blocked.inputs)
+        if len(blocked.inputs) == 1:
+            targets = f"({targets},)"
+        blocks = self.aliases["blocks"]
+        self.blocks = (
+            f"{blocks} = {self.aliases['Blocks']}({wholes}{over})",
+            f"{' = '.join(blocked.totals)} = None",
+            f"for {targets} in {blocks}:",
+        )
+        return sections, names, ops
+
+    def _blocked_sections(self, forward, backward, claimed, text, ops):
+        """Sections of a blocked function: before the loop, in it (forward and gradient
+        terms), after it."""
+        before = [s for s in forward + backward if s.where == "before"]
+        loop_forward = [s for s in forward if s.where == "loop"]
+        loop_backward = _schedule([s for s in backward if s.where == "loop"], set(claimed))
+        after = [s for s in forward + backward if s.where == "after"]
+        ordered, _, renamed = _renumber(before + loop_forward + loop_backward + after, [], claimed)
+        ordered = self._explained(_release_blocked(ordered, set(claimed)))
+        # Statements in the loop are indented once more: long comments are wrapped.
+        ordered = [replace(s, comments=_wrapped(s.comments, LOOP_COMMENT_WIDTH))
+                   if s.where == "loop" and any(len(c) > LOOP_COMMENT_WIDTH for c in s.comments) else s
+                   for s in ordered]
+        sizes = [len(before), len(loop_forward), len(loop_backward), len(after)]
+        titles = [("before", "Before the blocks: from the whole inputs' shapes"), ("loop", "Forward terms"),
+                  ("loop", "Gradient terms"), ("after", "After the blocks: from the totals")]
+        sections, start = [], 0
+        for size, (part, title) in zip(sizes, titles):
+            if size:
+                sections.append(Section(f"{title} ({size})", tuple(ordered[start:start + size]), part))
+            start += size
+        text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, ops
 
@@ -340,7 +403,7 @@ def _renumber(forward, backward, claimed):
         return _IDENTIFIER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
 
     def statements(items):
-        return [Statement(rename(s.target), rename(s.expr), s.comments) for s in items]
+        return [replace(s, target=rename(s.target), expr=rename(s.expr)) for s in items]
 
     return statements(forward), statements(backward), mapping
 
@@ -357,7 +420,7 @@ def _schedule(statements, temporaries):
         return statements
     defined = {s.target: i for i, s in enumerate(statements)}
     names = [set(_IDENTIFIER.findall(s.expr)) for s in statements]
-    after = [{defined[n] for n in used if n in defined} for used in names]
+    after = [{defined[n] for n in used if n in defined} - {i} for i, used in enumerate(names)]  # total(_s0, ...)
     remaining: dict[str, int] = {}
     for used in names:
         for n in used & temporaries:
@@ -389,6 +452,32 @@ def _release(forward, backward, temporaries):
     out = [Statement(st.target, st.expr, st.comments, tuple(sorted(released.get(i, ()), key=_natural)))
            for i, st in enumerate(statements)]
     return out[:len(forward)], out[len(forward):]
+
+
+LOOP_COMMENT_WIDTH = 90  # comment text in the loop over blocks: lines of at most 100 characters
+
+
+def _wrapped(comments, width):
+    return tuple(line for c in comments for line in textwrap.wrap(c, width, break_long_words=False))
+
+
+def _release_blocked(statements, temporaries):
+    """As _release, for a blocked function's statements in order: a temporary of the loop
+    is deleted inside it after its last use (each block computes it anew); one computed
+    before the loop and read in it (a count) is kept."""
+    last_use, defined = {}, {}
+    for index, statement in enumerate(statements):
+        defined.setdefault(statement.target, statement.where)
+        for name in _IDENTIFIER.findall(statement.expr):
+            if name in temporaries:
+                last_use[name] = index
+    released: dict[int, list[str]] = {}
+    for name, index in last_use.items():
+        if defined.get(name) == "before" and statements[index].where == "loop":
+            continue
+        released.setdefault(index, []).append(name)
+    return [Statement(st.target, st.expr, st.comments, tuple(sorted(released[i], key=_natural)), st.where)
+            if i in released else st for i, st in enumerate(statements)]
 
 
 def _natural(name: str):
@@ -426,7 +515,8 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
             roots.append((namer.claim("value"), grad.output))
         for n in grads:
             roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
-        builder = FunctionBuilder(grad, aliases, leaf_names, roots, cache=printed)
+        leaves = tuple(program.input_ids[n] for n in inputs) + ((grad.seed,) if grads else ())
+        builder = FunctionBuilder(grad, aliases, leaf_names, roots, cache=printed, params=leaves)
         sections, names, ops = builder.build(namer.child())
         used |= builder.used
         scalar = {}
@@ -466,7 +556,8 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
             if grads:
                 used.add("new_tuple")
         doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
-        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns, **scalar))
+        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
+                                      blocks=builder.blocks, **scalar))
     for key in sorted(used):
         used.update(naming.REQUIRES.get(key, ()))
     if scalar_used := any(f.scalar_check for f in functions):
@@ -535,5 +626,5 @@ def environment() -> jinja2.Environment:
 
 
 def render(desc: ModuleDesc) -> str:
-    text = environment().get_template("module.py.jinja").render(m=desc, helpers=HELPERS)
+    text = environment().get_template("module.py.jinja").render(m=desc, helpers=HELPERS, block_size=BLOCK_SIZE)
     return text.rstrip() + "\n"

@@ -42,6 +42,9 @@ INTERNAL = {
     "exp_shift_scalar": "_exp_shift_scalar",
     "scalar_types": "_SCALAR",
     "new_tuple": "_new_tuple",
+    "Blocks": "_Blocks",
+    "per_element": "_per_element",
+    "blocks": "_blocks",  # the _Blocks of one call, a local variable
 }
 
 
@@ -61,6 +64,8 @@ REQUIRES = {
     "matmul_grad_a": ("unbroadcast", "as_matrices"),
     "matmul_grad_b": ("unbroadcast", "as_matrices"),
     "unbroadcast_product": ("unbroadcast",),
+    "blocks": ("Blocks",),
+    "per_element": ("math",),
 }
 
 

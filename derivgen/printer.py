@@ -130,6 +130,8 @@ class NumPyPrinter(StrPrinter):
             if (prec < level or (not strict and prec <= level)) and not enclosed(text):
                 return f"({text})"
             return text
+        if _per_element(item):
+            return self._print(item)  # a call
         return super().parenthesize(item, level, strict)
 
     # ---- atoms ---------------------------------------------------------------------
@@ -174,6 +176,9 @@ class NumPyPrinter(StrPrinter):
             return f"{sqrt}({self._print(base)})"
         if exp == -sp.S.Half:
             return f"1/{sqrt}({self._print(base)})"
+        if _per_element(expr):
+            # 1/n of a mean over every element: inf, not ZeroDivisionError, for no elements.
+            return f"{self.alias('per_element')}({self._print(base.args[0])})"
         if exp.is_number and exp.is_negative:
             denominator = base if exp == -1 else sp.Pow(base, -exp, evaluate=False)
             return "1/" + self.parenthesize(denominator, PRECEDENCE["Mul"], strict=True)
@@ -283,6 +288,10 @@ class NumPyPrinter(StrPrinter):
         text = ", ".join(self._print(a) for a in args)
         return f"{self.alias('unbroadcast_product')}({text}{', owned=True' if owned else ''})"
 
+    def _print_accumulate(self, expr):
+        total, part = (self._print(a) for a in expr.args)
+        return f"{self.alias('blocks')}.total({total}, {part})"
+
     def _print_shape_of(self, expr):
         shapes = [f"{self.np('shape')}({self._print(a)})" for a in expr.args]
         if len(shapes) == 1:
@@ -312,6 +321,12 @@ class NumPyPrinter(StrPrinter):
 
     def _print_Not(self, expr):
         return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
+
+
+def _per_element(expr) -> bool:
+    """Whether ``expr`` is 1/n of a mean over every element (printed as a helper call)."""
+    return (isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, S.size_ratio)
+            and expr.base.args[1] == sp.Tuple())
 
 
 def enclosed(text: str) -> bool:

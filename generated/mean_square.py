@@ -74,7 +74,7 @@ def backward(x, grad_output=1.0):
             pass
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = _scaled((2*(1/math.prod(np.shape(x))))*x, grad_output)
+    grad_x = _scaled((2*_per_element(np.shape(x)))*x, grad_output)
     return Gradients(grad_x)
 
 
@@ -102,7 +102,7 @@ def value_and_grad(x, grad_output=1.0):
     # a mean of products as a dot product: no array for the product
     value = _mean_product(x, x)
     # Gradient terms (1)
-    grad_x = _scaled((2*(1/math.prod(np.shape(x))))*x, grad_output)
+    grad_x = _scaled((2*_per_element(np.shape(x)))*x, grad_output)
     return value, Gradients(grad_x)
 
 
@@ -136,3 +136,10 @@ def _scaled(x, g):
     """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
     over x fewer."""
     return x if g.ndim == 0 and g.item() == 1 else x * g  # g: grad_output, as an array
+
+
+def _per_element(shape):
+    """1/n for a mean over the n elements of an array of this shape; inf where there are
+    none, so that the empty sum times it is nan, as NumPy's mean of nothing."""
+    n = math.prod(shape)
+    return 1 / n if n else math.inf

@@ -65,7 +65,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     _t3 = _t2 @ W2
     _t4 = _t3 + b2 - y
     # Gradient terms (8)
-    _t5 = 1/math.prod(np.shape(_t4))
+    _t5 = _per_element(np.shape(_t4))
     _t6 = 2*_t4
     del _t4
     _t7 = _t5*_unbroadcast(_t6, np.shape(_t3))
@@ -99,7 +99,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     # a mean of products as a dot product: no array for the product
     value = _mean_product(_t4, _t4)
     # Gradient terms (8)
-    _t5 = 1/math.prod(np.shape(_t4))
+    _t5 = _per_element(np.shape(_t4))
     _t6 = 2*_t4
     del _t4
     _t7 = _t5*_unbroadcast(_t6, np.shape(_t3))
@@ -228,3 +228,10 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(b) == 1:
         grad = grad[..., 0]
     return _unbroadcast(grad, np.shape(b))
+
+
+def _per_element(shape):
+    """1/n for a mean over the n elements of an array of this shape; inf where there are
+    none, so that the empty sum times it is nan, as NumPy's mean of nothing."""
+    n = math.prod(shape)
+    return 1 / n if n else math.inf

@@ -2,6 +2,8 @@
 give the value and gradients of the product written out; where shapes differ at run
 time, the helpers fall back to the product."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,7 @@ def reference(x, y):
 def test_sum_of_products_is_printed_as_dot_products():
     _, text = module("sum(sin(a)*exp(-b**2) + log1p(a**2)*b)", ["a", "b"])
     body = text.split("def value_and_grad")[1].split("\ndef ")[0]
-    assert "value = _sum_product(" in body and "np.sum(" not in body
+    assert "_sum_product(" in body and "np.sum(" not in body
 
 
 @pytest.mark.parametrize("shapes", [((5,), (5,)), ((3, 4), (3, 4)), ((4,), (3, 4)), ((3, 1), (1, 4)), ((), (6,))])
@@ -46,7 +48,8 @@ def test_sum_of_products_matches_the_product_written_out(shapes):
 @pytest.mark.parametrize("shapes", [((8,), (8,)), ((2, 8), (8,)), ((8,), (2, 8)), ((), (8,))])
 def test_mean_of_products_matches_the_product_written_out(shapes):
     mod, text = module("mean(-(y*log(x) + (1 - y)*log1p(-x)))", ["x"])
-    assert "_mean_product(" in text
+    # A dot product over the whole inputs, or in blocks (sums, then one 1/n).
+    assert "_mean_product(" in text or ("_sum_product(" in text and "_per_element(" in text)
     rng = np.random.default_rng(1)
     x = rng.uniform(0.1, 0.9, size=shapes[0])
     y = (rng.random(size=shapes[1]) < 0.5).astype(float)
@@ -98,7 +101,7 @@ def loss(x, y, w, b):
 def test_a_mean_count_multiplies_the_sums_not_the_array():
     text = derivgen.generate(BCE, function="loss", wrt=["w", "b"])
     array_path = text.split("def value_and_grad")[1].split("_as_arrays(")[1]
-    assert "_masked(_t0 - y," in array_path  # no 1/n pass over the array
+    assert re.search(r"_masked\(_t\d+ - y_?,", array_path)  # no 1/n pass over the array
     mod = derivgen.compile(BCE, function="loss", wrt=["w", "b"])
     rng = np.random.default_rng(4)
     for w_shape in [(), (6,), (3, 6)]:  # the count is hoisted through sums to any shape

@@ -35,7 +35,7 @@ def test_clamped_bce_gradient_cancels_to_fewer_operations():
         patch.setattr(compiler, "simplify", lambda grad: grad)
         plain = derivgen.generate(CLAMPED_BCE, wrt=["w", "b"])
     assert cost(simplified, "backward") < cost(plain, "backward")
-    assert "(there the terms cancel)" in simplified
+    assert "(there the terms cancel)" in re.sub(r"\n\s*# ", " ", simplified)  # comments may wrap
 
 
 def test_simplified_gradients_equal_the_rule_by_rule_ones_and_are_more_accurate(unsimplified):
