@@ -195,7 +195,8 @@ def timed_workloads(mode: Mode, only: set[str], available: dict[str, str]) -> li
             "3", f"BCE mean value_and_grad, N = {mode.n:,}, grads w, b",
             {"derivgen": bce_mean.value_and_grad, "hand fused": baselines.bce_mean_fused,
              "algebraic": baselines.bce_mean_algebraic},
-            workloads.bce_mean_inputs(mode.n), target=("hand fused", 1.0)), "bce_mean"))
+            # At most 1x the hand-fused version is required and 0.8x the goal: the row judges the goal.
+            workloads.bce_mean_inputs(mode.n), target=("hand fused", 0.8)), "bce_mean"))
     if "4" in only:
         elementwise = derivgen.compile(workloads.ELEMENTWISE, wrt=["a", "b"])
         rows.append(add_frameworks(Timed(
