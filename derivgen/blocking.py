@@ -180,9 +180,10 @@ class _Splitter:
                 early.add(vid)
                 loopable[vid] = True
                 continue
-            if _reductions(value.template) and all(values[a].template is None or a in early for a in value.args):
-                # A sum of inputs alone (of grad_output, to the output's shape): computed whole
-                # before the loop, which reads it as a constant.
+            if (_reductions(value.template) and not value.hi
+                    and all(values[a].template is None or a in early for a in value.args)):
+                # A sum of inputs alone to a single number (of grad_output, to the output's
+                # shape): computed whole before the loop, which reads it as a constant.
                 self.pre.add(vid)
                 early.add(vid)
                 loopable[vid] = True

@@ -342,7 +342,7 @@ class FunctionBuilder:
         expr, used = cached
         self.used |= used
         for i, (spelled, _) in enumerate(args):  # "(" + "(a*b)" + ")": one pair is enough
-            if "(\0" in expr and enclosed(spelled):
+            if "(\0" in expr and enclosed(spelled) and spelled != "()":  # () is an empty tuple
                 expr = expr.replace(f"(\0{i}\0)", f"\0{i}\0")
         return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
 

@@ -295,20 +295,25 @@ class _Blocks:
             return
         rows = max(1, self.size // row)
         if shape[0] >= 2 * rows:
-            self.shape, self.rows = shape, rows
+            self.shape, self.rows, self.row = shape, rows, row
             self.cut = [a.size != 1 for a in inputs]
 
     def __iter__(self):
         if self.shape is None:
             yield self.inputs
             return
-        for start in range(0, self.shape[0], self.rows):
-            self.at = slice(start, start + self.rows)
-            self.block = (min(self.rows, self.shape[0] - start),) + self.shape[1:]
+        n = self.shape[0]
+        starts = list(range(0, n, self.rows))
+        if self.row == 1 and n - starts[-1] == 1:
+            starts.pop()  # a last block of one element would look like a sum (see total)
+        for start, stop in zip(starts, starts[1:] + [n]):
+            self.at = slice(start, stop)
+            self.block = (stop - start,) + self.shape[1:]
             yield tuple(a[self.at] if cut else a for a, cut in zip(self.inputs, self.cut))
 
     def total(self, total, part):
-        """total (None before the first block) with this block's part."""
+        """total (None before the first block) with this block's part: rows of an array result
+        where the part has the block's shape (two elements or more), else a sum."""
         if self.shape is None:
             return part
         if np.shape(part) == self.block:  # rows of an array result

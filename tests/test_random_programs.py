@@ -73,3 +73,36 @@ def test_random_program_scalar_path_agrees_with_the_array_path(source):
     np.testing.assert_allclose(float(scalar_value), float(array_value), rtol=1e-12, atol=1e-15)
     for s, a in zip(scalar_grads, array_grads):  # nan allowed where both paths agree it is
         np.testing.assert_allclose(float(s), float(a), rtol=1e-11, atol=1e-14, equal_nan=True)
+
+
+BLOCK_SHAPES = [{"x": (10,), "y": (10,), "z": ()}, {"x": (7, 3), "y": (7, 3), "z": (7, 3)},
+                {"x": (), "y": (9,), "z": (1,)}]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 25)
+@given(st.sampled_from(["sum({})", "mean({})", "{}"]).flatmap(
+    lambda outer: expressions(3).map(outer.format)), st.sampled_from(range(len(BLOCK_SHAPES))))
+def test_random_program_in_blocks_agrees_with_one_pass(source, shapes_index):
+    """Where a function runs in blocks (tests/test_blocking.py), blocks of 2 rows give what one
+    pass over the whole inputs gives, for every function of the module."""
+    mod = derivgen.compile(source)
+    assume(hasattr(mod, "_Blocks"))
+    shapes = {name: BLOCK_SHAPES[shapes_index][name] for name in mod.INPUTS}
+    inputs = derivgen.check.random_inputs(mod.INPUTS, shapes, seed=2)
+    try:
+        mod.forward(**inputs)
+    except np.exceptions.AxisError:
+        assume(False)
+    results = {}
+    for size in (2, 10**9):
+        mod._Blocks.size = size
+        results[size] = [mod.forward(**inputs), *mod.backward(**inputs), *_flat(mod.value_and_grad(**inputs))]
+    mod._Blocks.size = 10**9
+    for blocked, whole in zip(results[2], results[10**9]):
+        assert np.shape(blocked) == np.shape(whole), source
+        np.testing.assert_allclose(blocked, whole, rtol=1e-11, atol=1e-13, err_msg=source)
+
+
+def _flat(value_and_grad):
+    value, grads = value_and_grad
+    return [value, *grads]

@@ -470,3 +470,14 @@ def test_matmul_keeps_the_parentheses_of_its_right_operand():
 def test_module_names_cannot_be_keywords():
     with pytest.raises(derivgen.UsageError, match="keyword"):
         derivgen.generate("x", name="class")
+
+
+def test_mean_of_a_single_number_has_gradients(compiled):
+    """mean(sum(...)) divides by the count of one number, 1: its shape is the empty tuple,
+    which the printer must keep as an argument (math.prod(()), not math.prod())."""
+    module = compiled("mean(sum(x*y)) + mean(x)", ["x", "y"])
+    x, y = np.arange(1.0, 4.0), np.array([0.5, -1.0, 2.0])
+    value, grads = module.value_and_grad(x, y)
+    assert value == pytest.approx(np.sum(x * y) + np.mean(x))
+    np.testing.assert_allclose(grads.x, y + 1 / 3)
+    np.testing.assert_allclose(grads.y, x)
