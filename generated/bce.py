@@ -58,7 +58,7 @@ def forward(x, y, w, b):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b = _as_arrays(x, y, w, b)
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b)
@@ -100,7 +100,7 @@ def backward(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b, grad_output)
@@ -148,7 +148,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b, grad_output, over=(x, y, w, b))
@@ -277,7 +277,7 @@ class _Blocks:
     array result is written into its rows of the whole, a sum is added to the others.
     """
 
-    size = 16384  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
+    size = 32768  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
 
     def __init__(self, *inputs, over=None):
         self.inputs = inputs

@@ -57,7 +57,7 @@ def forward(x, y, w, b):
     _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
     _t1 = _per_element(_t0)
     del _t0
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b)
@@ -109,7 +109,7 @@ def backward(x, y, w, b, grad_output=1.0):
     _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
     _t1 = _per_element(_t0)
     del _t0
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b)
@@ -164,7 +164,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
     _t1 = _per_element(_t0)
     del _t0
-    # The elementwise work in blocks of rows (_Blocks: about 16,384 elements at a time,
+    # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
     _blocks = _Blocks(x, y, w, b)
@@ -321,7 +321,7 @@ class _Blocks:
     array result is written into its rows of the whole, a sum is added to the others.
     """
 
-    size = 16384  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
+    size = 32768  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
 
     def __init__(self, *inputs, over=None):
         self.inputs = inputs
