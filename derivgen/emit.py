@@ -331,13 +331,15 @@ class FunctionBuilder:
                             and self.graph[a].template is not None)
         fresh = frozenset(i for i, a in enumerate(value.args)
                           if self.printer is NumPyPrinter and a in self.fresh)
-        key = (value.template, self.printer, shape, scalars, fresh)
+        arrays = frozenset(i for i, a in enumerate(value.args)
+                           if self.printer is NumPyPrinter and self.graph[a].op in ("input", "grad_output"))
+        key = (value.template, self.printer, shape, scalars, fresh, arrays)
         cached = self.cache.get(key)
         if cached is None:
             tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
                       for i, (prec, negative) in enumerate(shape)}
             printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
-                                   fresh={placeholder(i) for i in fresh})
+                                   fresh={placeholder(i) for i in fresh}, arrays={placeholder(i) for i in arrays})
             cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
         expr, used = cached
         self.used |= used

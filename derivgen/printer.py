@@ -58,12 +58,13 @@ NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
 class NumPyPrinter(StrPrinter):
     """Prints one template; ``names`` maps each free symbol to (text, precedence)."""
 
-    def __init__(self, names: dict, aliases: dict, scalars=frozenset(), fresh=frozenset()):
+    def __init__(self, names: dict, aliases: dict, scalars=frozenset(), fresh=frozenset(), arrays=frozenset()):
         super().__init__({"order": "none"})
         self.names = names
         self.aliases = aliases  # "np", "math" and helper names -> collision-free spellings
         self.scalars = scalars  # symbols known to stand for single numbers, not arrays
         self.fresh = fresh  # symbols standing for new arrays that nothing else holds
+        self.arrays = arrays  # symbols standing for NumPy arrays (the inputs, converted)
         self.used: set[str] = set()  # which of the aliases the printed code needs
 
     def _print_Add(self, expr, order=None):
@@ -293,7 +294,9 @@ class NumPyPrinter(StrPrinter):
         return f"{self.alias('blocks')}.total({total}, {part})"
 
     def _print_shape_of(self, expr):
-        shapes = [f"{self.np('shape')}({self._print(a)})" for a in expr.args]
+        # An input is an array by now: its .shape is np.shape's answer, without the dispatch.
+        shapes = [f"{self._print(a)}.shape" if a in self.arrays else f"{self.np('shape')}({self._print(a)})"
+                  for a in expr.args]
         if len(shapes) == 1:
             return shapes[0]
         return f"{self.np('broadcast_shapes')}({', '.join(shapes)})" if shapes else "()"

@@ -117,8 +117,8 @@ def backward(x, y, w, b, grad_output=1.0):
         _t2 = _masked(grad_output_*(_t0 - y_), _t1 == _t0, in_place=True)
         del _t0, _t1
         # summed to a single number, a product is a dot product
-        grad_w = _blocks.total(grad_w, _unbroadcast_product(x_, _t2, np.shape(w_), owned=True))
-        grad_b = _blocks.total(grad_b, _unbroadcast(_t2, np.shape(b_), owned=True))
+        grad_w = _blocks.total(grad_w, _unbroadcast_product(x_, _t2, w_.shape, owned=True))
+        grad_b = _blocks.total(grad_b, _unbroadcast(_t2, b_.shape, owned=True))
         del _t2
     return Gradients(grad_w, grad_b)
 
@@ -167,8 +167,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         _t2 = _masked(grad_output_*(_t0 - y_), _t1 == _t0, in_place=True)
         del _t0, _t1
         # summed to a single number, a product is a dot product
-        grad_w = _blocks.total(grad_w, _unbroadcast_product(x_, _t2, np.shape(w_), owned=True))
-        grad_b = _blocks.total(grad_b, _unbroadcast(_t2, np.shape(b_), owned=True))
+        grad_w = _blocks.total(grad_w, _unbroadcast_product(x_, _t2, w_.shape, owned=True))
+        grad_b = _blocks.total(grad_b, _unbroadcast(_t2, b_.shape, owned=True))
         del _t2
     return value, Gradients(grad_w, grad_b)
 
@@ -180,16 +180,22 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    typed = (np.ndarray, np.generic)
-    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-    if not floats:
-        dtype = np.float64
-    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
-        dtype = floats[0]
-    else:
+    dtype, mixed = None, False
+    for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
+            if dtype is None:
+                dtype = v.dtype
+            elif v.dtype != dtype:
+                mixed = True
+    if mixed:
+        typed = (np.ndarray, np.generic)
+        floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
         dtype = np.result_type(*floats)
-    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
-            for v in values]
+    elif dtype is None:
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else np.asarray(v, dtype) for v in values]
 
 
 def _unbroadcast(g, shape, full=None, owned=False):
@@ -199,11 +205,13 @@ def _unbroadcast(g, shape, full=None, owned=False):
     used): it is first broadcast to full, that array's shape, then summed over the axes
     broadcasting added or stretched, or broadcast up (as a view) where g is smaller.
     owned=True (a gradient returned to the caller) makes such a view an array of its own.
+    Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
+    Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
-    if full is not None and np.shape(g) != full:
+    if full is not None and getattr(g, "shape", ()) != full:
         g = np.broadcast_to(g, full)
-    if np.shape(g) != shape:
-        stretched = np.broadcast_shapes(np.shape(g), shape)
+    if getattr(g, "shape", ()) != shape:
+        stretched = np.broadcast_shapes(getattr(g, "shape", ()), shape)
         if stretched != shape:
             g = np.broadcast_to(g, stretched)
             lead = g.ndim - len(shape)
@@ -211,7 +219,7 @@ def _unbroadcast(g, shape, full=None, owned=False):
                 lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
             )
             g = np.sum(g, axis=axes).reshape(shape)
-        if np.shape(g) != shape:
+        if getattr(g, "shape", ()) != shape:
             g = np.broadcast_to(g, shape)
     if owned and not np.asarray(g).flags.writeable:
         g = np.array(g)
@@ -240,7 +248,8 @@ def _sigmoid(z, in_place=False):
 def _unbroadcast_product(a, b, shape, full=None, owned=False):
     """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
     summed to a single number and a, b (and full) have one shape."""
-    if shape == () and np.shape(a) == np.shape(b) == (full or np.shape(a)):
+    a_shape = getattr(a, "shape", ())
+    if shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape):
         return np.vdot(a, b)
     return _unbroadcast(a * b, shape, full, owned)
 
@@ -260,7 +269,8 @@ def _masked(values, keep, in_place=False):
     in_place=True: values is a new array nothing else holds, so the product is written
     over it where it has the result's shape (where keep is true it is unchanged).
     """
-    fits = in_place and type(values) is np.ndarray and np.shape(keep) in ((), values.shape)
+    fits = (in_place and type(values) is np.ndarray
+            and getattr(keep, "shape", ()) in ((), values.shape))
     out = np.multiply(values, keep, out=values if fits else None)
     if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
         return np.where(keep, values, 0)
@@ -316,7 +326,7 @@ class _Blocks:
         where the part has the block's shape (two elements or more), else a sum."""
         if self.shape is None:
             return part
-        if np.shape(part) == self.block:  # rows of an array result
+        if getattr(part, "shape", ()) == self.block:  # rows of an array result
             if total is None:
                 total = np.empty(self.shape, np.result_type(part))
             total[self.at] = part

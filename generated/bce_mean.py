@@ -53,10 +53,8 @@ def forward(x, y, w, b):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b = _as_arrays(x, y, w, b)
-    # Before the blocks: from the whole inputs' shapes (2)
-    _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t1 = _per_element(_t0)
-    del _t0
+    # Before the blocks: from the whole inputs' shapes (1)
+    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -65,16 +63,16 @@ def forward(x, y, w, b):
     for x_, y_, w_, b_ in _blocks:
         # Forward terms (3)
         # buffer reuse: written over a new array used only here
-        _t2 = np.clip(_sigmoid(b_ + w_*x_, in_place=True), 1e-08, 0.99999999)
+        _t1 = np.clip(_sigmoid(b_ + w_*x_, in_place=True), 1e-08, 0.99999999)
         # a sum of products as a dot product: no array for the product
-        _s0 = _blocks.total(_s0, _sum_product(y_, np.log(_t2)))
+        _s0 = _blocks.total(_s0, _sum_product(y_, np.log(_t1)))
         # buffer reuse: written over a new array used only here
         # a sum of products as a dot product: no array for the product
-        _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t2)))
-        del _t2
+        _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t1)))
+        del _t1
     # After the blocks: from the totals (1)
-    value = (-_t1)*(_s0 + _s1)
-    del _t1
+    value = (-_t0)*(_s0 + _s1)
+    del _t0
     return value
 
 
@@ -105,10 +103,8 @@ def backward(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Before the blocks: from the whole inputs' shapes (2)
-    _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t1 = _per_element(_t0)
-    del _t0
+    # Before the blocks: from the whole inputs' shapes (1)
+    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -117,21 +113,21 @@ def backward(x, y, w, b, grad_output=1.0):
     for x_, y_, w_, b_ in _blocks:
         # Forward terms (1)
         # buffer reuse: written over a new array used only here
-        _t2 = _sigmoid(b_ + w_*x_, in_place=True)
+        _t1 = _sigmoid(b_ + w_*x_, in_place=True)
         # Gradient terms (3)
         # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
         # cancel)
         # buffer reuse: written over a new array used only here
-        _t3 = _masked(_t2 - y_, np.clip(_t2, 1e-08, 0.99999999) == _t2, in_place=True)
-        del _t2
+        _t2 = _masked(_t1 - y_, np.clip(_t1, 1e-08, 0.99999999) == _t1, in_place=True)
+        del _t1
         # summed to a single number, a product is a dot product
-        _s0 = _blocks.total(_s0, _unbroadcast_product(x_, _t3, np.shape(w_), owned=True))
-        _s1 = _blocks.total(_s1, _unbroadcast(_t3, np.shape(b_), owned=True))
-        del _t3
+        _s0 = _blocks.total(_s0, _unbroadcast_product(x_, _t2, w_.shape, owned=True))
+        _s1 = _blocks.total(_s1, _unbroadcast(_t2, b_.shape, owned=True))
+        del _t2
     # After the blocks: from the totals (2)
-    grad_w = _scaled(_s0*_t1, grad_output)
-    grad_b = _scaled(_s1*_t1, grad_output)
-    del _t1
+    grad_w = _scaled(_s0*_t0, grad_output)
+    grad_b = _scaled(_s1*_t0, grad_output)
+    del _t0
     return Gradients(grad_w, grad_b)
 
 
@@ -160,10 +156,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Before the blocks: from the whole inputs' shapes (2)
-    _t0 = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(w), np.shape(b))
-    _t1 = _per_element(_t0)
-    del _t0
+    # Before the blocks: from the whole inputs' shapes (1)
+    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -172,28 +166,28 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
     for x_, y_, w_, b_ in _blocks:
         # Forward terms (4)
         # buffer reuse: written over a new array used only here
-        _t2 = _sigmoid(b_ + w_*x_, in_place=True)
-        _t3 = np.clip(_t2, 1e-08, 0.99999999)
+        _t1 = _sigmoid(b_ + w_*x_, in_place=True)
+        _t2 = np.clip(_t1, 1e-08, 0.99999999)
         # a sum of products as a dot product: no array for the product
-        _s0 = _blocks.total(_s0, _sum_product(y_, np.log(_t3)))
+        _s0 = _blocks.total(_s0, _sum_product(y_, np.log(_t2)))
         # buffer reuse: written over a new array used only here
         # a sum of products as a dot product: no array for the product
-        _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t3)))
+        _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t2)))
         # Gradient terms (3)
         # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
         # cancel)
         # buffer reuse: written over a new array used only here
-        _t4 = _masked(_t2 - y_, _t3 == _t2, in_place=True)
-        del _t2, _t3
+        _t3 = _masked(_t1 - y_, _t2 == _t1, in_place=True)
+        del _t1, _t2
         # summed to a single number, a product is a dot product
-        _s2 = _blocks.total(_s2, _unbroadcast_product(x_, _t4, np.shape(w_), owned=True))
-        _s3 = _blocks.total(_s3, _unbroadcast(_t4, np.shape(b_), owned=True))
-        del _t4
+        _s2 = _blocks.total(_s2, _unbroadcast_product(x_, _t3, w_.shape, owned=True))
+        _s3 = _blocks.total(_s3, _unbroadcast(_t3, b_.shape, owned=True))
+        del _t3
     # After the blocks: from the totals (3)
-    value = (-_t1)*(_s0 + _s1)
-    grad_w = _scaled(_s2*_t1, grad_output)
-    grad_b = _scaled(_s3*_t1, grad_output)
-    del _t1
+    value = (-_t0)*(_s0 + _s1)
+    grad_w = _scaled(_s2*_t0, grad_output)
+    grad_b = _scaled(_s3*_t0, grad_output)
+    del _t0
     return value, Gradients(grad_w, grad_b)
 
 
@@ -204,16 +198,22 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    typed = (np.ndarray, np.generic)
-    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-    if not floats:
-        dtype = np.float64
-    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
-        dtype = floats[0]
-    else:
+    dtype, mixed = None, False
+    for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
+            if dtype is None:
+                dtype = v.dtype
+            elif v.dtype != dtype:
+                mixed = True
+    if mixed:
+        typed = (np.ndarray, np.generic)
+        floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
         dtype = np.result_type(*floats)
-    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
-            for v in values]
+    elif dtype is None:
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else np.asarray(v, dtype) for v in values]
 
 
 def _unbroadcast(g, shape, full=None, owned=False):
@@ -223,11 +223,13 @@ def _unbroadcast(g, shape, full=None, owned=False):
     used): it is first broadcast to full, that array's shape, then summed over the axes
     broadcasting added or stretched, or broadcast up (as a view) where g is smaller.
     owned=True (a gradient returned to the caller) makes such a view an array of its own.
+    Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
+    Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
-    if full is not None and np.shape(g) != full:
+    if full is not None and getattr(g, "shape", ()) != full:
         g = np.broadcast_to(g, full)
-    if np.shape(g) != shape:
-        stretched = np.broadcast_shapes(np.shape(g), shape)
+    if getattr(g, "shape", ()) != shape:
+        stretched = np.broadcast_shapes(getattr(g, "shape", ()), shape)
         if stretched != shape:
             g = np.broadcast_to(g, stretched)
             lead = g.ndim - len(shape)
@@ -235,7 +237,7 @@ def _unbroadcast(g, shape, full=None, owned=False):
                 lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
             )
             g = np.sum(g, axis=axes).reshape(shape)
-        if np.shape(g) != shape:
+        if getattr(g, "shape", ()) != shape:
             g = np.broadcast_to(g, shape)
     if owned and not np.asarray(g).flags.writeable:
         g = np.array(g)
@@ -263,7 +265,7 @@ def _sigmoid(z, in_place=False):
 
 def _sum_product(a, b):
     """np.sum(a * b): a dot product where a and b have one shape (no array for a * b)."""
-    if np.shape(a) == np.shape(b):
+    if getattr(a, "shape", ()) == getattr(b, "shape", ()):
         return np.vdot(a, b)
     return np.sum(a * b)
 
@@ -271,7 +273,8 @@ def _sum_product(a, b):
 def _unbroadcast_product(a, b, shape, full=None, owned=False):
     """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
     summed to a single number and a, b (and full) have one shape."""
-    if shape == () and np.shape(a) == np.shape(b) == (full or np.shape(a)):
+    a_shape = getattr(a, "shape", ())
+    if shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape):
         return np.vdot(a, b)
     return _unbroadcast(a * b, shape, full, owned)
 
@@ -297,7 +300,8 @@ def _masked(values, keep, in_place=False):
     in_place=True: values is a new array nothing else holds, so the product is written
     over it where it has the result's shape (where keep is true it is unchanged).
     """
-    fits = in_place and type(values) is np.ndarray and np.shape(keep) in ((), values.shape)
+    fits = (in_place and type(values) is np.ndarray
+            and getattr(keep, "shape", ()) in ((), values.shape))
     out = np.multiply(values, keep, out=values if fits else None)
     if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
         return np.where(keep, values, 0)
@@ -360,7 +364,7 @@ class _Blocks:
         where the part has the block's shape (two elements or more), else a sum."""
         if self.shape is None:
             return part
-        if np.shape(part) == self.block:  # rows of an array result
+        if getattr(part, "shape", ()) == self.block:  # rows of an array result
             if total is None:
                 total = np.empty(self.shape, np.result_type(part))
             total[self.at] = part

@@ -74,7 +74,7 @@ def backward(x, grad_output=1.0):
             pass
     x, grad_output = _as_arrays(x, grad_output)
     # Gradient terms (1)
-    grad_x = _scaled((2*_per_element(np.shape(x)))*x, grad_output)
+    grad_x = _scaled((2*_per_element(x.shape))*x, grad_output)
     return Gradients(grad_x)
 
 
@@ -102,7 +102,7 @@ def value_and_grad(x, grad_output=1.0):
     # a mean of products as a dot product: no array for the product
     value = _mean_product(x, x)
     # Gradient terms (1)
-    grad_x = _scaled((2*_per_element(np.shape(x)))*x, grad_output)
+    grad_x = _scaled((2*_per_element(x.shape))*x, grad_output)
     return value, Gradients(grad_x)
 
 
@@ -113,22 +113,28 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    typed = (np.ndarray, np.generic)
-    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-    if not floats:
-        dtype = np.float64
-    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
-        dtype = floats[0]
-    else:
+    dtype, mixed = None, False
+    for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
+            if dtype is None:
+                dtype = v.dtype
+            elif v.dtype != dtype:
+                mixed = True
+    if mixed:
+        typed = (np.ndarray, np.generic)
+        floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
         dtype = np.result_type(*floats)
-    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
-            for v in values]
+    elif dtype is None:
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else np.asarray(v, dtype) for v in values]
 
 
 def _mean_product(a, b):
     """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
-    if np.shape(a) == np.shape(b) and np.size(a):
-        return np.vdot(a, b) / np.size(a)
+    if getattr(a, "shape", ()) == getattr(b, "shape", ()) and getattr(a, "size", 1):
+        return np.vdot(a, b) / getattr(a, "size", 1)
     return np.mean(a * b)
 
 

@@ -70,7 +70,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t7 = _t5*_unbroadcast(_t6, np.shape(_t3))
     del _t3
-    grad_b2 = _scaled(_t5*_unbroadcast(_t6, np.shape(b2), owned=True), grad_output)
+    grad_b2 = _scaled(_t5*_unbroadcast(_t6, b2.shape, owned=True), grad_output)
     del _t5, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
     _t8 = _matmul_grad_a(_t7, _t2, W2)*_sech2(_t1)
@@ -79,7 +79,7 @@ def backward(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t2, _t7
     grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
+    grad_b1 = _scaled(_unbroadcast(_t8, b1.shape, owned=True), grad_output)
     del _t8
     return Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
@@ -104,7 +104,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t4
     _t7 = _t5*_unbroadcast(_t6, np.shape(_t3))
     del _t3
-    grad_b2 = _scaled(_t5*_unbroadcast(_t6, np.shape(b2), owned=True), grad_output)
+    grad_b2 = _scaled(_t5*_unbroadcast(_t6, b2.shape, owned=True), grad_output)
     del _t5, _t6
     # tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation
     _t8 = _matmul_grad_a(_t7, _t2, W2)*_sech2(_t1)
@@ -113,7 +113,7 @@ def value_and_grad(X, y, W1, b1, W2, b2, grad_output=1.0):
     del _t2, _t7
     grad_W1 = _scaled(_matmul_grad_b(_unbroadcast(_t8, np.shape(_t0)), X, W1), grad_output)
     del _t0
-    grad_b1 = _scaled(_unbroadcast(_t8, np.shape(b1), owned=True), grad_output)
+    grad_b1 = _scaled(_unbroadcast(_t8, b1.shape, owned=True), grad_output)
     del _t8
     return value, Gradients(grad_W1, grad_b1, grad_W2, grad_b2)
 
@@ -125,16 +125,22 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    typed = (np.ndarray, np.generic)
-    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-    if not floats:
-        dtype = np.float64
-    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
-        dtype = floats[0]
-    else:
+    dtype, mixed = None, False
+    for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
+            if dtype is None:
+                dtype = v.dtype
+            elif v.dtype != dtype:
+                mixed = True
+    if mixed:
+        typed = (np.ndarray, np.generic)
+        floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
         dtype = np.result_type(*floats)
-    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
-            for v in values]
+    elif dtype is None:
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else np.asarray(v, dtype) for v in values]
 
 
 def _unbroadcast(g, shape, full=None, owned=False):
@@ -144,11 +150,13 @@ def _unbroadcast(g, shape, full=None, owned=False):
     used): it is first broadcast to full, that array's shape, then summed over the axes
     broadcasting added or stretched, or broadcast up (as a view) where g is smaller.
     owned=True (a gradient returned to the caller) makes such a view an array of its own.
+    Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
+    Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
-    if full is not None and np.shape(g) != full:
+    if full is not None and getattr(g, "shape", ()) != full:
         g = np.broadcast_to(g, full)
-    if np.shape(g) != shape:
-        stretched = np.broadcast_shapes(np.shape(g), shape)
+    if getattr(g, "shape", ()) != shape:
+        stretched = np.broadcast_shapes(getattr(g, "shape", ()), shape)
         if stretched != shape:
             g = np.broadcast_to(g, stretched)
             lead = g.ndim - len(shape)
@@ -156,7 +164,7 @@ def _unbroadcast(g, shape, full=None, owned=False):
                 lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
             )
             g = np.sum(g, axis=axes).reshape(shape)
-        if np.shape(g) != shape:
+        if getattr(g, "shape", ()) != shape:
             g = np.broadcast_to(g, shape)
     if owned and not np.asarray(g).flags.writeable:
         g = np.array(g)
@@ -165,8 +173,8 @@ def _unbroadcast(g, shape, full=None, owned=False):
 
 def _mean_product(a, b):
     """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
-    if np.shape(a) == np.shape(b) and np.size(a):
-        return np.vdot(a, b) / np.size(a)
+    if getattr(a, "shape", ()) == getattr(b, "shape", ()) and getattr(a, "size", 1):
+        return np.vdot(a, b) / getattr(a, "size", 1)
     return np.mean(a * b)
 
 
@@ -211,23 +219,23 @@ def _as_matrices(g, a, b):
 def _matmul_grad_a(g, a, b):
     """d(a @ b)/da applied to g: g @ b.T, summed back to a's shape."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:  # dot with a scalar is a product
-        return _unbroadcast(g * b, np.shape(a))
+        return _unbroadcast(g * b, getattr(a, "shape", ()))
     g2, a2, b2 = _as_matrices(g, a, b)
     grad = g2 @ np.swapaxes(b2, -1, -2)
     if np.ndim(a) == 1:
         grad = grad[..., 0, :]
-    return _unbroadcast(grad, np.shape(a))
+    return _unbroadcast(grad, getattr(a, "shape", ()))
 
 
 def _matmul_grad_b(g, a, b):
     """d(a @ b)/db applied to g: a.T @ g, summed back to b's shape."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return _unbroadcast(g * a, np.shape(b))
+        return _unbroadcast(g * a, getattr(b, "shape", ()))
     g2, a2, b2 = _as_matrices(g, a, b)
     grad = np.swapaxes(a2, -1, -2) @ g2
     if np.ndim(b) == 1:
         grad = grad[..., 0]
-    return _unbroadcast(grad, np.shape(b))
+    return _unbroadcast(grad, getattr(b, "shape", ()))
 
 
 def _per_element(shape):

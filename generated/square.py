@@ -110,13 +110,19 @@ def _as_arrays(*values):
     floating-point array inputs, float64 if there are none, the way PyTorch
     treats 0-d tensors: a float32 model stays float32.
     """
-    typed = (np.ndarray, np.generic)
-    floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-    if not floats:
-        dtype = np.float64
-    elif floats.count(floats[0]) == len(floats):  # one dtype, the common case: no promotion
-        dtype = floats[0]
-    else:
+    dtype, mixed = None, False
+    for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
+            if dtype is None:
+                dtype = v.dtype
+            elif v.dtype != dtype:
+                mixed = True
+    if mixed:
+        typed = (np.ndarray, np.generic)
+        floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
         dtype = np.result_type(*floats)
-    return [np.asarray(v) if isinstance(v, typed) and v.dtype.kind == "f" else np.asarray(v, dtype)
-            for v in values]
+    elif dtype is None:
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else np.asarray(v, dtype) for v in values]
