@@ -206,3 +206,25 @@ def _flat(result):
     if isinstance(result, tuple):
         return list(result)
     return [result]
+
+
+@pytest.mark.parametrize("layout", ["strided", "fortran", "read-only"])
+def test_blocks_of_inputs_that_are_views(modules, layout):
+    """Rows of a strided, Fortran-ordered or read-only input are views like any other."""
+    module = modules["elementwise"]
+    rng = np.random.default_rng(8)
+    if layout == "strided":
+        a, b = rng.normal(size=(50,))[::2], rng.normal(size=(75,))[::3]
+    elif layout == "fortran":
+        a, b = np.asfortranarray(rng.normal(size=(12, 5))), np.asfortranarray(rng.normal(size=(12, 5)))
+    else:
+        a, b = rng.normal(size=(30,)), rng.normal(size=(30,))
+        a.flags.writeable = b.flags.writeable = False
+    before = (a.copy(), b.copy())
+    blocked, cut = run(module, {"a": a, "b": b}, size=4)
+    whole, _ = run(module, {"a": a, "b": b}, size=10**9)
+    assert cut == [True]
+    for x, y in zip(_flat(blocked), _flat(whole)):
+        assert_same(x, y)
+    np.testing.assert_array_equal(a, before[0])  # the caller's arrays are left as they were
+    np.testing.assert_array_equal(b, before[1])
