@@ -179,7 +179,9 @@ class _Splitter:
             if value.template is None:
                 loopable[vid] = True
                 continue
-            if self.const(vid):
+            if self.const(vid) or (value.args and all(a in early for a in value.args)):
+                # A constant, or a number computed from sums of inputs alone (1 + sum(x)**2):
+                # computed before the loop.
                 early.add(vid)
                 loopable[vid] = True
                 continue
@@ -233,6 +235,9 @@ class _Splitter:
                     if i in outside:
                         subs.add("outer")
         self.contexts = contexts
+        if any({"loop", "outer"} <= c and vid not in early and values[vid].template is not None
+               for vid, c in contexts.items()):
+            raise _Refuse  # array work both in the loop and after it, on the whole inputs
         # Build the new graph in topological order.
         for vid in needed:
             for ctx in sorted(contexts.get(vid, ())):
@@ -373,7 +378,8 @@ class _Splitter:
                 template = template.args[0]
         new = self.new.add(value.op, template, args, labels=labels, note=value.note,
                            operands=value.operands, static=value.static)
-        self.where.setdefault(new, where)
+        if self.where.setdefault(new, where) != where:
+            raise _Refuse  # one value wanted both in the loop and outside it: leave it unblocked
         return new
 
     # -- sums ---------------------------------------------------------------------------

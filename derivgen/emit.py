@@ -237,7 +237,7 @@ class FunctionBuilder:
                    if s.where == "loop" and any(len(c) > LOOP_COMMENT_WIDTH for c in s.comments) else s
                    for s in ordered]
         sizes = [len(before), len(loop_forward), len(loop_backward), len(after)]
-        titles = [("before", "Before the blocks: from the whole inputs' shapes"), ("loop", "Forward terms"),
+        titles = [("before", "Before the blocks"), ("loop", "Forward terms"),
                   ("loop", "Gradient terms"), ("after", "After the blocks: from the totals")]
         sections, start = [], 0
         for size, (part, title) in zip(sizes, titles):

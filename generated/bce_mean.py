@@ -53,7 +53,7 @@ def forward(x, y, w, b):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b = _as_arrays(x, y, w, b)
-    # Before the blocks: from the whole inputs' shapes (1)
+    # Before the blocks (1)
     _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
@@ -103,7 +103,7 @@ def backward(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Before the blocks: from the whole inputs' shapes (1)
+    # Before the blocks (1)
     _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
@@ -156,7 +156,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
-    # Before the blocks: from the whole inputs' shapes (1)
+    # Before the blocks (1)
     _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
