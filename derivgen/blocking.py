@@ -22,8 +22,9 @@ than one element has one shape, and there are two blocks or more); otherwise the
 runs once, over the whole inputs, and computes what the unblocked code computes.
 
 A function is left unblocked where its values are not of that form (matrix products,
-reductions along some axes, a sum whose result feeds elementwise work), or where its
-elementwise work is too small to gain (``MIN_OPS``).
+reductions along some axes, elementwise work reading a sum of other work, a value needed
+both per block and on the whole inputs), or where its elementwise work is too small to pay
+for the loop's calls and copies (``MIN_OPS``, ``WORK_PER_COPY``).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class _Splitter:
         self.leaves: dict[int, str] = {}
         self.memo: dict[tuple[int, str], int] = {}
         self.whole: dict[int, int] = {}
-        self.block: dict[int, int] = {}
+        self.block: dict[int, None] = {}  # inputs read in the loop (their ids stand for their blocks)
         self.totals: list[str] = []
         self.deps: list[frozenset] = []  # inputs each accumulation (or fit) must read for blocks
         self.reads: list[tuple] = []  # the loop values each accumulation reads
@@ -269,7 +270,7 @@ class _Splitter:
             leaves=dict(self.leaves),
             where=dict(self.where),
             named=named,
-            inputs=tuple((self.leaf_names[p], self.leaves[self.block[p]]) for p in cut),
+            inputs=tuple((self.leaf_names[p], self.leaves[p]) for p in cut),
             totals=tuple(self.totals),
             steps=tuple(self.sum_steps),
             over=None if set(cut) <= over else tuple(self.leaf_names[p] for p in self.params if p in over),
@@ -322,7 +323,7 @@ class _Splitter:
     def block_leaf(self, vid: int) -> int:
         """An input in the loop: its own id, named for its block."""
         if vid not in self.block:
-            self.block[vid] = vid
+            self.block[vid] = None
             self.leaves[vid] = self.namer.claim(self.leaf_names[vid] + "_")
             self.where[vid] = "loop"
         return vid

@@ -192,7 +192,8 @@ class FunctionBuilder:
         backward = _schedule(backward, set(claimed))
         forward, backward, renamed = _renumber(forward, backward, claimed)
         if self.printer is NumPyPrinter:
-            forward, backward = _release(forward, backward, set(claimed))  # renaming permutes them
+            released = _released(forward + backward, set(claimed))  # renaming permutes them
+            forward, backward = released[:len(forward)], released[len(forward):]
             forward, backward = (self._explained(forward), self._explained(backward))
         text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
         sections = []
@@ -231,7 +232,7 @@ class FunctionBuilder:
         loop_backward = _schedule([s for s in backward if s.where == "loop"], set(claimed))
         after = [s for s in forward + backward if s.where == "after"]
         ordered, _, renamed = _renumber(before + loop_forward + loop_backward + after, [], claimed)
-        ordered = self._explained(_release_blocked(ordered, set(claimed)))
+        ordered = self._explained(_released(ordered, set(claimed)))
         # Statements in the loop are indented once more: long comments are wrapped.
         ordered = [replace(s, comments=_wrapped(s.comments, LOOP_COMMENT_WIDTH))
                    if s.where == "loop" and any(len(c) > LOOP_COMMENT_WIDTH for c in s.comments) else s
@@ -439,23 +440,6 @@ def _schedule(statements, temporaries):
     return [statements[i] for i in order]
 
 
-def _release(forward, backward, temporaries):
-    """Each temporary deleted after its last use, so its array is freed there rather than
-    when the function returns: fewer arrays alive at once, less memory to fault in."""
-    statements = forward + backward
-    last_use = {}
-    for index, statement in enumerate(statements):
-        for name in _IDENTIFIER.findall(statement.expr):
-            if name in temporaries:
-                last_use[name] = index
-    released: dict[int, list[str]] = {}
-    for name, index in last_use.items():
-        released.setdefault(index, []).append(name)
-    out = [Statement(st.target, st.expr, st.comments, tuple(sorted(released.get(i, ()), key=_natural)))
-           for i, st in enumerate(statements)]
-    return out[:len(forward)], out[len(forward):]
-
-
 LOOP_COMMENT_WIDTH = 90  # comment text in the loop over blocks: lines of at most 100 characters
 
 
@@ -463,10 +447,11 @@ def _wrapped(comments, width):
     return tuple(line for c in comments for line in textwrap.wrap(c, width, break_long_words=False))
 
 
-def _release_blocked(statements, temporaries):
-    """As _release, for a blocked function's statements in order: a temporary of the loop
-    is deleted inside it after its last use (each block computes it anew); one computed
-    before the loop and read in it (a count) is kept."""
+def _released(statements, temporaries):
+    """Each temporary deleted after its last use, so its array is freed there rather than
+    when the function returns: fewer arrays alive at once, less memory to fault in. In a
+    blocked function, a temporary of the loop is deleted inside it (each block computes it
+    anew); one computed before the loop and read in it (a count) is kept."""
     last_use, defined = {}, {}
     for index, statement in enumerate(statements):
         defined.setdefault(statement.target, statement.where)
