@@ -53,6 +53,7 @@ REQUIRES = {
     "erf": ("math",),
     "logaddexp_scalar": ("math",),
     # The *_parts helpers fall back to the always-exact helpers on extreme inputs.
+    "sigmoid": ("math",),
     "sigmoid_parts": ("sigmoid",),
     "softplus_parts": ("softplus", "sigmoid"),
     "logaddexp_parts": ("logaddexp", "sigmoid"),

@@ -299,6 +299,9 @@ class NumPyPrinter(StrPrinter):
                   for a in expr.args]
         if len(shapes) == 1:
             return shapes[0]
+        if shapes and len(shapes) <= 32:  # np.broadcast takes at most 32 arrays in older NumPy
+            # The broadcast shape of the values themselves: a C call, np.broadcast_shapes is Python.
+            return f"{self.np('broadcast')}({', '.join(self._print(a) for a in expr.args)}).shape"
         return f"{self.np('broadcast_shapes')}({', '.join(shapes)})" if shapes else "()"
 
     def _print_size_ratio(self, expr):

@@ -54,7 +54,7 @@ def forward(x, y, w, b):
             pass
     x, y, w, b = _as_arrays(x, y, w, b)
     # Before the blocks (1)
-    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
+    _t0 = _per_element(np.broadcast(x, y, w, b).shape)
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -104,7 +104,7 @@ def backward(x, y, w, b, grad_output=1.0):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Before the blocks (1)
-    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
+    _t0 = _per_element(np.broadcast(x, y, w, b).shape)
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -157,7 +157,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
     # Before the blocks (1)
-    _t0 = _per_element(np.broadcast_shapes(x.shape, y.shape, w.shape, b.shape))
+    _t0 = _per_element(np.broadcast(x, y, w, b).shape)
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -226,6 +226,8 @@ def _unbroadcast(g, shape, full=None, owned=False):
     Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
     Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
+    if shape == () and full is None and type(g) is np.ndarray:
+        return g.sum()  # to a single number: the common case, without the general steps' calls
     if full is not None and getattr(g, "shape", ()) != full:
         g = np.broadcast_to(g, full)
     if getattr(g, "shape", ()) != shape:
@@ -254,7 +256,7 @@ def _sigmoid(z, in_place=False):
     """
     e = np.negative(z, out=z if in_place and type(z) is np.ndarray else None)
     if type(e) is np.ndarray and e.size and e.dtype.kind == "f" \
-            and np.max(e) < np.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
+            and e.max() < math.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
         np.exp(e, out=e)
         e += 1
         return np.divide(1, e, out=e)
@@ -303,7 +305,8 @@ def _masked(values, keep, in_place=False):
     fits = (in_place and type(values) is np.ndarray
             and getattr(keep, "shape", ()) in ((), values.shape))
     out = np.multiply(values, keep, out=values if fits else None)
-    if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
+    total = out.sum()
+    if total != total:  # nan: an element is nan (or an inf - inf)
         return np.where(keep, values, 0)
     return out
 
@@ -320,7 +323,7 @@ class _Blocks:
 
     Blocks are cut when every input with more than one element has one shape (each other
     input has one element and no more dimensions), at least one input of ``over`` (when
-    given) is among those, and there are two blocks or more; otherwise the loop runs once,
+    given) is among those, and that shape holds two blocks or more; otherwise the loop runs once,
     over the whole inputs. total() puts a result together over the blocks: a block of an
     array result is written into its rows of the whole, a sum is added to the others.
     """
@@ -330,6 +333,11 @@ class _Blocks:
     def __init__(self, *inputs, over=None):
         self.inputs = inputs
         self.shape = None  # the shape blocks are cut from; None: one pass over the whole inputs
+        largest = 0
+        for a in inputs:  # small inputs, the common case, return here at the cost of a loop
+            largest = max(largest, a.size)
+        if largest < 2 * self.size:
+            return
         big = [a for a in inputs if a.size != 1]
         if not big or big[0].ndim == 0 or big[0].shape[0] == 0:
             return

@@ -145,6 +145,8 @@ def _unbroadcast(g, shape, full=None, owned=False):
     Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
     Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
+    if shape == () and full is None and type(g) is np.ndarray:
+        return g.sum()  # to a single number: the common case, without the general steps' calls
     if full is not None and getattr(g, "shape", ()) != full:
         g = np.broadcast_to(g, full)
     if getattr(g, "shape", ()) != shape:
@@ -173,7 +175,7 @@ def _sigmoid(z, in_place=False):
     """
     e = np.negative(z, out=z if in_place and type(z) is np.ndarray else None)
     if type(e) is np.ndarray and e.size and e.dtype.kind == "f" \
-            and np.max(e) < np.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
+            and e.max() < math.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
         np.exp(e, out=e)
         e += 1
         return np.divide(1, e, out=e)
@@ -213,7 +215,8 @@ def _masked(values, keep, in_place=False):
     fits = (in_place and type(values) is np.ndarray
             and getattr(keep, "shape", ()) in ((), values.shape))
     out = np.multiply(values, keep, out=values if fits else None)
-    if np.isnan(np.sum(out)):  # a sum is nan where an element is (or inf - inf)
+    total = out.sum()
+    if total != total:  # nan: an element is nan (or an inf - inf)
         return np.where(keep, values, 0)
     return out
 
