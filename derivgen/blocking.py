@@ -261,11 +261,8 @@ class _Splitter:
         read_in_loop = {a for u in self.new.values if self.where.get(u.id) == "loop" for a in u.args}
         named = frozenset(n for n, w in self.where.items() if w == "before" and n in read_in_loop)
         named |= self.counts
-        whole_seed = self.whole.get(self.seed)
-        if whole_seed is None:
-            whole_seed = self.whole_leaf(self.seed)
         return Blocked(
-            grad=Gradient(self.new, out_roots[0][1], whole_seed, {}, new_terms),
+            grad=Gradient(self.new, out_roots[0][1], self.whole_leaf(self.seed), {}, new_terms),
             roots=tuple(out_roots),
             leaves=dict(self.leaves),
             where=dict(self.where),
