@@ -27,7 +27,7 @@ from .blocking import BLOCK_SIZE, Blocked, split
 from .graph import placeholder
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
-from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, enclosed, precedence_of
+from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, enclosed, printed_precedence
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -150,7 +150,7 @@ class FunctionBuilder:
                 text[vid] = (self.leaf_names[vid], PRECEDENCE["Atom"])
                 continue
             ops += _op_count(value.template)
-            expr = self._print(value, text)
+            expr, prec = self._print(value, text)
             # A line grown too long by inlining gets its longest inlined operand named.
             while len(expr) > LINE_LIMIT:
                 inlined = [a for a in value.args if a in notes]
@@ -160,7 +160,7 @@ class FunctionBuilder:
                 claimed.append(naming.temporary(namer, counter))
                 emit(longest, claimed[-1], text[longest][0])
                 counter += 1
-                expr = self._print(value, text)
+                expr, prec = self._print(value, text)
             merged = tuple(dict.fromkeys(
                 ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
             if any(a in gradient_side for a in value.args):
@@ -171,7 +171,7 @@ class FunctionBuilder:
                 notes[vid] = merged
                 continue
             if vid not in root_names and vid not in self.named and self._inline(value, expr, uses.get(vid, 0), text):
-                text[vid] = (expr, precedence_of(value.template))
+                text[vid] = (expr, prec)
                 if _new_array(value.template):
                     self.fresh.add(vid)
                 notes[vid] = merged
@@ -310,8 +310,10 @@ class FunctionBuilder:
         return t in (-a0, a0**2) or (isinstance(t, sp.Add) and len(t.args) == 2 and
                                      any(arg.is_number for arg in t.args) and (a0 in t.args or -a0 in t.args))
 
-    def _print(self, value, text) -> str:
-        """The value's expression, its operands spelled as ``text`` says.
+    def _print(self, value, text) -> tuple[str, int]:
+        """The value's expression, its operands spelled as ``text`` says, and the precedence
+        of that code (read off Python's parse of the printed template, so an inlined copy is
+        parenthesised by what was actually printed, not by what the template was).
 
         Templates repeat (every step of a chain has the same ones), so each template is
         printed once per printer and operand precedences, with numbered tokens for the
@@ -341,13 +343,16 @@ class FunctionBuilder:
                       for i, (prec, negative) in enumerate(shape)}
             printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
                                    fresh={placeholder(i) for i in fresh}, arrays={placeholder(i) for i in arrays})
-            cached = self.cache[key] = (printer.doprint(value.template), frozenset(printer.used))
-        expr, used = cached
+            code = printer.doprint(value.template)
+            cached = self.cache[key] = (code, frozenset(printer.used), printed_precedence(code))
+        expr, used, prec = cached
+        if prec is None:  # the code is its operand: an identity here (a shape fit on the scalar path)
+            prec = args[0][1]
         self.used |= used
         for i, (spelled, _) in enumerate(args):  # "(" + "(a*b)" + ")": one pair is enough
             if "(\0" in expr and enclosed(spelled) and spelled != "()":  # () is an empty tuple
                 expr = expr.replace(f"(\0{i}\0)", f"\0{i}\0")
-        return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr)
+        return _TOKEN.sub(lambda m: _operand(args[int(m.group(1))][0]), expr), prec
 
 
 def _unwrapped(expr: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import ops
 from . import symbolic as S
 from .graph import Graph, Value, placeholder
 from .parse import Program
@@ -198,11 +199,13 @@ class Rewriter:
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
                             operands=value.operands, static=value.static)
 
-    def run(self, guards: dict[int, dict[int, tuple[int, bool, float]]]) -> dict[int, int]:
+    def run(self, guards: dict[int, dict[int, list[tuple[int, bool, float]]]]) -> dict[int, int]:
         for value in self.old.values:
             args = tuple(self.map[a] for a in value.args)
-            for position, (cond, selected, safe) in sorted(guards.get(value.id, {}).items()):
-                guarded = self._guard(args[position], self.map[cond], selected, safe)
+            for position, conditions in sorted(guards.get(value.id, {}).items()):
+                guarded = args[position]
+                for cond, selected, safe in conditions:  # innermost where first
+                    guarded = self._guard(guarded, self.map[cond], selected, safe)
                 args = args[:position] + (guarded,) + args[position + 1:]
             if value.op == "logsumexp":
                 replaced = self.logsumexp(args[0], value.static, value.lo)
@@ -218,15 +221,19 @@ class Rewriter:
                             operands=(A0, A1, sp.Float(safe)) if selected else (A0, sp.Float(safe), A1))
 
 
-def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, bool, float]]]:
-    """For each hazardous op used only inside one branch of a where: which argument to
-    guard, with which condition, whether the branch is the selected (True) one, and
-    the harmless value to use where it is not."""
+def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, list[tuple[int, bool, float]]]]:
+    """For each hazardous op used only inside branches of where: which argument to guard,
+    and for each where it is inside (innermost first), with which condition, whether the
+    branch is the selected (True) one, and the harmless value to use where it is not.
+
+    Only elementwise values are guarded: a position of the where's condition is a position
+    of its branch, and of every elementwise value the branch is computed from (broadcasting
+    aside), but not of the operand of a reduction, a matrix product or a transpose."""
     users: dict[int, set[int]] = {}
     for value in graph.values:
         for a in value.args:
             users.setdefault(a, set()).add(value.id)
-    guards: dict[int, dict[int, tuple[int, bool, float]]] = {}
+    guards: dict[int, dict[int, list[tuple[int, bool, float]]]] = {}
     for value in graph.values:
         if value.op != "where" or not isinstance(value.operands[0], sp.Symbol):
             continue
@@ -239,7 +246,7 @@ def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, tuple[int, b
                 inner = graph[vid]
                 for position, safe in _hazard_positions(inner):
                     if cond < vid:  # a guard needs its condition computed first
-                        guards.setdefault(vid, {})[position] = (cond, selected, safe)
+                        guards.setdefault(vid, {}).setdefault(position, []).append((cond, selected, safe))
     return guards
 
 
@@ -258,17 +265,26 @@ def _hazard_positions(value: Value) -> list[tuple[int, float]]:
 def _exclusive(graph: Graph, users, root: int, where_id: int, output: int) -> list[int]:
     """Values computed only for ``root``, the branch of one where (walked iteratively)."""
     inside = {root}
-    if root == output or any(u != where_id for u in users.get(root, ())):
+    if root == output or any(u != where_id for u in users.get(root, ())) or not _elementwise(graph[root]):
         return []
     stack = list(graph[root].args)
     while stack:
         vid = stack.pop()
-        if vid in inside or graph[vid].template is None:
+        if vid in inside or graph[vid].template is None or not _elementwise(graph[vid]):
             continue
         if vid != output and users.get(vid, set()) <= inside:
             inside.add(vid)
             stack.extend(graph[vid].args)
     return sorted(inside)
+
+
+ELEMENTWISE = frozenset(name for name, spec in ops.OPS.items() if spec.kind == "elementwise") | frozenset(
+    ops.OPERATORS)
+
+
+def _elementwise(value: Value) -> bool:
+    """Whether each element of ``value`` is computed from the same position of its operands."""
+    return value.op in ELEMENTWISE
 
 
 def optimize(program: Program) -> Program:

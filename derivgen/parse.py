@@ -91,6 +91,15 @@ class Program:
     text: str  # the expression or the entry function's source, for docstrings
 
 
+class Poison:
+    """A constant that has no finite real value (sqrt(-2), log(0)), kept unevaluated: it
+    is an error only where it is used. A constant where() condition may drop it, as a
+    guarded branch such as where(b > 0, sqrt(b), 1.0) with a constant b = -2 does."""
+
+    def __init__(self, error: ParseError):
+        self.error = error
+
+
 _NUL = re.compile("\x00")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -591,6 +600,8 @@ class Parser:
                                      f"signature: {spec.signature()}")
                 item = self.expr(arg, env)
                 if param.kind == "cond":
+                    if isinstance(item, Poison):
+                        raise item.error
                     if not self.is_cond(item):
                         raise self.error(arg, f"the first argument of {spec.name}() must be a condition "
                                               "such as x > 0")
@@ -718,7 +729,17 @@ class Parser:
             raise self.error(node, "a condition can only be the first argument of where()",
                              "write where(condition, a, b)")
 
+    def poisoned(self, items):
+        """The Poison among constant ``items`` (the result is one too), or None; a Poison
+        combined with a value is used, so its error is raised."""
+        poison = next((i for i in items if isinstance(i, Poison)), None)
+        if poison is not None and any(isinstance(i, int) for i in items):
+            raise poison.error
+        return poison
+
     def as_value(self, item, node, what) -> int:
+        if isinstance(item, Poison):
+            raise item.error
         if self.is_cond(item):
             raise self.error(node, f"{what} returns a condition, not a number")
         if isinstance(item, int):
@@ -737,6 +758,9 @@ class Parser:
 
     def apply(self, op: str, build, items, node, static=()):
         """An elementwise value; constant operands are folded into its template."""
+        poisoned = self.poisoned(items)
+        if poisoned is not None:
+            return poisoned
         syms, args = self.operands(items)
         if not args:
             if op == "pow" and _huge_power(*syms):
@@ -766,8 +790,17 @@ class Parser:
         if spec.kind == "elementwise":
             if spec.name == "where":
                 cond = items[0]
+                if isinstance(cond, Poison):
+                    raise cond.error
                 if not isinstance(cond, int):  # a constant condition selects a branch now
-                    return items[1] if bool(cond) else items[2]
+                    chosen, other = (items[1], items[2]) if bool(cond) else (items[2], items[1])
+                    if not isinstance(other, int) or isinstance(chosen, Poison):
+                        return chosen  # nothing to broadcast against (or a Poison, raised where used)
+                    # The result still has the broadcast shape of both branches, as in NumPy:
+                    # the where stays, with its condition written in.
+                    syms, args = self.operands([cond, *items[1:]])
+                    template = symbolic.where(*syms, evaluate=False)
+                    return self.graph.add("where", template, args, operands=tuple(syms))
             return self.apply(spec.name, spec.build, items, node)
         syms, args = self.operands(items)
         if spec.name == "transpose" and not args:
@@ -789,6 +822,9 @@ class Parser:
                               labels=frozenset({f"#{len(self.graph.values)}"}))
 
     def cond(self, cls, items, node):
+        poisoned = self.poisoned(items)
+        if poisoned is not None:
+            return poisoned
         syms, args = self.operands(items)
         if not args:
             try:
@@ -818,9 +854,9 @@ class Parser:
             raise self.error(node, f"the constant expression {_short(self.segment(node))} "
                                    "cannot be evaluated") from None
         if value.imag != 0 or not math.isfinite(value.real):
-            raise self.error(node, f"the constant expression {_short(self.segment(node))} "
-                                   "is not a finite real number",
-                             "constants are evaluated in real float64 arithmetic")
+            return Poison(self.error(node, f"the constant expression {_short(self.segment(node))} "
+                                           "is not a finite real number",
+                                     "constants are evaluated in real float64 arithmetic"))
         return self.number(value.real, node)
 
 

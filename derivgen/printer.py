@@ -9,6 +9,8 @@ inlined expression of a single-use value, parenthesised by its precedence.
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import ClassVar
 
 import sympy as sp
@@ -99,6 +101,15 @@ class NumPyPrinter(StrPrinter):
         return max([1] + [self._need(a) for a in expr.args])  # a function or power: a new array
 
     def _print_Mul(self, expr):
+        if expr.could_extract_minus_sign():
+            # SymPy prints the factors of a negative product at the precedence of a sum,
+            # which leaves an operand printed as a product unparenthesised (-2*x*a @ b reads
+            # as (-2*x*a) @ b): the sign goes in front of the positive product instead.
+            positive = -expr
+            if isinstance(positive, sp.Mul) and not positive.could_extract_minus_sign():
+                return "-" + self._print_Mul(positive)
+            if not isinstance(positive, sp.Mul):
+                return "-" + self.parenthesize(positive, PRECEDENCE["Mul"], strict=False)
         # Factors that are single numbers are multiplied together first: NumPy evaluates
         # left to right, and each product with an array is a pass over it.
         if self.scalars:
@@ -106,7 +117,11 @@ class NumPyPrinter(StrPrinter):
             large = [a for a in expr.args if a not in small]
             if len(small) >= 2 and large and any(not a.is_number for a in small):
                 first = self.parenthesize(sp.Mul(*small), PRECEDENCE["Atom"], strict=True)
-                rest = self.parenthesize(sp.Mul(*large), PRECEDENCE["Mul"], strict=True)
+                rest = sp.Mul(*large)
+                # A product prints its factors parenthesised as it needs; a single factor
+                # printed as a product or matmul must be parenthesised after "*".
+                rest = self._print(rest) if isinstance(rest, sp.Mul) else self.parenthesize(
+                    rest, PRECEDENCE["Mul"], strict=False)
                 return f"{first}*{rest}"
         return super()._print_Mul(expr)
 
@@ -182,7 +197,8 @@ class NumPyPrinter(StrPrinter):
             return f"{self.alias('per_element')}({self._print(base.args[0])})"
         if exp.is_number and exp.is_negative:
             denominator = base if exp == -1 else sp.Pow(base, -exp, evaluate=False)
-            return "1/" + self.parenthesize(denominator, PRECEDENCE["Mul"], strict=True)
+            # 1/(a*b), 1/(a @ b): / groups left to right, so a product is parenthesised.
+            return "1/" + self.parenthesize(denominator, PRECEDENCE["Mul"], strict=False)
         prec = PRECEDENCE["Pow"]
         return f"{self.parenthesize(base, prec, strict=False)}**{self.parenthesize(exp, prec, strict=False)}"
 
@@ -359,6 +375,42 @@ def _peak(needs: list[int], negative=None) -> int:
         peak = max(peak, held + n + int(neg and n > 0 and not held))
         held = 1
     return max(1, peak)
+
+
+_BINARY_PRECEDENCE = {
+    ast.Add: "Add", ast.Sub: "Add", ast.Mult: "Mul", ast.Div: "Mul", ast.FloorDiv: "Mul", ast.Mod: "Mul",
+    ast.MatMult: "Mul", ast.Pow: "Pow", ast.BitAnd: "And", ast.BitOr: "Or", ast.BitXor: "Xor",
+}
+
+
+def printed_precedence(code: str) -> int | None:
+    """The precedence of printed code, read off Python's own parse of it: what an operand
+    printed this way needs to be parenthesised by. None where the code is exactly operand
+    token 0 (``\0``0``\0``): then it has that operand's precedence.
+
+    Tokens ``\0``i``\0`` stand for operands; an operand is substituted unparenthesised
+    only where its precedence allows, so it never changes the top of the parse."""
+    if _TOKEN_ONLY.fullmatch(code):
+        return None
+    tree = ast.parse(_TOKENS.sub(lambda m: f"_operand{m.group(1)}", code), mode="eval").body
+    if isinstance(tree, ast.BinOp):
+        return PRECEDENCE[_BINARY_PRECEDENCE[type(tree.op)]]
+    if isinstance(tree, ast.UnaryOp):
+        if isinstance(tree.op, ast.Not):  # `not c` binds looser than a comparison
+            return PRECEDENCE["And"]
+        # -x and ~c bind tighter than * in Python; treated as a sum, as SymPy prints -x.
+        return PRECEDENCE["Add"]
+    if isinstance(tree, ast.Compare):
+        return PRECEDENCE["Relational"]
+    if isinstance(tree, ast.BoolOp):
+        return PRECEDENCE["And"] if isinstance(tree.op, ast.And) else PRECEDENCE["Or"]
+    if isinstance(tree, (ast.IfExp, ast.Lambda)):
+        return PRECEDENCE["Lambda"]
+    return PRECEDENCE["Atom"]  # a name, a number, a call, an attribute, a subscript, a tuple
+
+
+_TOKENS = re.compile("\0(\\d+)\0")
+_TOKEN_ONLY = re.compile("\0\\d+\0")
 
 
 def precedence_of(template) -> int:

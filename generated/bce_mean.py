@@ -71,7 +71,7 @@ def forward(x, y, w, b):
         _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t1)))
         del _t1
     # After the blocks: from the totals (1)
-    value = (-_t0)*(_s0 + _s1)
+    value = -_t0*(_s0 + _s1)
     del _t0
     return value
 
@@ -184,7 +184,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         _s3 = _blocks.total(_s3, _unbroadcast(_t3, b_.shape, owned=True))
         del _t3
     # After the blocks: from the totals (3)
-    value = (-_t0)*(_s0 + _s1)
+    value = -_t0*(_s0 + _s1)
     grad_w = _scaled(_s2*_t0, grad_output)
     grad_b = _scaled(_s3*_t0, grad_output)
     del _t0

@@ -66,7 +66,7 @@ def backward(X, y, w, b, grad_output=1.0):
     # buffer reuse: written over a new array used only here
     _t3 = _masked(y - _t1, _t2 == _t1, in_place=True)
     del _t1
-    _t4 = -1/math.prod(np.shape(y*np.log(_t2)))
+    _t4 = -_per_element(np.shape(y*np.log(_t2)))
     del _t2
     _t5 = _matmul_grad_b(_t4*_unbroadcast(_t3, np.shape(_t0)), X, w)
     del _t0
@@ -99,7 +99,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     # buffer reuse: written over a new array used only here
     _t5 = _masked(y - _t1, _t2 == _t1, in_place=True)
     del _t1, _t2
-    _t6 = -1/math.prod(np.shape(_t3))
+    _t6 = -_per_element(np.shape(_t3))
     del _t3
     _t7 = _matmul_grad_b(_t6*_unbroadcast(_t5, np.shape(_t0)), X, w)
     del _t0
@@ -242,3 +242,10 @@ def _matmul_grad_b(g, a, b):
     if np.ndim(b) == 1:
         grad = grad[..., 0]
     return _unbroadcast(grad, getattr(b, "shape", ()))
+
+
+def _per_element(shape):
+    """1/n for a mean over the n elements of an array of this shape; inf where there are
+    none, so that the empty sum times it is nan, as NumPy's mean of nothing."""
+    n = math.prod(shape)
+    return 1 / n if n else math.inf
