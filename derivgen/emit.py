@@ -24,7 +24,7 @@ from sympy.printing.precedence import PRECEDENCE
 from . import naming
 from . import symbolic as S
 from .blocking import BLOCK_SIZE, Blocked, split
-from .graph import placeholder
+from .graph import placeholder, placeholder_index
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
 from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, enclosed, printed_precedence
@@ -60,6 +60,7 @@ class FunctionDesc:
     sections: tuple[Section, ...]
     returns: str
     blocks: tuple[str, ...] = ()  # in a blocked function, the lines that start the loop
+    seed_check: tuple[str, ...] = ()  # the test that grad_output has the output's shape
     # The scalar path (Python numbers, math module), when the program allows one.
     scalar_check: tuple[str, ...] = ()  # the condition, as lines
     scalar_sections: tuple[Section, ...] = ()
@@ -500,6 +501,7 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         ("value_and_grad", wrt, True,
          (f"(value, Gradients) of {call_doc}, computing the shared terms once.",)),
     ]
+    typing = _Typing(graph, aliases, used)
     for fname, grads, with_value, doc in specs:
         namer = naming.Namer(set(inputs) | set(aliases.values()) | {seed_param})
         roots = []
@@ -533,25 +535,29 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         sig = signature + (f", {seed_param}=1.0" if grads else "")
         convert = _conversion(params, aliases["as_arrays"])
         grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
-        gradients = f"{aliases['Gradients']}({grads_text})"
+        # Results that could come out in another dtype than the inputs' (a where between
+        # numbers, a constant) are cast on the NumPy path; the scalar path's are floats.
+        typed_text = ", ".join(typing.cast(grad.grads[n], names[grad.grads[n]], (n,)) for n in grads)
+        gradients = f"{aliases['Gradients']}({typed_text})"
         # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
         fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
+        value_text = typing.cast(grad.output, names[grad.output], inputs) if with_value else ""
         if fname == "forward":
-            returns = scalar_returns = names[grad.output]
+            returns, scalar_returns = value_text, names[grad.output]
         elif fname == "backward":
             returns, scalar_returns = gradients, fast
         else:
-            returns = f"{names[grad.output]}, {gradients}"
+            returns = f"{value_text}, {gradients}"
             scalar_returns = f"{names[grad.output]}, {fast}"
         if scalar:
             scalar["scalar_returns"] = scalar_returns
             if grads:
                 used.add("new_tuple")
         doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
+        seed_check = _seed_check(graph[grad.output], program, seed_param, aliases, used) if grads else ()
         functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
-                                      blocks=builder.blocks, **scalar))
-    for key in sorted(used):
-        used.update(naming.REQUIRES.get(key, ()))
+                                      blocks=builder.blocks, seed_check=seed_check, **scalar))
+    used = naming.required(used)
     if scalar_used := any(f.scalar_check for f in functions):
         used.add("type")
     helpers = {key: aliases[key] for key in naming.INTERNAL
@@ -573,6 +579,65 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         aliases=aliases,
         builtin_aliases=builtin_aliases,
     )
+
+
+def _seed_check(output, program: Program, seed: str, aliases: dict, used: set) -> tuple[str, ...]:
+    """The test that grad_output is a single number or has the output's shape, where that
+    shape is known from the inputs' alone (a single number, or their broadcast); a wrong
+    shape would broadcast into gradients of another function, or fail deep in NumPy."""
+    if output.lo != output.hi or any(label.startswith("#") for label in output.hi):
+        return ()
+    members = [name for name in program.inputs if name in output.hi]
+    if not members:
+        shape = "()"
+    elif len(members) == 1:
+        shape = f"{members[0]}.shape"
+    elif len(members) <= 32:
+        shape = f"{aliases['np']}.broadcast({', '.join(members)}).shape"
+    else:
+        shape = f"{aliases['np']}.broadcast_shapes({', '.join(m + '.shape' for m in members)})"
+    used.add("bad_grad_output")
+    test = f"{seed}.ndim" if shape == "()" else f"{seed}.ndim and {seed}.shape != {shape}"
+    return (f"if {test}:", f"    {aliases['bad_grad_output']}({seed}, {shape})")
+
+
+class _Typing:
+    """Which results need a cast to the inputs' floating dtype on the NumPy path.
+
+    Arithmetic keeps the inputs' dtype (Python numbers are weak under NumPy's promotion
+    rules), but ``np.where(c, 1, 0)`` between numbers is an int64 or float64 array whatever
+    the inputs (a relu's gradient for a single-number output is one), it promotes what it
+    meets, and a result no input reaches (a constant) has no dtype at all."""
+
+    def __init__(self, graph, aliases: dict, used: set):
+        self.graph, self.aliases, self.used = graph, aliases, used
+        self.strong: dict[int, bool] = {}
+        self.typed: dict[int, bool] = {}
+
+    def cast(self, vid: int, text: str, like) -> str:
+        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid)):
+            return text
+        self.used.add("typed")
+        return f"{self.aliases['typed']}({text}, {', '.join(like)})"
+
+    def _strong(self, vid: int) -> bool:
+        def terminal(v):
+            if v.template is None or v.op == "shape":
+                return False
+            return True if any(not self._typed(v, a) and not self._typed(v, b)
+                               for _, a, b in (w.args for w in _wheres(v.template))) else None
+        return self.graph.reaches(vid, self.strong, terminal)
+
+    def _typed(self, value, branch) -> bool:
+        """Whether a branch of a where in ``value``'s template reads an input (a number, or
+        a mean's 1/n, does not)."""
+        return any(self.graph.takes_input(value.args[placeholder_index(s)], self.typed)
+                   for s in branch.free_symbols)
+
+
+@lru_cache(maxsize=4096)
+def _wheres(template) -> tuple:
+    return tuple(template.atoms(S.where))
 
 
 def _wrap_condition(terms: list[str], joiner: str = " and ", first: str = "",

@@ -19,7 +19,7 @@ from . import symbolic as S
 from .printer import MATH, NumPyPrinter
 
 # Heads the scalar path cannot express: programs using them run on NumPy only.
-ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b"}
+ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b", "dot_grad_a", "dot_grad_b"}
 # Scalar helpers emitted into the module (templates/helpers.py.jinja): these mirror
 # NumPy's algorithm so both paths round alike.
 SCALAR_HELPERS = {"logaddexp": "logaddexp_scalar"}
@@ -144,6 +144,11 @@ class MathPrinter(NumPyPrinter):
 
     def _print_clip(self, expr):
         x, lo, hi = expr.args
+        lo, hi = (sp.Float(b) if isinstance(b, sp.Integer) else b for b in (lo, hi))  # float results
+        if lo.is_number and hi.is_number and lo != -sp.oo and hi != sp.oo and lo > hi:
+            # np.clip is min(max(x, lo), hi): hi everywhere, but for a nan x.
+            x_text = self.parenthesize(x, PRECEDENCE["Relational"], strict=True)
+            return f"({x_text} if {x_text} != {x_text} else {self._print(hi)})"
         if not (lo.is_number and hi.is_number):
             inner = x if lo == -sp.oo else S.maximum(x, lo)
             return self._pick(inner, hi, "<") if hi != sp.oo else self._pick(x, lo, ">")

@@ -13,6 +13,8 @@ INTERNAL = {
     "math": "math",
     "Gradients": "Gradients",
     "as_arrays": "_as_arrays",
+    "as_real": "_as_real",
+    "bad_grad_output": "_bad_grad_output",
     "unbroadcast": "_unbroadcast",
     "sigmoid": "_sigmoid",
     "softplus": "_softplus",
@@ -35,6 +37,9 @@ INTERNAL = {
     "matmul_grad_a": "_matmul_grad_a",
     "matmul_grad_b": "_matmul_grad_b",
     "as_matrices": "_as_matrices",
+    "typed": "_typed",
+    "dot_grad_a": "_dot_grad_a",
+    "dot_grad_b": "_dot_grad_b",
     "logaddexp_scalar": "_logaddexp_scalar",
     "sigmoid_parts_scalar": "_sigmoid_parts_scalar",
     "softplus_parts_scalar": "_softplus_parts_scalar",
@@ -61,13 +66,29 @@ REQUIRES = {
     "softplus_parts_scalar": ("math",),
     "logaddexp_parts_scalar": ("math", "logaddexp_scalar"),
     "exp_shift_scalar": ("math",),
+    "exp_shift": ("math",),
+    "as_arrays": ("as_real",),
     "sech2_scalar": ("math",),
     "matmul_grad_a": ("unbroadcast", "as_matrices"),
     "matmul_grad_b": ("unbroadcast", "as_matrices"),
+    "dot_grad_a": ("unbroadcast",),
+    "dot_grad_b": ("unbroadcast",),
     "unbroadcast_product": ("unbroadcast",),
     "blocks": ("Blocks",),
     "per_element": ("math",),
 }
+
+
+def required(keys) -> set[str]:
+    """``keys`` and everything they need, transitively (a helper calling a helper that
+    needs math needs math)."""
+    needed, stack = set(), list(keys)
+    while stack:
+        key = stack.pop()
+        if key not in needed:
+            needed.add(key)
+            stack.extend(REQUIRES.get(key, ()))
+    return needed
 
 
 class Namer:

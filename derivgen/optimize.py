@@ -11,6 +11,7 @@ ops are then stable too. Each rewrite is an identity of real analysis, checked i
     log(exp(a) + exp(b))     -> logaddexp(a, b)
     log(sum(exp(x)))         -> logsumexp(x) = log(sum(exp(x - m))) + m, m = max(x)
     1 / (1 + exp(-z))        -> sigmoid(z)
+    1 - sigmoid(z)           -> sigmoid(-z)
     exp(a) / (exp(a) + exp(b)) -> sigmoid(a - b)
     exp(x) / sum(exp(x))     -> exp(x - m) / sum(exp(x - m))   (softmax, max-shifted)
     log(1 + x)               -> log1p(x)
@@ -69,6 +70,8 @@ class Rewriter:
         return self.new.add(op, head(A0), (arg,), operands=(A0,))
 
     def neg(self, arg: int) -> int:
+        if self.is_op(arg, "neg"):  # -(-z) is z, exactly
+            return self.value(arg).args[0]
         return self.new.add("neg", -A0, (arg,), operands=(A0,))
 
     def binary(self, op: str, template, a: int, b: int) -> int:
@@ -106,6 +109,8 @@ class Rewriter:
             return self.rewrite_ratio(args[0], args[1])
         if t == A0 - 1 and self.is_op(args[0], "exp"):  # exp(x) - 1 = expm1(x)
             return self.unary("expm1", S.expm1, self.value(args[0]).args[0])
+        if t == 1 - A0 and self.is_op(args[0], "sigmoid"):  # 1 - sigmoid(z) = sigmoid(-z)
+            return self.unary("sigmoid", S.sigmoid, self.neg(self.value(args[0]).args[0]))
         return None
 
     def rewrite_log(self, arg: int) -> int | None:

@@ -50,7 +50,8 @@ HELPERS = {
     "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
     "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
     "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
-    "matmul_grad_b": "matmul_grad_b", "sum_product": "sum_product", "mean_product": "mean_product",
+    "matmul_grad_b": "matmul_grad_b", "dot_grad_a": "dot_grad_a", "dot_grad_b": "dot_grad_b",
+    "sum_product": "sum_product", "mean_product": "mean_product",
     "scaled": "scaled", "sech2": "sech2",
 }
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
@@ -406,7 +407,9 @@ def printed_precedence(code: str) -> int | None:
         return PRECEDENCE["And"] if isinstance(tree.op, ast.And) else PRECEDENCE["Or"]
     if isinstance(tree, (ast.IfExp, ast.Lambda)):
         return PRECEDENCE["Lambda"]
-    return PRECEDENCE["Atom"]  # a name, a number, a call, an attribute, a subscript, a tuple
+    if isinstance(tree, (ast.Call, ast.Attribute, ast.Subscript)):
+        return PRECEDENCE["Func"]  # binds like an atom, but computes an array (the sum order counts them)
+    return PRECEDENCE["Atom"]  # a name, a number, a tuple
 
 
 _TOKENS = re.compile("\0(\\d+)\0")

@@ -79,10 +79,11 @@ def _clip(x, lo, hi, out, g):
         inside = [sp.Eq(out, x)]
     dx = S.where(sp.And(*inside), g, ZERO) if inside else g
     both = lo != -sp.oo and hi != sp.oo
-    # Where lo > hi the output is hi everywhere (min(max(x, lo), hi)), so the gradient
-    # goes to hi and lo gets none, as in PyTorch.
+    # Where lo >= hi the output is hi (min(max(x, lo), hi)) wherever x is not, so the
+    # gradient goes to hi and lo gets none, as in PyTorch: clamp(x, a, a) is a, and its
+    # gradient with respect to a is 1 (but at x == a, where x passes it).
     lo_selected = sp.And(x < lo, lo < hi) if both else x < lo
-    hi_selected = sp.Or(x > hi, hi < lo) if both else x > hi
+    hi_selected = sp.Or(x > hi, sp.And(hi <= lo, x < lo)) if both else x > hi
     dlo = None if isinstance(lo, sp.Number) else S.where(lo_selected, g, ZERO)
     dhi = None if isinstance(hi, sp.Number) else S.where(hi_selected, g, ZERO)
     return dx, dlo, dhi
@@ -136,7 +137,9 @@ def _rules():
         "add": lambda a, b, out, g: (g, g),
         "sub": lambda a, b, out, g: (g, -g),
         "mul": lambda a, b, out, g: (g * b, g * a),
-        "div": lambda a, b, out, g: (g / b, -g * a / b**2),
+        # d(a/b)/db = -(a/b)/b: the quotient is computed already, and b**2 would overflow
+        # (or underflow to 0) where a/b is an ordinary number (a softmax's sum of exp(400)).
+        "div": lambda a, b, out, g: (g / b, -g * out / b),
         "pow": _pow,
         "power": _pow,
         "arctan2": lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2)),
@@ -146,7 +149,9 @@ def _rules():
         # sigmoid(a - b) = exp(a - out): exactly 1/2 at ties and finite when an operand is inf.
         "logaddexp": lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a)),
         "matmul": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
-        "dot": lambda a, b, out, g: (S.matmul_grad_a(g, a, b), S.matmul_grad_b(g, a, b)),
+        # np.dot is matmul up to 2-D, but contracts against b's second-to-last axis, without
+        # batching, beyond: rules of its own.
+        "dot": lambda a, b, out, g: (S.dot_grad_a(g, a, b), S.dot_grad_b(g, a, b)),
     }
     table = {}
     for name, f in u.items():

@@ -88,5 +88,7 @@ zeros_like = _opaque("zeros_like", 1, "zeros of the shape and dtype of x")
 nan_like = _opaque("nan_like", 1, "nan in the shape and dtype of x")
 matmul_grad_a = _opaque("matmul_grad_a", 3, "gradient of a @ b with respect to a")
 matmul_grad_b = _opaque("matmul_grad_b", 3, "gradient of a @ b with respect to b")
+dot_grad_a = _opaque("dot_grad_a", 3, "gradient of np.dot(a, b) with respect to a")
+dot_grad_b = _opaque("dot_grad_b", 3, "gradient of np.dot(a, b) with respect to b")
 # Blocked evaluation (blocking.py).
 accumulate = _opaque("accumulate", 2, "blocks.total(acc, part): a result added up, or put together, over blocks")

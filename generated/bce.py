@@ -100,6 +100,8 @@ def backward(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
+    if grad_output.ndim and grad_output.shape != np.broadcast(x, y, w, b).shape:
+        _bad_grad_output(grad_output, np.broadcast(x, y, w, b).shape)
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -148,6 +150,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, y, w, b, grad_output = _as_arrays(x, y, w, b, grad_output)
+    if grad_output.ndim and grad_output.shape != np.broadcast(x, y, w, b).shape:
+        _bad_grad_output(grad_output, np.broadcast(x, y, w, b).shape)
     # The elementwise work in blocks of rows (_Blocks: about 32,768 elements at a time,
     # where the inputs' shapes allow), so each block's temporaries stay in the processor's
     # cache; _blocks.total adds up the sums and puts array results together row by row.
@@ -195,7 +199,29 @@ def _as_arrays(*values):
         dtype = np.float64
     return [v if type(v) is np.ndarray and v.dtype.kind == "f"
             else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
-            else np.asarray(v, dtype) for v in values]
+            else _as_real(v, dtype, i, len(values)) for i, v in enumerate(values)]
+
+
+def _as_real(v, dtype, index, count):
+    """A number or array that is not floating-point as an array of ``dtype``; anything
+    that is not real numbers (None, a string, a date, a complex number) is an error that
+    names the argument, never a silent nan or a parsed string."""
+    kind = getattr(v, "dtype", None)
+    kind = kind.kind if kind is not None else None
+    if kind is None and not isinstance(v, (bool, int, float)):
+        try:
+            kind = np.asarray(v).dtype.kind
+        except (TypeError, ValueError) as exc:
+            kind = f"not an array ({exc})"
+    if kind not in (None, "b", "i", "u", "f"):
+        names = INPUTS + ("grad_output",) * (count - len(INPUTS))
+        what = {"c": "complex numbers", "M": "dates", "m": "time deltas", "U": "strings",
+                "S": "bytes", "O": "Python objects"}.get(kind, kind)
+        got = (f"an array of {what}" if isinstance(v, np.ndarray) else "None" if v is None
+               else f"{type(v).__name__} {v!r:.40}")
+        raise TypeError(f"{names[index]}: expected a real number or an array of real numbers, "
+                        f"got {got}")
+    return np.asarray(v, dtype)
 
 
 def _unbroadcast(g, shape, full=None, owned=False):
@@ -278,6 +304,12 @@ def _masked(values, keep, in_place=False):
     if total != total:  # nan: an element is nan (or an inf - inf)
         return np.where(keep, values, 0)
     return out
+
+
+def _bad_grad_output(g, shape):
+    """grad_output of neither the output's shape nor a single number: an error."""
+    raise ValueError(f"grad_output has shape {g.shape}, but the output has shape {tuple(shape)}: "
+                     "pass an array of the output's shape, or a single number")
 
 
 class _Blocks:

@@ -74,6 +74,8 @@ def backward(x, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, grad_output = _as_arrays(x, grad_output)
+    if grad_output.ndim and grad_output.shape != x.shape:
+        _bad_grad_output(grad_output, x.shape)
     # Gradient terms (1)
     # buffer reuse: written over a new array used only here
     grad_x = 2*x*(grad_output*_in_place(np.cos, x**2))
@@ -101,6 +103,8 @@ def value_and_grad(x, grad_output=1.0):
         except (ArithmeticError, ValueError):
             pass
     x, grad_output = _as_arrays(x, grad_output)
+    if grad_output.ndim and grad_output.shape != x.shape:
+        _bad_grad_output(grad_output, x.shape)
     # Forward terms (1)
     # buffer reuse: written over a new array used only here
     value = _in_place(np.sin, x**2)
@@ -132,7 +136,29 @@ def _as_arrays(*values):
         dtype = np.float64
     return [v if type(v) is np.ndarray and v.dtype.kind == "f"
             else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
-            else np.asarray(v, dtype) for v in values]
+            else _as_real(v, dtype, i, len(values)) for i, v in enumerate(values)]
+
+
+def _as_real(v, dtype, index, count):
+    """A number or array that is not floating-point as an array of ``dtype``; anything
+    that is not real numbers (None, a string, a date, a complex number) is an error that
+    names the argument, never a silent nan or a parsed string."""
+    kind = getattr(v, "dtype", None)
+    kind = kind.kind if kind is not None else None
+    if kind is None and not isinstance(v, (bool, int, float)):
+        try:
+            kind = np.asarray(v).dtype.kind
+        except (TypeError, ValueError) as exc:
+            kind = f"not an array ({exc})"
+    if kind not in (None, "b", "i", "u", "f"):
+        names = INPUTS + ("grad_output",) * (count - len(INPUTS))
+        what = {"c": "complex numbers", "M": "dates", "m": "time deltas", "U": "strings",
+                "S": "bytes", "O": "Python objects"}.get(kind, kind)
+        got = (f"an array of {what}" if isinstance(v, np.ndarray) else "None" if v is None
+               else f"{type(v).__name__} {v!r:.40}")
+        raise TypeError(f"{names[index]}: expected a real number or an array of real numbers, "
+                        f"got {got}")
+    return np.asarray(v, dtype)
 
 
 def _in_place(ufunc, x):
@@ -141,3 +167,9 @@ def _in_place(ufunc, x):
     if type(x) is np.ndarray and x.dtype.kind == "f":
         return ufunc(x, out=x)
     return ufunc(x)
+
+
+def _bad_grad_output(g, shape):
+    """grad_output of neither the output's shape nor a single number: an error."""
+    raise ValueError(f"grad_output has shape {g.shape}, but the output has shape {tuple(shape)}: "
+                     "pass an array of the output's shape, or a single number")

@@ -163,18 +163,21 @@ def test_shapes_blocks_cannot_follow_take_one_pass(modules, case):
 
 
 def test_a_result_reading_no_input_cut_into_blocks_is_not_put_together_per_block():
-    """value_and_grad of an elementwise f(x, w) where x and w are single numbers and only
-    grad_output is an array: each block would compute the same value, so blocks are not cut
-    (over=). backward reads grad_output in every result, and is cut."""
+    """value_and_grad of an elementwise f(x, w) where x and w are single numbers: each block
+    would compute the same value, so blocks are cut only over x and w (over=). A grad_output
+    array larger than that single-number output is not the output's shape: an error, whether
+    the function would be cut into blocks or not, and a single number works on every path."""
     source = "sin(x)*w + exp(-x**2)*cos(w*x)*x"
     assert "over=(x, w)" in derivgen.generate(source, wrt=["x", "w"])
     module = derivgen.compile(source, wrt=["x", "w"])
-    g = np.arange(1.0, 41.0)
     inputs = {"x": np.array(0.4), "w": np.array(1.5)}
-    for function, expect_cut in (("value_and_grad", False), ("backward", True)):
-        blocked, cut = run(module, inputs, size=4, grad_output=g, function=function)
-        whole, _ = run(module, inputs, size=10**9, grad_output=g, function=function)
-        assert cut == [expect_cut]
+    for function in ("value_and_grad", "backward"):
+        for size in (4, 10**9):
+            with pytest.raises(ValueError, match=r"grad_output has shape \(40,\), but the output has shape \(\)"):
+                run(module, inputs, size=size, grad_output=np.arange(1.0, 41.0), function=function)
+        blocked, cut = run(module, inputs, size=4, grad_output=np.array(2.5), function=function)
+        whole, _ = run(module, inputs, size=10**9, grad_output=np.array(2.5), function=function)
+        assert cut == [False]
         for a, b in zip(_flat(blocked), _flat(whole)):
             assert_same(a, b)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import warnings
 
 import numpy as np
@@ -159,3 +160,159 @@ def test_a_non_finite_constant_that_is_used_is_still_an_error():
     assert (info.value.line, info.value.col) == (2, 12)
     with pytest.raises(ParseError, match="not a finite real number"):
         derivgen.generate("def f(x, b):\n    return where(b > 0, sqrt(-2.0), 1.0) * x\n")
+
+
+# ---- stability: softmax, float32 thresholds, 1 - sigmoid ------------------------------------
+
+def _softmax_grad(x, y):
+    s = np.exp(x - x.max())
+    s = s / s.sum()
+    return s * (y - s @ y)
+
+
+@pytest.mark.parametrize("x", [[400.0, 399.0, 398.0], [-400.0, -399.0, -398.0], [-800.0, -799.0, -700.0],
+                               [0.3, -0.2, 0.1]])
+def test_softmax_gradient_at_large_and_small_logits(x):
+    mod = derivgen.compile("sum(exp(x)/sum(exp(x))*y)", wrt=["x"])
+    x, y = np.array(x), np.array([0.0, 1.0, 0.5])
+    with _strict():
+        value, (gx,) = _all_paths(mod, x, y)
+    s = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+    assert value == pytest.approx(s @ y, rel=1e-12)
+    np.testing.assert_allclose(gx, _softmax_grad(x, y), rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("source", ["logsumexp(x)", "log(sum(exp(x)))", "sum(exp(x)/sum(exp(x))*w)"])
+def test_float32_log_sum_exp_and_softmax_do_not_overflow(source):
+    mod = derivgen.compile(source)
+    args = {"x": np.array([100.0, 99.0], np.float32), "w": np.array([1.0, 0.5], np.float32)}
+    inputs = [args[n] for n in mod.INPUTS]
+    with _strict():
+        value, grads = _all_paths(mod, *inputs)
+    x64 = args["x"].astype(np.float64)
+    s = np.exp(x64 - x64.max()) / np.exp(x64 - x64.max()).sum()
+    want = s @ args["w"] if "w" in mod.INPUTS else np.log(np.exp(x64 - 100).sum()) + 100
+    assert np.asarray(value).dtype == np.float32
+    assert float(value) == pytest.approx(want, rel=1e-6)
+    assert all(g.dtype == np.float32 and np.isfinite(g).all() for g in grads)
+    np.testing.assert_allclose(grads[0], s if "w" not in mod.INPUTS else _softmax_grad(x64, args["w"]),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("z", [30.0, 40.0, np.array([30.0, -30.0, 0.5])])
+def test_one_minus_sigmoid_keeps_its_digits(z):
+    mod = derivgen.compile("1 - sigmoid(z)")
+    value, (gz,) = _all_paths(mod, z)
+    exact = 1 / (1 + np.exp(np.asarray(z)))  # sigmoid(-z), exact to rounding for z > 0
+    np.testing.assert_allclose(value, exact, rtol=1e-14)
+    np.testing.assert_allclose(gz, -exact / (1 + np.exp(-np.asarray(z))), rtol=1e-13)
+
+
+# ---- helpers' needs: math is imported wherever a helper uses it ------------------------------
+
+@pytest.mark.parametrize("source", ["sum(softplus(a), axis=0)", "sum(logaddexp(a, 2*a), axis=0)",
+                                    "sum(log(sigmoid(a)), axis=0)", "sum(a @ softplus(a))"])
+@pytest.mark.parametrize("a", [800.0, -800.0])
+def test_modules_with_axis_reductions_or_matmul_run_their_stable_fallbacks(source, a):
+    mod = derivgen.compile(source)
+    x = np.array([a, 1.0])
+    value, (g,) = _all_paths(mod, x)
+    assert np.isfinite(value) and np.isfinite(g).all()
+
+
+def test_every_helper_that_uses_math_requires_it():
+    from derivgen import naming
+
+    text = (derivgen.emit.templates_dir() / "helpers.py.jinja").read_text()
+    for block in text.split('{% if "')[1:]:
+        key = block.split('"', 1)[0]
+        body = block.split("{% endif %}", 1)[0]
+        if "m.math" in body:
+            assert "math" in naming.required({key}), key
+
+
+# ---- np.dot beyond two dimensions -------------------------------------------------------
+
+@pytest.mark.parametrize("sx, sy", [((2, 2, 3), (2, 3, 4)), ((2, 3), (2, 3, 4)), ((3,), (2, 3, 4)),
+                                    ((4, 2, 3), (3,)), ((2, 3), (3, 4)), ((3,), (3,)), ((), (2, 3))])
+def test_np_dot_gradients_follow_np_dot_not_matmul(sx, sy):
+    mod = derivgen.compile("def f(x, y):\n    return np.dot(x, y)\n")
+    x, y = RNG.normal(size=sx), RNG.normal(size=sy)
+    g = RNG.normal(size=np.shape(np.dot(x, y)))
+    np.testing.assert_allclose(mod.forward(x, y), np.dot(x, y))
+    report = derivgen.gradcheck(mod, {"x": x, "y": y})
+    assert report.ok, str(report)
+    gx, gy = mod.backward(x, y, grad_output=g)
+    # d/dx sum(g * dot(x, y)) by linearity: the dot of g's pieces, checked element by element.
+    basis = np.eye(x.size).reshape((x.size, *sx))
+    np.testing.assert_allclose(np.ravel(gx), [np.sum(g * np.dot(e, y)) for e in basis], atol=1e-12)
+    basis = np.eye(y.size).reshape((y.size, *sy))
+    np.testing.assert_allclose(np.ravel(gy), [np.sum(g * np.dot(x, e)) for e in basis], atol=1e-12)
+
+
+# ---- dtypes: results have the inputs' floating dtype -------------------------------------------
+
+@pytest.mark.parametrize("source", ["sum(relu(x))", "sum(clamp(x, 0, 1))", "sum(where(x > 0, x, 0))",
+                                    "mean(relu(x))", "sum(maximum(x, y))", "where(x > 0, 1.0, 2.0)",
+                                    "mean(abs(x))", "sum(minimum(x, 0.5))", "def f(x):\n    return 3.0\n"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_results_have_the_inputs_floating_dtype(source, dtype):
+    mod = derivgen.compile(source)
+    inputs = [np.array([1.0, -1.0, 0.25], dtype) for _ in mod.INPUTS]
+    value, grads = _all_paths(mod, *inputs)
+    assert np.asarray(value).dtype == dtype
+    assert [g.dtype for g in grads] == [dtype] * len(grads)
+    assert [g.shape for g in grads] == [(3,)] * len(grads)
+
+
+def test_a_constant_program_returns_an_array_scalar_of_the_inputs_dtype():
+    mod = derivgen.compile("def f(x):\n    return 3.0\n")
+    value = mod.forward(np.float32(2.0))
+    assert value == 3.0 and isinstance(value, np.float32)
+
+
+# ---- clamp with equal or crossed bounds -------------------------------------------------------
+
+def test_clamp_with_one_bound_for_both_sends_the_gradient_to_it():
+    mod = derivgen.compile("clamp(x, a, a)")
+    x = np.array([0.0, 1.0, 2.0])
+    gx, ga = mod.backward(x, np.ones(3))
+    np.testing.assert_array_equal(ga, [1.0, 0.0, 1.0])  # clamp(x, a, a) = a: d/da = 1, but at x == a
+    np.testing.assert_array_equal(gx, [0.0, 1.0, 0.0])  # where x passes (lo <= x <= hi)
+
+
+@pytest.mark.parametrize("x", [1.0, 5.0, 0.25])
+def test_clamp_with_crossed_constant_bounds_is_hi_on_every_path(x):
+    mod = derivgen.compile("clamp(x, 3, 0.5)")
+    assert mod.forward(x) == 0.5 and type(mod.forward(x)) is float
+    assert mod.forward(np.array([x]))[0] == 0.5 == np.clip(x, 3, 0.5)
+    assert mod.backward(x).x == 0.0
+    assert math.isnan(mod.forward(math.nan))
+
+
+# ---- inputs and grad_output that are not what the module computes with ----------------------
+
+@pytest.mark.parametrize("bad, what", [(None, "got None"), ("1.5", "got str '1.5'"),
+                                       (np.datetime64("2020-01-01"), "got datetime64"),
+                                       (1 + 2j, "got complex"), (np.array([1.0, None]), "got an array of Python objects"),
+                                       (np.array(["a"]), "got an array of strings")])
+def test_inputs_that_are_not_real_numbers_are_errors_naming_the_argument(bad, what):
+    mod = derivgen.compile("x*y")
+    for call in (mod.forward, mod.backward, mod.value_and_grad):
+        with pytest.raises(TypeError, match=f"^y: expected a real number or an array of real numbers, {what}"):
+            call(1.0, bad)
+    with pytest.raises(TypeError, match="^grad_output: expected a real number"):
+        mod.backward(1.0, 2.0, grad_output=bad)
+
+
+@pytest.mark.parametrize("source, shape, bad", [("x*y", (3,), (2,)), ("x*y", (3,), (2, 3)),
+                                                ("x*y", (3,), (1,)), ("sum(x*y)", (), (3,))])
+def test_grad_output_of_another_shape_is_an_error(source, shape, bad):
+    mod = derivgen.compile(source)
+    x = np.ones(3)
+    for call in (mod.backward, mod.value_and_grad):
+        message = f"grad_output has shape {bad}, but the output has shape {shape}: pass an array of the output's"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            call(x, x, grad_output=np.ones(bad))
+        call(x, x, grad_output=np.ones(shape))  # the right shape, or a single number, is fine
+        call(x, x, grad_output=2.0)

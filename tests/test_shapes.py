@@ -231,8 +231,6 @@ def test_dot_value_matches_numpy_and_gradient_matches_finite_differences(compile
     assert_gradcheck(module, inputs)
 
 
-@pytest.mark.xfail(strict=True, reason="dot's gradient helpers follow matmul, whose batching differs from np.dot "
-                                       "once b has 3 or more dimensions; the backward raises")
 def test_dot_of_a_matrix_and_a_3d_array_matches_finite_differences(compiled, make_inputs):
     module = compiled("dot(a, b)")
     inputs = make_inputs(module, {"a": (4, 3), "b": (2, 3, 5)})
@@ -453,8 +451,6 @@ def test_float32_inputs_with_python_number_grad_output_stay_float32(compiled):
     assert got.dtype == np.float32
 
 
-@pytest.mark.xfail(strict=True, reason="where() with two constant branches is printed as np.where(c, 1.0, 2.0), "
-                                       "which NumPy types float64 whatever the input dtype")
 def test_float32_where_with_constant_branches_gives_float32(compiled):
     x = np.linspace(-1, 1, 6, dtype=np.float32)
     assert compiled("where(x > 0, 1.0, 2.0)").forward(x).dtype == np.float32
