@@ -41,6 +41,7 @@ class Statement:
     comments: tuple[str, ...] = ()
     release: tuple[str, ...] = ()  # temporaries last used here, deleted after it
     where: str = ""  # in a blocked function: "before", "loop" or "after" the loop over blocks
+    reads: frozenset = frozenset()  # the names expr reads, from the graph (never parsed from text)
 
 
 @dataclass(frozen=True)
@@ -130,25 +131,35 @@ class FunctionBuilder:
             root_names.setdefault(vid, name)
 
         text: dict[int, tuple[str, int]] = {}
+        reads: dict[int, frozenset] = {}  # the names each value's text reads
         notes: dict[int, tuple[str, ...]] = {}  # inlined values -> the notes they carry
         gradient_side: set[int] = {self.seed} | self.terms
         forward, backward = [], []
         ops = 0
-        counter = 0
-        claimed: list[str] = []  # temporaries, in the order they were named
+        claimed: list[str] = []  # temporaries' names, in the order they were decided
+
+        def temporary() -> str:
+            """A new temporary's token: it gets its name once every statement is placed, so
+            that names number up in reading order (see _renumber)."""
+            claimed.append(naming.temporary(namer, len(claimed)))
+            return _temporary_token(len(claimed) - 1)
 
         def emit(vid, target, expr, comments=None):
             if comments is None:
                 comments = notes.pop(vid)
             text[vid] = (target, PRECEDENCE["Atom"])
             where = self.where.get(vid, "") if self.where is not None else ""
-            statement = Statement(target, _unwrapped(expr), comments, where=where)
+            value = values.get(vid) or graph[vid]
+            statement = Statement(target, _unwrapped(expr), comments, where=where,
+                                  reads=frozenset().union(*(reads[a] for a in value.args)))
+            reads[vid] = frozenset({target})
             (backward if vid in gradient_side else forward).append(statement)
 
         for vid in needed:
             value = values.get(vid) or graph[vid]
             if value.template is None:  # inputs and grad_output
                 text[vid] = (self.leaf_names[vid], PRECEDENCE["Atom"])
+                reads[vid] = frozenset({self.leaf_names[vid]})
                 continue
             ops += _op_count(value.template)
             expr, prec = self._print(value, text)
@@ -158,9 +169,7 @@ class FunctionBuilder:
                 if not inlined:
                     break
                 longest = max(inlined, key=lambda a: (len(text[a][0]), a))
-                claimed.append(naming.temporary(namer, counter))
-                emit(longest, claimed[-1], text[longest][0])
-                counter += 1
+                emit(longest, temporary(), text[longest][0])
                 expr, prec = self._print(value, text)
             merged = tuple(dict.fromkeys(
                 ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
@@ -169,31 +178,28 @@ class FunctionBuilder:
             same = [a for a in value.args if text[a][0] == expr and text[a][1] == PRECEDENCE["Atom"]]
             if same and vid not in root_names:  # an identity here (a shape fix-up on the scalar path): reuse the name
                 text[vid] = text[same[0]]
+                reads[vid] = reads[same[0]]
                 notes[vid] = merged
                 continue
             if vid not in root_names and vid not in self.named and self._inline(value, expr, uses.get(vid, 0), text):
                 text[vid] = (expr, prec)
+                reads[vid] = frozenset().union(*(reads[a] for a in value.args))
                 if _new_array(value.template):
                     self.fresh.add(vid)
                 notes[vid] = merged
                 continue
-            if vid in root_names:
-                target = root_names[vid]
-            else:
-                target = naming.temporary(namer, counter)
-                claimed.append(target)
-                counter += 1
-            emit(vid, target, expr, merged)
+            emit(vid, root_names[vid] if vid in root_names else temporary(), expr, merged)
         for name, vid in self.roots:
             if graph[vid].template is None:  # the output is an input itself
-                forward.append(Statement(name, text[vid][0], where="after" if self.where is not None else ""))
+                forward.append(Statement(name, text[vid][0], where="after" if self.where is not None else "",
+                                         reads=reads[vid]))
                 text[vid] = (name, PRECEDENCE["Atom"])
         if self.where is not None:
             return self._blocked_sections(forward, backward, claimed, text, ops)
-        backward = _schedule(backward, set(claimed))
+        backward = _schedule(backward, _tokens(claimed))
         forward, backward, renamed = _renumber(forward, backward, claimed)
         if self.printer is NumPyPrinter:
-            released = _released(forward + backward, set(claimed))  # renaming permutes them
+            released = _released(forward + backward, set(claimed))
             forward, backward = released[:len(forward)], released[len(forward):]
             forward, backward = (self._explained(forward), self._explained(backward))
         text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
@@ -230,7 +236,7 @@ class FunctionBuilder:
         terms), after it."""
         before = [s for s in forward + backward if s.where == "before"]
         loop_forward = [s for s in forward if s.where == "loop"]
-        loop_backward = _schedule([s for s in backward if s.where == "loop"], set(claimed))
+        loop_backward = _schedule([s for s in backward if s.where == "loop"], _tokens(claimed))
         after = [s for s in forward + backward if s.where == "after"]
         ordered, _, renamed = _renumber(before + loop_forward + loop_backward + after, [], claimed)
         ordered = self._explained(_released(ordered, set(claimed)))
@@ -395,24 +401,36 @@ def _operand(spelled: str) -> str:
     return spelled.removeprefix("-")
 
 
-_IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _NUMBER = re.compile(r"\(?-?\d+(\.\d*)?\)?")  # a literal, as a count of 1 prints on the scalar path
 
 
+def _temporary_token(index: int) -> str:
+    """The stand-in for the index-th temporary until statements are placed: no printed code
+    contains \x01, so substituting it can touch nothing else."""
+    return f"\x01{index}\x01"
+
+
+def _tokens(claimed) -> set[str]:
+    return {_temporary_token(i) for i in range(len(claimed))}
+
+
+_TEMPORARY = re.compile("\x01(\\d+)\x01")
+
+
 def _renumber(forward, backward, claimed):
-    """Temporaries renamed so they number up in reading order (_t0, _t1, ...): they are
-    named as they are decided, and a forward term can be decided after a gradient term."""
-    temporaries = set(claimed)
-    order = [s.target for s in forward + backward if s.target in temporaries]
-    mapping = dict(zip(order, claimed))
-    if all(k == v for k, v in mapping.items()):
-        return forward, backward, {}
+    """Temporaries named so they number up in reading order (_t0, _t1, ...): they are
+    decided in another order (a forward term can be decided after a gradient term, and
+    gradient statements are scheduled afterwards), so statements hold tokens until now."""
+    order = [int(_TEMPORARY.fullmatch(s.target).group(1)) for s in forward + backward
+             if _TEMPORARY.fullmatch(s.target)]
+    mapping = {_temporary_token(k): claimed[i] for i, k in enumerate(order)}
 
     def rename(text):
-        return _IDENTIFIER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+        return _TEMPORARY.sub(lambda m: mapping[m.group(0)], text)
 
     def statements(items):
-        return [replace(s, target=rename(s.target), expr=rename(s.expr)) for s in items]
+        return [replace(s, target=rename(s.target), expr=rename(s.expr),
+                        reads=frozenset(mapping.get(n, n) for n in s.reads)) for s in items]
 
     return statements(forward), statements(backward), mapping
 
@@ -428,7 +446,7 @@ def _schedule(statements, temporaries):
     if len(statements) > SCHEDULE_LIMIT:
         return statements
     defined = {s.target: i for i, s in enumerate(statements)}
-    names = [set(_IDENTIFIER.findall(s.expr)) for s in statements]
+    names = [set(s.reads) for s in statements]
     after = [{defined[n] for n in used if n in defined} - {i} for i, used in enumerate(names)]  # total(_s0, ...)
     remaining: dict[str, int] = {}
     for used in names:
@@ -461,15 +479,14 @@ def _released(statements, temporaries):
     last_use, defined = {}, {}
     for index, statement in enumerate(statements):
         defined.setdefault(statement.target, statement.where)
-        for name in _IDENTIFIER.findall(statement.expr):
-            if name in temporaries:
-                last_use[name] = index
+        for name in statement.reads & temporaries:
+            last_use[name] = index
     released: dict[int, list[str]] = {}
     for name, index in last_use.items():
         if defined.get(name) == "before" and statements[index].where == "loop":
             continue
         released.setdefault(index, []).append(name)
-    return [Statement(st.target, st.expr, st.comments, tuple(sorted(released[i], key=_natural)), st.where)
+    return [replace(st, release=tuple(sorted(released[i], key=_natural)))
             if i in released else st for i, st in enumerate(statements)]
 
 
