@@ -49,6 +49,7 @@ class Section:
     title: str
     statements: tuple[Statement, ...]
     part: str = ""  # in a blocked function: "before", "loop" or "after" the loop over blocks
+    checks: tuple[str, ...] = ()  # lines that test the arguments before the statements
 
 
 @dataclass(frozen=True)
@@ -572,6 +573,9 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
                 used.add("new_tuple")
         doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
         seed_check = _seed_check(graph[grad.output], program, seed_param, aliases, used) if grads else ()
+        if grads and with_value and not seed_check and not builder.blocks:
+            # The output's shape is known once it is computed: grad_output is tested then.
+            sections = _checked_gradients(sections, seed_param, names[grad.output], aliases, used)
         functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
                                       blocks=builder.blocks, seed_check=seed_check, **scalar))
     used = naming.required(used)
@@ -596,6 +600,15 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         aliases=aliases,
         builtin_aliases=builtin_aliases,
     )
+
+
+def _checked_gradients(sections, seed: str, value: str, aliases: dict, used: set):
+    """``sections`` with the test of grad_output's shape against the value's at the start of
+    the gradient terms."""
+    used.add("bad_grad_output")
+    shape = f"{aliases['np']}.shape({value})"
+    checks = (f"if {seed}.ndim and {seed}.shape != {shape}:", f"    {aliases['bad_grad_output']}({seed}, {shape})")
+    return [replace(s, checks=checks) if s.title.startswith("Gradient terms") else s for s in sections]
 
 
 def _seed_check(output, program: Program, seed: str, aliases: dict, used: set) -> tuple[str, ...]:

@@ -316,3 +316,20 @@ def test_grad_output_of_another_shape_is_an_error(source, shape, bad):
             call(x, x, grad_output=np.ones(bad))
         call(x, x, grad_output=np.ones(shape))  # the right shape, or a single number, is fine
         call(x, x, grad_output=2.0)
+
+
+@pytest.mark.parametrize("source, args, bad", [
+    ("sum(x, axis=1)", [np.ones((2, 3))], (3,)),
+    ("x @ w", [np.ones((2, 3)), np.ones((3, 2))], (2,)),
+    ("logsumexp(x, axis=0, keepdims=True)", [np.ones((2, 3))], (3,)),
+])
+def test_value_and_grad_checks_grad_output_against_a_reduced_or_matmul_output(source, args, bad):
+    mod = derivgen.compile(source)
+    shape = np.shape(mod.forward(*args))
+    message = f"grad_output has shape {bad}, but the output has shape {shape}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        mod.value_and_grad(*args, grad_output=np.ones(bad))
+    value, grads = mod.value_and_grad(*args, grad_output=np.full(shape, 2.0))
+    np.testing.assert_allclose(value, mod.forward(*args))
+    for g, want in zip(grads, mod.backward(*args, grad_output=np.full(shape, 2.0))):
+        np.testing.assert_allclose(g, want)
