@@ -645,7 +645,10 @@ class _Typing:
         self.typed: dict[int, bool] = {}
 
     def cast(self, vid: int, text: str, like) -> str:
-        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid)):
+        # A transpose is a view: of a 0-d array, a 0-d array where every other result of a
+        # single number is a NumPy scalar.
+        view = isinstance(self.graph[vid].template, S.transpose)
+        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid) and not view):
             return text
         self.used.add("typed")
         return f"{self.aliases['typed']}({text}, {', '.join(like)})"

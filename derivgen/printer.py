@@ -326,7 +326,7 @@ class NumPyPrinter(StrPrinter):
         if expr.args[1] == sp.Tuple():  # a mean over every element
             return f"{self.math('prod')}({self._print(expr.args[0])})"
         inner, outer = (self._print(a) for a in expr.args)
-        return f"({self.math('prod')}({inner}) // {self.math('prod')}({outer}))"
+        return f"{self.alias('reduced_count')}({inner}, {outer})"
 
     def _print_Relational(self, expr):
         op = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}[expr.rel_op]

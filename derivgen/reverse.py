@@ -252,7 +252,12 @@ class _Shapes:
     def __init__(self, graph: Graph, program: Program):
         self.graph, self.program = graph, program
         self.exact: dict[frozenset, int] = {}
+        # Only values the output needs: a shape is never read off one computed for nothing
+        # (the exp(x) a stable softmax replaced would overflow, and cost a pass over x).
+        live = graph.ancestors([program.output])
         for value in graph.values:
+            if value.id not in live:
+                continue
             # Not the helpers that return several arrays in a tuple (*_parts, exp_shift).
             if value.exact and value.op != "grad_output" and not value.op.endswith(("_parts", "exp_shift")):
                 self.exact.setdefault(value.hi, value.id)

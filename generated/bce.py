@@ -277,7 +277,8 @@ def _unbroadcast_product(a, b, shape, full=None, owned=False):
     """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
     summed to a single number and a, b (and full) have one shape."""
     a_shape = getattr(a, "shape", ())
-    if shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape):
+    if (shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape)
+            and type(a) not in (float, int) and type(b) not in (float, int)):
         return np.vdot(a, b)
     return _unbroadcast(a * b, shape, full, owned)
 

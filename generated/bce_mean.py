@@ -293,7 +293,9 @@ def _sigmoid(z, in_place=False):
 
 def _sum_product(a, b):
     """np.sum(a * b): a dot product where a and b have one shape (no array for a * b)."""
-    if getattr(a, "shape", ()) == getattr(b, "shape", ()):
+    # (Not for a Python number: vdot would make it a float64 array, and float32 a float64.)
+    if (getattr(a, "shape", ()) == getattr(b, "shape", ())
+            and type(a) not in (float, int) and type(b) not in (float, int)):
         return np.vdot(a, b)
     return np.sum(a * b)
 
@@ -302,7 +304,8 @@ def _unbroadcast_product(a, b, shape, full=None, owned=False):
     """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
     summed to a single number and a, b (and full) have one shape."""
     a_shape = getattr(a, "shape", ())
-    if shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape):
+    if (shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape)
+            and type(a) not in (float, int) and type(b) not in (float, int)):
         return np.vdot(a, b)
     return _unbroadcast(a * b, shape, full, owned)
 

@@ -212,7 +212,8 @@ def _sigmoid(z, in_place=False):
 
 def _mean_product(a, b):
     """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
-    if getattr(a, "shape", ()) == getattr(b, "shape", ()) and getattr(a, "size", 1):
+    if (getattr(a, "shape", ()) == getattr(b, "shape", ()) and getattr(a, "size", 1)
+            and type(a) not in (float, int) and type(b) not in (float, int)):
         return np.vdot(a, b) / getattr(a, "size", 1)
     return np.mean(a * b)
 

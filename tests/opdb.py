@@ -1,0 +1,829 @@
+"""The op database behind tests/test_opdb.py, in the spirit of PyTorch's OpInfo.
+
+Every op of derivgen's input language (each name in ``derivgen.ops._TABLE``, and the
+operators ``+ - * / **`` and unary ``-`` of ``derivgen.ops.OPERATORS``; ``@`` is a spelling of
+``matmul``) has one :class:`OpInfo` in :data:`OPS`. An op has one or more :class:`Variant`\\ s,
+each of them one program:
+
+- ``spellings``: every way of writing that program, the canonical one first: derivgen's
+  aliases, the prefixes ``np.`` ``torch.`` ``F.`` ``math.`` ``scipy.special.``
+  ``torch.special.`` (and ``numpy.``, ``torch.nn.functional.``) wherever the real library has
+  the function under that name, method forms where a NumPy array or a PyTorch tensor has the
+  method (``x.exp()``, ``x.sum(dim=0)``, ``x.clamp(min=lo)``), and NumPy's and PyTorch's keywords;
+- ``reference``: a NumPy function computing the same math, in stable forms where the op is
+  stable (sigmoid, softplus, logsumexp), that works in float64 and in ``np.longdouble``: the
+  gradient tests differentiate it by central differences in extended precision;
+- ``samples``: inputs drawn from the op's domain (clear of its kinks) in the usual shapes
+  (broadcasting pairs such as (3,) with (2, 1), () with (2, 3) and (1, 3) with (2, 1), 0-d
+  arrays, empty arrays, many rows for the blocked code, float32), its kinks with the gradients
+  the README's "Semantics at kinks" table documents, and extreme inputs where the README's
+  "Numerics" section promises stability (sigmoid, softplus, logaddexp, logsumexp at +-800,
+  and at +-100 in float32).
+
+A reduction has one variant per form of its static arguments (axis None, an int, a negative
+int, a tuple, keepdims). Every elementwise op and operator also appears inside a loss, the
+way programs use it: ``sum(op(...))`` (its kinks and extremes too), ``mean(op(...))`` (where
+derivgen cuts its work into blocks of rows) and, for ops with extremes, ``sum(op(...),
+axis=-1)`` (a program without a scalar path). The forms the README's Numerics table says
+derivgen rewrites (``log(1 + exp(x))``, ``exp(x) / sum(exp(x))``, ...) are variants of the op
+they become, with the extremes where the form as written overflows or cancels.
+
+Adding an op
+------------
+1. Write its NumPy reference below (it must accept np.longdouble arrays and keep their
+   dtype), or use NumPy's function.
+2. Add its :class:`OpInfo` to :data:`OPS`: ``elementwise(...)`` builds a variant with the
+   standard samples from the domain of each argument (``clear=`` keeps random samples away
+   from kinks, where finite differences mean nothing); ``spell(...)`` writes the prefixed and
+   method spellings from the names each library uses; reductions and linear algebra list
+   their samples by shape.
+3. Add kink samples with the documented partial derivatives (``kink(...)``; a float32 copy
+   is made for each) and extreme samples (``extreme(...)``, with partial derivatives computed
+   in extended precision where finite differences cannot resolve the gradient).
+4. Run ``pytest tests/test_opdb.py -k <op>``. The database tests there check that every op
+   and spelling of derivgen.ops appears here and that every ``np.`` and ``math.`` spelling
+   exists in NumPy and in ``math``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+# Random samples stay at least this far from a kink (finite differences step about 1e-6).
+CLEARANCE = 1e-3
+LONGDOUBLE_EPS = float(np.finfo(np.longdouble).eps)
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+# ---- the database's records ---------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """One set of inputs for a variant, in the order of ``Variant.inputs``.
+
+    ``kind``: "random" (drawn from the domain, clear of kinks), "kink" or "extreme".
+    ``partials``, when given, are the expected partial derivatives of an elementwise output
+    (or of the terms of a sum over all of them) with respect to each input, one array of the
+    elementwise shape per input: the gradient for a grad_output g is ``partials[i] * g``
+    summed back to input i's shape. At a kink they are the documented convention, which finite
+    differences cannot see; at an extreme they stand in for finite differences where those
+    cannot resolve the gradient (a saturated sigmoid's 1e-348).
+    """
+
+    name: str
+    inputs: tuple[np.ndarray, ...]
+    partials: tuple[np.ndarray, ...] | None = None
+    kind: str = "random"
+
+    @property
+    def kink(self) -> bool:
+        return self.kind == "kink"
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.inputs[0].dtype
+
+    @property
+    def empty(self) -> bool:
+        return any(a.size == 0 for a in self.inputs)
+
+    @property
+    def zero_d(self) -> bool:
+        return all(a.ndim == 0 for a in self.inputs)
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """One way of writing a variant's program. ``label`` names it in test ids.
+
+    ``only``: the names of the samples this spelling is valid for in the real library
+    (``torch.dot`` takes vectors only); None for the variant's default choice.
+    """
+
+    label: str
+    source: str
+    only: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Variant:
+    """One program of an op: the spellings that all write it, its reference and samples.
+
+    ``name``: "" for the op's own program, else what sets this one apart ("axis=1", "in-mean",
+    the source of a rewrite).
+    ``magnitude``: for programs that add up terms of either sign (sums, products of
+    matrices), the same sum over absolute values, which bounds its rounding error.
+    ``ref_eps``: the relative precision of ``reference`` (float64's for math.erf, which
+    cannot compute in extended precision). ``pointwise``: the program takes 0-d inputs and
+    can be evaluated point by point (elementwise ops, and sums or means of them).
+    """
+
+    op: str
+    name: str
+    inputs: tuple[str, ...]
+    spellings: tuple[Spelling, ...]
+    reference: Callable[..., np.ndarray]
+    samples: tuple[Sample, ...]
+    magnitude: Callable[..., np.ndarray] | None = None
+    ref_eps: float = LONGDOUBLE_EPS
+    pointwise: bool = False
+
+    @property
+    def source(self) -> str:
+        return self.spellings[0].source
+
+    def samples_for(self, spelling: Spelling) -> tuple[Sample, ...]:
+        """The canonical spelling runs on every sample; the others on the first and the 0-d."""
+        if spelling.only is not None:
+            return tuple(s for s in self.samples if s.name in spelling.only)
+        if spelling is self.spellings[0]:
+            return self.samples
+        return tuple(s for i, s in enumerate(self.samples) if i == 0 or s.name == "0d")
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """An op of derivgen's language and its variants; kind: elementwise, operator,
+    reduction or linalg."""
+
+    name: str
+    kind: str
+    variants: tuple[Variant, ...]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (variant, spelling, sample) triple: what a generic test is parametrized over."""
+
+    variant: Variant
+    spelling: Spelling
+    sample: Sample
+
+    @property
+    def id(self) -> str:
+        return f"{self.variant.op}-{self.spelling.label}-{self.sample.name}"
+
+    @property
+    def canonical(self) -> bool:
+        return self.spelling is self.variant.spellings[0]
+
+
+# ---- references -------------------------------------------------------------------------------
+
+def erf(x):
+    """math.erf elementwise (NumPy has no erf); float64 precision whatever the dtype."""
+    x = np.asarray(x)
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)) in the form that neither overflows nor loses digits."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(x):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), exact for every x."""
+    x = np.asarray(x)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over axis, shifted by the maximum; the plain formula on empty arrays
+    (whose maximum is undefined): -inf over an empty axis, as NumPy's log(0)."""
+    x = np.asarray(x)
+    if x.size == 0:
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax(x, axis=None):
+    """exp(x) / sum(exp(x)) over axis, as exp(x - logsumexp(x))."""
+    return np.exp(x - logsumexp(x, axis=axis, keepdims=True))
+
+
+def clamp(x, lo=None, hi=None):
+    """min(max(x, lo), hi), a bound of None left out: NumPy's clip, PyTorch's clamp."""
+    if lo is not None:
+        x = np.maximum(x, lo)
+    if hi is not None:
+        x = np.minimum(x, hi)
+    return x
+
+
+def _sigmoid_partials(x):
+    return (sigmoid(x) * sigmoid(-x),)
+
+
+def _logaddexp_partials(x, y):
+    return sigmoid(x - y), sigmoid(y - x)
+
+
+def _tanh_partials(x):
+    return (1 / np.cosh(x) ** 2,)
+
+
+def _abs_sum(reference):
+    """The magnitude of a sum of terms: the same reference over absolute values."""
+    return lambda *inputs: reference(*(np.abs(a) for a in inputs))
+
+
+# ---- samples ----------------------------------------------------------------------------------
+
+def _seed(*parts: str) -> int:
+    return zlib.crc32("/".join(parts).encode())
+
+
+def draw(domains, shapes, seed, dtype="float64", clear=None) -> tuple[np.ndarray, ...]:
+    """Seeded uniform inputs, one per (low, high) domain, each of its shape, redrawn until
+    ``clear(*inputs)`` (a distance to the nearest kink) is at least CLEARANCE everywhere."""
+    rng = np.random.default_rng(seed)
+    for _ in range(1000):
+        arrays = tuple(np.asarray(rng.uniform(low, high, size=shape)).astype(dtype)
+                       for (low, high), shape in zip(domains, shapes))
+        if clear is None or np.all(np.asarray(clear(*arrays)) >= CLEARANCE):
+            return arrays
+    raise ValueError(f"no sample of shapes {shapes} clear of kinks")
+
+
+def kink(name, inputs, partials) -> Sample:
+    """A sample at a kink, with the documented partial derivatives (lists of numbers)."""
+    return Sample(name, tuple(np.asarray(v, np.float64) for v in inputs),
+                  tuple(np.asarray(p, np.float64) for p in partials), "kink")
+
+
+def extreme(name, inputs, partials=None, dtype="float64") -> Sample:
+    """A sample at extreme magnitudes; ``partials(*inputs)``, computed in extended precision,
+    gives the gradient where finite differences cannot resolve it."""
+    arrays = tuple(np.asarray(v, dtype) for v in inputs)
+    if partials is not None:
+        partials = tuple(np.asarray(p) for p in partials(*(a.astype(np.longdouble) for a in arrays)))
+    return Sample(name, arrays, partials, "extreme")
+
+
+def _as_float32(sample: Sample, name: str | None = None) -> Sample:
+    return Sample(name or f"{sample.name}-f32", tuple(a.astype(np.float32) for a in sample.inputs),
+                  sample.partials, sample.kind)
+
+
+# Shapes of the standard samples of an elementwise op, by its number of inputs; the first is
+# the sample every spelling runs on, "rows" has every input of one shape with many rows.
+SHAPES = {
+    1: {"2d": [(2, 3)], "vec": [(5,)], "0d": [()], "rows": [(9, 2)],
+        "empty": [(0,)], "empty2d": [(0, 3)]},
+    2: {"bcast": [(3,), (2, 1)], "scalar-bcast": [(), (2, 3)], "row-col": [(1, 3), (2, 1)],
+        "same": [(2, 3), (2, 3)], "0d": [(), ()], "rows": [(9, 2), (9, 2)],
+        "empty": [(0,), (0,)], "empty-bcast": [(0, 3), (3,)]},
+    3: {"bcast": [(2, 3), (3,), (2, 1)], "scalars": [(2, 3), (), ()], "row-col": [(1, 3), (2, 1), (3,)],
+        "0d": [(), (), ()], "rows": [(9, 2), (9, 2), (9, 2)],
+        "empty": [(0,), (0,), (0,)], "empty-bcast": [(0, 3), (3,), ()]},
+}
+FLOAT32_SAMPLES = ("2d", "bcast", "0d")  # the standard samples repeated in float32
+INPUT_NAMES = {1: ("x",), 2: ("x", "y"), 3: ("x", "lo", "hi")}
+
+
+def standard_samples(key: str, domains, clear=None) -> list[Sample]:
+    samples = []
+    for name, shapes in SHAPES[len(domains)].items():
+        samples.append(Sample(name, draw(domains, shapes, _seed(key, name), clear=clear)))
+    for name, shapes in SHAPES[len(domains)].items():
+        if name in FLOAT32_SAMPLES:
+            arrays = draw(domains, shapes, _seed(key, name, "f32"), "float32", clear)
+            samples.append(Sample(f"{name}-f32", arrays))
+    return samples
+
+
+# ---- spellings --------------------------------------------------------------------------------
+
+def spell(bare="", *, numpy="", torch="", nn="", math="", scipy="", special="", method="", args="x",
+          extra=()) -> tuple[Spelling, ...]:
+    """The spellings of a call ``name(args)``: the bare names, then the names under each prefix
+    (space-separated: ``numpy=`` for np., ``nn=`` for F., ``special=`` for torch.special.), then
+    the methods of the first argument (``x.exp()``, ``x.pow(y)``), then ``extra`` sources.
+    ``numpy.`` and ``torch.nn.functional.`` are tried with the first name of np. and F. only."""
+    first, _, rest = args.partition(", ")
+    out = [Spelling(n, f"{n}({args})") for n in bare.split()]
+    prefixed = (("np.", numpy.split()), ("numpy.", numpy.split()[:1]), ("torch.", torch.split()),
+                ("F.", nn.split()), ("torch.nn.functional.", nn.split()[:1]), ("math.", math.split()),
+                ("scipy.special.", scipy.split()), ("torch.special.", special.split()))
+    for prefix, names in prefixed:
+        out += [Spelling(prefix + n, f"{prefix}{n}({args})") for n in names]
+    for n in method.split():
+        source = f"{first}.{n}({rest})"
+        out.append(Spelling(source.replace(" ", ""), source))
+    out += [as_spelling(s) for s in extra]
+    return tuple(out)
+
+
+def as_spelling(source: str | Spelling) -> Spelling:
+    """A source as a spelling labelled by its text without spaces."""
+    return source if isinstance(source, Spelling) else Spelling(source.replace(" ", ""), source)
+
+
+# ---- elementwise ops --------------------------------------------------------------------------
+
+def elementwise(op, spellings, reference, domains, *, name="", inputs=None, clear=None, kinks=(),
+                extremes=(), ref_eps=LONGDOUBLE_EPS, magnitude=None, keep=None) -> Variant:
+    """A variant of an elementwise op: the standard samples from ``domains`` (one (low, high)
+    per input; only those named in ``keep`` if given), then ``kinks`` (and a float32 copy of
+    each), then ``extremes``."""
+    spellings = tuple(as_spelling(s) for s in spellings)
+    samples = standard_samples(f"{op}/{name}", domains, clear)
+    if keep is not None:
+        samples = [s for s in samples if s.name in keep]
+    for sample in kinks:
+        samples += [sample, _as_float32(sample)]
+    samples += extremes
+    return Variant(op, name, inputs or INPUT_NAMES[len(domains)], spellings, reference, tuple(samples),
+                   magnitude, ref_eps, pointwise=True)
+
+
+def _wrapped(variant: Variant, name: str, template: str, reduce, keep) -> Variant:
+    """The variant's program inside a reduction, on the samples ``keep(sample, first)`` selects."""
+    first = variant.samples[0]
+    samples = tuple(s for s in variant.samples if keep(s, first))
+    reference = variant.reference
+    return Variant(variant.op, name, variant.inputs, (as_spelling(template.format(variant.source)),),
+                   lambda *a: reduce(reference(*a)), samples, lambda *a: reduce(np.abs(reference(*a))),
+                   variant.ref_eps, pointwise=name != "in-axis-sum")
+
+
+def wrappers(variant: Variant) -> list[Variant]:
+    """The op inside a loss: ``sum(op(...))`` (with the kinks and extremes, whose partials hold
+    term by term), ``mean(op(...))`` (many rows: derivgen's blocked code, in float32 too; empty:
+    nan, as NumPy's mean of nothing) and, for ops with extremes, ``sum(op(...), axis=-1)``
+    (a program without a scalar path)."""
+    def basic(s, first):
+        return s.name in (first.name, f"{first.name}-f32", "0d", "rows", "empty")
+
+    def basic_kinks_extremes(s, first):
+        return basic(s, first) or s.kind != "random"
+
+    out = [_wrapped(variant, "in-sum", "sum({})", np.sum, basic_kinks_extremes),
+           _wrapped(variant, "in-mean", "mean({})", np.mean, basic)]
+    rows = [s for s in out[1].samples if s.name == "rows"]
+    out[1] = replace(out[1], samples=out[1].samples + tuple(_as_float32(s) for s in rows))
+    if any(s.kind == "extreme" for s in variant.samples):
+        out.append(_wrapped(variant, "in-axis-sum", "sum({}, axis=-1)", lambda r: np.sum(r, axis=-1),
+                            lambda s, first: s is first or s.kind == "extreme"))
+    return out
+
+
+def op_info(name, kind, *variants: Variant) -> OpInfo:
+    """An op with its variants, and its first variant inside reductions (``wrappers``)."""
+    return OpInfo(name, kind, tuple(variants) + tuple(wrappers(variants[0])))
+
+
+def _integer_distance(x):
+    return np.abs(x - np.round(x))
+
+
+def _pair_distance(x, y):
+    return np.abs(x - y)
+
+
+def _origin_distance(x, y):
+    return np.hypot(x, y)
+
+
+def unary(op, spellings, reference, domain, *rewrites: Variant, **options) -> OpInfo:
+    return op_info(op, "elementwise", elementwise(op, spellings, reference, [domain], **options), *rewrites)
+
+
+# The forms the README's Numerics table says derivgen rewrites into stable ones: variants of
+# the op they become, on a few standard samples and the extremes where the naive form fails.
+REWRITE_SAMPLES = ("2d", "bcast", "0d", "rows", "2d-f32", "bcast-f32")
+
+
+def rewrite(op, source, reference, domains, extremes=(), **options) -> Variant:
+    return elementwise(op, [source], reference, domains, name=source, extremes=extremes, keep=REWRITE_SAMPLES,
+                       **options)
+
+
+def _extremes(values, values32, partials=None, name="extreme"):
+    """An extreme sample and its float32 twin; ``values`` lists one row per input."""
+    return (extreme(name, values, partials), extreme(f"{name}-f32", values32, partials, "float32"))
+
+
+# Where exp overflows or a sigmoid saturates: +-800 in float64, +-100 in float32.
+SATURATING = ([[-800.0, -40.0, 0.0, 40.0, 800.0]], [[-100.0, -20.0, 0.0, 20.0, 100.0]])
+# Where log(1 + x) and exp(x) - 1 lose their digits.
+TINY = ([[1e-12, -1e-12, 1e-300, -1e-300]], [[1e-7, -1e-7, 1e-30, -1e-30]])
+SIGMOID_EXTREMES = _extremes(*SATURATING, _sigmoid_partials)
+SOFTPLUS_EXTREMES = _extremes(*SATURATING, lambda x: (sigmoid(x),))
+SIGMOID_REWRITES = (
+    rewrite("sigmoid", "1 / (1 + exp(-x))", sigmoid, [(-6.0, 6.0)], SIGMOID_EXTREMES),
+    rewrite("sigmoid", "1 - sigmoid(x)", lambda x: sigmoid(-x), [(-6.0, 6.0)],
+            _extremes(*SATURATING, lambda x: (-sigmoid(x) * sigmoid(-x),))),
+    rewrite("sigmoid", "exp(x) / (exp(x) + exp(y))", lambda x, y: sigmoid(x - y), [(-3.0, 3.0)] * 2,
+            _extremes([[1000.0, -1000.0, 800.0, 0.0], [999.0, -999.0, -800.0, 800.0]],
+                      [[100.0, -100.0, 80.0, 0.0], [99.0, -99.0, -80.0, 80.0]],
+                      lambda x, y: (sigmoid(x - y) * sigmoid(y - x), -sigmoid(x - y) * sigmoid(y - x)))),
+)
+SOFTPLUS_REWRITES = (
+    rewrite("softplus", "log(1 + exp(x))", softplus, [(-6.0, 6.0)], SOFTPLUS_EXTREMES),
+    rewrite("softplus", "log(exp(x) + 1)", softplus, [(-6.0, 6.0)], SOFTPLUS_EXTREMES),
+    rewrite("softplus", "log(sigmoid(x))", lambda x: -softplus(-x), [(-6.0, 6.0)],
+            _extremes(*SATURATING, lambda x: (sigmoid(-x),))),
+    rewrite("softplus", "log(1 - sigmoid(x))", lambda x: -softplus(x), [(-6.0, 6.0)],
+            _extremes(*SATURATING, lambda x: (-sigmoid(x),))),
+)
+
+SYMMETRIC = (-3.0, 3.0)
+UNARY_OPS = [
+    unary("sin", spell("sin", numpy="sin", torch="sin", math="sin", method="sin"), np.sin, (-3.0, 3.0)),
+    unary("cos", spell("cos", numpy="cos", torch="cos", math="cos", method="cos"), np.cos, (-3.0, 3.0)),
+    unary("tan", spell("tan", numpy="tan", torch="tan", math="tan", method="tan"), np.tan, (-1.2, 1.2)),
+    unary("arcsin", spell("arcsin asin", numpy="arcsin asin", torch="arcsin asin", math="asin",
+                          method="arcsin asin"), np.arcsin, (-0.9, 0.9)),
+    unary("arccos", spell("arccos acos", numpy="arccos acos", torch="arccos acos", math="acos",
+                          method="arccos acos"), np.arccos, (-0.9, 0.9)),
+    unary("arctan", spell("arctan atan", numpy="arctan atan", torch="arctan atan", math="atan",
+                          method="arctan atan"), np.arctan, (-3.0, 3.0)),
+    unary("sinh", spell("sinh", numpy="sinh", torch="sinh", math="sinh", method="sinh"), np.sinh, SYMMETRIC),
+    unary("cosh", spell("cosh", numpy="cosh", torch="cosh", math="cosh", method="cosh"), np.cosh, SYMMETRIC),
+    unary("tanh", spell("tanh", numpy="tanh", torch="tanh", nn="tanh", math="tanh", method="tanh"),
+          # d tanh = sech**2, 1.7e-17 at 20: 1 - tanh**2 would cancel to 0 (README, Numerics)
+          np.tanh, (-3.0, 3.0),
+          extremes=_extremes([[-400.0, -20.0, 20.0, 400.0]], [[-40.0, -20.0, 20.0, 40.0]], _tanh_partials)),
+    unary("arcsinh", spell("arcsinh asinh", numpy="arcsinh asinh", torch="arcsinh asinh", math="asinh",
+                           method="arcsinh asinh"), np.arcsinh, (-3.0, 3.0)),
+    unary("arccosh", spell("arccosh acosh", numpy="arccosh acosh", torch="arccosh acosh", math="acosh",
+                           method="arccosh acosh"), np.arccosh, (1.1, 4.0)),
+    unary("arctanh", spell("arctanh atanh", numpy="arctanh atanh", torch="arctanh atanh", math="atanh",
+                           method="arctanh atanh"), np.arctanh, (-0.9, 0.9)),
+    unary("exp", spell("exp", numpy="exp", torch="exp", math="exp", method="exp"), np.exp, (-3.0, 3.0)),
+    unary("exp2", spell("exp2", numpy="exp2", torch="exp2", math="exp2", scipy="exp2", special="exp2",
+                        method="exp2"), np.exp2, (-3.0, 3.0)),
+    unary("expm1", spell("expm1", numpy="expm1", torch="expm1", math="expm1", scipy="expm1", special="expm1",
+                         method="expm1"), np.expm1, (-3.0, 3.0),
+          rewrite("expm1", "exp(x) - 1", np.expm1, [(-3.0, 3.0)], _extremes(*TINY, name="tiny")),
+          extremes=_extremes(*TINY, name="tiny")),
+    unary("log", spell("log", numpy="log", torch="log", math="log", method="log"), np.log, (0.2, 4.0),
+          kinks=[kink("kink", [[0.0, 4.0]], [[math.inf, 0.25]])]),
+    unary("log2", spell("log2", numpy="log2", torch="log2", math="log2", method="log2"), np.log2, (0.2, 4.0)),
+    unary("log10", spell("log10", numpy="log10", torch="log10", math="log10", method="log10"),
+          np.log10, (0.2, 4.0)),
+    unary("log1p", spell("log1p", numpy="log1p", torch="log1p", math="log1p", scipy="log1p", special="log1p",
+                         method="log1p"), np.log1p, (-0.8, 3.0),
+          rewrite("log1p", "log(1 + x)", np.log1p, [(-0.8, 3.0)], _extremes(*TINY, name="tiny")),
+          rewrite("log1p", "log(1 - x)", lambda x: np.log1p(-x), [(-3.0, 0.8)],
+                  _extremes(*TINY, name="tiny")),
+          extremes=_extremes(*TINY, name="tiny")),
+    unary("sqrt", spell("sqrt", numpy="sqrt", torch="sqrt", math="sqrt", method="sqrt"), np.sqrt, (0.2, 4.0),
+          kinks=[kink("kink", [[0.0, 4.0]], [[math.inf, 0.25]])]),
+    unary("square", spell("square", numpy="square", torch="square", method="square"), np.square, (-3.0, 3.0)),
+    unary("abs", spell("abs absolute fabs", numpy="abs absolute fabs", torch="abs absolute", math="fabs",
+                       method="abs absolute"), np.abs, (-3.0, 3.0), clear=np.abs,
+          kinks=[kink("kink", [[-2.0, 0.0, 3.0]], [[-1.0, 0.0, 1.0]])]),
+    unary("sign", spell("sign", numpy="sign", torch="sign", method="sign"), np.sign, SYMMETRIC, clear=np.abs,
+          kinks=[kink("kink", [[-1.5, 0.0, 2.0]], [[0.0, 0.0, 0.0]])]),
+    unary("floor", spell("floor", numpy="floor", torch="floor", math="floor", method="floor"), np.floor,
+          (-2.5, 2.5), clear=_integer_distance,
+          kinks=[kink("kink", [[-1.0, 0.0, 1.0, 2.0]], [[0.0, 0.0, 0.0, 0.0]])]),
+    unary("ceil", spell("ceil", numpy="ceil", torch="ceil", math="ceil", method="ceil"), np.ceil,
+          (-2.5, 2.5), clear=_integer_distance,
+          kinks=[kink("kink", [[-1.0, 0.0, 1.0, 2.0]], [[0.0, 0.0, 0.0, 0.0]])]),
+    unary("erf", spell("erf", torch="erf", math="erf", scipy="erf", special="erf", method="erf"), erf,
+          (-3.0, 3.0), ref_eps=FLOAT64_EPS),
+    unary("sigmoid", spell("sigmoid expit", torch="sigmoid", nn="sigmoid", scipy="expit", special="expit",
+                           method="sigmoid"), sigmoid, (-6.0, 6.0), *SIGMOID_REWRITES,
+          extremes=SIGMOID_EXTREMES),
+    unary("softplus", spell("softplus", nn="softplus"), softplus, (-6.0, 6.0), *SOFTPLUS_REWRITES,
+          extremes=SOFTPLUS_EXTREMES),
+    unary("relu", spell("relu", torch="relu", nn="relu", method="relu"), relu, (-3.0, 3.0), clear=np.abs,
+          kinks=[kink("kink", [[-1.0, 0.0, 2.0]], [[0.0, 0.0, 1.0]])]),
+]
+
+
+def binary(op, spellings, reference, domains, *rewrites: Variant, **options) -> OpInfo:
+    return op_info(op, "elementwise", elementwise(op, spellings, reference, domains, **options), *rewrites)
+
+
+TIES = [[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]]
+ZERO_BASE = [[0.0, 0.0, 0.0, 4.0], [0.0, 2.0, 0.5, 0.0]]
+# a ** b: no gradient through b where a == 0 and b >= 0, none through a where b == 0.
+ZERO_BASE_PARTIALS = [[0.0, 0.0, math.inf, 0.0], [0.0, 0.0, 0.0, math.log(4.0)]]
+POWER_KINKS = [kink("zero-base", ZERO_BASE, ZERO_BASE_PARTIALS),
+               kink("zero-base-neg", [[0.0], [-1.0]], [[-math.inf], [-math.inf]])]
+
+BINARY_OPS = [
+    binary("arctan2", spell("arctan2 atan2", numpy="arctan2 atan2", torch="atan2 arctan2", math="atan2",
+                            method="atan2 arctan2", args="x, y", extra=["torch.atan2(input=x, other=y)"]),
+           np.arctan2, [(-2.0, 2.0), (-2.0, 2.0)], clear=_origin_distance),
+    binary("hypot", spell("hypot", numpy="hypot", torch="hypot", math="hypot", method="hypot", args="x, y",
+                          extra=["torch.hypot(x, other=y)"]),
+           np.hypot, [(-2.0, 2.0), (-2.0, 2.0)], clear=_origin_distance),
+    binary("maximum", spell("maximum", numpy="maximum", torch="maximum", method="maximum", args="x, y",
+                            extra=["torch.maximum(input=x, other=y)"]),
+           np.maximum, [(-2.0, 2.0), (-2.0, 2.0)], clear=_pair_distance,
+           kinks=[kink("tie", TIES, [[0.0, 0.5, 1.0], [1.0, 0.5, 0.0]])]),
+    binary("minimum", spell("minimum", numpy="minimum", torch="minimum", method="minimum", args="x, y",
+                            extra=["torch.minimum(other=y, input=x)"]),
+           np.minimum, [(-2.0, 2.0), (-2.0, 2.0)], clear=_pair_distance,
+           kinks=[kink("tie", TIES, [[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])]),
+    binary("logaddexp", spell("logaddexp", numpy="logaddexp", torch="logaddexp", method="logaddexp",
+                              args="x, y", extra=["torch.logaddexp(x, other=y)"]),
+           np.logaddexp, [(-3.0, 3.0), (-3.0, 3.0)],
+           rewrite("logaddexp", "log(exp(x) + exp(y))", np.logaddexp, [(-3.0, 3.0)] * 2,
+                   _extremes([[1000.0, -1000.0, 800.0], [1000.0, -1001.0, -800.0]],
+                             [[100.0, -100.0, 80.0], [100.0, -101.0, -80.0]], _logaddexp_partials)),
+           kinks=[kink("inf", [[math.inf, -math.inf], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])],
+           extremes=(
+               extreme("tie", [[1.5, -3.0], [1.5, -3.0]], _logaddexp_partials),
+               *_extremes([[800.0, -800.0, 800.0, 1000.0, -1000.0], [799.0, -801.0, -800.0, 1000.0, -1000.0]],
+                          [[100.0, -100.0, 100.0, 80.0], [99.0, -101.0, -100.0, 80.0]],
+                          _logaddexp_partials))),
+    binary("power", spell("power pow", numpy="power pow", torch="pow", math="pow", method="pow", args="x, y",
+                          extra=["torch.pow(x, exponent=y)", "torch.pow(input=x, exponent=y)"]),
+           np.power, [(0.5, 2.0), (-2.0, 2.0)], kinks=POWER_KINKS),
+]
+
+
+def operator_info(op, *variants: Variant) -> OpInfo:
+    return op_info(op, "operator", *variants)
+
+
+def _operator(op, source, reference, domains, **options) -> Variant:
+    return elementwise(op, [source], reference, domains, name=source, **options)
+
+
+SIGNED, POSITIVE = (-2.0, 2.0), (0.5, 2.0)
+
+OPERATORS = [
+    operator_info("add", _operator("add", "x + y", np.add, [SIGNED, SIGNED]),
+                  _operator("add", "x + 2.5", lambda x: x + 2.5, [SIGNED])),
+    operator_info("sub", _operator("sub", "x - y", np.subtract, [SIGNED, SIGNED]),
+                  _operator("sub", "2.5 - x", lambda x: 2.5 - x, [SIGNED])),
+    operator_info("mul", _operator("mul", "x * y", np.multiply, [SIGNED, SIGNED]),
+                  _operator("mul", "3 * x", lambda x: 3 * x, [SIGNED])),
+    operator_info("div", _operator("div", "x / y", np.divide, [SIGNED, POSITIVE]),
+                  _operator("div", "3 / x", lambda x: 3 / x, [POSITIVE]),
+                  _operator("div", "x / 4", lambda x: x / 4, [SIGNED])),
+    operator_info("pow", _operator("pow", "x ** y", np.power, [POSITIVE, SIGNED], kinks=POWER_KINKS),
+                  _operator("pow", "x ** 3", lambda x: x**3, [SIGNED]),
+                  _operator("pow", "x ** -1.5", lambda x: x**-1.5, [POSITIVE]),
+                  _operator("pow", "x ** 0.5", np.sqrt, [POSITIVE]),
+                  _operator("pow", "2 ** x", lambda x: np.exp2(x), [SIGNED]),
+                  _operator("pow", "x ** 0", lambda x: np.ones_like(x), [SIGNED],
+                            kinks=[kink("kink", [[0.0, 2.0]], [[0.0, 0.0]])])),
+    operator_info("neg", _operator("neg", "-x", np.negative, [SIGNED])),
+]
+
+
+# ---- clamp and where --------------------------------------------------------------------------
+
+def _bound_distance(x, lo, hi):
+    return np.minimum(np.abs(x - lo), np.abs(x - hi))
+
+
+CLAMP_1_2 = [0.5, 1.0, 1.5, 2.0, 2.5]
+CLAMP_1_2_PARTIALS = [[0.0, 1.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0]]
+BOUNDS = [(-2.0, 2.0), (-1.5, -0.5), (0.5, 1.5)]
+
+CLAMP = op_info(
+    "clamp", "elementwise",
+    elementwise("clamp", spell(
+        "clamp clip", numpy="clip", torch="clamp clip", method="clamp clip", args="x, lo, hi",
+        extra=["torch.clamp(x, min=lo, max=hi)", "torch.clamp(input=x, min=lo, max=hi)",
+               "np.clip(x, a_min=lo, a_max=hi)", "x.clamp(min=lo, max=hi)", "x.clip(min=lo, max=hi)",
+               "clamp(x, lo=lo, hi=hi)"]),
+        clamp, BOUNDS, clear=_bound_distance, kinks=[
+            # passes where lo <= x <= hi, both ends inclusive; a bound gets it where selected
+            kink("bounds", [CLAMP_1_2, [1.0] * 5, [2.0] * 5], CLAMP_1_2_PARTIALS),
+            kink("scalar-bounds", [[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], 1.0, 2.0],
+                 [[0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+                  [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]]),
+            # lo > hi: min(max(x, lo), hi) is hi everywhere, and hi gets the whole gradient
+            kink("lo>hi", [[0.0, 1.5, 3.0], [2.0] * 3, [1.0] * 3], [[0.0] * 3, [0.0] * 3, [1.0] * 3])]),
+    elementwise("clamp", [
+        "clamp(x, min=lo)", "clamp(x, lo, None)", "clip(x, lo, None)", "np.clip(x, lo, None)",
+        "torch.clamp(x, min=lo)", "torch.clip(x, min=lo)", "x.clamp(min=lo)", "x.clip(lo, None)",
+        "x.clip(min=lo)"],
+        clamp, [(-2.0, 2.0), (-1.0, 1.0)], name="min", inputs=("x", "lo"), clear=_pair_distance,
+        kinks=[kink("kink", [[0.5, 1.0, 1.5], [1.0] * 3], [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])]),
+    elementwise("clamp", [
+        "clamp(x, max=hi)", "clamp(x, None, hi)", "np.clip(x, None, hi)", "np.clip(x, a_max=hi)",
+        "torch.clamp(x, max=hi)", "x.clamp(max=hi)", "x.clip(None, hi)", "x.clip(max=hi)"],
+        lambda x, hi: clamp(x, None, hi), [(-2.0, 2.0), (-1.0, 1.0)], name="max", inputs=("x", "hi"),
+        clear=_pair_distance,
+        kinks=[kink("kink", [[0.5, 1.0, 1.5], [1.0] * 3], [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])]),
+    elementwise("clamp", ["clamp(x, -0.5, 0.5)", "np.clip(x, -0.5, 0.5)", "torch.clamp(x, min=-0.5, max=0.5)",
+                          "x.clamp(-0.5, 0.5)", "x.clip(-0.5, 0.5)"],
+                lambda x: clamp(x, -0.5, 0.5), [(-2.0, 2.0)], name="constant bounds",
+                clear=lambda x: np.minimum(np.abs(x - 0.5), np.abs(x + 0.5)),
+                kinks=[kink("kink", [[-1.0, -0.5, 0.0, 0.5, 1.0]], [[0.0, 1.0, 1.0, 1.0, 0.0]])]),
+    # clamp(x, min=0) passes the gradient at 0, unlike relu
+    elementwise("clamp", ["clamp(x, min=0)", "torch.clamp(x, min=0)", "x.clamp(min=0)",
+                          "np.clip(x, 0, None)"], relu, [(-2.0, 2.0)], name="min=0", clear=np.abs,
+                kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[0.0, 1.0, 1.0]])]),
+    elementwise("clamp", ["clamp(x, 3.0, 0.5)", "np.clip(x, 3.0, 0.5)", "torch.clamp(x, 3.0, 0.5)"],
+                lambda x: clamp(x, 3.0, 0.5), [(-1.0, 4.0)], name="constant lo > hi",
+                kinks=[kink("kink", [[0.5, 1.0, 3.0, 4.0]], [[0.0] * 4])]),
+    # One input as both bounds: the value is a wherever x != a, so a gets the whole gradient
+    # there; at x == a the interval [a, a] is closed and x gets it.
+    elementwise("clamp", ["clamp(x, a, a)", "torch.clamp(x, min=a, max=a)", "np.clip(x, a, a)"],
+                lambda x, a: clamp(x, a, a), [(-2.0, 2.0), (-1.0, 1.0)], name="shared bound",
+                inputs=("x", "a"), clear=_pair_distance,
+                kinks=[kink("kink", [[0.5, 1.0, 1.5], [1.0] * 3], [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])]),
+)
+
+
+def _where_sqrt(x):
+    positive = x > 0
+    return np.where(positive, np.sqrt(np.where(positive, x, 1)), 0)
+
+
+def _where_log(x):
+    positive = x > 0
+    return np.where(positive, np.log(np.where(positive, x, 1)), x)
+
+
+WHERE = op_info(
+    "where", "elementwise",
+    elementwise("where", spell("where", numpy="where", torch="where", args="c > 0, x, y", extra=[
+        "torch.where(c > 0, input=x, other=y)", "torch.where(condition=c > 0, input=x, other=y)"]),
+        lambda c, x, y: np.where(c > 0, x, y), [(-1.0, 1.0), (-2.0, 2.0), (-2.0, 2.0)],
+        inputs=("c", "x", "y"),
+        clear=lambda c, x, y: np.abs(c) + 0 * (x + y),
+        kinks=[kink("kink", [[-1.0, 0.0, 1.0], [5.0, 6.0, 7.0], [8.0, 9.0, 10.0]],
+                    [[0.0] * 3, [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])]),
+    elementwise("where", ["where(x >= y, x, y)", "np.where(x >= y, x, y)", "torch.where(x >= y, x, y)"],
+                lambda x, y: np.where(x >= y, x, y), [(-2.0, 2.0), (-2.0, 2.0)], name="x >= y",
+                clear=_pair_distance, kinks=[kink("tie", TIES, [[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])]),
+    # constant branches: a number's dtype must not leak into the value or the gradient
+    elementwise("where", ["where(x > 0, x, 0)", "np.where(x > 0, x, 0)", "torch.where(x > 0, x, 0.0)"],
+                relu, [(-2.0, 2.0)], name="constant branch", clear=np.abs,
+                kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[0.0, 0.0, 1.0]])]),
+    elementwise("where", ["where(x > 0, 2, 3)", "np.where(x > 0, 2, 3)"],
+                lambda x: np.where(x > 0, 2.0, 3.0).astype(x.dtype), [(-2.0, 2.0)], name="constants",
+                clear=np.abs),
+    # NaN-safe branches (README, Numerics): the branch not taken is not evaluated
+    elementwise("where", ["where(x > 0, sqrt(x), 0.0)", "np.where(x > 0, np.sqrt(x), 0.0)"],
+                _where_sqrt, [(-2.0, 2.0)], name="sqrt branch", clear=np.abs,
+                kinks=[kink("kink", [[-1.0, 0.0, 4.0]], [[0.0, 0.0, 0.25]])]),
+    elementwise("where", ["where(x > 0, log(x), x)", "torch.where(x > 0, torch.log(x), x)"],
+                _where_log, [(-2.0, 2.0)], name="log branch", clear=np.abs,
+                kinks=[kink("kink", [[-1.0, 0.0, 2.0]], [[1.0, 1.0, 0.5]])]),
+)
+
+
+# ---- reductions -------------------------------------------------------------------------------
+
+def _shaped(key, shapes, dtype="float64") -> list[Sample]:
+    """Samples of one input, by name and shape, uniform on [-2, 2]."""
+    return [Sample(name if dtype == "float64" else f"{name}-f32",
+                   draw([(-2.0, 2.0)], [shape], _seed(key, name), dtype)) for name, shape in shapes]
+
+
+# (name, numpy-style arguments, torch-style arguments (None: no torch spelling), method arguments,
+# reference keywords, sample shapes): one variant of each reduction per form of its static arguments.
+REDUCTION_FORMS = [
+    ("all", "", "", [""], {}, "flat"),
+    ("axis=1", "axis=1", "dim=1", ["1", "dim=1"], {"axis": 1}, "3d"),
+    ("axis=-1", "axis=-1", "-1", ["-1"], {"axis": -1}, "3d"),
+    ("axis=0", "0", "0", ["0"], {"axis": 0}, "3d"),
+    ("axis=(0,2)", "axis=(0, 2)", "dim=(0, 2)", ["dim=(2, 0)"], {"axis": (0, 2)}, "3d"),
+    ("keepdims", "axis=1, keepdims=True", "1, keepdim=True", ["1, keepdim=True", "dim=1, keepdim=True"],
+     {"axis": 1, "keepdims": True}, "3d"),
+    ("all keepdims", "axis=None, keepdims=True", None, ["keepdims=True"], {"keepdims": True}, "flat"),
+]
+REDUCTION_SHAPES = {
+    "flat": [("2d", (2, 3)), ("vec", (5,)), ("3d", (2, 3, 4)), ("0d", ()), ("rows", (9, 2)),
+             ("empty", (0,)), ("empty2d", (0, 3))],
+    "3d": [("3d", (2, 3, 4)), ("cube", (3, 2, 2)), ("empty", (0, 3, 4)), ("empty-axis", (2, 0, 4))],
+}
+FLOAT32_REDUCTION_SAMPLES = ("2d", "0d", "3d")
+# exp overflows at +-800 (and at 1000, 999: README, Numerics), in float32 at +-100; "large" has
+# no element whose exp underflows, "extreme" mixes both ends.
+LOGSUMEXP_EXTREMES = [
+    ("extreme", [[[800.0, 799.0], [-800.0, -801.0]], [[1000.0, 999.0], [0.0, -1.0]]], "float64"),
+    ("extreme-f32", [[[100.0, 99.0], [-100.0, -101.0]], [[80.0, 79.0], [0.0, -1.0]]], "float32"),
+    ("large", [[[1000.0, 999.0], [800.0, 799.0]], [[710.0, 709.0], [700.0, 650.0]]], "float64"),
+    ("large-f32", [[[100.0, 99.0], [95.0, 94.0]], [[89.0, 88.0], [80.0, 70.0]]], "float32"),
+]
+
+
+def _reduction_spellings(op, numpy_args, torch_args, method_args) -> tuple[Spelling, ...]:
+    def call(prefix, args):
+        return f"{prefix}{op}(x, {args})" if args else f"{prefix}{op}(x)"
+
+    sources = [call("", numpy_args)]
+    if op == "logsumexp":
+        sources.append(call("scipy.special.", numpy_args))
+        if torch_args:  # torch.logsumexp and Tensor.logsumexp need a dim
+            sources += [call("torch.", torch_args), call("torch.special.", torch_args)]
+        method_args = [a for a in method_args if a and not a.startswith("keepdims")]
+    else:
+        sources += [call("np.", numpy_args), call("numpy.", numpy_args)]
+        if torch_args is not None:
+            sources.append(call("torch.", torch_args))
+    sources += [f"x.{op}({args})" for args in method_args]
+    return tuple(as_spelling(s) for s in sources)
+
+
+def reduction(op, reference) -> OpInfo:
+    variants = []
+    for name, numpy_args, torch_args, method_args, keywords, shapes in REDUCTION_FORMS:
+        def ref(x, keywords=keywords):
+            return reference(x, **keywords)
+
+        key = f"{op}/{name}"
+        samples = _shaped(key, REDUCTION_SHAPES[shapes])
+        samples += _shaped(key, [s for s in REDUCTION_SHAPES[shapes] if s[0] in FLOAT32_REDUCTION_SAMPLES],
+                           "float32")
+        if op == "logsumexp":
+            samples += [extreme(n, [x], dtype=dtype) for n, x, dtype in LOGSUMEXP_EXTREMES]
+        magnitude = None if op == "logsumexp" else _abs_sum(ref)
+        spellings = _reduction_spellings(op, numpy_args, torch_args, method_args)
+        variants.append(Variant(op, name, ("x",), spellings, ref, tuple(samples), magnitude))
+    return OpInfo(op, "reduction", tuple(variants))
+
+
+def _logsumexp_rewrite(source, reference) -> Variant:
+    """A form the README's Numerics table says derivgen computes like logsumexp (or softmax)."""
+    samples = _shaped(source, [("vec", (5,)), ("2d", (2, 3)), ("0d", ())])
+    samples += _shaped(source, [("2d", (2, 3))], "float32")
+    samples += [extreme(n, [x], dtype=dtype) for n, x, dtype in LOGSUMEXP_EXTREMES]
+    return Variant("logsumexp", source, ("x",), (as_spelling(source),), reference, tuple(samples))
+
+
+LOGSUMEXP = reduction("logsumexp", logsumexp)
+LOGSUMEXP = replace(LOGSUMEXP, variants=LOGSUMEXP.variants + (
+    _logsumexp_rewrite("log(sum(exp(x)))", logsumexp),
+    _logsumexp_rewrite("exp(x) / sum(exp(x))", softmax),
+    _logsumexp_rewrite("exp(x) / sum(exp(x), axis=-1, keepdims=True)", lambda x: softmax(x, axis=-1)),
+))
+REDUCTIONS = [reduction("sum", np.sum), reduction("mean", np.mean), LOGSUMEXP]
+
+
+# ---- linear algebra ---------------------------------------------------------------------------
+
+def _pairs(key, shapes) -> tuple[Sample, ...]:
+    """Samples of two inputs by name and shapes, each also in float32 if its name says so."""
+    samples = []
+    for name, a, b in shapes:
+        dtype = "float32" if name.endswith("-f32") else "float64"
+        samples.append(Sample(name, draw([(-2.0, 2.0)] * 2, [a, b], _seed(key, name), dtype)))
+    return tuple(samples)
+
+
+MATMUL = OpInfo("matmul", "linalg", (Variant(
+    "matmul", "", ("a", "b"),
+    tuple(as_spelling(s) for s in ["a @ b", "matmul(a, b)", "np.matmul(a, b)", "numpy.matmul(a, b)",
+                                   "torch.matmul(a, b)", "torch.matmul(input=a, other=b)", "a.matmul(b)"]),
+    np.matmul,
+    _pairs("matmul", [("mat@mat", (2, 3), (3, 4)), ("vec@vec", (3,), (3,)), ("mat@vec", (2, 3), (3,)),
+                      ("vec@mat", (3,), (3, 2)), ("batch@mat", (2, 2, 3), (3, 4)),
+                      ("batch@vec", (2, 2, 3), (3,)),
+                      ("vec@batch", (3,), (2, 3, 2)), ("batch@batch", (2, 1, 2, 3), (3, 3, 2)),
+                      ("empty", (0, 3), (3, 2)), ("empty-inner", (2, 0), (0, 3)),
+                      ("mat@mat-f32", (2, 3), (3, 4)), ("vec@vec-f32", (3,), (3,))]),
+    _abs_sum(np.matmul)),))
+
+DOT = OpInfo("dot", "linalg", (Variant(
+    "dot", "", ("a", "b"),
+    tuple(as_spelling(s) for s in ["dot(a, b)", "np.dot(a, b)", "numpy.dot(a, b)", "a.dot(b)"])
+    + (Spelling("torch.dot", "torch.dot(a, b)", only=("vec.vec", "vec.vec-f32")),),
+    np.dot,
+    _pairs("dot", [("mat.mat", (2, 3), (3, 4)), ("vec.vec", (3,), (3,)), ("mat.vec", (2, 3), (3,)),
+                   ("vec.mat", (3,), (3, 2)), ("0d.mat", (), (2, 3)), ("mat.0d", (2, 3), ()), ("0d", (), ()),
+                   ("nd.vec", (2, 2, 3), (3,)), ("nd.mat", (2, 2, 3), (3, 4)), ("mat.nd", (2, 3), (2, 3, 4)),
+                   ("nd.nd", (2, 2, 3), (2, 3, 2)), ("vec.nd", (3,), (2, 3, 4)),
+                   ("empty", (0, 3), (3, 2)), ("empty-inner", (2, 0), (0, 3)),
+                   ("mat.mat-f32", (2, 3), (3, 4)), ("vec.vec-f32", (3,), (3,))]),
+    _abs_sum(np.dot)),))
+
+TRANSPOSE = OpInfo("transpose", "linalg", (Variant(
+    "transpose", "", ("x",),
+    tuple(as_spelling(s) for s in ["x.T", "transpose(x)", "t(x)", "np.transpose(x)", "numpy.transpose(x)",
+                                   "torch.t(x)", "x.t()", "x.transpose()"]),
+    np.transpose,
+    tuple(_shaped("transpose", [("2d", (2, 3)), ("vec", (3,)), ("0d", ()), ("3d", (2, 3, 4)),
+                                ("empty", (0, 3))])
+          + _shaped("transpose", [("2d", (2, 3))], "float32"))),))
+
+
+# ---- the database -----------------------------------------------------------------------------
+
+OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
+                           MATMUL, DOT, TRANSPOSE)
+
+
+def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:
+    """Every (variant, spelling, sample) of the database, canonical spellings first per variant."""
+    return [Case(variant, spelling, sample) for info in ops for variant in info.variants
+            for spelling in variant.spellings for sample in variant.samples_for(spelling)]
