@@ -36,9 +36,11 @@ EXAMPLES = {
     "show": """examples:
   derivgen show "sin(x**2)"                 # f = sin(x**2) / df/dx = 2*x*cos(x**2)
   derivgen show examples/bce.py -f loss --wrt w,b
+  derivgen show "mean(x + b)" --wrt b --shape x=5    # df/db = 1 for a single number b
   derivgen show examples/mlp.py -f loss --latex""",
     "check": """examples:
   derivgen check generated/sin_square.py
+  derivgen check generated/sin_square.py --range x=-3,3     # x random in [-3, 3)
   derivgen check generated/mlp.py --shape X=5,3 --shape y=5,2 --shape W1=3,4 --shape b1=4 \\
       --shape W2=4,2 --shape b2=2 --dtype float32""",
     "build": """examples:
@@ -76,12 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     show = command("show", "Print the formula of SOURCE and of its derivatives.")
     source_options(show)
     show.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
+    show.add_argument("--shape", action="append", default=[], metavar="NAME=3,4",
+                      help="write the formulas for inputs of these shapes (repeatable; the others "
+                           "single numbers; default: any shapes); NAME= for a single number")
     show.set_defaults(run=commands.run_show)
 
     check = command("check", "Compare a generated module's gradients with finite differences.")
     check.add_argument("module", metavar="MODULE.py", help="a module written by derivgen")
     check.add_argument("--shape", action="append", default=[], metavar="NAME=3,4",
                        help="an input's shape (repeatable; default: scalars); NAME= for a scalar")
+    check.add_argument("--range", action="append", default=[], metavar="NAME=LO,HI",
+                       help="draw an input's random values from [LO, HI) (repeatable; default: inside "
+                            "the domain of the ops that read it, else [0.25, 0.75))")
     check.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
     check.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                        help="the dtype the module runs in (default: float64)")

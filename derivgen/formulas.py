@@ -4,12 +4,29 @@
     >>> print(formulas("sin(x**2)", wrt=["x"]).text())
     f = sin(x**2)
     df/dx = 2*x*cos(x**2)
+    >>> print(formulas("mean(x + b)", wrt=["b"], shapes={"x": (5,)}).text())
+    f = mean(b + x)
+    df/db = 1
 
-The derivatives are read off the same differentiated graph the generated code is
-printed from, so they show what the module computes. Each value's template is
-made readable (the plumbing that only fixes shapes, such as unbroadcast, is
-dropped; where() becomes a Piecewise) and the values are
-substituted into their users in creation order, with grad_output set to 1.
+The formulas are read off the graph the generated code is printed from: the program
+after the stability rewrites of ``optimize.py``, differentiated, simplified, contracted
+and fused by the same passes as in ``compiler.py``. So they show what the module
+computes: ``log(1 + exp(x))`` is ``softplus(x)``, with derivative ``sigmoid(x)``.
+
+Each value's template is made readable (the helpers that share work become the formulas
+they stand for; where() becomes a Piecewise, without the harmless arguments that NaN-safe
+branches give an op where it is not selected) and the values are substituted into their
+users in creation order, with grad_output set to 1.
+
+Shapes are part of the formula. A gradient that broadcasting stretched is summed back
+to its input's shape: ``sum_to(g, b.shape)`` (g summed over the axes broadcasting added
+or stretched, down to b's shape), and a number standing for a larger array counts its
+elements (the gradient of ``mean(x + b)`` with respect to b is ``1/size(b)``: 1 for a
+single number b, 1/n for a b of x's shape). With ``shapes`` (input name -> shape; the
+other inputs are single numbers, as in ``gradcheck``), every such sum is written with its
+axes (``sum(g)``, ``sum(g, axis=0)``), every count is a number, and matrix products of
+vectors take NumPy's forms (``outer(g, b)``), so each formula evaluates, with NumPy, to
+exactly the array the module returns for inputs of those shapes.
 
 A small program comes out as one simplified formula per derivative. In a larger
 one, a value gets a name (t0, t1, ...) of its own, as a person would introduce
@@ -21,22 +38,36 @@ monster. Only small formulas are simplified; simplify is slow on big ones.
 from __future__ import annotations
 
 import ast
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from . import naming, notation
 from . import symbolic as S
-from .compiler import resolve_wrt
+from .compiler import passes, resolve_wrt
 from .errors import UsageError
-from .graph import placeholder, placeholder_index
+from .graph import Graph, placeholder, placeholder_index
 from .parse import Program, parse
-from .reverse import Gradient, differentiate
+from .reverse import Gradient
+from .rules import SHAPED
 
 TERM_LIMIT = 40  # operations: a longer subexpression gets a name of its own
 SHARED_LENGTH = 12  # characters: a subexpression used twice and printed longer gets a name
 SIMPLIFY_LIMIT = 30  # operations: only formulas this small are simplified
+# Values that are plumbing, never a term of their own: shapes, and the helpers that
+# compute several results at once (their users pick one, which is the formula).
+PLUMBING = frozenset({"shape", "sigmoid_parts", "softplus_parts", "logaddexp_parts", "exp_shift"})
+_REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.max_shift)
+# Gradients of matrix products with respect to a and b (np.dot's: no batches).
+_DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
+_PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
+_FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
+# Heads that are not elementwise: a where's condition must not be moved out of them.
+_WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
+          notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size)
 
 Term = tuple[str, sp.Basic]  # (name, formula)
 
@@ -48,6 +79,7 @@ class Formulas:
     ``forward`` and each ``derivatives[input]`` are SymPy expressions over the
     inputs and the named intermediate terms, ``forward_terms`` and ``gradient_terms``
     (both empty for small programs), which are listed in evaluation order.
+    ``shapes`` are the input shapes the formulas are written for (None: any shapes).
     """
 
     name: str  # the returned variable, else the function's name ("f" for expressions)
@@ -57,6 +89,7 @@ class Formulas:
     derivatives: dict = field(default_factory=dict)  # input name -> SymPy expression
     forward_terms: tuple[Term, ...] = ()
     gradient_terms: tuple[Term, ...] = ()
+    shapes: dict | None = None  # input name -> shape
 
     def lines(self, latex: bool = False) -> list[str]:
         show = notation.latex if latex else notation.text
@@ -80,8 +113,12 @@ class Formulas:
         return "\n".join(self.lines(latex))
 
 
-def formulas(source: str, function: str | None = None, wrt=None, filename: str | None = None) -> Formulas:
-    """Readable formulas for ``source`` (an expression or functions) and its derivatives."""
+def formulas(source: str, function: str | None = None, wrt=None, filename: str | None = None,
+             shapes: dict | None = None) -> Formulas:
+    """Readable formulas for ``source`` (an expression or functions) and its derivatives.
+
+    ``shapes`` (input name -> shape, the other inputs single numbers) writes them for
+    arrays of those shapes; by default they hold for any shapes that broadcast."""
     if not isinstance(source, str):
         raise UsageError(f"source must be a string of Python code, not {type(source).__name__}")
     filename = filename or ("<expression>" if "def " not in source else "<source>")
@@ -89,62 +126,258 @@ def formulas(source: str, function: str | None = None, wrt=None, filename: str |
     if program.kind == "expression" and function is not None:
         raise UsageError("function= applies only to sources with def statements")
     wrt = resolve_wrt(program, wrt)
-    return _Writer(program, differentiate(program, wrt), wrt).formulas()
+    program, grad = passes(program, wrt)
+    layout = _Labels(grad.graph) if shapes is None else _Shapes(program, grad, shapes)
+    return _Writer(program, grad, wrt, layout).formulas()
 
 
+# ---- shapes ------------------------------------------------------------------------------
+class _Labels:
+    """Shapes before run time, as the graph's labels know them: the set of inputs (and of
+    reduction or matrix product results, "#...") whose shapes broadcast together. None
+    where a shape is no such broadcast (an axis restored by expand_dims)."""
+
+    concrete = False
+    scalar = frozenset()
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def forward(self, vid: int):
+        return self.graph[vid].lo
+
+    def broadcast(self, shapes):
+        return None if any(s is None for s in shapes) else frozenset().union(*shapes)
+
+    def reduced(self, shape, keepdims: int, axes: list[int]):
+        return self.scalar if not axes and not keepdims else None
+
+    def expanded(self, shape, axes: list[int]):
+        return shape if shape == self.scalar else None
+
+    def matmul(self, a, b):
+        return None
+
+    dot = outer = matmul
+
+    def transpose(self, shape):
+        return None
+
+    matrix_transpose = transpose
+
+
+class _Shapes:
+    """The shapes of every forward value, for input arrays of given shapes (single numbers
+    where none is given)."""
+
+    concrete = True
+    scalar = ()
+
+    def __init__(self, program: Program, grad: Gradient, shapes: dict):
+        try:
+            shapes = dict(shapes)
+        except (TypeError, ValueError):
+            raise UsageError(f"shapes must map input names to shapes, not {type(shapes).__name__}") from None
+        unknown = sorted(str(n) for n in set(shapes) - set(program.inputs))
+        if unknown:
+            raise UsageError(f"shapes given for unknown inputs: {', '.join(unknown)}; "
+                             f"inputs: {', '.join(program.inputs)}")
+        self.given = {n: _as_shape(n, shapes.get(n, ())) for n in program.inputs}
+        self.graph = grad.graph
+        live = self.graph.ancestors([program.output])
+        self.values: dict[int, tuple | None] = {}
+        for vid in range(grad.seed):  # the forward values, in creation order
+            value = self.graph[vid]
+            try:
+                self.values[vid] = self._forward(value)
+            except ValueError as exc:
+                if vid not in live:
+                    self.values[vid] = None  # unused: its shape does not matter
+                    continue
+                given = ", ".join(f"{n} {s}" for n, s in self.given.items())
+                raise UsageError(f"the shapes {given} do not fit the program: {value.op} of "
+                                 f"{', '.join(str(self.values[a]) for a in value.args)}: {exc}") from None
+
+    def _forward(self, value) -> tuple | None:
+        if value.template is None:
+            return self.given[value.name] if value.op == "input" else ()
+        args = [self.values[a] for a in value.args]
+        if any(a is None for a in args):
+            return None
+        keepdims, *axes = (int(s) for s in value.static) if value.static else (0,)
+        if value.op in ("sum", "mean", "logsumexp") or isinstance(value.template, S.max_shift):
+            return _reduced(args[0], keepdims, axes)
+        if value.op == "max_shift":  # the shift of an exp_shift helper: the reduced shape
+            parts = self.graph[value.args[0]]
+            keepdims, *axes = (int(s) for s in parts.static)
+            return _reduced(self.values[parts.args[0]], keepdims, axes)
+        if value.op in ("matmul", "dot"):
+            return (_matmul if value.op == "matmul" else _dot)(*args)
+        if value.op == "transpose":
+            return args[0][::-1]
+        return self.broadcast(args)
+
+    def forward(self, vid: int):
+        return self.values[vid]
+
+    def broadcast(self, shapes):
+        return tuple(np.broadcast_shapes(*shapes))
+
+    def reduced(self, shape, keepdims: int, axes: list[int]):
+        return _reduced(shape, keepdims, axes)
+
+    def expanded(self, shape, axes: list[int]):
+        ndim = len(shape) + len(axes)
+        inserted = {a % ndim for a in axes}
+        rest = iter(shape)
+        return tuple(1 if i in inserted else next(rest) for i in range(ndim))
+
+    def matmul(self, a, b):
+        return _matmul(a, b)
+
+    def dot(self, a, b):
+        return _dot(a, b)
+
+    def outer(self, a, b):
+        return (math.prod(a), math.prod(b))
+
+    def transpose(self, shape):
+        return shape[::-1]
+
+    def matrix_transpose(self, shape):
+        return (*shape[:-2], shape[-1], shape[-2])
+
+
+def _as_shape(name: str, shape) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in shape)
+        ok = all(d >= 0 and int(d) == d for d in shape)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(f"shapes: the shape of {name} must be a tuple of sizes, such as (3, 4), not {shape!r}")
+    return dims
+
+
+def _reduced(shape: tuple, keepdims: int, axes: list[int]) -> tuple:
+    ndim = len(shape)
+    if not axes:
+        axes = list(range(ndim))
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"axis {axes} is out of range for {ndim} dimensions")
+    axes = {a % ndim for a in axes}
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _matmul(a: tuple, b: tuple) -> tuple:
+    if not a or not b:
+        raise ValueError("matmul of a single number")
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"the inner sizes {a2[-1]} and {b2[-2]} differ")
+    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    return (*batch, *(a2[-2:-1] if len(a) > 1 else ()), *(b2[-1:] if len(b) > 1 else ()))
+
+
+def _dot(a: tuple, b: tuple) -> tuple:
+    if not a or not b:
+        return tuple(np.broadcast_shapes(a, b))
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != inner:
+        raise ValueError(f"the inner sizes {a[-1]} and {inner} differ")
+    return (*a[:-1], *b[:-2], *b[-1:]) if len(b) > 1 else a[:-1]
+
+
+# ---- the formulas ------------------------------------------------------------------------
 class _Writer:
     """Substitutes a differentiated graph into formulas, naming the terms worth a name."""
 
-    def __init__(self, program: Program, grad: Gradient, wrt: tuple[str, ...]):
+    def __init__(self, program: Program, grad: Gradient, wrt: tuple[str, ...], layout):
         self.program = program
         self.grad = grad
         self.graph = grad.graph
         self.wrt = wrt
+        self.layout = layout
         self.name = output_name(program)
         self.roots = {grad.output, *(grad.grads[n] for n in wrt)}
         self.needed = sorted(self.graph.ancestors(self.roots))
+        self.shapes: dict[int, object] = {}  # value id -> the shape of its formula, in the layout's terms
+        self.reps: dict[frozenset, int] = {}  # labels -> the first forward value of that shape
+        self.refs: dict[int, sp.Basic] = {}
+        # Matrix products by their operands: the gradient of each has the product's shape.
+        self.products = {v.args: v.id for v in self.graph.values[:grad.seed] if v.op in ("matmul", "dot")}
+        self.symbol_shapes: dict[sp.Symbol, object] = {}  # inputs and named terms -> shape
+        self.lost: dict[int, sp.Basic] = {}  # values whose formula SymPy made smaller -> their shape
+        self.value = None  # the value being written, and the shapes of the stand-ins in its template
+        self.stand_ins: dict[sp.Symbol, tuple[sp.Basic, object]] = {}
 
     def formulas(self) -> Formulas:
-        graph, output = self.graph, self.grad.output
-        uses = Counter(a for vid in self.needed for a in graph[vid].args)
+        graph, output, seed = self.graph, self.grad.output, self.grad.seed
+        uses = Counter(a for vid in self.needed if graph[vid].op != "shape" for a in graph[vid].args)
         namer = naming.Namer(set(self.program.inputs) | {self.name})
-        refs = {self.program.input_ids[n]: sp.Symbol(n) for n in self.program.inputs}
-        refs[self.grad.seed] = sp.Integer(1)  # the derivative of the output itself
-        gradient_side = {self.grad.seed} | self.grad.terms
+        refs = self.refs
+        for name, vid in self.program.input_ids.items():
+            refs[vid] = sp.Symbol(name)
+            self.shapes[vid] = self.symbol_shapes[refs[vid]] = self.layout.forward(vid)
+            self.reps.setdefault(graph[vid].hi, vid)
+        refs[seed] = sp.Integer(1)  # the derivative of the output itself
+        self.shapes[seed] = self.layout.scalar
+        gradient_side = {seed} | self.grad.terms
         full = {}  # roots: the formula, also when users see the value by its name
         forward_terms, gradient_terms = [], []
         named: set[int] = set()
+
+        def give_name(vid: int, formula: sp.Basic) -> None:
+            """``t<k> = formula``, a term of its own for ``vid``."""
+            term = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
+            like = self.lost.pop(vid, None)
+            formula = formula if like is None else notation.broadcast_to(formula, like)
+            (gradient_terms if vid in gradient_side else forward_terms).append((term, _tidy(formula)))
+            refs[vid] = sp.Symbol(term)
+            self.symbol_shapes[refs[vid]] = self.shapes[vid]
+            named.add(vid)
+
         for vid in self.needed:
             value = graph[vid]
-            if value.template is None:
-                continue
+            if value.template is None or value.op == "shape":
+                continue  # shapes are written into the formulas that use them
             if any(a in gradient_side for a in value.args):
                 gradient_side.add(vid)
-            expr = self._substitute(value, refs)
-            if sp.count_ops(expr) > TERM_LIMIT and value.op != "shape":
+            expr = self._substitute(value)
+            if sp.count_ops(expr) > TERM_LIMIT and value.op not in PLUMBING:
                 # Too long with its operands written in: the longer operands get names first
                 # (a long sum of gradient contributions reads as a few partial sums).
                 for a in value.args:
-                    if a in full and a not in named and sp.count_ops(refs[a]) > TERM_LIMIT // 4:
-                        term = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
-                        (gradient_terms if a in gradient_side else forward_terms).append((term, _tidy(refs[a])))
-                        refs[a] = sp.Symbol(term)
-                        named.add(a)
-                expr = self._substitute(value, refs)
+                    if (a in full and a not in named and sp.count_ops(refs[a]) > TERM_LIMIT // 4
+                            and not _has_guard(refs[a])):
+                        give_name(a, refs[a])
+                expr = self._substitute(value)
+            like = self._full_size(vid, expr) if value.op not in PLUMBING else None
+            if like is not None:
+                if vid == output:
+                    expr = notation.broadcast_to(expr, like)
+                else:
+                    self.lost[vid] = like
             full[vid] = expr
-            if value.op == "shape" or not self._worth_a_name(expr, uses[vid]):  # shapes: plumbing
+            if (value.op in PLUMBING or _is_guard(value) or _has_guard(expr)
+                    or not self._worth_a_name(expr, uses[vid])):
                 refs[vid] = expr
             elif vid == output:
                 refs[vid] = sp.Symbol(self.name)  # defined by the forward formula itself
+                self.symbol_shapes[refs[vid]] = self.shapes[vid]
             else:
-                name = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
-                (gradient_terms if vid in gradient_side else forward_terms).append((name, _tidy(expr)))
-                refs[vid] = sp.Symbol(name)
-                named.add(vid)
+                give_name(vid, expr)
+            if (vid < seed and value.exact and value.op not in PLUMBING and vid not in self.lost
+                    and not _has_guard(refs[vid])):
+                self.reps.setdefault(value.hi, vid)
         derivatives = {n: _simplified(_tidy(full.get(self.grad.grads[n], refs[self.grad.grads[n]])))
                        for n in self.wrt}
+        shapes = self.layout.given if self.layout.concrete else None
         return Formulas(self.name, self.program.inputs, self.wrt, _tidy(full.get(output, refs[output])),
-                        derivatives, tuple(forward_terms), tuple(gradient_terms))
+                        derivatives, tuple(forward_terms), tuple(gradient_terms), shapes)
 
     @staticmethod
     def _worth_a_name(expr, uses: int) -> bool:
@@ -154,48 +387,300 @@ class _Writer:
             return True
         return sp.count_ops(expr) > TERM_LIMIT
 
-    def _substitute(self, value, refs) -> sp.Basic:
-        def size(arg: sp.Symbol) -> sp.Basic:
-            if not isinstance(arg, sp.Symbol):  # () : the shape of a single number
-                return sp.Integer(1)
-            shape = self.graph[value.args[placeholder_index(arg)]]  # a shape_of value
-            return notation.size(refs[self._same_shape(shape.args[0])]) if shape.args else sp.Integer(1)
+    def _substitute(self, value) -> sp.Basic:
+        """The value's formula: its template with shapes written out, operands substituted."""
+        self.value, self.stand_ins = value, {}
+        template = self._rewrite(readable(value.template))
+        if value.id < self.grad.seed:
+            self.shapes[value.id] = self.layout.forward(value.id)
+        else:
+            shape = self._shape(template)
+            if shape is None and value.op[1:] in SHAPED:  # a matrix product's gradient: its operand's shape
+                shape = value.lo
+            self.shapes[value.id] = shape
+        mapping = {placeholder(i): self.refs[a] for i, a in enumerate(value.args) if a in self.refs}
+        inside = _under_whole(template)
+        for i, a in enumerate(value.args):
+            if a in self.lost and placeholder(i) in inside:
+                # An operand whose formula SymPy made smaller than its value (where(c, z, z)
+                # is z), inside a sum or product that counts its elements: as large as it is.
+                mapping[placeholder(i)] = notation.broadcast_to(mapping[placeholder(i)], self.lost[a])
+        mapping.update({d: expr for d, (expr, _) in self.stand_ins.items()})
+        return _resolved(template.xreplace(mapping))
 
-        template = readable(value.template)
-        if template.has(S.size_ratio):  # size(a) / size(b): the count a mean divides by
-            template = template.replace(S.size_ratio, lambda a, b: size(a) / size(b))
-        return template.xreplace({placeholder(i): refs[a] for i, a in enumerate(value.args)})
+    def _full_size(self, vid: int, expr: sp.Basic) -> sp.Basic | None:
+        """What ``expr``, the formula of ``vid``, broadcasts to where SymPy's evaluation made it
+        smaller than the value (where(c, z, z) is z, x - x is 0): None where it did not."""
+        shape = self.shapes[vid]
+        final = self._shape(expr, self.symbol_shapes.get)
+        if shape is None or final is None or final == shape:
+            return None
+        return sp.Tuple(*shape) if self.layout.concrete else self._like(shape)
 
-    def _same_shape(self, vid: int) -> int:
-        """The earliest value known to have ``vid``'s shape: size(x**2) is size(x)."""
-        graph = self.graph
-        while graph[vid].exact:
-            same = [a for a in graph[vid].args if graph[a].exact and graph[a].lo == graph[vid].lo]
-            if not same:
-                break
-            vid = same[0]
-        return vid
+    # ---- templates with their shapes written out ----------------------------------------
+    def _rewrite(self, expr: sp.Basic) -> sp.Basic:
+        """``expr`` with the heads that depend on shapes written for this layout (innermost first)."""
+        if expr.is_Atom:
+            return expr
+        args = [self._rewrite(a) for a in expr.args]
+        if any(a is not b for a, b in zip(args, expr.args)):
+            expr = expr.func(*args)
+        if isinstance(expr, S.size_ratio):  # the count a mean divides by
+            a, b = expr.args
+            return self._size(self._shape_value(a)) / self._size(self._shape_value(b))
+        if isinstance(expr, S.unbroadcast):
+            g, target, *rest = expr.args
+            return self._sum_to(g, target, rest[0] if len(rest) == 2 else None)
+        if isinstance(expr, S.unbroadcast_product):
+            a, b, target, *rest = expr.args
+            return self._sum_to(a * b, target, rest[0] if len(rest) == 2 else None)
+        if isinstance(expr, S.expand_reduced):
+            g, keepdims, *axes = expr.args
+            if axes and not keepdims and self._shape(g) != self.layout.scalar:
+                return notation.expand_dims(g, *axes)
+            return g
+        if isinstance(expr, _PRODUCT_GRADS):
+            return self._matmul_grad(type(expr), *expr.args)
+        return expr
+
+    def _arg(self, symbol: sp.Symbol) -> int:
+        return self.value.args[placeholder_index(symbol)]
+
+    def _shape_value(self, expr):
+        """The shape a shape_of value stands for (the broadcast of its members' shapes)."""
+        if not isinstance(expr, sp.Symbol):  # () : the shape of a single number
+            return self.layout.scalar
+        members = self.graph[self._arg(expr)].args
+        if self.layout.concrete:
+            return self.layout.broadcast([self.layout.forward(m) for m in members])
+        return frozenset().union(*(self.graph[m].hi for m in members))
+
+    def _template_symbol(self, symbol: sp.Symbol):
+        if symbol in self.stand_ins:
+            return self.stand_ins[symbol][1]
+        return self.shapes.get(self._arg(symbol))
+
+    def _shape(self, expr, leaf=None):
+        """The shape of a formula (None: not known in these terms): of a rewritten template,
+        or with ``leaf`` (symbol -> shape) of any formula."""
+        layout = self.layout
+        if isinstance(expr, sp.Symbol):
+            return (leaf or self._template_symbol)(expr)
+        if not expr.free_symbols or isinstance(expr, (notation.size, S.sum_product, S.mean_product)):
+            return layout.scalar
+        if isinstance(expr, (notation.sum_to, notation.broadcast_to)):
+            like = expr.args[1]
+            return tuple(int(n) for n in like) if isinstance(like, sp.Tuple) else self._shape(like, leaf)
+        if isinstance(expr, notation.expand_dims):
+            inner = self._shape(expr.args[0], leaf)
+            return None if inner is None else layout.expanded(inner, [int(a) for a in expr.args[1:]])
+        if isinstance(expr, _PRODUCT_GRADS):  # (g, a, b): the shape of a, or of b
+            return self._shape(expr.args[1 if isinstance(expr, _FIRST_GRADS) else 2], leaf)
+        if isinstance(expr, _REDUCTIONS):
+            inner = self._shape(expr.args[0], leaf)
+            keepdims, *axes = (int(a) for a in expr.args[1:])
+            return None if inner is None else layout.reduced(inner, keepdims, axes)
+        shapes = [self._shape(a, leaf) for a in expr.args]
+        for head, method in ((S.matmul, layout.matmul), (S.dot, layout.dot), (notation.outer, layout.outer),
+                             (S.transpose, layout.transpose),
+                             (notation.matrix_transpose, layout.matrix_transpose)):
+            if isinstance(expr, head):
+                return None if None in shapes else method(*shapes)
+        return layout.broadcast(shapes)
+
+    def _stand_in(self, expr: sp.Basic, shape) -> sp.Symbol:
+        """A symbol for ``expr``, a formula of this shape, in the template (replaced by the
+        formula with the operands, so it cannot be mistaken for one of them)."""
+        symbol = sp.Dummy("like")
+        self.stand_ins[symbol] = (expr, shape)
+        return symbol
+
+    def _shaped_like(self, labels: frozenset) -> sp.Symbol:
+        return self._stand_in(self._like(labels), labels)
+
+    def _like(self, labels: frozenset) -> sp.Basic:
+        """The formula of the first value with these labels, or the broadcast of such values."""
+        if labels in self.reps:
+            return self.refs[self.reps[labels]]
+        order = {n: i for i, n in enumerate(self.program.inputs)}
+        members = sorted(labels, key=lambda label: (label not in order, order.get(label, 0), label))
+        return notation.broadcast(*(self.refs[self.reps[frozenset({m})]] if frozenset({m}) in self.reps
+                                    else sp.Symbol(m) for m in members))
+
+    def _size(self, shape) -> sp.Basic:
+        if self.layout.concrete:
+            return sp.Integer(math.prod(shape))
+        return sp.Integer(1) if not shape else notation.size(self._shaped_like(shape))
+
+    def _sum_to(self, g: sp.Basic, target: sp.Basic, full: sp.Basic | None) -> sp.Basic:
+        """``g`` summed over the axes broadcasting added or stretched, down to ``target``'s shape.
+
+        ``g`` stands for an array of ``full``'s shape where given (it may be smaller: a mean's
+        1/n is one number), so each element counts once per element it stands for."""
+        target = self._shape_value(target)
+        full = self._shape_value(full) if full is not None else None
+        own = self._shape(g)
+        if self.layout.concrete:
+            return self._summed_axes(g, own, target, own if full is None else full)
+        if own is None:  # g's shape is no broadcast of labels: written with the shape it stands for
+            if full is None:
+                full = frozenset().union(*(self.graph[self._arg(s)].hi for s in g.free_symbols
+                                           if s not in self.stand_ins))
+            return notation.sum_to(g, self._shaped_like(target), self._shaped_like(full))
+        full = own if full is None else full
+        if own <= target:
+            core = g
+        elif not target:
+            core = S.reduce_sum(g, sp.Integer(0))
+        else:
+            core = notation.sum_to(g, self._shaped_like(target))
+        whole, counted = full | target, own | target
+        return core if whole == counted else core * self._size(whole) / self._size(counted)
+
+    def _summed_axes(self, g: sp.Basic, own: tuple, target: tuple, full: tuple) -> sp.Basic:
+        """``_sum_to`` for known shapes: the sums over ``g``'s own axes, and a count for each
+        axis it is broadcast along, so the result broadcasts to ``target``."""
+        stretched = self.layout.broadcast([full, target])
+        lead = len(stretched) - len(target)
+        summed = [*range(lead), *(lead + i for i, n in enumerate(target) if n == 1 and stretched[lead + i] != 1)]
+        offset = len(stretched) - len(own)
+        count, drop, keep = 1, [], []
+        for axis in summed:
+            i = axis - offset  # the same axis of g, if g has it
+            if i < 0 or own[i] == 1:
+                count *= stretched[axis]  # g is broadcast along it
+            if i >= 0 and axis < lead:
+                drop.append(i)  # leading axes go; a size-1 one is summed away too
+            elif i >= 0 and own[i] != 1:
+                keep.append(i)
+        expr = g
+        if len(drop) == len(own) and not keep and isinstance(g, notation.expand_dims):
+            expr = g.args[0]  # summed over everything: the restored axes do not matter
+        if drop:
+            expr = S.reduce_sum(expr, sp.Integer(0), *(() if len(drop) == len(own) else map(sp.Integer, drop)))
+        if keep:
+            expr = S.reduce_sum(expr, sp.Integer(1), *(sp.Integer(i - len(drop)) for i in keep))
+        return expr * count
+
+    def _matmul_grad(self, head, g: sp.Basic, a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        """The gradient of a @ b or np.dot(a, b) (``head``) with respect to a or b: ``g @ b.T``,
+        ``a.T @ g``, and where shapes are known NumPy's forms for vectors, single numbers and
+        batches (np.dot of more than two dimensions keeps its head: ``dot_grad_a(g, a, b)``)."""
+        first = issubclass(head, _FIRST_GRADS)
+        product = self.products.get((self._arg(a), self._arg(b)))
+        if product is not None and self._shape(g) != self.shapes[product]:
+            # A number, or an array smaller than the product it is the gradient of: as large.
+            g = notation.broadcast_to(g, self._stand_in(self.refs[product], self.shapes[product]))
+        generic = S.matmul(g, S.transpose(b)) if first else S.matmul(S.transpose(a), g)
+        if not self.layout.concrete:
+            return generic
+        shape_a, shape_b = self._shape(a), self._shape(b)
+        mine, other = (shape_a, b) if first else (shape_b, a)
+        if not shape_a or not shape_b:  # np.dot with a single number is a product
+            term = g * other
+            return self._summed_axes(term, self._shape(term), mine, self._shape(term))
+        if len(shape_a) <= 2 and len(shape_b) <= 2:
+            vector = len(shape_b) == 1 if first else len(shape_a) == 1
+            if vector:  # the other operand is a vector: an outer product (a plain one for two vectors)
+                if len(mine) == 1:
+                    return g * other
+                return notation.outer(g, b) if first else notation.outer(a, g)
+            return generic
+        if not issubclass(head, _DOT_GRADS) and len(shape_a) >= 2 and len(shape_b) >= 2:
+            # Batches of matrices, summed over the batches broadcasting added.
+            term = S.matmul(g, notation.matrix_transpose(b)) if first else S.matmul(notation.matrix_transpose(a), g)
+            return self._summed_axes(term, self._shape(term), mine, self._shape(term))
+        return head(g, a, b)
 
 
+# ---- readable forms ----------------------------------------------------------------------
 _READABLE = (
-    # Shape plumbing: the gradient of a broadcast or reduced value is the same number.
-    (S.unbroadcast, lambda g, *shapes: g),
     (S.scaled, lambda x, g: x * g),
     (S.sech2, lambda x: sp.sech(x) ** 2),
-    (S.expand_reduced, lambda g, *static: g),
     (S.zeros_like, lambda x: sp.Integer(0)),
-    (S.where, lambda cond, a, b: sp.Piecewise((a, cond), (b, True))),
-    (S.matmul_grad_a, lambda g, a, b: S.matmul(g, S.transpose(b))),
-    (S.matmul_grad_b, lambda g, a, b: S.matmul(S.transpose(a), g)),
+    (S.nan_like, lambda x: sp.nan),
+    (S.sum_product, lambda a, b: S.reduce_sum(a * b, sp.Integer(0))),
+    (S.mean_product, lambda a, b: S.reduce_mean(a * b, sp.Integer(0))),
 )
+
+# part(helper(...), k): the k-th result of a helper that shares work, as a formula.
+_PARTS = {
+    S.sigmoid_parts: lambda z: (S.sigmoid(z), S.sigmoid(-z)),
+    S.softplus_parts: lambda z: (S.softplus(z), S.sigmoid(z)),
+    S.logaddexp_parts: lambda a, b: (S.logaddexp(a, b), S.sigmoid(a - b), S.sigmoid(b - a)),
+    # exp(x - m) and m: the shift cancels exactly in every formula that uses it.
+    S.exp_shift: lambda x, *static: (sp.exp(x), sp.Integer(0)),
+}
 
 
 def readable(expr: sp.Basic) -> sp.Basic:
-    """``expr`` without shape plumbing: ``unbroadcast(g, ...)`` -> ``g``, ``where`` -> Piecewise."""
+    """``expr`` without the heads that only organise the work: ``scaled(x, g)`` -> ``x*g``,
+    ``sum_product(a, b)`` -> ``sum(a*b)``, ``sech2(x)`` -> ``sech(x)**2``."""
     for head, rewrite in _READABLE:
         if expr.has(head):
             expr = expr.replace(head, rewrite)
     return expr
+
+
+def _resolved(expr: sp.Basic) -> sp.Basic:
+    """A substituted formula as a person writes it: helpers' results picked, ``where`` as a
+    Piecewise without NaN-safe guards, ``log(sum(exp(x)))`` as ``logsumexp(x)``."""
+    if expr.has(S.part):
+        expr = expr.replace(lambda e: isinstance(e, S.part) and type(e.args[0]) in _PARTS,
+                            lambda e: _PARTS[type(e.args[0])](*e.args[0].args)[int(e.args[1])])
+    if expr.has(S.where):
+        expr = expr.replace(S.where, lambda c, a, b: sp.Piecewise((a, c), (b, True)))
+    if expr.has(sp.Piecewise):
+        expr = _unguarded(expr)
+    if expr.has(S.reduce_sum):
+        expr = expr.replace(
+            lambda e: isinstance(e, sp.log) and isinstance(e.args[0], S.reduce_sum)
+            and isinstance(e.args[0].args[0], sp.exp),
+            lambda e: S.reduce_logsumexp(e.args[0].args[0].args[0], *e.args[0].args[1:]))
+    return expr
+
+
+def _is_guard(value) -> bool:
+    """Whether ``value`` is a NaN-safe guard of optimize.py, where(c, x, safe) or where(c, safe, x):
+    written into the branch that uses it, where it is x itself."""
+    t = value.template
+    return (value.op == "where" and len(value.args) == 2 and isinstance(t, S.where)
+            and sum(isinstance(a, sp.Float) for a in t.args[1:]) == 1)
+
+
+def _under_whole(expr: sp.Basic) -> set:
+    """The symbols of ``expr`` inside a sum, matrix product or other whole-array operation."""
+    return set().union(*(e.free_symbols for e in sp.preorder_traversal(expr) if isinstance(e, _WHOLE)))
+
+
+def _has_guard(expr: sp.Basic) -> bool:
+    """Whether a guard is left in ``expr``: it is written into the branch that uses it instead."""
+    return any(_two_way(p) and sum(isinstance(c.expr, sp.Float) for c in p.args) == 1
+               for p in expr.atoms(sp.Piecewise))
+
+
+def _two_way(e) -> bool:
+    return isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[1].cond == sp.true
+
+
+def _unguarded(expr: sp.Basic) -> sp.Basic:
+    """Inside a branch of where(c, a, b), the guard where(c, x, safe) that optimize.py gives
+    an op there is x itself (the branch is used only where c holds), and so is
+    where(c, safe, x) inside b: the formula without them. Where every where has one
+    condition, products and quotients of them are folded into one."""
+    if len({p.args[0].cond for p in expr.atoms(sp.Piecewise)}) == 1:
+        expr = _elementwise(expr, sp.piecewise_fold)
+
+    def strip(e: sp.Basic, cond, taken: int) -> sp.Basic:
+        if e.is_Atom or isinstance(e, _WHOLE):  # a sum covers elements the branch does not
+            return e
+        if _two_way(e) and e.args[0].cond == cond:
+            return strip(e.args[taken].expr, cond, taken)
+        return e.func(*(strip(a, cond, taken) for a in e.args))
+
+    return expr.replace(_two_way, lambda e: sp.Piecewise(
+        (strip(e.args[0].expr, e.args[0].cond, 0), e.args[0].cond),
+        (strip(e.args[1].expr, e.args[0].cond, 1), True)))
 
 
 def _tidy(expr: sp.Basic) -> sp.Basic:
@@ -209,8 +694,26 @@ def _simplified(expr: sp.Basic) -> sp.Basic:
     ops = sp.count_ops(expr)
     if ops > SIMPLIFY_LIMIT:
         return expr
-    simpler = sp.simplify(expr)
+    simpler = _elementwise(expr, sp.simplify)
     return simpler if sp.count_ops(simpler) <= ops else expr
+
+
+def _elementwise(expr: sp.Basic, rewrite) -> sp.Basic:
+    """``rewrite(expr)`` with each sum, matrix product and other whole-array operation that
+    holds a where kept as it is: SymPy folds a Piecewise out of any function, which would
+    move an elementwise condition out of a sum."""
+    held: dict[sp.Symbol, sp.Basic] = {}
+
+    def hold(e: sp.Basic) -> sp.Basic:
+        if e.is_Atom or not e.has(sp.Piecewise):
+            return e
+        if isinstance(e, _WHOLE):
+            symbol = sp.Dummy("held")
+            held[symbol] = e
+            return symbol
+        return e.func(*(hold(a) for a in e.args))
+
+    return rewrite(hold(expr)).xreplace(held)
 
 
 def output_name(program: Program) -> str:

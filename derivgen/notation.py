@@ -2,7 +2,10 @@
 
 These printers show the SymPy heads of ``symbolic.py`` in the vocabulary of the
 source (``X @ w``, ``X.T``, ``mean(x)``, ``where(c, a, b)``); they produce text to
-read, never code to run (that is ``printer.py``'s job).
+read, never code to run (that is ``printer.py``'s job). The heads defined here say, in
+NumPy's words, what the generated code does with shapes: ``size(x)``,
+``sum_to(g, b.shape)`` (a gradient summed back over the axes broadcasting stretched),
+``expand_dims(g, axis=1)``, ``broadcast_to(g, x.shape)``, ``outer(a, b)`` and ``x.mT``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,30 @@ from sympy.printing.str import StrPrinter
 
 from . import symbolic as S
 
-# The size of an array: the count a mean divides by. Display-only.
-size = type("size", (S.Opaque,), {"nargs": 1, "__doc__": "the number of elements of x",
-                                  "__module__": __name__})
+
+def _head(name: str, nargs, doc: str) -> type:
+    return type(name, (S.Opaque,), {"nargs": nargs, "__doc__": doc, "__module__": __name__})
+
+
+# Display-only heads, for what the generated code does with shapes.
+size = _head("size", 1, "the number of elements of x (a count a mean divides by)")
+broadcast = _head("broadcast", None, "the arguments broadcast together; only its shape or size is shown")
+sum_to = _head("sum_to", (2, 3), "g (broadcast to full's shape first, if given) summed over the axes that "
+                                 "broadcasting added or stretched, down to like's shape: (g, like[, full])")
+broadcast_to = _head("broadcast_to", 2, "g broadcast to like's shape: (g, like)")
+outer = _head("outer", 2, "the outer product of two vectors, np.outer(a, b)")
+matrix_transpose = _head("matrix_transpose", 1, "x with its last two axes swapped, x.mT")
+
+
+class expand_dims(S.Opaque):
+    """g with size-1 axes inserted where a reduction removed them: (g, *axes); a number stays one."""
+
+    nargs = None
+
+    @classmethod
+    def eval(cls, g, *axes):
+        return g if g.is_Number else None
+
 
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
 
@@ -33,13 +57,16 @@ def _is_atomic(expr) -> bool:
     return isinstance(expr, (sp.Symbol, sp.Function)) and not isinstance(expr, S.matmul)
 
 
+def _axes(axes) -> str:
+    return str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
+
+
 def _reduction_options(expr) -> tuple[str, ...]:
     """``axis=...`` and ``keepdims=True`` of a reduction head, as written in NumPy."""
     _, keepdims, *axes = expr.args
     options = []
     if axes:
-        axis = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
-        options.append(f"axis={axis}")
+        options.append(f"axis={_axes(axes)}")
     if keepdims:
         options.append("keepdims=True")
     return tuple(options)
@@ -63,6 +90,27 @@ class TextPrinter(StrPrinter):
         (x,) = expr.args
         text = self._print(x)
         return f"{text}.T" if _is_atomic(x) else f"({text}).T"
+
+    def _print_matrix_transpose(self, expr):
+        (x,) = expr.args
+        text = self._print(x)
+        return f"{text}.mT" if _is_atomic(x) else f"({text}).mT"
+
+    def _shape(self, like) -> str:
+        return f"{self._print(like)}.shape" if _is_atomic(like) else f"({self._print(like)}).shape"
+
+    def _print_sum_to(self, expr):
+        g, *shapes = expr.args
+        return f"sum_to({', '.join([self._print(g), *(self._shape(s) for s in shapes)])})"
+
+    def _print_broadcast_to(self, expr):
+        g, like = expr.args
+        shape = self._print(tuple(like)) if isinstance(like, sp.Tuple) else self._shape(like)
+        return f"broadcast_to({self._print(g)}, {shape})"
+
+    def _print_expand_dims(self, expr):
+        g, *axes = expr.args
+        return f"expand_dims({self._print(g)}, axis={_axes(axes)})"
 
     def _print_Equality(self, expr):  # x == y rather than SymPy's Eq(x, y)
         return self._relation(expr, "==")
@@ -119,6 +167,26 @@ class LatexFormulaPrinter(LatexPrinter):
         return rf"{text}^{{{exp}}}" if exp else text
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
+
+    _print_matrix_transpose = _print_transpose
+
+    def _print_sum_to(self, expr, exp=None):
+        g, *shapes = expr.args
+        args = [self._print(g), *(rf"\operatorname{{shape}}\left({self._print(s)}\right)" for s in shapes)]
+        text = rf"\operatorname{{sum\_to}}\left({', '.join(args)}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_broadcast_to(self, expr, exp=None):
+        g, like = expr.args
+        shape = (self._print(like) if isinstance(like, sp.Tuple)
+                 else rf"\operatorname{{shape}}\left({self._print(like)}\right)")
+        text = rf"\operatorname{{broadcast\_to}}\left({self._print(g)}, {shape}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_expand_dims(self, expr, exp=None):
+        g, *axes = expr.args
+        text = rf"\operatorname{{expand\_dims}}\left({self._print(g)}, \text{{axis={_axes(axes)}}}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
 
     def _print_sigmoid(self, expr, exp=None):
         text = rf"\sigma\left({self._print(expr.args[0])}\right)"
