@@ -560,13 +560,15 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
         fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
         value_text = typing.cast(grad.output, names[grad.output], inputs) if with_value else ""
+        # On the scalar path a constant result (an integer literal) is made a float.
+        scalar_value = typing.scalar(grad.output, names[grad.output]) if with_value else ""
         if fname == "forward":
-            returns, scalar_returns = value_text, names[grad.output]
+            returns, scalar_returns = value_text, scalar_value
         elif fname == "backward":
             returns, scalar_returns = gradients, fast
         else:
             returns = f"{value_text}, {gradients}"
-            scalar_returns = f"{names[grad.output]}, {fast}"
+            scalar_returns = f"{scalar_value}, {fast}"
         if scalar:
             scalar["scalar_returns"] = scalar_returns
             if grads:
@@ -653,12 +655,27 @@ class _Typing:
         self.used.add("typed")
         return f"{self.aliases['typed']}({text}, {', '.join(like)})"
 
+    def scalar(self, vid: int, text: str) -> str:
+        """A result on the scalar path: a float already, but where no input reaches it."""
+        if self.graph.takes_input(vid, self.typed):
+            return text
+        self.used.add("float")
+        return f"{self.aliases['float']}({text})"
+
     def _strong(self, vid: int) -> bool:
         def terminal(v):
             if v.template is None or v.op == "shape":
                 return False
-            return True if any(not self._typed(v, a) and not self._typed(v, b)
-                               for _, a, b in (w.args for w in _wheres(v.template))) else None
+            if any(not self._typed(v, a) and not self._typed(v, b)
+                   for _, a, b in (w.args for w in _wheres(v.template))):
+                return True
+            # NumPy functions that are not ufuncs make a Python number a float64 array:
+            # np.dot(x, 2), np.clip(-1.0, 1, y), np.mean(-0.5).
+            if isinstance(v.template, _NOT_UFUNCS) and any(
+                    a.is_number or not self._typed(v, a) for a in v.template.args[:_ARRAY_ARGS.get(
+                        type(v.template), 1)]):
+                return True
+            return None
         return self.graph.reaches(vid, self.strong, terminal)
 
     def _typed(self, value, branch) -> bool:
@@ -666,6 +683,10 @@ class _Typing:
         a mean's 1/n, does not)."""
         return any(self.graph.takes_input(value.args[placeholder_index(s)], self.typed)
                    for s in branch.free_symbols)
+
+
+_NOT_UFUNCS = (S.dot, S.matmul, S.clip, S.reduce_sum, S.reduce_mean, S.reduce_logsumexp)
+_ARRAY_ARGS = {S.dot: 2, S.matmul: 2}  # how many leading arguments are arrays (1 for the others)
 
 
 @lru_cache(maxsize=4096)

@@ -47,6 +47,7 @@ class Value:
     note: str | None = None  # why this gradient term looks the way it does
     operands: tuple = ()  # the op's operands: placeholders or SymPy numbers
     static: tuple = ()  # static operands: keepdims, axes
+    zero_safe: bool = False  # its gradient terms are 0 where its adjoint is (optimize.branch_guards)
 
     @property
     def exact(self) -> bool:
@@ -67,7 +68,7 @@ class Graph:
         return vid
 
     def add(self, op: str, template: sp.Basic, args: tuple[int, ...], *, labels=None,
-            note: str | None = None, operands: tuple = (), static: tuple = ()) -> int:
+            note: str | None = None, operands: tuple = (), static: tuple = (), zero_safe: bool = False) -> int:
         """The value computing ``template`` over ``args``, shared if it exists already."""
         if labels is None and len(args) == 1 and template == placeholder(0):
             return args[0]  # an identity: the value itself
@@ -85,7 +86,7 @@ class Graph:
             lo = hi = labels
         vid = len(self.values)
         self.values.append(Value(vid, op, template, args, lo, hi, note=note,
-                                 operands=operands, static=static))
+                                 operands=operands, static=static, zero_safe=zero_safe))
         self._interned[key] = vid
         return vid
 

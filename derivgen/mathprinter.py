@@ -182,6 +182,9 @@ class MathPrinter(NumPyPrinter):
     def _print_shape_of(self, expr):
         return "()"
 
+    def _print_shaped_condition(self, expr):
+        return str(bool(expr.args[0]))
+
     _print_unbroadcast = _first
 
     def _product(self, expr):

@@ -29,6 +29,8 @@ come from the positions that are not.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from . import ops
@@ -202,57 +204,82 @@ class Rewriter:
             return self.shared(value.op, value.template, args, value.operands)
         structural = value.op in ("sum", "mean", "logsumexp", "matmul", "dot", "transpose", "const")
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
-                            operands=value.operands, static=value.static)
+                            operands=value.operands, static=value.static, zero_safe=value.zero_safe)
 
-    def run(self, guards: dict[int, dict[int, list[tuple[int, bool, float]]]]) -> dict[int, int]:
+    def run(self, guards: dict[int, dict[int, list[tuple[int | None, bool, float]]]],
+            zero_safe: set[int] = frozenset()) -> dict[int, int]:
         for value in self.old.values:
             args = tuple(self.map[a] for a in value.args)
+            if value.id in zero_safe:  # its rule's terms are 0 where its adjoint is (rules.py)
+                value = replace(value, zero_safe=True)
             for position, conditions in sorted(guards.get(value.id, {}).items()):
                 guarded = args[position]
                 for cond, selected, safe in conditions:  # innermost where first
-                    guarded = self._guard(guarded, self.map[cond], selected, safe)
+                    guarded = self._guard(guarded, None if cond is None else self.map[cond], selected, safe)
                 args = args[:position] + (guarded,) + args[position + 1:]
+            first = len(self.new.values)
             if value.op == "logsumexp":
                 replaced = self.logsumexp(args[0], value.static, value.lo)
             else:
                 replaced = self.rewrite(value, args) if value.template is not None else None
             self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
+            if value.zero_safe:  # so are the values a rewrite made of it
+                for new in self.new.values[first:]:
+                    if new.op not in ("matmul", "dot") and new.template is not None:
+                        self.new.values[new.id] = replace(new, zero_safe=True)
         return self.map
 
-    def _guard(self, arg: int, cond: int, selected: bool, safe: float) -> int:
-        """``arg`` where the branch is selected, ``safe`` elsewhere."""
+    def _guard(self, arg: int, cond: int | None, selected: bool, safe: float) -> int:
+        """``arg`` where the branch is selected, ``safe`` elsewhere (everywhere, in its shape,
+        for the branch a constant condition never takes)."""
+        if cond is None:
+            return self.new.add("where", S.where(sp.false, A0, sp.Float(safe), evaluate=False), (arg,),
+                                operands=(sp.false, A0, sp.Float(safe)))
         a, b = (A1, sp.Float(safe)) if selected else (sp.Float(safe), A1)
         return self.new.add("where", S.where(A0, a, b), (cond, arg),
                             operands=(A0, A1, sp.Float(safe)) if selected else (A0, sp.Float(safe), A1))
 
 
-def branch_guards(graph: Graph, output: int) -> dict[int, dict[int, list[tuple[int, bool, float]]]]:
+def branch_guards(graph: Graph, output: int):
     """For each hazardous op used only inside branches of where: which argument to guard,
-    and for each where it is inside (innermost first), with which condition, whether the
-    branch is the selected (True) one, and the harmless value to use where it is not.
+    and for each where it is inside (innermost first), with which condition (None for a
+    constant one), whether the branch is the selected (True) one, and the harmless value to
+    use where it is not; and the hazardous ops whose gradient must be zero where none
+    arrives.
 
-    Only elementwise values are guarded: a position of the where's condition is a position
-    of its branch, and of every elementwise value the branch is computed from (broadcasting
-    aside), but not of the operand of a reduction, a matrix product or a transpose."""
+    Only elementwise values are guarded by a condition: a position of the where's condition
+    is a position of its branch, and of every elementwise value the branch is computed from
+    (broadcasting aside), but not of the operand of a reduction, a matrix product or a
+    transpose. Those are computed as written, and their gradient is zero wherever the
+    adjoint that reaches them is (0 * inf would be nan). A branch a constant condition never
+    selects is needed only for its shape: every hazard in it is guarded everywhere."""
     users: dict[int, set[int]] = {}
     for value in graph.values:
         for a in value.args:
             users.setdefault(a, set()).add(value.id)
-    guards: dict[int, dict[int, list[tuple[int, bool, float]]]] = {}
+    guards: dict[int, dict[int, list[tuple[int | None, bool, float]]]] = {}
+    zero_safe: set[int] = set()
     for value in graph.values:
-        if value.op != "where" or not isinstance(value.operands[0], sp.Symbol):
+        if value.op != "where":
             continue
-        cond = value.args[0]
+        condition = value.operands[0]
+        constant = not isinstance(condition, sp.Symbol)
+        cond = None if constant else value.args[0]
+        branches = [value.args[int(o.name[2:])] if isinstance(o, sp.Symbol) else o for o in value.operands[1:]]
+        if branches[0] == branches[1]:
+            continue  # where(c, a, a): a is selected everywhere
         for branch_symbol, selected in ((value.operands[1], True), (value.operands[2], False)):
-            if not isinstance(branch_symbol, sp.Symbol):
-                continue
+            if not isinstance(branch_symbol, sp.Symbol) or (constant and bool(condition) == selected):
+                continue  # a number, or the branch a constant condition takes: computed as written
             root = value.args[int(branch_symbol.name[2:])]
-            for vid in _exclusive(graph, users, root, value.id, output):
-                inner = graph[vid]
-                for position, safe in _hazard_positions(inner):
-                    if cond < vid:  # a guard needs its condition computed first
+            aligned = set() if constant else set(_exclusive(graph, users, root, value.id, output, True))
+            for vid in _exclusive(graph, users, root, value.id, output, False):
+                for position, safe in _hazard_positions(graph[vid]):
+                    if constant or (vid in aligned and cond < vid):  # a guard needs its condition first
                         guards.setdefault(vid, {}).setdefault(position, []).append((cond, selected, safe))
-    return guards
+                if not constant and vid not in aligned and graph[vid].op not in ("matmul", "dot"):
+                    zero_safe.add(vid)
+    return guards, zero_safe
 
 
 def _hazard_positions(value: Value) -> list[tuple[int, float]]:
@@ -267,15 +294,17 @@ def _hazard_positions(value: Value) -> list[tuple[int, float]]:
     return positions
 
 
-def _exclusive(graph: Graph, users, root: int, where_id: int, output: int) -> list[int]:
-    """Values computed only for ``root``, the branch of one where (walked iteratively)."""
+def _exclusive(graph: Graph, users, root: int, where_id: int, output: int, elementwise: bool) -> list[int]:
+    """Values computed only for ``root``, the branch of one where (walked iteratively);
+    with ``elementwise``, only through elementwise values."""
     inside = {root}
-    if root == output or any(u != where_id for u in users.get(root, ())) or not _elementwise(graph[root]):
+    if root == output or any(u != where_id for u in users.get(root, ())) or (
+            elementwise and not _elementwise(graph[root])):
         return []
     stack = list(graph[root].args)
     while stack:
         vid = stack.pop()
-        if vid in inside or graph[vid].template is None or not _elementwise(graph[vid]):
+        if vid in inside or graph[vid].template is None or (elementwise and not _elementwise(graph[vid])):
             continue
         if vid != output and users.get(vid, set()) <= inside:
             inside.add(vid)
@@ -295,7 +324,7 @@ def _elementwise(value: Value) -> bool:
 def optimize(program: Program) -> Program:
     """The program with stability rewrites and NaN-safe where branches applied."""
     rewriter = Rewriter(program.graph)
-    mapping = rewriter.run(branch_guards(program.graph, program.output))
+    mapping = rewriter.run(*branch_guards(program.graph, program.output))
     return Program(rewriter.new, program.inputs, {n: mapping[v] for n, v in program.input_ids.items()},
                    mapping[program.output], program.name, program.kind, program.source,
                    program.filename, program.text)

@@ -833,7 +833,13 @@ class Parser:
                 raise self.error(node, "cannot decide this constant condition") from None
         template = cls(*syms)
         if isinstance(template, sp.logic.boolalg.BooleanAtom):
-            return template
+            # It reads values, so it has their broadcast shape: where() broadcasts against it
+            # as NumPy does. (x == x folds to True, but is False where x is nan: as written.)
+            if cls in (sp.Eq, sp.Ne):
+                template = cls(*syms, evaluate=False)
+            else:
+                template = symbolic.shaped_condition(sp.Integer(bool(template)),
+                                                     *(s for s in syms if isinstance(s, sp.Symbol)))
         return self.graph.add("cond", template, args, operands=tuple(syms))
 
     def fold(self, expr, node):

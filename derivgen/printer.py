@@ -237,6 +237,11 @@ class NumPyPrinter(StrPrinter):
     def _print_relu(self, expr):
         return f"{self.np('maximum')}({self._print(expr.args[0])}, 0)"
 
+    def _print_shaped_condition(self, expr):
+        value, *operands = expr.args
+        shape = self._print(S.shape_of(*operands))
+        return f"{self.np('full')}({shape}, {bool(value)})"
+
     def _print_clip(self, expr):
         x, lo, hi = (self._print(a) for a in expr.args)
         if expr.args[1] == -sp.oo:

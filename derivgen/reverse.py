@@ -78,7 +78,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             # Reductions and linear algebra need their adjoint at full shape; elementwise
             # rules let NumPy broadcast a smaller one.
             adjoint = _fit(graph, shapes, adjoint, vid, sweep=sweep)
-        rule_terms = rules.vjp(value.op, value.operands, value.static)
+        rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
         for operand, term in zip(value.operands, rule_terms):
             if term is None or not isinstance(operand, sp.Symbol):
                 continue

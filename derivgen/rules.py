@@ -210,12 +210,19 @@ EXPANDED = {"sum", "mean", "logsumexp"}
 
 
 @cache
-def vjp(op: str, operands: tuple, static: tuple) -> tuple:
-    """Cached rule terms for one op applied to these operands (placeholders or numbers)."""
+def vjp(op: str, operands: tuple, static: tuple, zero_safe: bool = False) -> tuple:
+    """Cached rule terms for one op applied to these operands (placeholders or numbers).
+
+    ``zero_safe``: the op is inside a where's branch its condition cannot guard (under a
+    reduction or a transpose): where no gradient arrives (the branch is not selected), its
+    terms are 0, not 0 * inf = nan from a value the branch computes there for nothing."""
     try:
         rule = RULES[op]
     except KeyError:  # an op in ops.py without a rule: a bug in derivgen, not in the input
         raise NotImplementedError(f"no derivative rule for op {op!r}") from None
+    if zero_safe and op not in SHAPED:
+        arrives = sp.Ne(S.expand_reduced(G, *static) if op in EXPANDED else G, 0)
+        return tuple(None if t is None else S.where(arrives, t, ZERO) for t in vjp(op, operands, static))
     terms = rule(operands, static)
     return tuple(None if t is None or _is_zero(t) or isinstance(operands[i], sp.Number)
                  else t for i, t in enumerate(terms))

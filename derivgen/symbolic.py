@@ -57,6 +57,10 @@ class where(Opaque):
         return None
 
 
+# A condition that folded to True or False but reads values: that constant in their
+# broadcast shape, as the condition would have had (where() broadcasts against it).
+shaped_condition = _opaque("shaped_condition", None, "(value, *operands): value in the operands' broadcast shape")
+
 # Shape-changing ops. Static arguments are SymPy integers: keepdims (0/1), then axes;
 # no axes means all of them.
 reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")

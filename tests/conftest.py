@@ -43,3 +43,9 @@ def grads():
     def get(module, **inputs):
         return {name: np.asarray(g) for name, g in zip(module.WRT, module.backward(**inputs))}
     return get
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-count", type=int, default=None,
+                     help="programs for the differential fuzz run of tests/test_differential.py "
+                          "(default: a short derandomized run; seed: DERIVGEN_FUZZ_SEED)")

@@ -128,7 +128,7 @@ def test_nested_where_with_broadcasting_has_no_nan_gradient():
                                     "where((a < 0.5) & (1.0 < 0.5), y, x)"])
 def test_a_constant_condition_still_broadcasts_both_branches(source):
     mod = derivgen.compile(source)
-    args = {"a": np.array([0.1, 0.9]), "y": RNG.normal(size=3), "x": RNG.normal(size=(2, 1))}
+    args = {"a": np.array([[0.1], [0.9]]), "y": RNG.normal(size=3), "x": RNG.normal(size=(2, 1))}
     inputs = [args[n] for n in mod.INPUTS]
     value = mod.forward(*inputs)
     assert value.shape == (2, 3)
@@ -333,3 +333,94 @@ def test_value_and_grad_checks_grad_output_against_a_reduced_or_matmul_output(so
     np.testing.assert_allclose(value, mod.forward(*args))
     for g, want in zip(grads, mod.backward(*args, grad_output=np.full(shape, 2.0))):
         np.testing.assert_allclose(g, want)
+
+
+# ---- found by the differential fuzzer (tests/fuzzgen.py) ------------------------------------
+
+@pytest.mark.parametrize("source, args, want", [
+    ("where((p < 0.5) & (1.0 < 0.5), x, z)", {"p": np.ones((2, 1)), "x": 1.0, "z": np.array([2.0, 3.0])},
+     np.array([[2.0, 3.0], [2.0, 3.0]])),
+    ("sum(where((x > 0.7) & (1.0 < 0.5), y, w))", {"x": np.ones((2, 1)), "y": 1.0, "w": np.full(2, 0.5)}, 2.0),
+    ("logsumexp(where((p > q) | (2 > 1), 0.25, x))", {"p": 1.0, "q": np.ones(2), "x": 1.0},
+     0.25 + np.log(2.0)),
+])
+def test_a_condition_folded_to_a_constant_keeps_the_shape_of_what_it_reads(source, args, want):
+    mod = derivgen.compile(source)
+    inputs = [args[n] for n in mod.INPUTS]
+    np.testing.assert_allclose(mod.forward(*inputs), want, rtol=1e-14)
+    assert derivgen.gradcheck(mod, {n: np.asarray(v, float) for n, v in args.items()}).ok
+
+
+def test_a_folded_comparison_of_a_value_with_itself_is_false_at_nan():
+    mod = derivgen.compile("where(x == x, 1.0, 2.0)")
+    np.testing.assert_array_equal(mod.forward(np.array([1.0, np.nan])), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("x", [0.5, np.array([0.5, -0.3])])
+def test_where_with_one_value_for_both_branches_is_that_value(x):
+    mod = derivgen.compile("where(x > -0.6, exp2(x), exp2(x))")
+    value, (gx,) = _all_paths(mod, x)
+    np.testing.assert_allclose(value, np.exp2(x))
+    np.testing.assert_allclose(gx, np.exp2(x) * np.log(2.0))
+
+
+@pytest.mark.parametrize("source, args", [
+    ("where(c > 0, arccos(q).T, 1.0)", {"c": -0.75, "q": np.array([[1.59, 1.37], [2.0, 1.0]])}),
+    ("where(c > 0, (arccos(q) * q).T, 1.0)", {"c": -0.75, "q": np.array([[1.59, 1.37], [2.0, 1.0]])}),
+    ("where(c > 0, sum(sqrt(z) * w, axis=1), 0)", {"c": np.array([1.0, -1.0]), "z": np.array([[1.0, 4.0], [-1.0, 2.0]]),
+                                                   "w": np.ones((2, 2))}),
+    ("where(c > 0, logsumexp(log(z), axis=1), 0)", {"c": np.array([1.0, -1.0]),
+                                                    "z": np.array([[1.0, 4.0], [-1.0, 2.0]])}),
+])
+def test_gradients_are_zero_where_a_branch_under_a_reduction_or_transpose_is_not_taken(source, args):
+    mod = derivgen.compile(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the branch is computed as written there (README)
+        grads = dict(zip(mod.WRT, mod.backward(*[args[n] for n in mod.INPUTS])))
+    c = np.asarray(args["c"])
+    for name, g in grads.items():
+        assert np.isfinite(g).all(), (name, g)
+    if "z" in grads:  # the second row is not selected: no gradient reaches it
+        np.testing.assert_array_equal(grads["z"][1], 0.0)
+    if c.ndim == 0 and "q" in grads:
+        np.testing.assert_array_equal(grads["q"], 0.0)
+
+
+@pytest.mark.parametrize("source, args", [
+    ("where(False, arccos(q), c)", {"q": 1.78, "c": 1.0}),
+    ("where(False, logsumexp(arccos(x), axis=-1), c)", {"x": np.array([-0.7, -1.3]), "c": 1.0}),
+])
+def test_the_branch_a_constant_condition_never_takes_computes_nothing_that_warns(source, args):
+    mod = derivgen.compile(source)
+    inputs = [np.asarray(args[n], float) for n in mod.INPUTS]
+    with _strict():
+        value, grads = _all_paths(mod, *inputs)
+    assert value == 1.0
+    assert dict(zip(mod.WRT, grads))["c"] == 1.0
+
+
+@pytest.mark.parametrize("source", ["logsumexp(1.5, keepdims=True) + x", "hypot(x, logsumexp(2.0, keepdims=True))",
+                                    "maximum(logsumexp(1e-3, keepdims=True), x)"])
+def test_reductions_of_constants(source):
+    mod = derivgen.compile(source)
+    for x in (np.array([0.3, 2.0]), np.float32(0.5)):
+        value, (gx,) = _all_paths(mod, x)
+        assert np.asarray(value).dtype == np.asarray(x).dtype and gx.dtype == np.asarray(x).dtype
+        assert derivgen.gradcheck(mod, {"x": np.atleast_1d(x).astype(float)}).ok
+
+
+@pytest.mark.parametrize("source, args", [("clamp(-1.0, 1, y)", [np.float32(0.5)]), ("dot(p, 2)", [np.ones(3, np.float32)]),
+                                          ("dot(p, -1.0)", [np.ones(3, np.float32)]),
+                                          ("def f(x):\n    return mean(-0.5) * x\n", [np.ones(2, np.float32)])])
+def test_constants_meeting_float32_arrays_keep_float32(source, args):
+    mod = derivgen.compile(source)
+    value, grads = _all_paths(mod, *args)
+    assert np.asarray(value).dtype == np.float32
+    assert all(np.asarray(g).dtype == np.float32 for g in grads)
+
+
+def test_an_integer_constant_result_is_a_float_on_the_scalar_path():
+    mod = derivgen.compile("def f(x):\n    t0 = 1\n    return t0\n")
+    assert type(mod.forward(2.0)) is float and mod.forward(2.0) == 1.0
+    value, grads = mod.value_and_grad(2.0)
+    assert type(value) is float and grads.x == 0.0

@@ -1,0 +1,966 @@
+"""Reference evaluation of derivgen programs, independent of the compiler.
+
+This module answers "what should this program compute?" without any of derivgen's
+optimiser, printer or generated code. It serves as the oracle of the differential tests
+(``tests/test_differential.py``) and is usable on its own:
+
+    >>> from derivgen import reference
+    >>> result = reference.value_and_grad("sin(x**2)", {"x": 4.0})
+    >>> float(result.value), float(result.grads["x"])
+    (-0.2879033166650653, -7.661275842587077)
+
+Three layers:
+
+- **Kernels** (:data:`KERNELS`): one entry per op of the input language (every function in
+  ``derivgen/ops.py``, the operators ``add sub mul div pow neg``, the comparisons and logic
+  of conditions). Each has an *exact* implementation, evaluated with mpmath at a chosen
+  precision on NumPy object arrays of ``mpf`` (so broadcasting, reductions with ``axis`` and
+  ``keepdims``, ``np.matmul`` and ``np.dot`` keep exactly NumPy's shape semantics), and a
+  *naive* one in plain NumPy floating point, the formula a person would write for that one op.
+  Where the math is undefined, the exact kernels answer as IEEE arithmetic does, never with a
+  complex number: log or sqrt of a negative number and arccosh below 1 give nan, a division
+  by zero a signed inf (nan for 0/0), log(0) gives -inf. At infinite or nan arguments the
+  result is NumPy's. mpmath has no negative zero, so a zero is always +0 here (1 / -0.0 is
+  +inf, where NumPy says -inf).
+- **Arithmetic**: :class:`Exact` (mpmath at ``dps`` digits, optionally with a reproducible
+  relative perturbation of every rounded result, to estimate how sensitive a program is to
+  rounding) and :class:`Naive` (NumPy in float64 or float32, optionally tracking which
+  elements a floating-point exception reached). Evaluators call ``arith.call(op, ...)`` and
+  never look inside the values.
+- **Evaluators**: :func:`evaluate` runs a parsed :class:`derivgen.parse.Program` (the graph
+  ``parse()`` returns, before any optimisation) node by node, interpreting each value's SymPy
+  template; :func:`jacobian` and :func:`value_and_grad` give the vector-Jacobian products
+  ``d sum(grad_output * f) / d input`` by central finite differences in high precision (one
+  perturbation per input element), and say for each gradient element whether the function is
+  *smooth* there: one-sided and central differences at a tiny step and a central difference at
+  a wider step agree. A kink (relu at 0, a clamp bound, a where boundary) makes an element not
+  smooth, and its finite-difference value is then not a gradient anyone should compare with.
+
+Named constants (``np.pi``, ``np.e``) and float literals take their float64 values, as in the
+NumPy program the source stands for; rationals that SymPy keeps in a template (``x / 3`` is
+``x * (1/3)``) are exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+__all__ = [
+    "DEFAULT_DPS", "KERNELS", "STEP", "WIDE_STEP", "Exact", "GraphProgram", "Jacobian", "Kernel", "Naive",
+    "Perturbation", "Reference", "Tracked", "context", "evaluate", "evaluate_naive", "jacobian", "to_float",
+    "value_and_grad",
+]
+
+DEFAULT_DPS = 50
+STEP = 1e-20  # relative step of the tiny one-sided and central differences
+WIDE_STEP = 1e-8  # relative step of the wider central difference (kinks within it are found)
+_UNIT = 2.0**-52  # float64 spacing at 1: the size of the perturbation of each rounded result
+
+
+@functools.cache
+def context(dps: int = DEFAULT_DPS) -> mpmath.ctx_mp.MPContext:
+    """A private mpmath context working at ``dps`` significant digits (cached per precision)."""
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    return ctx
+
+
+def _obj(value) -> np.ndarray:
+    """``value`` as a NumPy object array (a lone mpf becomes a 0-d array)."""
+    if isinstance(value, np.ndarray):
+        return value if value.dtype == object else value.astype(object)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+# ---- exact scalar functions ---------------------------------------------------------------
+# Each takes the mpmath context first. Arguments are finite mpf numbers: _scalar() answers
+# for infinite and nan arguments with NumPy's float64 result.
+
+def _real(ctx, z):
+    """A real mpmath result; a complex one (the math is undefined in the reals) is nan."""
+    if isinstance(z, ctx.mpc):
+        return z.real if z.imag == 0 else ctx.nan
+    return z
+
+
+def _div(ctx, a, b):
+    if b == 0:
+        return ctx.nan if a == 0 else (ctx.inf if a > 0 else -ctx.inf)
+    return a / b
+
+
+def _pow(ctx, a, b):
+    if a == 0:
+        return ctx.zero if b > 0 else ctx.one if b == 0 else ctx.inf
+    if a < 0 and b != ctx.floor(b):
+        return ctx.nan
+    return _real(ctx, ctx.power(a, b))
+
+
+def _sign(ctx, x):
+    return ctx.one if x > 0 else -ctx.one if x < 0 else ctx.zero
+
+
+def _sigmoid(ctx, x):
+    return 1 / (1 + ctx.exp(-x))
+
+
+def _softplus(ctx, x):
+    return x + ctx.log1p(ctx.exp(-x)) if x > 0 else ctx.log1p(ctx.exp(x))
+
+
+def _logaddexp(ctx, a, b):
+    if ctx.isnan(a) or ctx.isnan(b):
+        return ctx.nan
+    if a == -ctx.inf or b == -ctx.inf or a == ctx.inf or b == ctx.inf:
+        return max(a, b)
+    return max(a, b) + ctx.log1p(ctx.exp(-abs(a - b)))
+
+
+def _maximum(ctx, a, b):
+    return ctx.nan if ctx.isnan(a) or ctx.isnan(b) else max(a, b)
+
+
+def _minimum(ctx, a, b):
+    return ctx.nan if ctx.isnan(a) or ctx.isnan(b) else min(a, b)
+
+
+def _relu(ctx, x):
+    return x if x > 0 or ctx.isnan(x) else ctx.zero
+
+
+def _atan2(ctx, y, x):
+    return ctx.atan2(y, x)
+
+
+def _domain(test, fn):
+    """fn where test(x) holds, nan elsewhere."""
+    return lambda ctx, x: fn(ctx, x) if test(x) else ctx.nan
+
+
+_EXACT_SCALAR: dict[str, Callable] = {
+    "add": lambda ctx, a, b: a + b,
+    "sub": lambda ctx, a, b: a - b,
+    "mul": lambda ctx, a, b: a * b,
+    "div": _div,
+    "pow": _pow,
+    "neg": lambda ctx, x: -x,
+    "sin": lambda ctx, x: ctx.sin(x),
+    "cos": lambda ctx, x: ctx.cos(x),
+    "tan": lambda ctx, x: ctx.tan(x),
+    "arcsin": _domain(lambda x: abs(x) <= 1, lambda ctx, x: ctx.asin(x)),
+    "arccos": _domain(lambda x: abs(x) <= 1, lambda ctx, x: ctx.acos(x)),
+    "arctan": lambda ctx, x: ctx.atan(x),
+    "sinh": lambda ctx, x: ctx.sinh(x),
+    "cosh": lambda ctx, x: ctx.cosh(x),
+    "tanh": lambda ctx, x: ctx.tanh(x),
+    "arcsinh": lambda ctx, x: ctx.asinh(x),
+    "arccosh": _domain(lambda x: x >= 1, lambda ctx, x: ctx.acosh(x)),
+    "arctanh": _domain(lambda x: abs(x) <= 1, lambda ctx, x: _real(ctx, ctx.atanh(x))),
+    "exp": lambda ctx, x: ctx.exp(x),
+    "exp2": lambda ctx, x: ctx.power(2, x),
+    "expm1": lambda ctx, x: ctx.expm1(x),
+    "log": _domain(lambda x: x >= 0, lambda ctx, x: ctx.log(x)),
+    "log2": _domain(lambda x: x >= 0, lambda ctx, x: ctx.log(x, 2)),
+    "log10": _domain(lambda x: x >= 0, lambda ctx, x: ctx.log10(x)),
+    "log1p": _domain(lambda x: x >= -1, lambda ctx, x: ctx.log1p(x)),
+    "sqrt": _domain(lambda x: x >= 0, lambda ctx, x: ctx.sqrt(x)),
+    "square": lambda ctx, x: x * x,
+    "abs": lambda ctx, x: abs(x),
+    "sign": _sign,
+    "floor": lambda ctx, x: ctx.floor(x),
+    "ceil": lambda ctx, x: ctx.ceil(x),
+    "erf": lambda ctx, x: ctx.erf(x),
+    "sigmoid": _sigmoid,
+    "softplus": _softplus,
+    "relu": _relu,
+    "arctan2": _atan2,
+    "hypot": lambda ctx, a, b: ctx.hypot(a, b),
+    "maximum": _maximum,
+    "minimum": _minimum,
+    "logaddexp": _logaddexp,
+}
+
+
+def _erf_naive(x):
+    x = np.asarray(x)
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=x.dtype if x.dtype.kind == "f" else float)
+
+
+def _sigmoid_naive(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# The naive float kernels: NumPy's own function where it has one, else the textbook formula
+# in its usual stable form (what scipy.special.expit and logsumexp do).
+_NAIVE_ELEMENTWISE: dict[str, Callable] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "neg": np.negative, "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin,
+    "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh, "exp": np.exp,
+    "exp2": np.exp2, "expm1": np.expm1, "log": np.log, "log2": np.log2, "log10": np.log10,
+    "log1p": np.log1p, "sqrt": np.sqrt, "square": np.square, "abs": np.abs, "sign": np.sign,
+    "floor": np.floor, "ceil": np.ceil, "erf": _erf_naive, "sigmoid": _sigmoid_naive,
+    "softplus": lambda x: np.logaddexp(0, x), "relu": lambda x: np.maximum(x, 0),
+    "arctan2": np.arctan2, "hypot": np.hypot, "maximum": np.maximum, "minimum": np.minimum,
+    "logaddexp": np.logaddexp,
+}
+
+
+# Exact functions that answer for infinite and nan arguments themselves: their result can be
+# a finite argument (max(x, -inf) is x, to full precision).
+_NATIVE_SPECIAL = {"maximum", "minimum", "relu", "logaddexp"}
+
+
+def _scalar(name: str) -> Callable:
+    """The exact scalar function of an elementwise op, NumPy's answer at inf and nan."""
+    exact, naive = _EXACT_SCALAR[name], _NAIVE_ELEMENTWISE[name]
+    native = name in _NATIVE_SPECIAL
+
+    def fn(ctx, *args):
+        if not native and not all(ctx.isfinite(a) for a in args):
+            with np.errstate(all="ignore"):  # on 1-element arrays: NumPy's array loops decide
+                value = float(naive(*(np.array([float(a)]) for a in args))[0])
+            if name == "arctan2" and math.isfinite(value) and value != 0:
+                return ctx.pi * round(value / (math.pi / 4)) / 4  # a multiple of pi/4, exactly
+            return ctx.mpf(value)
+        try:
+            return _real(ctx, exact(ctx, *args))
+        except ZeroDivisionError:  # a pole that mpmath refuses: IEEE's signed infinity
+            return ctx.inf
+    fn.__name__ = name
+    return fn
+
+
+@functools.cache
+def _ufunc(name: str, dps: int, nin: int):
+    return np.frompyfunc(functools.partial(_scalar(name), context(dps)), nin, 1)
+
+
+def _elementwise_exact(name: str) -> Callable:
+    def run(ctx, *operands):
+        with np.errstate(all="ignore"):  # object loops report nan results as float errors
+            return _obj(_ufunc(name, ctx.dps, len(operands))(*operands))
+    return run
+
+
+# ---- structural kernels (the same code on object and float arrays) -------------------------
+
+def _axis(axis):
+    if axis is None or isinstance(axis, int):
+        return axis
+    axis = tuple(int(a) for a in axis)
+    return axis if axis else None
+
+
+def _count(x, axis) -> int:
+    """How many elements a reduction over ``axis`` adds up."""
+    shape = np.shape(x)
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _sum_exact(ctx, x, axis=None, keepdims=False):
+    return _obj(np.sum(x, axis=_axis(axis), keepdims=keepdims))
+
+
+def _mean_exact(ctx, x, axis=None, keepdims=False):
+    axis = _axis(axis)
+    n = _count(x, axis)
+    total = np.sum(x, axis=axis, keepdims=keepdims)
+    return _obj(total / ctx.mpf(n) if n else total * ctx.nan)
+
+
+def _logsumexp_exact(ctx, x, axis=None, keepdims=False):
+    exp, log = _elementwise_exact("exp"), _elementwise_exact("log")
+    return log(ctx, _sum_exact(ctx, exp(ctx, x), axis, keepdims))
+
+
+def _logsumexp_naive(x, axis=None, keepdims=False):
+    axis = _axis(axis)
+    m = np.max(x, axis=axis, keepdims=True) if np.size(x) else np.zeros(np.ndim(x) * (1,), x.dtype)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+    return out
+
+
+def _clamp(maximum, minimum):
+    def run(*args):
+        *pre, x, lo, hi = args  # pre: the context, for the exact kernel
+        if lo is not None:
+            x = maximum(*pre, x, lo)
+        if hi is not None:
+            x = minimum(*pre, x, hi)
+        return x
+    return run
+
+
+def _condition(fn) -> Callable:
+    def run(ctx, *operands):
+        with np.errstate(all="ignore"):
+            return np.asarray(fn(*operands), dtype=bool)
+    return run
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One op of the input language.
+
+    ``exact(ctx, *operands, **static)`` works on NumPy object arrays of ``ctx.mpf``;
+    ``naive(*operands, **static)`` on NumPy float arrays. ``kind`` is "elementwise",
+    "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
+    ``keepdims``) or "linalg". ``rounds`` says whether float arithmetic rounds the result
+    (not so for selections such as where, clamp, maximum, abs or a transpose).
+    """
+
+    name: str
+    kind: str
+    arity: int
+    exact: Callable
+    naive: Callable
+    rounds: bool = True
+
+
+KERNELS: dict[str, Kernel] = {}
+
+
+def _register(name, kind, arity, exact, naive, rounds=True, aliases=()):
+    KERNELS[name] = kernel = Kernel(name, kind, arity, exact, naive, rounds)
+    for alias in aliases:
+        KERNELS[alias] = kernel
+
+
+_SELECTIONS = {"neg", "abs", "sign", "floor", "ceil", "relu", "maximum", "minimum"}
+_ALIASES = {"pow": ("power",), "abs": ("absolute",)}
+for _name in _EXACT_SCALAR:
+    _register(_name, "elementwise", 2 if _name in {"add", "sub", "mul", "div", "pow", "arctan2", "hypot",
+                                                    "maximum", "minimum", "logaddexp"} else 1,
+              _elementwise_exact(_name), _NAIVE_ELEMENTWISE[_name], rounds=_name not in _SELECTIONS,
+              aliases=_ALIASES.get(_name, ()))
+_register("clamp", "elementwise", 3,
+          _clamp(KERNELS["maximum"].exact, KERNELS["minimum"].exact), _clamp(np.maximum, np.minimum),
+          rounds=False, aliases=("clip",))
+_register("where", "elementwise", 3, lambda ctx, c, a, b: _obj(np.where(c, a, b)), np.where, rounds=False)
+for _name, _fn in (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt), ("le", operator.le),
+                   ("eq", operator.eq), ("ne", operator.ne)):
+    _register(_name, "condition", 2, _condition(np.frompyfunc(_fn, 2, 1)), _fn, rounds=False)
+_register("and", "condition", 2, _condition(np.logical_and), np.logical_and, rounds=False)
+_register("or", "condition", 2, _condition(np.logical_or), np.logical_or, rounds=False)
+_register("not", "condition", 1, _condition(np.logical_not), np.logical_not, rounds=False)
+_register("sum", "reduction", 1, _sum_exact,
+          lambda x, axis=None, keepdims=False: np.sum(x, axis=_axis(axis), keepdims=keepdims))
+_register("mean", "reduction", 1, _mean_exact,
+          lambda x, axis=None, keepdims=False: np.mean(x, axis=_axis(axis), keepdims=keepdims))
+_register("logsumexp", "reduction", 1, _logsumexp_exact, _logsumexp_naive)
+_register("matmul", "linalg", 2, lambda ctx, a, b: _obj(np.matmul(a, b)), np.matmul)
+_register("dot", "linalg", 2, lambda ctx, a, b: _obj(np.dot(a, b)), np.dot)
+_register("transpose", "linalg", 1, lambda ctx, x: np.transpose(x), np.transpose, rounds=False)
+
+
+# ---- arithmetic ---------------------------------------------------------------------------------
+
+class Perturbation:
+    """A reproducible relative perturbation of every rounded result of an evaluation.
+
+    The k-th rounded result of an evaluation is multiplied elementwise by 1 + d, with d
+    uniform in [-size, size] float64 units (2**-52) and fixed by (seed, k, shape), so that
+    repeated evaluations of one program perturb each node the same way and the perturbed
+    program is itself a smooth function of its inputs. How far its value and finite-difference
+    gradient move estimates the rounding error any float64 evaluation must be allowed.
+    """
+
+    def __init__(self, seed: int = 0, size: float = 2.0):
+        self.seed, self.size = seed, size
+        self._factors: dict = {}
+
+    def factor(self, ctx, k: int, shape: tuple) -> np.ndarray:
+        key = (ctx.dps, k, shape)
+        if key not in self._factors:
+            rng = np.random.default_rng([self.seed, k])
+            d = rng.uniform(-self.size, self.size, size=shape) * _UNIT
+            self._factors[key] = _obj(np.frompyfunc(lambda v: 1 + ctx.mpf(float(v)), 1, 1)(d))
+        return self._factors[key]
+
+
+class Exact:
+    """High-precision arithmetic: values are NumPy object arrays of mpmath numbers.
+
+    ``Exact(dps)`` computes every op to about ``dps`` significant digits. With a
+    :class:`Perturbation`, each rounded result (and each operand of a sum or a matrix product,
+    whose float evaluation rounds once per term) is perturbed by a couple of float64 units:
+    use a fresh ``Exact`` per evaluation, since the perturbations are counted from the start.
+    """
+
+    exact = True
+
+    def __init__(self, dps: int = DEFAULT_DPS, perturbation: Perturbation | None = None):
+        self.ctx = context(dps)
+        self.perturbation = perturbation
+        self._rounded = 0
+
+    def input(self, value) -> np.ndarray:
+        """A float array (or number) as exact mpf values."""
+        array = np.asarray(value, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            return _obj(np.frompyfunc(self.ctx.mpf, 1, 1)(array))
+
+    def constant(self, value) -> np.ndarray:
+        """A number (int, float, Fraction) or a bool as a 0-d array."""
+        if isinstance(value, (bool, np.bool_)):
+            return np.asarray(bool(value))
+        if isinstance(value, Fraction):
+            return _obj(self.ctx.mpf(value.numerator) / value.denominator)
+        return _obj(self.ctx.mpf(value))
+
+    def call(self, name: str, *operands, **static):
+        kernel = KERNELS[name]
+        if self.perturbation is not None and kernel.rounds and kernel.kind in ("reduction", "linalg"):
+            operands = tuple(self._perturb(x) for x in operands)
+        with np.errstate(all="ignore"):  # object loops report nan results as float errors
+            result = kernel.exact(self.ctx, *operands, **static)
+            if self.perturbation is not None and kernel.rounds:
+                result = self._perturb(result)
+        return result
+
+    def _perturb(self, x):
+        self._rounded += 1
+        return _obj(x * self.perturbation.factor(self.ctx, self._rounded, np.shape(x)))
+
+    def to_float(self, value, dtype=np.float64) -> np.ndarray:
+        return to_float(value, dtype)
+
+
+class Tracked(NamedTuple):
+    """A naive value and where a floating-point exception reached it (bool array); ``mixed``
+    marks the exceptions that came through a reduction, a matrix product or a transpose,
+    where a where()'s condition cannot mask them (derivgen's NaN-safe branches guard
+    elementwise work only), so a where passes them on from either branch."""
+
+    value: np.ndarray
+    bad: np.ndarray
+    mixed: np.ndarray | None = None
+
+
+def _broadcast_or(bads, shape) -> np.ndarray:
+    out = np.zeros(shape, dtype=bool)
+    for b in bads:
+        out = out | b
+    return out
+
+
+class Naive:
+    """Plain NumPy floating-point arithmetic in ``dtype``, one op at a time.
+
+    This is the "naive evaluation" a program would get from a person translating it op by op
+    into NumPy: it rounds after every op and overflows where float64 (or float32) does.
+    Evaluation never warns (errors are ignored). With ``track=True`` values are
+    :class:`Tracked` pairs: ``bad`` marks the elements that a floating-point exception (a
+    result that is not finite) reached, following each element's dependencies: through
+    elementwise ops, along reduced axes, the rows and columns of a matrix product, and into a
+    where() only from the branch selected at that element (or from the condition).
+    """
+
+    exact = False
+
+    def __init__(self, dtype=np.float64, track: bool = False):
+        self.dtype = np.dtype(dtype)
+        self.track = track
+
+    def input(self, value):
+        array = np.array(value, dtype=self.dtype)
+        return Tracked(array, np.zeros(array.shape, dtype=bool)) if self.track else array
+
+    def constant(self, value):
+        if isinstance(value, (bool, np.bool_)):
+            array = np.asarray(bool(value))
+        else:
+            array = np.asarray(float(value), dtype=self.dtype)
+        return Tracked(array, np.zeros((), dtype=bool)) if self.track else array
+
+    def call(self, name: str, *operands, **static):
+        kernel = KERNELS[name]
+        if not self.track:
+            return self._compute(kernel, operands, static)
+        values = [None if o is None else o.value for o in operands]
+        result = self._compute(kernel, values, static)
+        bad = self._propagate(kernel, operands, values, result, static)
+        shape = np.shape(result)
+        mixes = [np.broadcast_to(o.mixed if o.mixed is not None else False, np.shape(v))
+                 for o, v in zip(operands, values) if o is not None]
+        if kernel.name == "where":
+            c, a, b = (np.broadcast_to(x, shape) for x in mixes)
+            cond = np.broadcast_to(values[0], shape)
+            a_bad, b_bad = (np.broadcast_to(o.bad, shape) for o in operands[1:])
+            # An exception in the branch not taken reaches the output where it is mixed.
+            bad = bad | np.where(cond, b & b_bad, a & a_bad)
+            mixed = c | np.where(cond, a, b) | np.where(cond, b & b_bad, a & a_bad)
+        elif kernel.kind in ("elementwise", "condition"):
+            mixed = _broadcast_or(mixes, shape)
+        else:  # reductions, matrix products, transposes: whatever exception they carry
+            mixed = bad
+        if result.dtype.kind == "f":
+            bad = bad | ~np.isfinite(result)
+        return Tracked(result, bad, np.asarray(mixed))
+
+    def _compute(self, kernel, operands, static):
+        with np.errstate(all="ignore"):
+            result = np.asarray(kernel.naive(*operands, **static))
+        if result.dtype.kind in "fiu" and result.dtype != self.dtype:
+            result = result.astype(self.dtype)
+        return result
+
+    @staticmethod
+    def _propagate(kernel, operands, values, result, static) -> np.ndarray:
+        shape = np.shape(result)
+        bads = [np.broadcast_to(o.bad, np.shape(v)) for o, v in zip(operands, values) if o is not None]
+        if kernel.name == "where":
+            c, a, b = (np.broadcast_to(x, shape) for x in bads)
+            cond = np.broadcast_to(values[0], shape)
+            return c | np.where(cond, a, b)
+        if kernel.kind in ("elementwise", "condition"):
+            return _broadcast_or(bads, shape)
+        if kernel.kind == "reduction":
+            return np.asarray(np.any(bads[0], axis=_axis(static.get("axis")),
+                                     keepdims=static.get("keepdims", False)))
+        if kernel.name == "transpose":
+            return np.transpose(bads[0])
+        product = np.matmul if kernel.name == "matmul" else np.dot
+        a, b = (x.astype(np.float64) for x in bads)
+        reach = product(a, np.ones(b.shape)) + product(np.ones(a.shape), b)
+        return np.asarray(reach > 0)
+
+    def to_float(self, value, dtype=None) -> np.ndarray:
+        value = value.value if isinstance(value, Tracked) else value
+        return np.asarray(value, dtype=dtype or self.dtype)
+
+
+def to_float(value, dtype=np.float64) -> np.ndarray:
+    """An exact (object) or float array rounded to ``dtype``; beyond its range, a signed inf."""
+    if isinstance(value, Tracked):
+        value = value.value
+    value = np.asarray(value)
+    if value.dtype != object:
+        return value.astype(dtype)
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.frompyfunc(float, 1, 1)(value), dtype=np.float64)
+        return out.astype(dtype)
+
+
+# ---- the program graph ----------------------------------------------------------------------
+
+# SymPy function heads (by class name, as symbolic.py and ops.py build them) -> kernels.
+_HEADS = {
+    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos", "atan": "arctan",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh",
+    "atanh": "arctanh", "exp": "exp", "exp2": "exp2", "expm1": "expm1", "log2": "log2",
+    "log10": "log10", "log1p": "log1p", "Abs": "abs", "sign": "sign", "floor": "floor",
+    "ceiling": "ceil", "erf": "erf", "sigmoid": "sigmoid", "softplus": "softplus", "relu": "relu",
+    "atan2": "arctan2", "hypot": "hypot", "maximum": "maximum", "minimum": "minimum", "Max": "maximum",
+    "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
+    "matmul": "matmul", "dot": "dot", "transpose": "transpose",
+}
+_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
+_RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
+
+Plan = Callable[[Any, Sequence], Any]  # (arith, operand values) -> value
+
+
+def _number(expr) -> int | float | Fraction | bool:
+    """A SymPy number as the value the NumPy program uses."""
+    if isinstance(expr, sp.logic.boolalg.BooleanAtom):
+        return bool(expr)
+    if expr is sp.oo:
+        return math.inf
+    if expr is sp.S.NegativeInfinity:
+        return -math.inf
+    if expr is sp.nan or expr is sp.zoo:
+        return math.nan
+    if isinstance(expr, sp.Integer):
+        return int(expr)
+    if isinstance(expr, sp.Rational):
+        return Fraction(int(expr.p), int(expr.q))
+    return float(expr)  # Floats (float64 values, as the parser makes them), pi, E
+
+
+def _is_number(expr) -> bool:
+    return (isinstance(expr, sp.logic.boolalg.BooleanAtom) or expr.is_Number
+            or isinstance(expr, sp.NumberSymbol) or expr in (sp.oo, sp.S.NegativeInfinity, sp.zoo))
+
+
+def _fold(name: str, plans: list[Plan]) -> Plan:
+    def run(arith, args):
+        value = plans[0](arith, args)
+        for plan in plans[1:]:
+            value = arith.call(name, value, plan(arith, args))
+        return value
+    return run
+
+
+def _const(value) -> Plan:
+    return lambda arith, args: arith.constant(value)
+
+
+def _compile(expr) -> Plan:
+    """A template (SymPy over placeholders _a0, _a1, ...) as a function of the operand values."""
+    if isinstance(expr, sp.Symbol):
+        index = int(expr.name[2:])
+        return lambda arith, args: args[index]
+    if _is_number(expr):
+        return _const(_number(expr))
+    if isinstance(expr, sp.Add):
+        return _compile_add(expr)
+    if isinstance(expr, sp.Mul):
+        return _compile_mul(expr)
+    if isinstance(expr, sp.Pow):
+        return _compile_pow(expr)
+    if isinstance(expr, sp.core.relational.Relational):
+        name = _RELATIONS[expr.rel_op]
+        return _fold(name, [_compile(expr.lhs), _compile(expr.rhs)])
+    if isinstance(expr, (sp.And, sp.Or)):
+        return _fold("and" if isinstance(expr, sp.And) else "or", [_compile(a) for a in expr.args])
+    if isinstance(expr, sp.Not):
+        inner = _compile(expr.args[0])
+        return lambda arith, args: arith.call("not", inner(arith, args))
+    head = type(expr).__name__
+    if head == "shaped_condition":  # a folded condition, in its operands' broadcast shape
+        value, *operands = expr.args
+        same = [_fold("eq", [_compile(o), _compile(o)]) for o in operands]
+        return _fold("and" if not value else "or", [_const(bool(value)), *same])
+    if head in _REDUCTIONS:
+        operand = _compile(expr.args[0])
+        keepdims = bool(int(expr.args[1]))
+        axes = tuple(int(a) for a in expr.args[2:]) or None
+        name = _REDUCTIONS[head]
+        return lambda arith, args: arith.call(name, operand(arith, args), axis=axes, keepdims=keepdims)
+    if head == "log":
+        operand = _compile(expr.args[0])
+        if len(expr.args) == 1:
+            return lambda arith, args: arith.call("log", operand(arith, args))
+        base = _compile(expr.args[1])
+        return lambda arith, args: arith.call("div", arith.call("log", operand(arith, args)),
+                                              arith.call("log", base(arith, args)))
+    if head not in _HEADS:
+        raise NotImplementedError(f"no reference kernel for {head} in {expr}")
+    name = _HEADS[head]
+    plans = [_compile(a) for a in expr.args]
+    if name == "clamp":
+        return lambda arith, args: arith.call("clamp", *(p(arith, args) for p in plans))
+    return lambda arith, args: arith.call(name, *(p(arith, args) for p in plans))
+
+
+def _negated(term):
+    """t where term is -t (a product with coefficient -1), else None."""
+    coeff, rest = term.as_coeff_Mul()
+    if coeff == -1 and rest != 1:
+        return rest
+    return None
+
+
+def _compile_add(expr) -> Plan:
+    terms = [(False, _compile(t)) if _negated(t) is None else (True, _compile(_negated(t)))
+             for t in expr.args]
+    terms.sort(key=lambda t: t[0])  # a positive term first where there is one
+
+    def run(arith, args):
+        negative, plan = terms[0]
+        value = plan(arith, args)
+        if negative:
+            value = arith.call("neg", value)
+        for negative, plan in terms[1:]:
+            value = arith.call("sub" if negative else "add", value, plan(arith, args))
+        return value
+    return run
+
+
+def _compile_mul(expr) -> Plan:
+    coeff = sp.Integer(1)
+    numerator, denominator = [], []
+    for factor in expr.args:
+        if _is_number(factor) and not isinstance(factor, sp.logic.boolalg.BooleanAtom):
+            coeff = coeff * factor
+        elif isinstance(factor, sp.Pow) and factor.exp.is_Number and factor.exp < 0:
+            denominator.append(_compile(factor.base) if factor.exp == -1
+                               else _compile_pow(sp.Pow(factor.base, -factor.exp, evaluate=False)))
+        else:
+            numerator.append(_compile(factor))
+    negate = False
+    if isinstance(coeff, sp.Rational):
+        p, q = int(coeff.p), int(coeff.q)
+        if p == -1:
+            negate = True
+        elif p != 1 or not numerator:
+            numerator.insert(0, _const(p))
+        if q != 1:
+            denominator.insert(0, _const(q))
+    elif coeff != 1:
+        numerator.insert(0, _const(_number(coeff)))
+    if not numerator:
+        numerator = [_const(1)]
+    top = _fold("mul", numerator)
+    bottom = _fold("mul", denominator) if denominator else None
+
+    def run(arith, args):
+        value = top(arith, args)
+        if bottom is not None:
+            value = arith.call("div", value, bottom(arith, args))
+        return arith.call("neg", value) if negate else value
+    return run
+
+
+def _compile_pow(expr) -> Plan:
+    base, exponent = _compile(expr.base), expr.exp
+    if exponent == -1:
+        return lambda arith, args: arith.call("div", arith.constant(1), base(arith, args))
+    if exponent == sp.S.Half:
+        return lambda arith, args: arith.call("sqrt", base(arith, args))
+    if exponent == -sp.S.Half:
+        return lambda arith, args: arith.call("div", arith.constant(1), arith.call("sqrt", base(arith, args)))
+    power = _compile(exponent)
+    return lambda arith, args: arith.call("pow", base(arith, args), power(arith, args))
+
+
+class GraphProgram:
+    """A parsed program, ready to be evaluated many times in any arithmetic.
+
+    Only the values the output depends on are evaluated, in graph order; each template is
+    compiled once into nested calls of :data:`KERNELS`.
+    """
+
+    def __init__(self, program):
+        graph = program.graph
+        self.program = program
+        self.inputs = tuple(program.inputs)
+        self.steps = []
+        for vid in sorted(graph.ancestors([program.output])):
+            value = graph[vid]
+            if value.template is None:
+                self.steps.append((vid, value.name, None, ()))
+            else:
+                self.steps.append((vid, None, _compile(value.template), value.args))
+        self.output = program.output
+
+    def __call__(self, arith, inputs: Mapping[str, Any]):
+        """The output, given each input already in ``arith``'s representation."""
+        values = {}
+        for vid, name, plan, args in self.steps:
+            if plan is None:
+                values[vid] = inputs[name]
+            else:
+                values[vid] = plan(arith, [values[a] for a in args])
+        return values[self.output]
+
+
+def _program(program_or_source, function=None):
+    if isinstance(program_or_source, GraphProgram):
+        return program_or_source
+    if isinstance(program_or_source, str):
+        from .parse import parse
+        program_or_source = parse(program_or_source, function)
+    return GraphProgram(program_or_source)
+
+
+def _input_dict(names, inputs) -> dict:
+    if isinstance(inputs, Mapping):
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            raise ValueError(f"no value for input(s) {', '.join(missing)}; inputs: {', '.join(names)}")
+        return {n: inputs[n] for n in names}
+    inputs = list(inputs)
+    if len(inputs) != len(names):
+        raise ValueError(f"expected {len(names)} inputs ({', '.join(names)}), got {len(inputs)}")
+    return dict(zip(names, inputs))
+
+
+def evaluate(program, inputs, *, function: str | None = None, dps: int = DEFAULT_DPS, arith=None):
+    """The output of a parsed program (or source, with ``function`` its entry function) on
+    ``inputs`` (a dict, or the values in input order).
+
+    Exact by default: an object array of mpf at ``dps`` digits (:func:`to_float` rounds it);
+    pass ``arith`` (an :class:`Exact` or :class:`Naive`) to choose the arithmetic.
+    """
+    prog = _program(program, function)
+    arith = arith or Exact(dps)
+    values = _input_dict(prog.inputs, inputs)
+    return prog(arith, {n: arith.input(v) for n, v in values.items()})
+
+
+def evaluate_naive(program, inputs, dtype=np.float64, *, function: str | None = None) -> np.ndarray:
+    """The output of a parsed program (or source) computed op by op in plain NumPy ``dtype``."""
+    return evaluate(program, inputs, function=function, arith=Naive(dtype))
+
+
+# ---- finite differences ----------------------------------------------------------------------
+
+@dataclass
+class Jacobian:
+    """Finite-difference derivatives of a function's output with respect to each input element.
+
+    ``columns[name][i]`` is the derivative of the whole output (an object array of the output's
+    shape) with respect to element ``i`` (flat index) of input ``name``, by a central difference
+    at the tiny step; ``smooth[name][i]`` is a bool array of the output's shape, True where that
+    derivative is finite and agrees with the one-sided differences and with the wide central
+    difference. ``perturbed`` holds the same derivatives of the perturbed function, where a
+    :class:`Perturbation` was given.
+    """
+
+    value: np.ndarray
+    shapes: dict[str, tuple]
+    columns: dict[str, list]
+    smooth: dict[str, list]
+    perturbed: dict[str, list] | None = None
+    dps: int = DEFAULT_DPS
+
+    def vjp(self, grad_output=1.0) -> tuple[dict, dict, dict]:
+        """(gradients, smooth, spread) of ``sum(grad_output * f)``, each a dict of float64 arrays
+        of the inputs' shapes; ``spread`` is how far the perturbed function's gradient is from the
+        exact one (zeros without a perturbation)."""
+        with np.errstate(all="ignore"):
+            return self._vjp(grad_output)
+
+    def _vjp(self, grad_output):
+        ctx = context(self.dps)
+        shape = np.shape(self.value)
+        g = _obj(np.frompyfunc(ctx.mpf, 1, 1)(np.broadcast_to(np.asarray(grad_output, dtype=np.float64),
+                                                              shape)))
+        grads, smooth, spread = {}, {}, {}
+        for name, in_shape in self.shapes.items():
+            exact = [_total(g * col) for col in self.columns[name]]
+            grads[name] = to_float(_vector(exact)).reshape(in_shape)
+            flags = [bool(np.all(s)) for s in self.smooth[name]]
+            smooth[name] = np.array(flags, dtype=bool).reshape(in_shape)
+            if self.perturbed is not None:
+                moved = [abs(_total(g * col) - e) for col, e in zip(self.perturbed[name], exact)]
+                spread[name] = to_float(_vector(moved)).reshape(in_shape)
+            else:
+                spread[name] = np.zeros(in_shape)
+        return grads, smooth, spread
+
+
+def _total(x):
+    return np.sum(x) if np.size(x) else 0
+
+
+def _vector(items) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def jacobian(function: Callable, inputs: Mapping[str, Any], wrt: Sequence[str] | None = None, *,
+             dps: int = DEFAULT_DPS, step: float = STEP, wide_step: float = WIDE_STEP,
+             perturbation: Perturbation | None = None) -> Jacobian:
+    """Finite-difference derivatives of ``function(arith, values)`` (values: name -> array in
+    ``arith``'s representation) at float ``inputs``, with respect to the inputs in ``wrt``.
+
+    Each element x of each input is moved by h = step * max(1, |x|) (central and one-sided
+    differences) and by H = wide_step * max(|x|, 1e-3) (central difference), in exact arithmetic
+    at ``dps`` digits: four evaluations per element, one more with a ``perturbation``.
+    """
+    with np.errstate(all="ignore"):  # object loops report nan results as float errors
+        return _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation)
+
+
+def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jacobian:
+    arith0 = Exact(dps)
+    ctx = arith0.ctx
+    base = {n: arith0.input(v) for n, v in inputs.items()}
+    value = function(Exact(dps), base)
+    names = list(inputs) if wrt is None else list(wrt)
+    perturbed_base = function(Exact(dps, perturbation), base) if perturbation is not None else None
+    size = 1 + _max_abs(value, ctx)
+    noise = 1e-25 * size  # what the differences of values at ``dps`` digits cannot resolve
+    coarse = 1e-12 * size  # slope changes smaller than this do not count as kinks
+    columns, smooth, perturbed = {}, {}, ({} if perturbation is not None else None)
+    for name in names:
+        x0 = base[name]
+        cols, flags, pcols = [], [], []
+        for i in range(x0.size):
+            xi = x0.reshape(-1)[i]
+
+            def at(delta, arith=None, x0=x0, i=i, xi=xi, name=name):
+                moved = x0.copy()
+                moved.reshape(-1)[i] = xi + delta
+                return function(arith or Exact(dps), {**base, name: moved})
+
+            h = ctx.mpf(step) * max(1, abs(xi))
+            wide = ctx.mpf(wide_step) * max(abs(xi), ctx.mpf(1e-3))
+            plus, minus, wide_plus, wide_minus = at(h), at(-h), at(wide), at(-wide)
+            central = _obj((plus - minus) / (2 * h))
+            forward, backward = _obj((plus - value) / h), _obj((value - minus) / h)
+            central_wide = _obj((wide_plus - wide_minus) / (2 * wide))
+            cols.append(central)
+            flags.append(_agree(forward, backward, 1e-10, noise, ctx)
+                         & _agree(central, central_wide, 1e-7, coarse, ctx))
+            if perturbation is not None:
+                pcols.append(_obj((at(h, Exact(dps, perturbation)) - perturbed_base) / h))
+        columns[name], smooth[name] = cols, flags
+        if perturbed is not None:
+            perturbed[name] = pcols
+    shapes = {n: np.shape(base[n]) for n in names}
+    return Jacobian(value, shapes, columns, smooth, perturbed, dps)
+
+
+def _max_abs(x, ctx):
+    finite = [abs(v) for v in np.asarray(x).reshape(-1) if ctx.isfinite(v)]
+    return max(finite) if finite else ctx.zero
+
+
+def _agree(a, b, rtol, atol, ctx) -> np.ndarray:
+    def ok(x, y):
+        if not (ctx.isfinite(x) and ctx.isfinite(y)):
+            return False
+        return abs(x - y) <= rtol * max(abs(x), abs(y)) + atol
+    return np.asarray(np.frompyfunc(ok, 2, 1)(a, b), dtype=bool)
+
+
+@dataclass
+class Reference:
+    """The reference value and gradients of a program at one point.
+
+    ``value``: float64 array (rounded from ``exact``, an object array of mpf); ``grads`` and
+    ``smooth``: dicts name -> float64 / bool array of that input's shape.
+    """
+
+    value: np.ndarray
+    exact: np.ndarray
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    smooth: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def value_and_grad(program_or_source, inputs, wrt: Sequence[str] | None = None, grad_output=None,
+                   function: str | None = None, *, dps: int = DEFAULT_DPS, step: float = STEP,
+                   wide_step: float = WIDE_STEP) -> Reference:
+    """The exact value and finite-difference gradients of a program.
+
+    ``program_or_source``: source text (parsed with ``function`` as the entry function), a
+    parsed :class:`derivgen.parse.Program` or a :class:`GraphProgram`. ``inputs``: a dict
+    name -> number or array, or the values in input order. The gradients are of
+    ``sum(grad_output * f)`` (``grad_output`` defaults to 1, or is an array of the output's
+    shape) with respect to the inputs in ``wrt`` (default all).
+    """
+    prog = _program(program_or_source, function)
+    values = {n: np.asarray(v, dtype=np.float64) for n, v in _input_dict(prog.inputs, inputs).items()}
+    names = list(prog.inputs) if wrt is None else list(wrt)
+    unknown = [n for n in names if n not in values]
+    if unknown:
+        raise ValueError(f"wrt names unknown inputs: {', '.join(unknown)}")
+    jac = jacobian(prog, values, names, dps=dps, step=step, wide_step=wide_step)
+    grads, smooth, _ = jac.vjp(1.0 if grad_output is None else grad_output)
+    return Reference(to_float(jac.value), jac.value, grads, smooth)

@@ -1,0 +1,2456 @@
+"""Random programs for differential testing of derivgen: generator, oracle and shrinker.
+
+The generator builds Csmith-style random programs as trees (:class:`Node`) whose shapes are
+tracked so that every program is valid NumPy, and whose value intervals are tracked so that
+domain-restricted ops (log, sqrt, arcsin, division, ...) get operands inside their domain,
+unless they sit in a where() branch that selects only valid places. Programs are rendered to
+source in many spellings (bare, ``np.``, ``torch.``, ``F.``, method form, NumPy and torch
+keywords), as one expression or as ``def``s with helpers, reassignment and augmented
+assignment.
+
+The reference is this module's *own* evaluation of the tree with
+:data:`derivgen.reference.KERNELS`, so bugs in derivgen's parser are caught as well as bugs
+in its optimiser and printer. The parsed graph is also evaluated by
+:func:`derivgen.reference.evaluate` and compared with the tree: a mismatch is a parser bug.
+
+The oracle (:class:`Oracle`) compiles each program with ``derivgen.compile`` and checks, per
+input set:
+
+- values of ``forward`` and ``value_and_grad`` against the exact value (mpmath at 50 digits,
+  rounded). derivgen must be at least as accurate as the naive op-by-op float64 evaluation:
+  an element passes when ``|gen - exact| <= rel*|exact| + floor*scale + K*(|naive - exact| +
+  spread)``, where ``spread`` is how far a perturbation of every rounded intermediate result
+  by two float64 units moves the exact value (an estimate of the rounding sensitivity that the
+  naive evaluation may have been lucky to miss). Elements whose exact value is not finite or
+  not representable, or whose naive evaluation is not finite, are skipped (overflow is tested
+  elsewhere); shapes must be NumPy's and dtypes float64.
+- gradients of ``backward`` and ``value_and_grad`` (for the default ``grad_output`` and a random
+  one of the output's shape) against the finite-difference vector-Jacobian product, computed in
+  mpmath; elements where the function is not smooth (a kink) or is ill-conditioned in float64
+  (the perturbed function's gradient moves by more than 1e-3 relative) are skipped, and so are
+  input sets whose naive evaluation overflows or meets an exception that reaches the output, or
+  has an intermediate value beyond the square root of the largest float (a gradient formula's
+  x**2 would overflow: overflow is tested elsewhere). The tolerance is the value's, with the
+  terms' size ``|grad_output| * max(1, |value|)`` as the scale. Gradient shapes and dtypes must
+  be the inputs'; backward and value_and_grad must agree.
+- every code path: the NumPy path, the scalar path (Python floats, when every input is 0-d),
+  the blocked path with blocks of 2 elements (when the module has ``_Blocks``) and float32 inputs
+  (float32 results, looser tolerances against the same exact values: inputs are drawn as
+  float32 numbers, so the exact reference is shared).
+- the caller's arrays are not modified, and no RuntimeWarning is raised where the exact value
+  (and gradient) is finite and no floating-point exception of the naive evaluation reaches the
+  output (an exception in a where() branch that is not selected does not count: derivgen
+  promises NaN-safe branches).
+
+Failures are grouped by class (check, function, path); :func:`shrink` reduces a failing
+program greedily while it fails with the same class, and :func:`regression_test` prints the
+result as a test to paste into the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import random
+import re
+import time
+import traceback
+import warnings
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+import derivgen
+from derivgen import reference as R
+
+# ---- the tree --------------------------------------------------------------------------------
+
+UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+         "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "abs",
+         "sign", "floor", "ceil", "erf", "sigmoid", "softplus", "relu"]
+BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
+OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+REDUCTIONS = ["sum", "mean", "logsumexp"]
+ALIASES = {"arcsin": ["asin"], "arccos": ["acos"], "arctan": ["atan"], "arcsinh": ["asinh"],
+           "arccosh": ["acosh"], "arctanh": ["atanh"], "abs": ["absolute", "fabs"], "sigmoid": ["expit"],
+           "arctan2": ["atan2"], "pow": ["power", "pow"], "clamp": ["clip"], "transpose": ["t"]}
+PREFIXES = ["", "np.", "torch.", "F.", "numpy.", "math.", "torch.nn.functional.", "torch.special.",
+            "scipy.special."]
+# Positive domains need operands at least this far from their edge (gradients stay moderate).
+DOMAINS = {"log": (1e-3, math.inf), "log2": (1e-3, math.inf), "log10": (1e-3, math.inf),
+           "sqrt": (1e-3, math.inf), "log1p": (-0.999, math.inf), "arcsin": (-0.999, 0.999),
+           "arccos": (-0.999, 0.999), "arctanh": (-0.99, 0.99), "arccosh": (1.001, math.inf),
+           "tan": (-1.4, 1.4), "exp": (-math.inf, 25.0), "exp2": (-math.inf, 35.0),
+           "expm1": (-math.inf, 25.0), "sinh": (-25.0, 25.0), "cosh": (-25.0, 25.0)}
+GUARDS = {"log": "pos", "log2": "pos", "log10": "pos", "sqrt": "pos", "log1p": "gt-1", "arcsin": "unit",
+          "arccos": "unit", "arctanh": "unit", "arccosh": "gt1"}
+MAGNITUDE = 1e6  # larger intermediate values are not generated (outside guarded branches)
+SHAPES = [(), (2,), (3,), (5,), (2, 1), (1, 3), (2, 3), (3, 2), (4, 2), (2, 2), (2, 2, 3)]
+BLOCK_SHAPES = [(5,), (4, 2), (2, 3), (3, 2)]
+ANY_NAMES = ["x", "y", "z", "w", "v", "u", "a", "b", "g", "h"]
+POS_NAMES = ["p", "q", "r", "s"]
+GUARD_NAMES = ["c", "d", "k", "m"]
+
+
+class ShapeError(ValueError):
+    """An operation whose operands' shapes do not fit."""
+
+
+@dataclass(eq=False)
+class Node:
+    """One operation of a program tree.
+
+    ``op`` is a kernel name of :data:`derivgen.reference.KERNELS` (``add``, ``sin``, ``sum``,
+    ``gt``, ``where``, ``clamp``, ``matmul``, ...) or ``var`` (attrs ``name``), ``const``
+    (attrs ``value``, ``text``), ``bool`` (a constant condition), ``call`` (a helper; attrs
+    ``helper`` and ``keywords``: per argument, the parameter it is passed as by keyword, or
+    None). ``attrs`` also holds static operands (``axis``, ``keepdims``) and the spelling.
+    ``shape``, ``lo`` and ``hi`` are known from generation (intervals: for inputs in their
+    ordinary sampling ranges).
+    """
+
+    op: str
+    args: tuple = ()
+    attrs: dict = field(default_factory=dict)
+    shape: tuple = ()
+    lo: float = -math.inf
+    hi: float = math.inf
+
+    def children(self):
+        return [a for a in self.args if a is not None]
+
+
+@dataclass(eq=False)
+class Helper:
+    """A helper ``def`` inlined by derivgen: parameters (with constant defaults), body, return."""
+
+    name: str
+    params: list
+    defaults: dict
+    body: list
+    ret: Node
+
+
+@dataclass(eq=False)
+class Stmt:
+    """``target = expr`` or, with ``aug`` (an operator's kernel name), ``target <op>= expr``."""
+
+    target: str
+    expr: Node
+    aug: str | None = None
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    shape: tuple
+    kind: str  # "any" (ordinary values), "pos" (positive) or "guard" (a where() condition's input)
+
+
+@dataclass(eq=False)
+class Program:
+    inputs: list
+    ret: Node
+    body: list = field(default_factory=list)
+    helpers: list = field(default_factory=list)
+    constants: dict = field(default_factory=dict)  # module-level NAME = value
+    style: str = "expr"  # "expr" (one expression) or "def"
+    wrt: tuple | None = None
+    imports: tuple = ()
+    family: str = "general"
+    seed: int | None = None
+
+    @property
+    def function(self) -> str | None:
+        return "f" if self.style == "def" else None
+
+    def source(self) -> str:
+        return render(self)
+
+
+def _shape_of(op, args, attrs):
+    shapes = [a.shape for a in args if a is not None]
+    try:
+        if op in ("var",):
+            return attrs["shape"]
+        if op in ("const", "bool"):
+            return ()
+        if op == "call":
+            return attrs["shape"]
+        if op in REDUCTIONS:
+            keepdims = attrs.get("keepdims", False)
+            return np.sum(np.zeros(shapes[0]), axis=attrs.get("axis"), keepdims=keepdims).shape
+        if op == "matmul":
+            return np.matmul(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
+        if op == "dot":
+            return np.dot(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
+        if op == "transpose":
+            return tuple(reversed(shapes[0]))
+        return np.broadcast_shapes(*shapes)
+    except (ValueError, np.exceptions.AxisError, IndexError) as exc:
+        raise ShapeError(str(exc)) from None
+
+
+# ---- intervals ---------------------------------------------------------------------------------
+
+def _safe(fn, x):
+    try:
+        value = fn(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+    except ValueError:
+        return math.nan
+    return value
+
+
+def _mul_iv(a, b):
+    products = []
+    for x in a:
+        for y in b:
+            products.append(0.0 if (x == 0 or y == 0) else x * y)
+    return min(products), max(products)
+
+
+def _sigmoid(x):
+    return 1 / (1 + math.exp(-x)) if x > -700 else 0.0
+
+
+def _softplus(x):
+    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x)) if x > -700 else 0.0
+
+
+_INCREASING = {"exp": math.exp, "exp2": lambda x: 2.0**x, "expm1": math.expm1, "log": math.log,
+               "log2": math.log2, "log10": math.log10, "log1p": math.log1p, "sqrt": math.sqrt,
+               "arcsin": math.asin, "arctan": math.atan, "sinh": math.sinh, "tanh": math.tanh,
+               "arcsinh": math.asinh, "arccosh": math.acosh, "arctanh": math.atanh, "erf": math.erf,
+               "sigmoid": _sigmoid, "softplus": _softplus, "relu": lambda x: max(x, 0.0),
+               "floor": math.floor, "ceil": math.ceil, "tan": math.tan,
+               "sign": lambda x: (x > 0) - (x < 0)}
+
+
+def _interval(op, args, attrs, shape):
+    """Bounds of a node's value, from its operands' bounds (inf where unknown)."""
+    ivs = [(a.lo, a.hi) if a is not None else None for a in args]
+    inf = math.inf
+    if op == "const":
+        return attrs["value"], attrs["value"]
+    if op in ("var", "call"):
+        return attrs.get("lo", -inf), attrs.get("hi", inf)
+    if op == "bool" or op in CONDITIONS or op in ("and", "or", "not"):
+        return 0.0, 1.0
+    if any(iv is not None and (math.isnan(iv[0]) or math.isnan(iv[1])) for iv in ivs):
+        return -inf, inf
+    if op in _INCREASING:
+        (lo, hi), fn = ivs[0], _INCREASING[op]
+        low = _safe(fn, lo) if lo > -inf else fn_limit(op, -1)
+        return low, _safe(fn, hi) if hi < inf else fn_limit(op, 1)
+    if op == "arccos":
+        lo, hi = ivs[0]
+        return _safe(math.acos, min(hi, 1.0)), _safe(math.acos, max(lo, -1.0))
+    if op in ("sin", "cos"):
+        return -1.0, 1.0
+    if op in ("abs", "square", "cosh"):
+        lo, hi = ivs[0]
+        small = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+        big = max(abs(lo), abs(hi))
+        fn = {"abs": abs, "square": lambda v: v * v, "cosh": math.cosh}[op]
+        return _safe(fn, small), _safe(fn, big)
+    if op == "neg":
+        return -ivs[0][1], -ivs[0][0]
+    if op == "add":
+        return ivs[0][0] + ivs[1][0], ivs[0][1] + ivs[1][1]
+    if op == "sub":
+        return ivs[0][0] - ivs[1][1], ivs[0][1] - ivs[1][0]
+    if op == "mul":
+        return _mul_iv(ivs[0], ivs[1])
+    if op == "div":
+        lo, hi = ivs[1]
+        if lo > 0 or hi < 0:
+            return _mul_iv(ivs[0], (1 / hi if hi != 0 else -inf, 1 / lo if lo != 0 else inf))
+        return -inf, inf
+    if op == "pow":
+        return _pow_interval(args[0], args[1])
+    if op in ("maximum", "minimum"):
+        fn = max if op == "maximum" else min
+        return fn(ivs[0][0], ivs[1][0]), fn(ivs[0][1], ivs[1][1])
+    if op == "hypot":
+        return 0.0, math.hypot(max(abs(v) for v in ivs[0]), max(abs(v) for v in ivs[1]))
+    if op == "arctan2":
+        return -math.pi, math.pi
+    if op == "logaddexp":
+        return max(ivs[0][0], ivs[1][0]), max(ivs[0][1], ivs[1][1]) + math.log(2)
+    if op == "clamp":
+        lo, hi = ivs[0]
+        if ivs[1] is not None:
+            lo, hi = max(lo, ivs[1][0]), max(hi, ivs[1][1])
+        if ivs[2] is not None:
+            lo, hi = min(lo, ivs[2][0]), min(hi, ivs[2][1])
+        return lo, hi
+    if op == "where":
+        return min(ivs[1][0], ivs[2][0]), max(ivs[1][1], ivs[2][1])
+    if op in REDUCTIONS:
+        n = max(1, int(np.prod(args[0].shape)) // max(1, int(np.prod(shape))))
+        lo, hi = ivs[0]
+        if op == "sum":
+            return _mul_iv((lo, hi), (n, n))
+        if op == "mean":
+            return lo, hi
+        return lo + math.log(n), hi + math.log(n)
+    if op in ("matmul", "dot"):
+        a, b = args
+        k = a.shape[-1] if a.shape else 1
+        if a is b or attrs.get("square"):
+            big = max(abs(a.lo), abs(a.hi)) ** 2 * k
+            small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
+            return small, big
+        return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
+    if op == "transpose":
+        return ivs[0]
+    return -inf, inf
+
+
+def fn_limit(op, side):
+    """The limit of an increasing function at -inf (side -1) or +inf (side 1)."""
+    limits = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "erf": (-1.0, 1.0),
+              "arctan": (-math.pi / 2, math.pi / 2), "exp": (0.0, math.inf), "exp2": (0.0, math.inf),
+              "expm1": (-1.0, math.inf),
+              "softplus": (0.0, math.inf), "relu": (0.0, math.inf), "sign": (-1.0, 1.0)}
+    return limits.get(op, (-math.inf, math.inf))[0 if side < 0 else 1]
+
+
+def _pow_interval(base, exponent):
+    inf = math.inf
+    if exponent.op == "const":
+        e = exponent.attrs["value"]
+        lo, hi = base.lo, base.hi
+        if float(e).is_integer():
+            e = int(e)
+            if e % 2 == 0:
+                small = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+                return _safe(lambda v: v**e, small), _safe(lambda v: v**e, max(abs(lo), abs(hi)))
+            return _safe(lambda v: v**e, lo), _safe(lambda v: v**e, hi)
+        if lo <= 0:
+            return -inf, inf
+        ends = [_safe(lambda v: v**e, lo), _safe(lambda v: v**e, hi)]
+        return min(ends), max(ends)
+    if base.lo <= 0:
+        return -inf, inf
+    logs = (math.log(base.lo), _safe(math.log, base.hi))
+    ends = [_safe(math.exp, v) for v in _mul_iv(logs, (exponent.lo, exponent.hi))]
+    return min(ends), max(ends)
+
+
+def mk(op, *args, **attrs) -> Node:
+    """A node with its shape and interval computed (ShapeError where the shapes do not fit)."""
+    shape = _shape_of(op, args, attrs)
+    lo, hi = _interval(op, args, attrs, shape)
+    if math.isnan(lo) or math.isnan(hi):
+        lo, hi = -math.inf, math.inf
+    return Node(op, tuple(args), attrs, shape, lo, hi)
+
+
+def const(value, text=None) -> Node:
+    text = text if text is not None else repr(value)
+    return mk("const", value=value, text=text)
+
+
+def var(name, shape, lo=-math.inf, hi=math.inf) -> Node:
+    return mk("var", name=name, shape=tuple(shape), lo=lo, hi=hi)
+
+
+# ---- evaluation of a tree -----------------------------------------------------------------------
+
+def run(program: Program, arith, values: dict, memo: dict | None = None, trace: list | None = None):
+    """The program's output in ``arith`` (a derivgen.reference arithmetic), given its inputs in
+    that arithmetic; ``memo`` collects each top-level node's value (by id), ``trace`` every value."""
+    memo = {} if memo is None else memo
+    env = dict(values)
+    for stmt in program.body:
+        value = _ev(stmt.expr, arith, env, memo, trace)
+        env[stmt.target] = value if stmt.aug is None else arith.call(stmt.aug, env[stmt.target], value)
+        if trace is not None:
+            trace.append(env[stmt.target])
+    return _ev(program.ret, arith, env, memo, trace)
+
+
+def _ev(node, arith, env, memo, trace):
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    op = node.op
+    if op == "var":
+        value = env[node.attrs["name"]]
+    elif op in ("const", "bool"):
+        value = arith.constant(node.attrs["value"])
+    elif op == "call":
+        helper = node.attrs["helper"]
+        local = {}
+        for arg, keyword, param in zip(node.args, node.attrs["keywords"], helper.params):
+            local[keyword or param] = _ev(arg, arith, env, memo, trace)
+        for param in helper.params:
+            if param not in local:
+                local[param] = arith.constant(helper.defaults[param].attrs["value"])
+        inner = Program([], helper.ret, helper.body)
+        value = run(inner, arith, local, {}, trace)
+    elif op == "clamp":
+        x, lo, hi = (None if a is None else _ev(a, arith, env, memo, trace) for a in node.args)
+        value = arith.call("clamp", x, lo, hi)
+    elif op in REDUCTIONS:
+        value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), axis=node.attrs.get("axis"),
+                           keepdims=node.attrs.get("keepdims", False))
+    else:
+        value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args))
+    memo[key] = value
+    if trace is not None:
+        trace.append(value)
+    return value
+
+
+def tree_function(program: Program) -> Callable:
+    """``function(arith, values)`` for derivgen.reference.jacobian."""
+    return lambda arith, values: run(program, arith, values)
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+P_CMP, P_OR, P_AND, P_ADD, P_MUL, P_UNARY, P_POW, P_ATOM = 5, 6, 8, 10, 11, 12, 13, 15
+_BINARY_PREC = {"add": P_ADD, "sub": P_ADD, "mul": P_MUL, "div": P_MUL, "matmul": P_MUL}
+
+
+def _wrap(text_prec, minimum, strict=False, full=False):
+    text, prec = text_prec
+    if full and prec < P_ATOM or prec < minimum or (strict and prec == minimum):
+        return f"({text})"
+    return text
+
+
+def _call_name(node, base):
+    spell = node.attrs.get("spell", {})
+    return spell.get("prefix", "") + spell.get("name", base)
+
+
+def _r(node, full=False):
+    """(text, precedence) of a node; ``full`` parenthesizes every operation."""
+    op, a, spell = node.op, node.args, node.attrs.get("spell", {})
+
+    def sub(n, minimum=P_CMP + 1, strict=False):
+        if minimum == P_ATOM and n.op == "const":  # a method's receiver: (2).exp(), not 2.exp()
+            return f"({_r(n, full)[0]})"
+        return _wrap(_r(n, full), minimum, strict, full)
+
+    def arg(n):
+        return _r(n, full)[0]
+
+    if op == "var":
+        return node.attrs["name"], P_ATOM
+    if op in ("const", "bool"):
+        text = node.attrs["text"]
+        return text, (P_UNARY if text.startswith("-") else P_ATOM)
+    if op in OPERATORS and op != "pow" and not spell.get("function"):
+        prec = _BINARY_PREC[op]
+        return f"{sub(a[0], prec)} {OPERATORS[op]} {sub(a[1], prec, strict=True)}", prec
+    if op == "pow" and not spell.get("function"):
+        return f"{sub(a[0], P_POW, strict=True)}**{sub(a[1], P_UNARY)}", P_POW
+    if op == "matmul" and spell.get("operator"):
+        return f"{sub(a[0], P_MUL)} @ {sub(a[1], P_MUL, strict=True)}", P_MUL
+    if op == "neg":
+        inner = _r(a[0], full)
+        text = f"({inner[0]})" if inner[1] <= P_UNARY or full else inner[0]
+        return f"-{text}", P_UNARY
+    if op == "not":
+        return f"~{sub(a[0], P_ATOM)}", P_UNARY
+    if op in ("and", "or"):
+        prec = P_AND if op == "and" else P_OR
+        return f"{sub(a[0], prec)} {'&' if op == 'and' else '|'} {sub(a[1], prec, strict=True)}", prec
+    if op in CONDITIONS:
+        return f"{sub(a[0], P_OR)} {CONDITIONS[op]} {sub(a[1], P_OR)}", P_CMP
+    if op == "transpose" and spell.get("attribute", True):
+        return f"{sub(a[0], P_ATOM)}.T", P_ATOM
+    if op == "call":
+        helper = node.attrs["helper"]
+        parts = [arg(x) if kw is None else f"{kw}={arg(x)}" for x, kw in zip(a, node.attrs["keywords"])]
+        return f"{helper.name}({', '.join(parts)})", P_ATOM
+    base = {"pow": "power"}.get(op, op)
+    name = _call_name(node, base)
+    operands = list(a)
+    # A method of a constant (np.pi.exp()) is no method: such a call is written as a function.
+    method = spell.get("method", False) and operands[0].op != "const"
+    keywords = spell.get("keywords", {})
+    if op in REDUCTIONS:
+        extra = []
+        axis, keepdims = node.attrs.get("axis"), node.attrs.get("keepdims", False)
+        style = spell.get("style", "numpy")
+        if axis is None or isinstance(axis, int):
+            axis_text = None if axis is None else str(axis)
+        else:
+            axis_text = "(" + ", ".join(map(str, axis)) + ("," if len(axis) == 1 else "") + ")"
+        if style == "positional" and axis_text is not None:
+            extra.append(axis_text)
+            if keepdims or spell.get("explicit"):
+                extra.append(str(keepdims))
+        else:
+            axis_kw, keep_kw = ("dim", "keepdim") if style == "torch" else ("axis", "keepdims")
+            if axis_text is not None:
+                extra.append(f"{axis_kw}={axis_text}")
+            if keepdims or spell.get("explicit"):
+                extra.append(f"{keep_kw}={keepdims}")
+        if method:
+            return f"{sub(operands[0], P_ATOM)}.{spell.get('name', op)}({', '.join(extra)})", P_ATOM
+        return f"{name}({', '.join([arg(operands[0])] + extra)})", P_ATOM
+    if op == "clamp":
+        x, lo, hi = operands
+        style = spell.get("style", "positional")
+        names = {"torch": ("min", "max"), "numpy": ("a_min", "a_max"), "lohi": ("lo", "hi")}.get(style)
+        parts = []
+        if names is None:  # positional, None where a bound is absent (trailing None dropped)
+            bounds = [lo, hi] if hi is not None else [lo]
+            parts = ["None" if b is None else arg(b) for b in bounds]
+        else:
+            parts = [f"{k}={arg(b)}" for k, b in zip(names, (lo, hi)) if b is not None]
+        if method:
+            return f"{sub(x, P_ATOM)}.{spell.get('name', 'clamp')}({', '.join(parts)})", P_ATOM
+        return f"{name}({', '.join([arg(x)] + parts)})", P_ATOM
+    texts = [arg(x) for x in operands]
+    for i, kw in keywords.items():
+        texts[i] = f"{kw}={texts[i]}"
+    if method:
+        return f"{sub(operands[0], P_ATOM)}.{spell.get('name', base)}({', '.join(texts[1:])})", P_ATOM
+    return f"{name}({', '.join(texts)})", P_ATOM
+
+
+def render_expr(node, full=False) -> str:
+    return _r(node, full)[0]
+
+
+def _render_stmt(stmt, full=False):
+    if stmt.aug is None:
+        return f"{stmt.target} = {render_expr(stmt.expr, full)}"
+    return f"{stmt.target} {OPERATORS[stmt.aug]}= {render_expr(stmt.expr, full)}"
+
+
+def used_inputs(program: Program) -> list:
+    """The program's inputs that its output can read, in the program's order."""
+    names = set()
+    for node in walk(program):
+        if node.op == "var":
+            names.add(node.attrs["name"])
+    return [spec for spec in program.inputs if spec.name in names]
+
+
+def render(program: Program, full=False) -> str:
+    """The program's source text (``full``: every operation parenthesized, for tests)."""
+    if program.style == "expr":
+        return render_expr(program.ret, full)
+    lines = list(program.imports)
+    if program.imports:
+        lines.append("")
+    for name, value in program.constants.items():
+        lines.append(f"{name} = {value!r}")
+    if program.constants:
+        lines.append("")
+    for helper in program.helpers:
+        params = [p if p not in helper.defaults else f"{p}={helper.defaults[p].attrs['text']}"
+                  for p in helper.params]
+        lines.append(f"def {helper.name}({', '.join(params)}):")
+        lines.extend(f"    {_render_stmt(s, full)}" for s in helper.body)
+        lines.append(f"    return {render_expr(helper.ret, full)}")
+        lines.append("")
+        lines.append("")
+    lines.append(f"def f({', '.join(spec.name for spec in program.inputs)}):")
+    lines.extend(f"    {_render_stmt(s, full)}" for s in program.body)
+    lines.append(f"    return {render_expr(program.ret, full)}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- the generator ------------------------------------------------------------------------------
+
+def _broadcast_pairs():
+    table = {}
+    for a in SHAPES:
+        for b in SHAPES:
+            try:
+                table.setdefault(np.broadcast_shapes(a, b), []).append((a, b))
+            except ValueError:
+                pass
+    return table
+
+
+def _axis_options(ndim):
+    options = [None]
+    for i in range(ndim):
+        options += [i, i - ndim]
+    if ndim >= 2:
+        for i in range(ndim):
+            for j in range(ndim):
+                if i != j:
+                    options.append((i, j))
+        options.append((0, -1))
+    return options
+
+
+def _reduction_table():
+    table = {}
+    for src in SHAPES:
+        for axis in _axis_options(len(src)):
+            for keepdims in (False, True):
+                try:
+                    out = np.sum(np.zeros(src), axis=axis, keepdims=keepdims).shape
+                except (ValueError, np.exceptions.AxisError):
+                    continue
+                if isinstance(axis, tuple) and len({a % len(src) for a in axis}) < len(axis):
+                    continue
+                if out in SHAPES:
+                    table.setdefault(out, []).append((src, axis, keepdims))
+    return table
+
+
+def _product_table(fn, allow_scalars):
+    table = {}
+    for a in SHAPES:
+        for b in SHAPES:
+            if not allow_scalars and (a == () or b == ()):
+                continue
+            try:
+                out = fn(np.zeros(a), np.zeros(b)).shape
+            except ValueError:
+                continue
+            if out in SHAPES:
+                table.setdefault(out, []).append((a, b))
+    return table
+
+
+BROADCAST = _broadcast_pairs()
+REDUCE = _reduction_table()
+MATMUL = _product_table(np.matmul, False)
+DOT = _product_table(np.dot, True)
+
+
+def _sub_shapes(shape):
+    """Shapes of SHAPES that broadcast to ``shape``."""
+    return [s for s in SHAPES if _broadcasts(s, shape)]
+
+
+def _broadcasts(small, big) -> bool:
+    try:
+        return np.broadcast_shapes(small, big) == tuple(big)
+    except ValueError:
+        return False
+
+
+CONSTANTS = [(0.5, "0.5"), (1.0, "1.0"), (2.0, "2.0"), (2, "2"), (3, "3"), (0.1, "0.1"), (1.5, "1.5"),
+             (0.25, "0.25"), (-1.0, "-1.0"), (-0.5, "-0.5"), (1e-3, "1e-3"), (math.pi, "np.pi"),
+             (math.e, "math.e"), (4.0, "4.0"), (1, "1")]
+
+
+@dataclass
+class Scope:
+    """What a subtree may read: variables (name, shape, lo, hi), whether it may create inputs,
+    which shapes it may use, and whether it sits in a guarded where() branch."""
+
+    vars: list
+    create: bool = True
+    shapes: tuple | None = None  # None: all of SHAPES
+    elementwise: bool = False
+    guarded: bool = False
+
+    def allowed(self, shape) -> bool:
+        return self.shapes is None or tuple(shape) in self.shapes
+
+    def with_(self, **changes) -> Scope:
+        return replace(self, **changes)
+
+
+class Generator:
+    """Random programs from one seed; ``program()`` draws the next one."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    # ---- the program -------------------------------------------------------------------
+    def program(self) -> Program:
+        for _ in range(50):
+            try:
+                prog = self._program()
+            except (ShapeError, _Retry):
+                continue
+            if prog is not None and prog.inputs:
+                prog.seed = self.seed
+                return prog
+        return Program([InputSpec("x", (), "any")], var("x", (), -2, 2))  # never reached in practice
+
+    def _program(self) -> Program | None:
+        rng = self.rng
+        self.inputs: list[InputSpec] = []
+        self.helpers: list[Helper] = []
+        self.constants: dict = {}
+        family = rng.choices(["general", "scalar", "loss", "softmax", "linalg"], [10, 3, 3, 1, 2])[0]
+        style = "def" if rng.random() < 0.45 else "expr"
+        depth = rng.choice([2, 3, 3, 4, 4])
+        if family == "scalar":
+            scope = Scope([], shapes=((),))
+            out_shape = ()
+        elif family == "loss":
+            shape = rng.choice(BLOCK_SHAPES)
+            scope = Scope([], shapes=(shape, ()), elementwise=True)
+            out_shape = rng.choice([(), (), shape])
+        else:
+            scope = Scope([])
+            out_shape = rng.choice([(), (), (3,), (2, 3), (2, 1), (2,), (2, 2), (4, 2)])
+        body = []
+        if style == "def":
+            if rng.random() < 0.2:
+                self.constants["EPS"] = rng.choice([1e-8, 1e-3, 0.5])
+            for i in range(rng.choice([0, 1, 1, 2, 3])):
+                stmt = self._statement(scope, body, depth - 1, i)
+                if stmt is not None:
+                    body.append(stmt)
+        if family == "loss" and out_shape == ():
+            inner = self.gen(scope.shapes[0], depth, scope, top=True)
+            ret = None if inner is None else self._reduce_all(inner)
+        elif family == "softmax":
+            ret = self.softmax(out_shape or (3,), depth, scope) or self.gen(out_shape, depth, scope)
+        elif family == "linalg":
+            ret = (self.matmul(out_shape, depth, scope) or self.dot(out_shape, depth, scope)
+                   or self.gen(out_shape, depth, scope))
+        else:
+            ret = self.gen(out_shape, depth, scope, top=True)
+        if ret is None:
+            return None
+        prog = Program(self.inputs, ret, body, self.helpers, self.constants, style, family=family)
+        if style == "expr" and (self.helpers or body):
+            prog.style = "def"
+        if prog.style == "def":
+            rng.shuffle(prog.inputs)
+            if rng.random() < 0.3:
+                prog.imports = tuple(rng.sample(["import numpy as np", "import torch",
+                                                 "import torch.nn.functional as F", "import math"], 2))
+        else:
+            prog.inputs = used_inputs(prog)
+            prog.constants = {}
+        if rng.random() < 0.3 and len(prog.inputs) > 1:
+            names = [s.name for s in used_inputs(prog)] or [s.name for s in prog.inputs]
+            prog.wrt = tuple(rng.sample(names, rng.randint(1, len(names))))
+        return prog
+
+    def _statement(self, scope, body, depth, i):
+        rng = self.rng
+        locals_ = [v for v in scope.vars if v[0].startswith("t")]
+        roll = rng.random()
+        if locals_ and roll < 0.25:  # augmented assignment: the shape stays
+            name, shape, lo, hi = rng.choice(locals_)
+            aug = rng.choice(["add", "sub", "mul", "add"])
+            expr = self.gen(rng.choice(_sub_shapes(shape) if scope.shapes is None else [shape]), depth, scope)
+            if expr is None:
+                return None
+            combined = mk(aug, var(name, shape, lo, hi), expr)
+            if not _moderate(combined):
+                return None
+            self._bind(scope, name, combined)
+            return Stmt(name, expr, aug)
+        if locals_ and roll < 0.45:  # reassignment, reading the old value
+            name, shape, lo, hi = rng.choice(locals_)
+            expr = self.gen(shape, depth, scope)
+            if expr is None:
+                return None
+            self._bind(scope, name, expr)
+            return Stmt(name, expr)
+        shapes = scope.shapes or SHAPES
+        shape = rng.choice(shapes)
+        expr = self.gen(shape, depth, scope)
+        if expr is None:
+            return None
+        name = f"t{i}"
+        self._bind(scope, name, expr)
+        return Stmt(name, expr)
+
+    @staticmethod
+    def _bind(scope, name, expr):
+        scope.vars[:] = [v for v in scope.vars if v[0] != name] + [(name, expr.shape, expr.lo, expr.hi)]
+
+    def _reduce_all(self, inner):
+        op = self.rng.choice(["sum", "mean", "sum", "mean", "logsumexp"])
+        return mk(op, inner, axis=None, keepdims=False, spell=self._reduction_spelling(op))
+
+    # ---- expressions -------------------------------------------------------------------
+    def gen(self, shape, depth, scope, top=False) -> Node | None:
+        """A random expression of exactly ``shape`` (``top``: an operation, not a leaf)."""
+        shape = tuple(shape)
+        if not scope.allowed(shape):
+            return None
+        if not top and (depth <= 0 or self.rng.random() < 0.2):
+            return self.leaf(shape, scope)
+        builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6),
+                    (self.binary_function, 6), (self.where, 7), (self.guard, 8), (self.clamp, 4),
+                    (self.constant_where, 2)]
+        if not scope.elementwise:
+            builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
+                         (self.softmax, 1.5)]
+        if scope.create and not scope.guarded:
+            builders.append((self.call, 3))
+        funcs, weights = zip(*builders)
+        for _ in range(8 if top else 4):
+            builder = self.rng.choices(funcs, weights)[0]
+            try:
+                node = builder(shape, depth, scope)
+            except ShapeError:
+                node = None
+            if node is not None and (scope.guarded or _moderate(node)):
+                return node
+        return None if top else self.leaf(shape, scope)
+
+    def leaf(self, shape, scope) -> Node | None:
+        rng = self.rng
+        shape = tuple(shape)
+        if shape == () and (rng.random() < 0.3 or not scope.create and not scope.vars):
+            return self.constant()
+        matches = [v for v in scope.vars if v[1] == shape]
+        locals_ = [v for v in matches if not any(s.name == v[0] for s in self.inputs)]
+        if locals_ and rng.random() < 0.6:
+            return var(*rng.choice(locals_))
+        if matches and (rng.random() < 0.6 or not scope.create or len(self.inputs) >= 4):
+            return var(*rng.choice(matches))
+        if scope.create and len(self.inputs) < 5:
+            kind = "pos" if rng.random() < 0.3 else "any"
+            return self._new_input(shape, kind, scope)
+        if matches:
+            return var(*rng.choice(matches))
+        if shape == ():
+            return self.constant()
+        return None
+
+    def _new_input(self, shape, kind, scope):
+        pool = {"any": ANY_NAMES, "pos": POS_NAMES, "guard": GUARD_NAMES}[kind]
+        taken = {s.name for s in self.inputs}
+        names = [n for n in pool if n not in taken]
+        if not names:
+            raise _Retry()
+        name = names[0]
+        lo, hi = {"any": (-2.0, 2.0), "pos": (0.25, 2.0), "guard": (-2.0, 2.0)}[kind]
+        self.inputs.append(InputSpec(name, tuple(shape), kind))
+        scope.vars.append((name, tuple(shape), lo, hi))
+        return var(name, shape, lo, hi)
+
+    def constant(self) -> Node:
+        value, text = self.rng.choice(CONSTANTS)
+        if self.constants and self.rng.random() < 0.3:
+            name = next(iter(self.constants))
+            return const(self.constants[name], name)
+        return const(value, text)
+
+    def _spelling(self, op, method_ok=True):
+        rng = self.rng
+        spell = {}
+        roll = rng.random()
+        if roll < 0.35:
+            spell["prefix"] = ""
+        elif roll < 0.6:
+            spell["prefix"] = "np."
+        elif roll < 0.8:
+            spell["prefix"] = "torch."
+        elif roll < 0.88 and op in ("relu", "softplus", "sigmoid", "logsumexp"):
+            spell["prefix"] = rng.choice(["F.", "torch.nn.functional."])
+        elif roll < 0.93:
+            spell["prefix"] = rng.choice(PREFIXES[4:])
+        elif method_ok:
+            spell["method"] = True
+        aliases = ALIASES.get(op)
+        if aliases and rng.random() < 0.4:
+            spell["name"] = rng.choice(aliases)
+        return spell
+
+    def _reduction_spelling(self, op):
+        spell = self._spelling(op)
+        spell["style"] = self.rng.choice(["numpy", "torch", "positional", "numpy"])
+        spell["explicit"] = self.rng.random() < 0.2
+        return spell
+
+    def unary(self, shape, depth, scope, op=None):
+        rng = self.rng
+        op = op or rng.choice(UNARY)
+        x = self.gen(shape, depth - 1, scope)
+        if x is None:
+            return None
+        if not scope.guarded and op in DOMAINS and not _inside(x, DOMAINS[op]):
+            if op in GUARDS and rng.random() < 0.5:
+                return self._guarded_op(op, x, shape, depth, scope)
+            x = self._into_domain(x, op)
+            if x is None:
+                return None
+        return mk(op, x, spell=self._spelling(op))
+
+    def _into_domain(self, x, op):
+        """x moved into op's domain by a harmless wrapping (None if that does not work)."""
+        rng = self.rng
+        lo, hi = DOMAINS[op]
+        if op in ("exp", "exp2", "expm1", "sinh", "cosh", "tan"):
+            options = [lambda: mk("sin", x), lambda: mk("tanh", x),
+                       lambda: mk("mul", const(0.5), mk("sin", x))]
+        elif lo >= 1:
+            options = [lambda: mk("add", const(1.5), mk("pow", x, const(2))),
+                       lambda: mk("add", const(1.0), mk("exp", _bounded(x)))]
+        elif hi < 1:
+            options = [lambda: mk("mul", const(0.5), mk("sin", x)), lambda: mk("tanh", _bounded(x)),
+                       lambda: mk("mul", const(0.9), mk("erf", x)),
+                       lambda: mk("sub", mk("sigmoid", x), const(0.5))]
+        else:
+            options = [lambda: mk("add", const(1), mk("pow", x, const(2))),
+                       lambda: mk("add", mk("abs", x), const(0.5)), lambda: mk("exp", _bounded(x)),
+                       lambda: mk("sigmoid", _bounded(x)), lambda: mk("add", mk("square", x), const(0.25))]
+        node = rng.choice(options)()
+        return node if _inside(node, DOMAINS[op]) and _moderate(node) else None
+
+    def _guard_condition(self, kind, x):
+        rng = self.rng
+        if kind == "pos":
+            return rng.choice([lambda: mk("gt", x, const(0)), lambda: mk("gt", x, const(0.0, "0.0")),
+                               lambda: mk("ge", x, const(1e-3, "1e-3")), lambda: mk("lt", const(0), x)])()
+        if kind == "gt-1":
+            return mk("gt", x, const(-1.0, "-1.0"))
+        if kind == "gt1":
+            return mk("gt", x, const(1))
+        if rng.random() < 0.5:
+            return mk("lt", mk("abs", x, spell=self._spelling("abs")), const(1))
+        return mk("and", mk("gt", x, const(-1)), mk("lt", x, const(1)))
+
+    def _guarded_op(self, op, x, shape, depth, scope):
+        """where(<x in op's domain>, op(x), alternative): NaN-safe selection."""
+        rng = self.rng
+        cond = self._guard_condition(GUARDS[op], x)
+        value = mk(op, x, spell=self._spelling(op))
+        alt = self._alternative(shape, depth, scope)
+        if alt is None:
+            return None
+        if rng.random() < 0.25:
+            return mk("where", mk("not", cond), alt, value, spell=self._where_spelling())
+        return mk("where", cond, value, alt, spell=self._where_spelling())
+
+    def _alternative(self, shape, depth, scope):
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.45:
+            return const(*rng.choice([(0, "0"), (0.0, "0.0"), (1.0, "1.0"), (-1.0, "-1.0")]))
+        sub = rng.choice(_sub_shapes(shape)) if scope.shapes is None else rng.choice(scope.shapes)
+        if not _broadcasts(sub, shape):
+            sub = shape
+        if roll < 0.6 and not scope.guarded:
+            return self.guard(sub, depth - 1, scope) or self.gen(sub, depth - 2, scope)
+        return self.gen(sub, depth - 2, scope)
+
+    def _where_spelling(self):
+        spell = {"prefix": self.rng.choice(["", "np.", "torch.", "", "numpy."])}
+        if self.rng.random() < 0.1:
+            spell["keywords"] = {1: "x", 2: "y"} if self.rng.random() < 0.5 else {1: "input", 2: "other"}
+        return spell
+
+    def binary(self, shape, depth, scope):
+        rng = self.rng
+        op = rng.choice(["add", "sub", "mul", "div", "add", "mul"])
+        a_shape, b_shape = self._operand_shapes(shape, scope)
+        a = self.gen(a_shape, depth - 1, scope)
+        b = self.gen(b_shape, depth - 1, scope)
+        if a is None or b is None:
+            return None
+        if op == "div" and not scope.guarded and not (b.lo > 0.05 or b.hi < -0.05):
+            if rng.random() < 0.3 and not scope.elementwise:
+                cond = mk("gt", mk("abs", b), const(0.1)) if rng.random() < 0.5 else mk("ne", b, const(0))
+                alt = self._alternative(shape, depth, scope)
+                if alt is None:
+                    return None
+                return mk("where", cond, mk("div", a, b), alt, spell=self._where_spelling())
+            b = rng.choice([lambda: mk("add", const(1), mk("pow", b, const(2))),
+                            lambda: mk("add", const(2.0), mk("sin", b)), lambda: mk("exp", _bounded(b)),
+                            lambda: mk("add", mk("abs", b), const(0.5)),
+                            lambda: mk("neg", mk("add", const(1), mk("square", b)))])()
+        if op == "mul" and rng.random() < 0.3:  # a product of sums: (x + 1) * sin(x)
+            term_shape = rng.choice(_sub_shapes(a.shape) if scope.shapes is None else [a.shape])
+            a = mk(rng.choice(["add", "sub"]), a, self.gen(term_shape, depth - 2, scope) or self.constant())
+        return mk(op, a, b)
+
+    def _operand_shapes(self, shape, scope):
+        rng = self.rng
+        if scope.shapes is not None:
+            options = [(a, b) for a, b in BROADCAST.get(shape, []) if scope.allowed(a) and scope.allowed(b)]
+        else:
+            options = BROADCAST.get(shape, [])
+        if rng.random() < 0.45 or not options:
+            return shape, shape
+        return rng.choice(options)
+
+    def neg(self, shape, depth, scope):
+        x = self.gen(shape, depth - 1, scope)
+        return None if x is None else mk("neg", x)
+
+    def power(self, shape, depth, scope):
+        rng = self.rng
+        roll = rng.random()
+        spell = {}
+        if rng.random() < 0.25:
+            spell = self._spelling("pow")
+            spell["function"] = True
+            if spell.get("method"):
+                spell["name"] = "pow"
+        if roll < 0.4:  # x**2, x**3
+            x = self.gen(shape, depth - 1, scope)
+            if x is None:
+                return None
+            exponent = const(*rng.choice([(2, "2"), (3, "3"), (2.0, "2.0"), (2, "2")]))
+            node = mk("pow", x, exponent, spell=spell)
+            return node if scope.guarded or _moderate(node) else None
+        if roll < 0.6:  # constant ** x
+            x = self.gen(shape, depth - 1, scope)
+            if x is None:
+                return None
+            if not scope.guarded and x.hi > 20:
+                x = mk("sin", x)
+            base = const(*rng.choice([(2.0, "2.0"), (0.5, "0.5"), (2, "2"), (3.0, "3.0"), (math.e, "np.e")]))
+            return mk("pow", base, x, spell=spell)
+        # x ** y on a positive base
+        base_shape, exp_shape = self._operand_shapes(shape, scope)
+        base = self.gen(base_shape, depth - 1, scope)
+        if base is None:
+            return None
+        if roll < 0.8:
+            exponent = const(*rng.choice([(0.5, "0.5"), (1.5, "1.5"), (-0.5, "-0.5"), (2.5, "2.5")]))
+        else:
+            exponent = self.gen(exp_shape, depth - 1, scope)
+            if exponent is None:
+                return None
+            if not scope.guarded and max(abs(exponent.lo), abs(exponent.hi)) > 4:
+                exponent = mk("tanh", exponent)
+        if not scope.guarded and base.lo < 0.05:
+            if rng.random() < 0.3 and not scope.elementwise:
+                cond = mk("gt", base, const(0))
+                alt = self._alternative(shape, depth, scope)
+                if alt is None:
+                    return None
+                return mk("where", cond, mk("pow", base, exponent, spell=spell), alt)
+            base = self._into_domain(base, "log")
+            if base is None:
+                return None
+        return mk("pow", base, exponent, spell=spell)
+
+    def binary_function(self, shape, depth, scope):
+        rng = self.rng
+        op = rng.choice(BINARY_FUNCTIONS)
+        a_shape, b_shape = self._operand_shapes(shape, scope)
+        a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
+        if a is None or b is None:
+            return None
+        spell = self._spelling(op)
+        if rng.random() < 0.1 and not spell.get("method"):
+            spell["keywords"] = {1: "other"}
+        return mk(op, a, b, spell=spell)
+
+    def where(self, shape, depth, scope):
+        rng = self.rng
+        c_shape, a_shape = self._operand_shapes(shape, scope)
+        b_shape = rng.choice([s for s in (_sub_shapes(shape) if scope.shapes is None else scope.shapes)
+                              if _broadcasts(s, shape)] or [shape])
+        cond = self.condition(c_shape, depth - 1, scope)
+        a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
+        if cond is None or a is None or b is None:
+            return None
+        node = mk("where", cond, a, b, spell=self._where_spelling())
+        return node if node.shape == shape else None
+
+    def condition(self, shape, depth, scope):
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.15 and depth > 0:
+            a_shape, b_shape = self._operand_shapes(shape, scope)
+            left, right = self.condition(a_shape, depth - 1, scope), self.condition(b_shape, depth - 1, scope)
+            if left is None or right is None:
+                return None
+            return mk(rng.choice(["and", "or"]), left, right)
+        if roll < 0.2:
+            inner = self.condition(shape, depth - 1, scope)
+            return None if inner is None else mk("not", inner)
+        if roll < 0.25:  # folded to a constant: (a < 0.5) & (1.0 < 0.5)
+            inner = self.condition(shape, 0, scope)
+            if inner is None:
+                return None
+            truth = rng.random() < 0.5
+            constant = mk("bool", value=truth, text="(2 > 1)" if truth else "(1.0 < 0.5)")
+            return mk("and" if not truth else "or", inner, constant)
+        x = self.gen(shape, depth - 1, scope)
+        if x is None:
+            return None
+        rare = rng.random() < 0.1
+        op = rng.choice(["gt", "gt", "lt", "ge", "le", "ne", "eq"] if rare else ["gt", "lt", "ge", "le"])
+        lo, hi = max(x.lo, -3.0), min(x.hi, 3.0)
+        threshold = round(rng.uniform(lo, hi), 1) if lo < hi else 0.0
+        if rng.random() < 0.15:
+            other_shape = rng.choice(_sub_shapes(shape)) if scope.shapes is None else shape
+            other = self.gen(other_shape, depth - 1, scope)
+            if other is not None:
+                node = mk(op, x, other)
+                return node if node.shape == shape else mk(op, x, const(threshold))
+        return mk(op, x, const(threshold, repr(threshold)))
+
+    def constant_where(self, shape, depth, scope):
+        """where(True/False, a, b), whose branches may broadcast against each other."""
+        rng = self.rng
+        a_shape, b_shape = self._operand_shapes(shape, scope)
+        a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
+        if a is None or b is None:
+            return None
+        truth = rng.random() < 0.5
+        text = rng.choice(["True", "(3 > 2)"]) if truth else rng.choice(["False", "(1.0 < 0.5)"])
+        return mk("where", mk("bool", value=truth, text=text), a, b, spell=self._where_spelling())
+
+    def guard(self, shape, depth, scope):
+        """where(c > 0, <anything>, alternative), c an input the sampler sets to select only the
+        places where the branch is valid; or an op guarded by its own domain test."""
+        rng = self.rng
+        if scope.guarded or not scope.create or rng.random() < 0.35:
+            op = rng.choice(list(GUARDS))
+            x = self.gen(shape, depth - 1, scope.with_(guarded=False) if scope.guarded else scope)
+            if x is None:
+                return None
+            return self._guarded_op(op, x, shape, depth, scope)
+        c_shape = rng.choice([s for s in _sub_shapes(shape) if scope.allowed(s)] or [shape])
+        guards = [s for s in self.inputs if s.kind == "guard" and s.shape == c_shape]
+        c = var(guards[0].name, c_shape, -2, 2) if guards and rng.random() < 0.5 else \
+            self._new_input(c_shape, "guard", scope)
+        inner = scope.with_(guarded=True)
+        branch = self._guarded_branch(shape, depth - 1, inner)
+        if branch is None:
+            return None
+        alt = self._alternative(shape, depth, scope)
+        if alt is None:
+            return None
+        cond = mk("gt", c, const(0)) if rng.random() < 0.8 else mk("lt", const(0.0, "0.0"), c)
+        return mk("where", cond, branch, alt, spell=self._where_spelling())
+
+    def _guarded_branch(self, shape, depth, scope):
+        """An expression with domain ops on unrestricted operands (possibly through a
+        reduction, a matrix product or a transpose)."""
+        rng = self.rng
+        op = rng.choice(list(GUARDS) + ["div", "pow"])
+        roll = rng.random()
+        if roll < 0.2 and not scope.elementwise:
+            src = tuple(reversed(shape))
+            if scope.allowed(src):
+                inner = self._guarded_branch(src, depth, scope)
+                return None if inner is None else mk("transpose", inner, spell=self._transpose_spelling())
+        if roll < 0.4 and not scope.elementwise and shape in REDUCE:
+            src, axis, keepdims = rng.choice(REDUCE[shape])
+            inner = self._guarded_branch(src, depth, scope)
+            if inner is None:
+                return None
+            op = rng.choice(["sum", "mean", "logsumexp"])
+            return mk(op, inner, axis=axis, keepdims=keepdims, spell=self._reduction_spelling(op))
+        if roll < 0.5 and not scope.elementwise and shape in MATMUL:
+            a_shape, b_shape = rng.choice(MATMUL[shape])
+            a = self._guarded_branch(a_shape, depth, scope)
+            b = self.gen(b_shape, depth - 1, scope)
+            if a is None or b is None:
+                return None
+            return mk("matmul", a, b, spell={"operator": rng.random() < 0.5})
+        x = self.gen(shape, depth - 1, scope) if rng.random() < 0.5 else self.leaf(shape, scope)
+        if x is None:
+            return None
+        if op == "div":
+            return mk("div", const(1.0), x)
+        if op == "pow":
+            return mk("pow", x, const(0.5))
+        node = mk(op, x, spell=self._spelling(op))
+        if rng.random() < 0.3:
+            node = mk(rng.choice(["mul", "add"]), node, self.gen(shape, depth - 1, scope) or const(2.0))
+        return node
+
+    def clamp(self, shape, depth, scope):
+        rng = self.rng
+        x = self.gen(shape, depth - 1, scope)
+        if x is None:
+            return None
+        lo_b = hi_b = None
+        kind = rng.choice(["const", "const", "tensor", "none-lo", "none-hi", "equal"])
+        mid = (max(x.lo, -3) + min(x.hi, 3)) / 2 if x.lo < x.hi else 0.0
+        if kind == "equal":
+            lo_b = hi_b = const(round(mid, 1))
+        elif kind == "tensor":
+            subs = _sub_shapes(shape) if scope.shapes is None else scope.shapes
+            lo_b = self.gen(rng.choice(subs), depth - 2, scope)
+            hi_b = self.gen(rng.choice(subs), depth - 2, scope) if rng.random() < 0.5 else None
+            if lo_b is None:
+                return None
+        else:
+            lo_v = round(rng.uniform(max(x.lo, -3), mid), 1) if x.lo < mid else -1.0
+            hi_v = round(rng.uniform(mid, min(x.hi, 3)), 1) if x.hi > mid else 1.0
+            lo_b = None if kind == "none-lo" else const(lo_v)
+            hi_b = None if kind == "none-hi" else const(hi_v)
+            if lo_b is None and hi_b is None:
+                hi_b = const(hi_v)
+        spell = self._spelling("clamp")
+        styles = ["positional", "torch"] + ([] if spell.get("method") else ["numpy", "lohi"])
+        spell["style"] = rng.choice(styles)
+        if spell["style"] == "positional" and lo_b is None and spell.get("method"):
+            spell["style"] = "torch"
+        node = mk("clamp", x, lo_b, hi_b, spell=spell)
+        return node if node.shape == shape else None
+
+    def reduce(self, shape, depth, scope):
+        rng = self.rng
+        options = [o for o in REDUCE.get(shape, []) if scope.allowed(o[0])]
+        if not options:
+            return None
+        src, axis, keepdims = rng.choice(options)
+        op = rng.choice(REDUCTIONS)
+        x = self.gen(src, depth - 1, scope)
+        if x is None:
+            return None
+        if op == "logsumexp" and not scope.guarded and x.hi > 50:
+            x = mk("tanh", x)
+        return mk(op, x, axis=axis, keepdims=keepdims, spell=self._reduction_spelling(op))
+
+    def matmul(self, shape, depth, scope):
+        rng = self.rng
+        options = [o for o in MATMUL.get(shape, []) if scope.allowed(o[0]) and scope.allowed(o[1])]
+        if not options:
+            return None
+        a_shape, b_shape = rng.choice(options)
+        a = self.gen(a_shape, depth - 1, scope)
+        if a is None:
+            return None
+        if a_shape == b_shape and len(a_shape) == 1 and rng.random() < 0.5:
+            b = a  # g @ g
+        else:
+            b = self.gen(b_shape, depth - 1, scope)
+        if b is None:
+            return None
+        spell = {"operator": rng.random() < 0.5}
+        if not spell["operator"]:
+            spell.update(self._spelling("matmul"))
+        node = mk("matmul", a, b, spell=spell)
+        if shape == () and a is b and rng.random() < 0.5:
+            return mk("div", const(rng.choice([-2.0, 1.0, 3.0]), None), node)
+        return node
+
+    def dot(self, shape, depth, scope):
+        rng = self.rng
+        options = [o for o in DOT.get(shape, []) if scope.allowed(o[0]) and scope.allowed(o[1])]
+        if not options:
+            return None
+        a_shape, b_shape = rng.choice(options)
+        a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
+        if a is None or b is None:
+            return None
+        return mk("dot", a, b, spell=self._spelling("dot"))
+
+    def _transpose_spelling(self):
+        if self.rng.random() < 0.75:
+            return {"attribute": True}
+        spell = self._spelling("transpose")
+        spell["attribute"] = False
+        if spell.get("prefix") in ("torch.", "F.", "torch.nn.functional.") or spell.get("method"):
+            spell["name"] = "t"
+        return spell
+
+    def transpose(self, shape, depth, scope):
+        src = tuple(reversed(shape))
+        if not scope.allowed(src):
+            return None
+        x = self.gen(src, depth - 1, scope)
+        if x is None:
+            return None
+        spell = self._transpose_spelling()
+        if spell.get("name") == "t" and len(src) > 2:
+            spell = {"attribute": True}
+        return mk("transpose", x, spell=spell)
+
+    def softmax(self, shape, depth, scope):
+        """exp(u) / sum(exp(u)), over everything or the last axis."""
+        if shape == ():
+            return None
+        u = self.gen(shape, depth - 1, scope)
+        if u is None:
+            return None
+        if not scope.guarded and u.hi > 30:
+            u = mk("tanh", u)
+        e = mk("exp", u, spell=self._spelling("exp"))
+        if len(shape) >= 1 and self.rng.random() < 0.5:
+            total = mk("sum", e, axis=-1, keepdims=True, spell=self._reduction_spelling("sum"))
+        else:
+            total = mk("sum", e, axis=None, keepdims=False, spell=self._reduction_spelling("sum"))
+        return mk("div", e, total)
+
+    def call(self, shape, depth, scope):
+        """A helper def, with a constant default, called (perhaps by keyword) here."""
+        rng = self.rng
+        a = self.gen(shape, depth - 1, scope)
+        if a is None:
+            return None
+        params, args = ["a"], [a]
+        if rng.random() < 0.5:
+            b_shape = rng.choice(_sub_shapes(shape) if scope.shapes is None else [s for s in scope.shapes
+                                                                                   if _broadcasts(s, shape)])
+            b = self.gen(b_shape, depth - 2, scope)
+            if b is not None:
+                params.append("b")
+                args.append(b)
+        default = const(*rng.choice([(2.0, "2.0"), (0.5, "0.5"), (1, "1"), (3.0, "3.0")]))
+        params.append("scale")
+        defaults = {"scale": default}
+        passed = None
+        if rng.random() < 0.5:
+            passed = const(*rng.choice([(1.5, "1.5"), (-1.0, "-1.0"), (0.25, "0.25")]))
+            args.append(passed)
+        mode = rng.choice(["positional", "trailing", "trailing", "all"])
+        passed_params = [p for p in params if p != "scale" or passed is not None]
+        keywords = [None if mode == "positional" or (mode == "trailing" and i == 0) else p
+                    for i, p in enumerate(passed_params)]
+        shapes = {"a": a.shape, "b": args[1].shape if "b" in params else None}
+        scale = passed or default
+        inner_vars = [("a", a.shape, a.lo, a.hi), ("scale", (), scale.attrs["value"], scale.attrs["value"])]
+        if "b" in params:
+            inner_vars.append(("b", shapes["b"], args[1].lo, args[1].hi))
+        inner_shapes = {a.shape, ()} | ({shapes["b"]} if shapes["b"] else set())
+        inner = Scope(inner_vars, create=False, shapes=tuple(inner_shapes), elementwise=True)
+        body = []
+        if rng.random() < 0.3:
+            t = self.gen(shape, depth - 2, inner)
+            if t is not None:
+                body.append(Stmt("t", t))
+                inner.vars.append(("t", t.shape, t.lo, t.hi))
+        ret = self.gen(shape, depth - 1, inner)
+        if ret is None or ret.shape != shape:
+            return None
+        helper = Helper(f"h{len(self.helpers)}", params, defaults, body, ret)
+        self.helpers.append(helper)
+        return mk("call", *args, helper=helper, keywords=tuple(keywords), shape=shape, lo=ret.lo, hi=ret.hi)
+
+
+class _Retry(Exception):
+    pass
+
+
+def _inside(node, domain) -> bool:
+    lo, hi = domain
+    return node.lo >= lo and node.hi <= hi
+
+
+def _moderate(node) -> bool:
+    return max(abs(node.lo), abs(node.hi)) <= MAGNITUDE
+
+
+def _bounded(x):
+    return x if max(abs(x.lo), abs(x.hi)) <= 10 else mk("tanh", x)
+
+
+# ---- walking and features ------------------------------------------------------------------------
+
+def walk(program: Program):
+    """Every node of the program once (helpers' bodies included), parents before children."""
+    seen, out = set(), []
+    roots = [s.expr for s in program.body] + [program.ret]
+    for helper in program.helpers:
+        roots += [s.expr for s in helper.body] + [helper.ret]
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        stack.extend(reversed(node.children()))
+    return out
+
+
+_CALLED = ("clamp", "where", "dot", "matmul", "transpose", "pow")  # ops spelled as calls (features)
+
+
+def _contains(node, ops) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.op in ops:
+            return True
+        stack.extend(n.children())
+    return False
+
+
+def features(program: Program) -> set:
+    """The grammar features a program uses (for the coverage test)."""
+    found = set()
+    for node in walk(program):
+        op, a, spell = node.op, node.args, node.attrs.get("spell", {})
+        found.add(f"op:{op}")
+        if op == "mul" and any(c.op in ("add", "sub") for c in a):
+            found.add("product-of-sums")
+        if op == "neg":
+            found.add("unary-minus")
+        if op == "pow":
+            if a[1].op == "const" and float(a[1].attrs["value"]).is_integer():
+                found.add("pow-integer")
+            elif a[0].op == "const":
+                found.add("pow-constant-base")
+            elif a[1].op == "const":
+                found.add("pow-float-exponent")
+            else:
+                found.add("pow-tensor")
+        if op == "div" and a[1].op in ("matmul", "dot"):
+            found.add("division-by-matmul")
+        if op == "div" and a[0].op == "exp" and a[1].op == "sum" and a[1].args[0] is a[0]:
+            found.add("softmax")
+        if op == "where":
+            if a[0].op == "bool":
+                found.add("constant-where")
+                if a[1].shape != a[2].shape:
+                    found.add("constant-where-broadcast")
+            for branch in a[1:]:
+                if branch.op == "where":
+                    found.add("nested-where")
+                if _contains(branch, set(REDUCTIONS)):
+                    found.add("where-over-reduction")
+                if _contains(branch, {"transpose"}):
+                    found.add("where-over-transpose")
+                if _contains(branch, {"matmul"}):
+                    found.add("where-over-matmul")
+            if a[0].op != "bool" and any(_contains(b, set(GUARDS)) for b in a[1:]):
+                found.add("guarded-domain-op")
+            if _guard_input(node) is not None:
+                found.add("guard-input")
+        if op in ("and", "or") and any(c.op == "bool" for c in a):
+            found.add("folded-condition")
+        if op in OPERATORS or op in BINARY_FUNCTIONS or op == "where":
+            shapes = {c.shape for c in a if c is not None and c.op != "bool"}
+            if len(shapes) > 1:
+                found.add("broadcasting")
+                if {(2, 1), (1, 3)} <= shapes or {(2, 1), (3,)} <= shapes:
+                    found.add("broadcasting-outer")
+        if op in REDUCTIONS:
+            axis = node.attrs.get("axis")
+            if axis is not None:
+                found.add("reduction-axis")
+                if isinstance(axis, tuple):
+                    found.add("reduction-axis-tuple")
+                elif axis < 0:
+                    found.add("reduction-axis-negative")
+            if node.attrs.get("keepdims"):
+                found.add("reduction-keepdims")
+            style = spell.get("style")
+            if style == "torch" and axis is not None:
+                found.add("keyword:dim")
+            if style == "numpy" and axis is not None:
+                found.add("keyword:axis")
+            if style == "torch" and node.attrs.get("keepdims"):
+                found.add("keyword:keepdim")
+            if style == "numpy" and node.attrs.get("keepdims"):
+                found.add("keyword:keepdims")
+        if op == "clamp":
+            bounds = a[1:]
+            if any(b is None for b in bounds):
+                found.add("clamp-none-bound")
+            if any(b is not None and b.op == "const" for b in bounds):
+                found.add("clamp-constant-bound")
+            if any(b is not None and b.op != "const" for b in bounds):
+                found.add("clamp-tensor-bound")
+            both = [b for b in bounds if b is not None and b.op == "const"]
+            if bounds[0] is bounds[1] or len(both) == 2 and both[0].attrs["value"] == both[1].attrs["value"]:
+                found.add("clamp-equal-bounds")
+        if op == "dot":
+            found.add(f"dot-{min(3, max(len(c.shape) for c in a))}d")
+        if op == "matmul":
+            found.add("matmul-operator" if spell.get("operator") else "matmul-function")
+            if any(len(c.shape) == 1 for c in a):
+                found.add("matmul-vector")
+            if any(len(c.shape) >= 3 for c in a):
+                found.add("matmul-batch")
+        if op == "call":
+            found.add("helper")
+            if len(node.args) < len(node.attrs["helper"].params):
+                found.add("helper-default")
+            if any(k is not None for k in node.attrs["keywords"]):
+                found.add("helper-keyword")
+        if op in UNARY or op in BINARY_FUNCTIONS or op in REDUCTIONS or op in _CALLED:
+            if spell.get("method"):
+                found.add("spelling:method")
+            elif "prefix" in spell:
+                found.add(f"spelling:{spell['prefix'] or 'bare'}")
+            if op == "transpose" and spell.get("attribute", True):
+                found.add("spelling:.T")
+        if op == "const" and not re.match(r"^-?[0-9.e+-]+$", node.attrs["text"]):
+            found.add("named-constant")
+    if program.body:
+        found.add("statements")
+        if len(program.body) > 1:
+            found.add("multi-statement")
+        targets = [s.target for s in program.body]
+        if len(set(targets)) < len(targets) and any(s.aug is None for s in program.body[1:]):
+            found.add("reassignment")
+        if any(s.aug for s in program.body):
+            found.add("augmented-assignment")
+    if program.constants:
+        found.add("module-constant")
+    if program.style == "def":
+        found.add("def")
+    if all(s.shape == () for s in program.inputs):
+        found.add("scalar-program")
+    if program.family == "loss":
+        found.add("blockable")
+    return found
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+
+SPECIAL_ANY = [0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1e-8, -1e-8, 1.5]
+SPECIAL_POS = [1.0, 0.5, 2.0, 0.25, 1.5]
+
+
+def sample_inputs(program: Program, rng: np.random.Generator) -> dict:
+    """Random float64 inputs (float32-representable values, so float32 runs share the exact
+    reference): uniform in [-2, 2] (positive inputs in [0.25, 2]), sometimes with special points,
+    ties between inputs, or scaled up; where() guard inputs are then set so that each guarded
+    branch is selected only where it is valid."""
+    values = {}
+    large = rng.choice([30.0, 100.0]) if rng.random() < 0.08 else None
+    for spec in program.inputs:
+        if spec.kind == "pos":
+            v = rng.uniform(0.25, 2.0, size=spec.shape)
+        else:
+            v = rng.uniform(-2.0, 2.0, size=spec.shape)
+        if rng.random() < 0.2:
+            special = SPECIAL_POS if spec.kind == "pos" else SPECIAL_ANY
+            mask = rng.random(size=spec.shape) < 0.4
+            v = np.where(mask, rng.choice(special, size=spec.shape), v)
+        if large and spec.kind != "guard":
+            v = v * large
+        values[spec.name] = np.asarray(v, dtype=np.float64)
+    if rng.random() < 0.15 and len(values) > 1:  # ties: one input's values copied into another's
+        names = [s.name for s in program.inputs if s.kind != "guard"]
+        if len(names) > 1:
+            a, b = rng.choice(names, size=2, replace=False)
+            src, dst = values[a].reshape(-1), values[b].copy()
+            flat = dst.reshape(-1)
+            flat[: min(flat.size, src.size)] = src[: min(flat.size, src.size)]
+            values[b] = dst
+    values = {n: v.astype(np.float32).astype(np.float64) for n, v in values.items()}
+    return repair_guards(program, values)
+
+
+def repair_guards(program: Program, values: dict, rounds: int = 4) -> dict:
+    """Set guard inputs (``c`` in ``where(c > 0, branch, alt)``) negative wherever the branch
+    meets a floating-point exception in the naive evaluation, so the branch is selected only
+    where it is valid."""
+    guards = [n for n in walk(program) if n.op == "where" and _guard_input(n) is not None]
+    if not guards:
+        return values
+    values = {n: np.array(v, dtype=np.float64) for n, v in values.items()}
+    for _ in range(rounds):
+        arith = R.Naive(np.float64, track=True)
+        memo: dict = {}
+        try:
+            run(program, arith, {n: arith.input(v) for n, v in values.items()}, memo)
+        except Exception:  # noqa: BLE001 - a program the shrinker made invalid: leave its inputs
+            return values
+        changed = False
+        for node in guards:
+            name = _guard_input(node)
+            if id(node.args[1]) not in memo or name not in values:
+                continue
+            bad = np.broadcast_to(memo[id(node.args[1])].bad, np.shape(memo[id(node)].value))
+            c = values[name]
+            bad = _reduce_to(bad, c.shape)
+            selected = bad & (c > 0)
+            if selected.any():
+                c[selected] = (-np.abs(c[selected]) - 0.25).astype(np.float32)  # float32 numbers, too
+                changed = True
+        if not changed:
+            break
+    return values
+
+
+def _guard_input(where_node):
+    cond = where_node.args[0]
+    if cond.op == "gt" and cond.args[0].op == "var" and cond.args[1].op == "const" \
+            and cond.args[0].attrs["name"] in GUARD_NAMES and cond.args[1].attrs["value"] == 0:
+        return cond.args[0].attrs["name"]
+    if cond.op == "lt" and cond.args[1].op == "var" and cond.args[0].op == "const" \
+            and cond.args[1].attrs["name"] in GUARD_NAMES and cond.args[0].attrs["value"] == 0:
+        return cond.args[1].attrs["name"]
+    return None
+
+
+def _reduce_to(mask, shape):
+    """``mask`` (any over broadcast axes) reduced to ``shape``, which broadcasts to its shape."""
+    extra = mask.ndim - len(shape)
+    if extra:
+        mask = mask.any(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and mask.shape[i] != 1)
+    if axes:
+        mask = mask.any(axis=axes, keepdims=True)
+    return np.broadcast_to(mask, shape).copy()
+
+
+# ---- the oracle ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel: float  # relative to each element's exact value
+    floor: float  # relative to the largest exact element
+    unit: float  # rounding unit, in float64 units (the perturbation spread is scaled by it)
+    k: float  # how much worse than the naive evaluation (and the rounding spread) is accepted
+    tiny: float  # absolute floor
+
+
+F64 = Tolerance(1e-9, 1e-12, 1.0, 32.0, 1e-300)
+# Gradients are not checked where an intermediate value is beyond the square root of the largest
+# float: a product of two such values (a gradient formula's x**2) overflows, which is tested elsewhere.
+_PEAK = {np.float64: math.sqrt(np.finfo(np.float64).max), np.float32: math.sqrt(np.finfo(np.float32).max)}
+F32 = Tolerance(2e-3, 1e-4, 2.0**29, 32.0, 1e-37)
+PRIORITY = ["compile", "crash", "exception", "parser", "shape", "dtype", "value", "gradient", "consistency",
+            "warning", "mutation"]
+PATHS = ["numpy", "scalar", "blocked", "float32"]
+
+
+@dataclass
+class Failure:
+    key: str  # the failure class: check:function:path[:detail]
+    message: str
+
+    @property
+    def rank(self):
+        check, rest = self.key.split(":", 1) if ":" in self.key else (self.key, "")
+        path = next((i for i, p in enumerate(PATHS) if f":{p}" in rest), 0)
+        return PRIORITY.index(check) if check in PRIORITY else len(PRIORITY), path, self.key
+
+
+@dataclass
+class Outcome:
+    """What one program on one input set gave: failures, checks made, skipped checks by reason."""
+
+    source: str
+    failures: list = field(default_factory=list)
+    checks: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def fail(self, key, message):
+        if not any(f.key == key for f in self.failures):
+            self.failures.append(Failure(key, message))
+
+    @property
+    def primary(self) -> Failure | None:
+        return min(self.failures, key=lambda f: f.rank) if self.failures else None
+
+    def report(self) -> str:
+        lines = [f"source:\n{self.source}"]
+        lines += [f"{f.key}: {f.message}" for f in sorted(self.failures, key=lambda f: f.rank)]
+        return "\n".join(lines)
+
+
+@dataclass
+class Reference:
+    """Everything the oracle knows about one program at one input set."""
+
+    exact: np.ndarray
+    value: np.ndarray
+    naive64: np.ndarray
+    naive32: np.ndarray
+    clean: bool  # no floating-point exception of the naive evaluation reaches the output
+    clean32: bool
+    spread: np.ndarray
+    peak64: float
+    peak32: float
+    jac: R.Jacobian | None = None
+
+
+def _normalize(message: str) -> str:
+    message = re.sub(r"0x[0-9a-f]+", "ADDR", message)
+    message = re.sub(r"'[^']*'", lambda m: m.group(0) if len(m.group(0)) < 24 else "'...'", message)
+    message = re.sub(r"\d+(\.\d+)?", "N", message)
+    return message.splitlines()[0][:80] if message else ""
+
+
+class Oracle:
+    """Runs a program's generated module on every path and compares it with the reference.
+
+    ``compiler(source, function, wrt)`` makes the module (``derivgen.compile`` by default); a
+    different compiler lets tests plant bugs to check that the oracle catches them.
+    """
+
+    def __init__(self, compiler: Callable | None = None, dps: int = R.DEFAULT_DPS):
+        self.compiler = compiler or (lambda source, function, wrt: derivgen.compile(
+            source, function=function, wrt=list(wrt) if wrt is not None else None))
+        self.dps = dps
+        self._cache: dict = {}
+
+    def module(self, program: Program):
+        source = render(program)
+        key = (source, program.wrt)
+        if key not in self._cache:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            try:
+                self._cache[key] = (self.compiler(source, program.function, program.wrt), None)
+            except derivgen.DerivgenError as exc:
+                self._cache[key] = (None, Failure(f"compile:{type(exc).__name__}:{_normalize(str(exc))}",
+                                                  str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a bug in derivgen itself, reported
+                crash = f"crash:compile:{type(exc).__name__}:{_normalize(str(exc))}"
+                trace = "".join(traceback.format_exception(exc))[-2000:]
+                self._cache[key] = (None, Failure(crash, f"{type(exc).__name__}: {exc}\n{trace}"))
+        return self._cache[key]
+
+    def reference(self, program: Program, values: dict, gradients: bool = True, wrt=None) -> Reference:
+        exact_arith = R.Exact(self.dps)
+        exact = run(program, exact_arith, {n: exact_arith.input(v) for n, v in values.items()})
+        naive = {}
+        for dtype in (np.float64, np.float32):
+            arith = R.Naive(dtype, track=True)
+            trace: list = []
+            out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
+            peak = 0.0
+            for t in trace:
+                finite = np.abs(t.value[np.isfinite(t.value)]) if t.value.dtype.kind == "f" else ()
+                if len(finite):
+                    peak = max(peak, float(np.max(finite)))
+            naive[dtype] = (np.asarray(out.value, dtype=np.float64), bool(np.any(out.bad)), peak)
+        # The rounding sensitivity: the largest move of three perturbed evaluations.
+        exact_inputs = {n: exact_arith.input(v) for n, v in values.items()}
+        spread = np.zeros(np.shape(exact))
+        for seed in (1, 2, 3):
+            moved = run(program, R.Exact(self.dps, R.Perturbation(seed)), exact_inputs)
+            spread = np.fmax(spread, R.to_float(np.abs(R._obj(moved - exact))))
+        perturbation = R.Perturbation(seed=1)
+        ref = Reference(exact, R.to_float(exact), naive[np.float64][0], naive[np.float32][0],
+                        not naive[np.float64][1], not naive[np.float32][1], spread,
+                        naive[np.float64][2], naive[np.float32][2])
+        if gradients and wrt:
+            ref.jac = R.jacobian(tree_function(program), values, list(wrt), dps=self.dps,
+                                 perturbation=perturbation)
+        return ref
+
+    def check(self, program: Program, values: dict, *, gradients: bool = True, module=None,
+              paths=PATHS) -> Outcome:
+        """Every check of one program at one input set."""
+        source = render(program)
+        outcome = Outcome(source)
+        if module is None:
+            module, failure = self.module(program)
+            if failure is not None:
+                outcome.failures.append(failure)
+                return outcome
+        if set(module.INPUTS) != {s.name for s in program.inputs}:
+            outcome.fail("compile:inputs", f"module inputs {module.INPUTS}, program inputs "
+                                           f"{tuple(s.name for s in program.inputs)}")
+            return outcome
+        values = {n: values[n] for n in module.INPUTS}
+        wrt = list(module.WRT)
+        try:
+            ref = self.reference(program, values, gradients, wrt)
+        except Exception as exc:  # noqa: BLE001 - counted, so a broken reference shows in the summary
+            outcome.skipped["reference failed: " + type(exc).__name__] += 1
+            return outcome
+        self._check_parser(program, values, ref, outcome)
+        shape = np.shape(ref.exact)
+        rng = np.random.default_rng(zlib.crc32(source.encode()))
+        grad_outputs = {"default": None, "random": np.round(rng.uniform(-1.5, 1.5, size=shape), 3)}
+        vjps = {}
+        if ref.jac is not None:
+            for label, g in grad_outputs.items():
+                vjps[label] = ref.jac.vjp(1.0 if g is None else g)
+        for path in paths:
+            inputs = self._path_inputs(module, path, values)
+            if inputs is None:
+                continue
+            self._check_path(module, path, inputs, ref, grad_outputs, vjps, wrt, outcome, gradients)
+        return outcome
+
+    @staticmethod
+    def _path_inputs(module, path, values):
+        if path == "numpy":
+            return {n: np.array(v) for n, v in values.items()}
+        if path == "scalar":
+            if any(np.shape(v) != () for v in values.values()):
+                return None
+            return {n: float(v) for n, v in values.items()}
+        if path == "blocked":
+            if not hasattr(module, "_Blocks"):
+                return None
+            return {n: np.array(v) for n, v in values.items()}
+        return {n: np.array(v, dtype=np.float32) for n, v in values.items()}
+
+    def _check_parser(self, program, values, ref, outcome):
+        """derivgen's parsed graph, evaluated by the reference, is the tree's program."""
+        from derivgen.parse import parse
+        try:
+            graph = R.GraphProgram(parse(render(program), program.function))
+            arith = R.Exact(self.dps)
+            got = graph(arith, {n: arith.input(v) for n, v in values.items()})
+        except derivgen.DerivgenError:
+            return  # reported by compile
+        except Exception as exc:  # noqa: BLE001 - counted, so it shows in the summary
+            outcome.skipped[f"graph reference failed: {type(exc).__name__}"] += 1
+            return
+        outcome.checks += 1
+        if np.shape(got) != np.shape(ref.exact):
+            outcome.fail("parser:shape",
+                         f"parsed program has shape {np.shape(got)}, the program {np.shape(ref.exact)}")
+            return
+        # Both are exact, but SymPy may rewrite constants (np.e**x is exp(x)): the parsed program
+        # must be as close to the program as float64 evaluation needs, not identical.
+        a, b = R.to_float(got), ref.value
+        mask, allowed = value_tolerance(ref, np.float64)
+        bad = _outside(a, b, allowed, mask)
+        if bad.any():
+            outcome.fail("parser:value", f"parsed program gives {a!r}, the program {b!r}")
+
+    def _check_path(self, module, path, inputs, ref, grad_outputs, vjps, wrt, outcome, gradients):
+        f32 = path == "float32"
+        tol = F32 if f32 else F64
+        dtype = np.float32 if f32 else np.float64
+        clean = ref.clean32 if f32 else ref.clean
+        originals = {n: copy.deepcopy(v) for n, v in inputs.items()}
+        blocks = getattr(module, "_Blocks", None)
+        saved = blocks.size if blocks is not None else None
+        if path == "blocked":
+            blocks.size = 2
+        try:
+            fwd = self._call(module.forward, "forward", path, inputs, None, originals, outcome, clean and
+                             _finite(ref.exact) and not f32)
+            if fwd is not None:
+                self._check_value(fwd, "forward", path, ref, dtype, outcome)
+            if not gradients:
+                return
+            grads_by = {}
+            for label, g in grad_outputs.items():
+                if g is not None:
+                    g = float(g) if path == "scalar" else np.asarray(g, dtype=dtype)
+                g_max = 1.0 if g is None else float(np.max(np.abs(g), initial=0.0))
+                grads_ok = self._gradients_clean(ref, vjps.get(label), wrt, g_max)
+                quiet = clean and _finite(ref.exact) and not f32 and grads_ok
+                b = self._call(module.backward, "backward", path, inputs, g, originals, outcome, quiet)
+                vg = self._call(module.value_and_grad, "value_and_grad", path, inputs, g, originals, outcome,
+                                quiet)
+                if vg is not None:
+                    if not (isinstance(vg, tuple) and len(vg) == 2):
+                        outcome.fail(f"shape:value_and_grad:{path}",
+                                     f"returned {type(vg).__name__}, not (value, grads)")
+                        continue
+                    self._check_value(vg[0], "value_and_grad", path, ref, dtype, outcome)
+                    if fwd is not None:
+                        self._agree(fwd, vg[0], f"consistency:forward-value_and_grad:{path}", tol, outcome)
+                results = {"backward": b, "value_and_grad": vg[1] if vg is not None else None}
+                for fn, grads in results.items():
+                    if grads is None:
+                        continue
+                    grads_by[(fn, label)] = grads
+                    self._check_gradients(module, grads, fn, path, label, g_max, inputs, ref, vjps.get(label),
+                                          wrt, dtype, outcome)
+                if b is not None and vg is not None:
+                    for name in wrt:
+                        gb, gv = _field(module, b, name), _field(module, vg[1], name)
+                        self._agree(gb, gv, f"consistency:backward-value_and_grad:{path}", tol, outcome, name)
+        finally:
+            if blocks is not None:
+                blocks.size = saved
+
+    def _call(self, fn, name, path, inputs, grad_output, originals, outcome, quiet):
+        kwargs = dict(inputs)
+        if grad_output is not None:
+            kwargs["grad_output"] = grad_output
+        g_before = copy.deepcopy(grad_output)
+        outcome.checks += 1
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with np.errstate(divide="warn", over="warn", invalid="warn", under="ignore"):
+                    result = fn(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - any exception of a generated module is a failure
+                trace = "".join(traceback.format_exception(exc))[-1500:]
+                outcome.fail(f"exception:{name}:{path}:{type(exc).__name__}:{_normalize(str(exc))}",
+                             f"{type(exc).__name__}: {exc}\n{trace}")
+                return None
+        runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+        if runtime and quiet:
+            outcome.fail(f"warning:{name}:{path}", f"RuntimeWarning: {runtime[0].message}")
+        for n, original in originals.items():
+            if not _same(inputs[n], original):
+                outcome.fail(f"mutation:{name}:{path}", f"input {n} was modified")
+                inputs[n] = copy.deepcopy(original)
+        if grad_output is not None and not _same(grad_output, g_before):
+            outcome.fail(f"mutation:{name}:{path}", "grad_output was modified")
+        return result
+
+    def _check_value(self, got, fn, path, ref, dtype, outcome):
+        shape = np.shape(ref.exact)
+        outcome.checks += 1
+        if np.shape(got) != shape:
+            outcome.fail(f"shape:{fn}:{path}", f"value shape {np.shape(got)}, NumPy gives {shape}")
+            return
+        got_dtype = np.asarray(got).dtype
+        if got_dtype != np.dtype(dtype):
+            outcome.fail(f"dtype:{fn}:{path}", f"value dtype {got_dtype}, expected {np.dtype(dtype)}")
+        mask, allowed = value_tolerance(ref, dtype)
+        skipped = int(mask.size - np.count_nonzero(mask))
+        if skipped:
+            outcome.skipped["value: exact or naive value not finite"] += skipped
+        got64 = np.asarray(got, dtype=np.float64)
+        bad = _outside(got64, ref.value, allowed, mask)
+        if bad.any():
+            outcome.fail(f"value:{fn}:{path}", _mismatch(got64, ref.value, bad))
+
+    def _gradients_clean(self, ref, vjp, wrt, g_max) -> bool:
+        """Whether every gradient element is checked (smooth, finite, well-conditioned in
+        float64): then computing the gradients must raise no RuntimeWarning either."""
+        if vjp is None or ref.peak64 > _PEAK[np.float64]:
+            return False
+        return all(np.all(gradient_tolerance(ref, vjp, n, g_max, np.float64)[0]) for n in wrt)
+
+    def _check_gradients(self, module, grads, fn, path, label, g_max, inputs, ref, vjp, wrt, dtype, outcome):
+        f32 = dtype == np.float32
+        for name in wrt:
+            got = _field(module, grads, name)
+            outcome.checks += 1
+            expected_shape = np.shape(inputs[name])
+            if np.shape(got) != expected_shape:
+                outcome.fail(f"shape:gradient:{fn}:{path}", f"gradient of {name} has shape {np.shape(got)}, "
+                                                            f"the input {expected_shape}")
+                continue
+            got_dtype = np.asarray(got).dtype
+            if got_dtype != np.dtype(dtype):
+                outcome.fail(f"dtype:gradient:{fn}:{path}", f"gradient of {name} has dtype {got_dtype}, "
+                                                            f"expected {np.dtype(dtype)}")
+            if vjp is None:
+                continue
+            naive = ref.naive32 if f32 else ref.naive64
+            if not np.all(np.isfinite(naive)):
+                outcome.skipped["gradient: naive value not finite"] += 1
+                continue
+            if not (ref.clean32 if f32 else ref.clean):
+                outcome.skipped["gradient: a floating-point exception reaches the output"] += 1
+                continue
+            if (ref.peak32 if f32 else ref.peak64) > _PEAK[dtype]:
+                outcome.skipped["gradient: intermediate values near overflow"] += 1
+                continue
+            exact, smooth = vjp[0][name], vjp[1][name]
+            mask, allowed = gradient_tolerance(ref, vjp, name, g_max, dtype)
+            outcome.skipped["gradient: not smooth"] += int(np.count_nonzero(~smooth))
+            outcome.skipped["gradient: ill-conditioned"] += int(np.count_nonzero(smooth & ~mask))
+            got64 = np.asarray(got, dtype=np.float64)
+            bad = _outside(got64, exact, allowed, mask)
+            if bad.any():
+                outcome.fail(f"gradient:{fn}:{path}:{label}-grad_output",
+                             f"d/d{name}: " + _mismatch(got64, exact, bad))
+
+    @staticmethod
+    def _agree(a, b, key, tol, outcome, name=None):
+        outcome.checks += 1
+        try:
+            a64, b64 = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            a64, b64 = np.broadcast_arrays(a64, b64)
+        except (ValueError, TypeError):
+            outcome.fail(key, f"results of different shapes {np.shape(a)} and {np.shape(b)}")
+            return
+        both_nan = np.isnan(a64) & np.isnan(b64)
+        equal = (a64 == b64) | both_nan
+        scale = np.max(np.abs(a64[np.isfinite(a64)]), initial=0.0)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(a64 - b64) <= tol.rel * np.abs(a64) + tol.floor * scale + tol.tiny
+        if not np.all(equal | close):
+            what = f" (gradient of {name})" if name else ""
+            outcome.fail(key, f"disagree{what}: {a64!r} vs {b64!r}")
+
+
+def _field(module, grads, name):
+    return getattr(grads, module.Gradients._fields[list(module.WRT).index(name)])
+
+
+def _finite(exact) -> bool:
+    value = R.to_float(exact)
+    return bool(np.all(np.isfinite(value)))
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape
+                and bool(np.array_equal(a, b, equal_nan=True)))
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _allowed(exact, naive_err, spread, mask, tol, scale=0.0) -> np.ndarray:
+    """How far from ``exact`` a result may be: ``rel*|exact| + floor*scale + k*(naive_err +
+    unit*spread)`` (``scale``: the size of the terms, at least the largest exact element)."""
+    scale = max(scale, np.max(np.abs(exact[mask]), initial=0.0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (tol.rel * np.abs(exact) + tol.floor * scale + tol.tiny
+                + tol.k * (naive_err + tol.unit * spread))
+
+
+def value_tolerance(ref: Reference, dtype) -> tuple:
+    """(checked, allowed) for a value computed in ``dtype``: the elements whose exact value is
+    representable and whose naive evaluation is finite, and each element's allowed error."""
+    tol = F32 if dtype == np.float32 else F64
+    naive = ref.naive32 if dtype == np.float32 else ref.naive64
+    mask = (np.isfinite(ref.value) & (np.abs(ref.value) <= np.finfo(dtype).max) & np.isfinite(naive)
+            & np.isfinite(ref.spread))
+    return mask, _allowed(ref.value, np.abs(naive - ref.value), ref.spread, mask, tol)
+
+
+def gradient_tolerance(ref: Reference, vjp, name: str, g_max: float, dtype) -> tuple:
+    """(checked, allowed) for the gradient of ``name``: the elements where the function is smooth,
+    the gradient representable and well-conditioned, and each element's allowed error."""
+    tol = F32 if dtype == np.float32 else F64
+    exact, smooth, spread = (d[name] for d in vjp)
+    # Gradient terms are of the size of grad_output * value (times 1/input): a gradient whose
+    # terms cancel (softmax's, summed) is rounding noise of that size.
+    value = ref.value[np.isfinite(ref.value)]
+    scale = g_max * max(1.0, float(np.max(np.abs(value), initial=0.0)))
+    with np.errstate(invalid="ignore"):
+        conditioned = tol.k * tol.unit * spread <= 1e-3 * np.abs(exact) + tol.floor * scale
+    mask = smooth & np.isfinite(exact) & (np.abs(exact) <= np.finfo(dtype).max) & conditioned
+    return mask, _allowed(exact, 0.0, spread, mask, tol, scale)
+
+
+def _outside(got, exact, allowed, mask) -> np.ndarray:
+    """Elements (of ``mask``) where ``got`` is further from ``exact`` than ``allowed``."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.abs(got - exact) <= allowed
+    return mask & ~ok
+
+
+def _mismatch(got, exact, bad) -> str:
+    index = tuple(np.argwhere(bad)[0]) if np.ndim(bad) else ()
+    g = np.asarray(got)[index] if np.ndim(got) else got
+    e = np.asarray(exact)[index] if np.ndim(exact) else exact
+    return f"got {float(g)!r}, exact {float(e)!r} at {index} ({int(np.count_nonzero(bad))} elements)"
+
+
+# ---- shrinking ----------------------------------------------------------------------------------
+
+def size(program: Program) -> int:
+    """A program's size: nodes, statements and helpers (what the shrinker minimises)."""
+    return len(walk(program)) + 2 * len(program.body) + 3 * len(program.helpers) + len(program.inputs)
+
+
+def _map(program: Program, fn) -> Program:
+    """A copy of the program with each node n replaced by fn(n) (the replacement's own
+    descendants are mapped too; shared nodes stay shared; unchanged parts are not copied)."""
+    memo: dict = {}
+    helper_map: dict = {}
+
+    def rebuild(node):
+        args = tuple(go(a) for a in node.args)
+        attrs = node.attrs
+        if node.op == "call" and id(attrs["helper"]) in helper_map:
+            attrs = {**attrs, "helper": helper_map[id(attrs["helper"])]}
+        if attrs is node.attrs and all(x is y for x, y in zip(args, node.args)):
+            return node
+        return Node(node.op, args, dict(attrs), node.shape, node.lo, node.hi)
+
+    def go(node):
+        if node is None:
+            return None
+        if id(node) not in memo:
+            new = fn(node)
+            memo[id(node)] = rebuild(node) if new is node else rebuild(new)
+        return memo[id(node)]
+
+    helpers = []
+    for h in program.helpers:
+        body = [Stmt(st.target, go(st.expr), st.aug) for st in h.body]
+        ret = go(h.ret)
+        if ret is h.ret and all(a.expr is b.expr for a, b in zip(body, h.body)):
+            helpers.append(h)
+        else:
+            helpers.append(Helper(h.name, list(h.params), dict(h.defaults), body, ret))
+            helper_map[id(h)] = helpers[-1]
+    body = [Stmt(st.target, go(st.expr), st.aug) for st in program.body]
+    return replace(program, body=body, ret=go(program.ret), helpers=helpers)
+
+
+def _replace_node(program: Program, old: Node, new: Node) -> Program:
+    return _restrict(_map(program, lambda n: new if n is old else n))
+
+
+def _restrict(program: Program) -> Program:
+    """An expression's inputs are its free names: drop those it no longer reads."""
+    if program.style != "expr":
+        return program
+    inputs = used_inputs(program)
+    names = {s.name for s in inputs}
+    wrt = tuple(n for n in program.wrt if n in names) or None if program.wrt is not None else None
+    return replace(program, inputs=inputs, wrt=wrt)
+
+
+def inline(program: Program) -> Program:
+    """The program as one expression: statements substituted and helper calls inlined."""
+    env: dict = {}
+
+    def subst(node, scope):
+        memo: dict = {}
+
+        def go(n):
+            if n is None:
+                return None
+            if id(n) in memo:
+                return memo[id(n)]
+            if n.op == "var" and n.attrs["name"] in scope:
+                out = scope[n.attrs["name"]]
+            elif n.op == "call":
+                helper = n.attrs["helper"]
+                local = {}
+                for arg, kw, param in zip(n.args, n.attrs["keywords"], helper.params):
+                    local[kw or param] = go(arg)
+                for param in helper.params:
+                    if param not in local:
+                        local[param] = helper.defaults[param]
+                for s in helper.body:
+                    value = subst(s.expr, local)
+                    local[s.target] = value if s.aug is None else Node(s.aug, (local[s.target], value))
+                out = subst(helper.ret, local)
+            else:
+                args = tuple(go(a) for a in n.args)
+                same = all(x is y for x, y in zip(args, n.args))
+                out = n if same else Node(n.op, args, dict(n.attrs), n.shape, n.lo, n.hi)
+            memo[id(n)] = out
+            return out
+        return go(node)
+
+    for stmt in program.body:
+        value = subst(stmt.expr, env)
+        env[stmt.target] = value if stmt.aug is None else Node(stmt.aug, (env[stmt.target], value))
+    ret = subst(program.ret, env)
+    new = replace(program, body=[], ret=ret, helpers=[], constants={}, imports=())
+    new = _map(new, lambda n: const(n.attrs["value"])
+               if n.op == "const" and n.attrs["text"] in program.constants else n)
+    new.style = "expr"
+    new.inputs = used_inputs(new)
+    if new.wrt is not None:
+        new.wrt = tuple(n for n in new.wrt if n in {s.name for s in new.inputs}) or None
+    return new
+
+
+def _valid(program: Program, values: dict) -> bool:
+    try:
+        ast.parse(render(program))
+        arith = R.Naive(np.float64)
+        run(program, arith, {s.name: arith.input(values[s.name]) for s in program.inputs})
+    except Exception:  # noqa: BLE001 - any error means the candidate is not a valid program
+        return False
+    return bool(program.inputs)
+
+
+def _candidates(program: Program, values: dict):
+    """Simpler programs (and inputs), most promising first."""
+    if program.style == "def":
+        yield inline(program), values
+        for i in range(len(program.body)):
+            yield replace(program, body=program.body[:i] + program.body[i + 1:]), values
+        used = used_inputs(program)
+        if len(used) < len(program.inputs):
+            yield replace(program, inputs=used, wrt=None), values
+    if program.wrt is not None:
+        yield replace(program, wrt=None), values
+    for spec in program.inputs:  # fewer gradients to compute: a smaller regression test
+        if program.wrt is None or len(program.wrt) > 1:
+            yield replace(program, wrt=(spec.name,)), values
+    by_shape: dict = {}
+    for spec in program.inputs:
+        by_shape.setdefault(spec.shape, []).append(spec)
+    for node in walk(program):
+        if node.op in ("var", "const", "bool"):
+            continue
+        numeric = node.op not in CONDITIONS and node.op not in ("and", "or", "not")
+        options = []
+        for child in node.children():
+            child_numeric = child.op not in CONDITIONS and child.op not in ("and", "or", "not", "bool")
+            if child_numeric == numeric:
+                options.append(child)
+        if numeric:
+            for spec in by_shape.get(node.shape, []):
+                options.append(var(spec.name, spec.shape))
+            options += [const(1.0), const(0.5)]
+        else:
+            options += [mk("bool", value=True, text="True"), mk("bool", value=False, text="False")]
+        for option in options:
+            yield _replace_node(program, node, option), values
+        if node.attrs.get("spell"):
+            spell = {"operator": node.attrs["spell"].get("operator", False)}
+            plain = Node(node.op, node.args, {**node.attrs, "spell": spell}, node.shape, node.lo, node.hi)
+            if node.op == "clamp":
+                plain.attrs["spell"]["style"] = "positional"
+            yield _replace_node(program, node, plain), values
+    for name, v in values.items():
+        for simpler in (np.round(v, 1), np.round(v, 2), np.ones_like(v) * 0.5, np.ones_like(v)):
+            if not np.array_equal(simpler, v):
+                yield program, {**values, name: np.array(simpler, dtype=np.float32).astype(np.float64)}
+        if v.ndim:
+            for shape in sorted({s for s in SHAPES if np.prod(s) < v.size}, key=lambda s: -np.prod(s)):
+                yield _reshaped(program, name, shape), {**values, name: v.reshape(-1)[: int(np.prod(shape))]
+                                                        .reshape(shape).copy()}
+
+
+def _reshaped(program, name, shape):
+    inputs = [InputSpec(s.name, tuple(shape), s.kind) if s.name == name else s for s in program.inputs]
+    new = _map(program, lambda n: var(name, shape) if n.op == "var" and n.attrs["name"] == name else n)
+    return replace(new, inputs=inputs)
+
+
+def shrink(program: Program, values: dict, key: str, oracle: Oracle, budget: float = 30.0):
+    """A smaller program and inputs that still fail with failure class ``key`` (greedy, within
+    ``budget`` seconds); returns (program, values, outcome)."""
+    deadline = time.monotonic() + budget
+    gradients = any(word in key for word in ("backward", "value_and_grad", "gradient"))
+    path = next((p for p in PATHS if f":{p}" in key), "numpy")
+    paths = [path]
+
+    def failing(p, v):
+        try:
+            outcome = oracle.check(p, v, gradients=gradients, paths=paths)
+        except Exception:  # noqa: BLE001 - a candidate the oracle cannot run does not reproduce
+            return None
+        return outcome if any(f.key == key for f in outcome.failures) else None
+
+    best = failing(program, values)
+    if best is None:
+        return program, values, oracle.check(program, values)
+    improved = True
+    while improved and time.monotonic() < deadline:
+        improved = False
+        current = _cost(program, values)
+        for candidate, cvalues in _candidates(program, values):
+            if time.monotonic() > deadline:
+                break
+            cvalues = {s.name: cvalues[s.name] for s in candidate.inputs if s.name in cvalues}
+            if len(cvalues) < len(candidate.inputs) or _cost(candidate, cvalues) >= current:
+                continue
+            if not _valid(candidate, cvalues):
+                continue
+            cvalues = repair_guards(candidate, cvalues)
+            outcome = failing(candidate, cvalues)
+            if outcome is not None:
+                program, values, best = candidate, cvalues, outcome
+                improved = True
+                break
+    return program, values, best
+
+
+def _cost(program: Program, values: dict) -> tuple:
+    """What the shrinker minimises, most important first: program size, source length, the
+    digits of the inputs, the number of gradients."""
+    digits = sum(len(repr(float(x))) for v in values.values() for x in np.asarray(v).reshape(-1))
+    gradients = len(program.wrt) if program.wrt is not None else len(program.inputs)
+    return size(program), len(render(program)), digits, gradients
+
+
+# ---- regression tests -------------------------------------------------------------------------------
+
+def _array_text(v) -> str:
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 0:
+        return repr(float(v)) if np.isfinite(v) else "np.nan"
+    return "np.array(" + repr(v.tolist()).replace("nan", "np.nan") + ")"
+
+
+def regression_test(program: Program, values: dict, failure: Failure, oracle: Oracle | None = None) -> str:
+    """A self-contained pytest function reproducing ``failure``: the module is called on the
+    failing path and its results are compared with the reference's, written out (nan marks an
+    element the oracle does not check), within the oracle's per-element tolerances."""
+    oracle = oracle or Oracle()
+    source = render(program)
+    key = failure.key
+    parts = key.split(":")
+    check = parts[0]
+    path = next((p for p in PATHS if p in parts), "numpy")
+    fn = next((f for f in ("value_and_grad", "backward", "forward") if any(f in p for p in parts)), "forward")
+    if check == "consistency":
+        fn = "both" if "backward" in key else "values"
+    module, _ = oracle.module(program)
+    wrt = list(module.WRT) if module is not None else [s.name for s in program.inputs]
+    ref = oracle.reference(program, values, gradients=fn != "forward", wrt=wrt)
+    shape = np.shape(ref.exact)
+    g = None
+    if "random-grad_output" in key:
+        g = np.round(np.random.default_rng(zlib.crc32(source.encode())).uniform(-1.5, 1.5, size=shape), 3)
+    dtype = np.float32 if path == "float32" else np.float64
+    dtype_text = "np.float32" if path == "float32" else "np.float64"
+    name = re.sub(r"[^a-z0-9]+", "_", f"{check}_{fn}_{path}".lower()).strip("_")
+    lines = [f"def test_fuzz_{name}():", f'    """{key}: {failure.message.splitlines()[0][:100]}"""',
+             f"    source = {source!r}"]
+    function = f'"{program.function}"' if program.function else "None"
+    lines.append(f"    mod = derivgen.compile(source, function={function}, "
+                 f"wrt={list(program.wrt) if program.wrt else None})")
+    lines.append(f"    inputs = {{{', '.join(f'{n!r}: {_array_text(v)}' for n, v in values.items())}}}")
+    if path == "scalar":
+        lines.append("    inputs = {n: float(v) for n, v in inputs.items()}")
+    else:
+        lines.append(f"    inputs = {{n: np.asarray(v, dtype={dtype_text}) for n, v in inputs.items()}}")
+    if path == "blocked":
+        lines.append("    mod._Blocks.size = 2  # blocks of two elements; the default is 32768")
+    if g is None:
+        call = "**inputs"
+    elif path == "scalar":
+        call = f"**inputs, grad_output={float(g)!r}"
+    else:
+        call = f"**inputs, grad_output=np.asarray({_array_text(g)}, dtype={dtype_text})"
+    calls = {"forward": ["forward"], "backward": ["backward"], "value_and_grad": ["value_and_grad"],
+             "both": ["backward", "value_and_grad"], "values": ["forward", "value_and_grad"]}[fn]
+    indent = "    "
+    if check == "warning":
+        lines += ["    with warnings.catch_warnings():",
+                  '        warnings.simplefilter("error", RuntimeWarning)']
+        indent = "        "
+    if check == "mutation":
+        lines.append("    before = {n: np.copy(v) for n, v in inputs.items()}")
+    for c in calls:
+        lines.append(f"{indent}{c} = mod.{c}({call})")
+    if check == "mutation":
+        lines.append("    assert all(np.array_equal(inputs[n], before[n]) for n in inputs)")
+    if check == "consistency":
+        if fn == "both":
+            for n in wrt:
+                lines.append(f"    np.testing.assert_allclose(backward.{n}, value_and_grad[1].{n}, "
+                             "rtol=1e-9)")
+        else:
+            lines.append("    np.testing.assert_allclose(forward, value_and_grad[0], rtol=1e-9)")
+        return "\n".join(lines) + "\n"
+    value_expr = {"forward": "forward", "value_and_grad": "value_and_grad[0]"}.get(calls[-1])
+    grads_expr = {"backward": "backward", "value_and_grad": "value_and_grad[1]"}.get(calls[-1])
+
+    def compare(got, expected, mask, allowed, what):
+        shown = _array_text(np.where(mask, expected, np.nan))
+        lines.append(f"    expected = {shown}  # {what}; nan: not checked")
+        lines.append(f"    allowed = {_array_text(np.where(mask, allowed, np.nan))}")
+        lines.append(f"    error = np.abs(np.asarray({got}, dtype=np.float64) - expected)")
+        lines.append("    assert np.all((error <= allowed) | np.isnan(expected)), error")
+
+    if value_expr:
+        lines.append(f"    assert np.shape({value_expr}) == {shape!r}")
+        lines.append(f"    assert np.asarray({value_expr}).dtype == {dtype_text}")
+        mask, allowed = value_tolerance(ref, dtype)
+        compare(value_expr, ref.value, mask, allowed, "the exact value, rounded")
+    if grads_expr and ref.jac is not None:
+        vjp = ref.jac.vjp(1.0 if g is None else g)
+        g_max = 1.0 if g is None else float(np.max(np.abs(g), initial=0.0))
+        for n in wrt:
+            lines.append(f"    assert np.shape({grads_expr}.{n}) == {np.shape(values[n])!r}")
+            lines.append(f"    assert np.asarray({grads_expr}.{n}).dtype == {dtype_text}")
+            mask, allowed = gradient_tolerance(ref, vjp, n, g_max, dtype)
+            compare(f"{grads_expr}.{n}", vjp[0][n], mask, allowed, "finite differences")
+    return "\n".join(lines) + "\n"
+
+
+# ---- campaigns ----------------------------------------------------------------------------------
+
+@dataclass
+class Found:
+    """The first program of one failure class, and how often the class was seen."""
+
+    key: str
+    program: Program
+    values: dict
+    failure: Failure
+    count: int = 1
+    shrunk: str | None = None  # the shrunk reproducer, as a regression test
+
+
+@dataclass
+class Summary:
+    programs: int = 0
+    samples: int = 0
+    checks: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    found: dict = field(default_factory=dict)  # key -> Found
+    seconds: float = 0.0
+
+    def add(self, other: Summary):
+        self.programs += other.programs
+        self.samples += other.samples
+        self.checks += other.checks
+        self.skipped.update(other.skipped)
+        for key, found in other.found.items():
+            if key in self.found:
+                self.found[key].count += found.count
+            else:
+                self.found[key] = found
+
+    def report(self) -> str:
+        lines = [(f"{self.programs} programs, {self.samples} input sets, {self.checks} checks "
+                  f"in {self.seconds:.1f} s")]
+        if self.skipped:
+            lines.append("skipped:")
+            lines += [f"  {count:8d}  {reason}" for reason, count in self.skipped.most_common() if count]
+        if not self.found:
+            lines.append("no failures")
+        else:
+            lines.append(f"{len(self.found)} failure classes:")
+            for key, found in sorted(self.found.items(), key=lambda kv: kv[1].failure.rank):
+                lines.append(f"  {found.count:6d}  {key}")
+            for key, found in sorted(self.found.items(), key=lambda kv: kv[1].failure.rank):
+                lines.append("")
+                lines.append(f"=== {key} ({found.count} programs) ===")
+                lines.append(found.failure.message.splitlines()[0][:300] if found.failure.message else "")
+                if found.shrunk:
+                    lines.append(found.shrunk)
+                else:
+                    lines.append(render(found.program))
+                    lines.append(f"inputs: {found.values!r}")
+        return "\n".join(lines)
+
+
+def program_seed(seed: int, index: int) -> int:
+    return (seed * 1_000_003 + index * 7_919 + 12_345) % 2**62
+
+
+def run_programs(seed: int, indices, *, input_sets: int = 1, oracle: Oracle | None = None,
+                 deadline: float | None = None) -> Summary:
+    """Generate and check the programs ``indices`` of campaign ``seed``."""
+    oracle = oracle or Oracle()
+    summary = Summary()
+    start = time.monotonic()
+    for index in indices:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        s = program_seed(seed, index)
+        program = Generator(s).program()
+        summary.programs += 1
+        rng = np.random.default_rng(s)
+        for _ in range(input_sets):
+            values = sample_inputs(program, rng)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    outcome = oracle.check(program, values)
+                except Exception as exc:  # noqa: BLE001 - a bug in the oracle must not stop the run
+                    outcome = Outcome(render(program))
+                    outcome.fail(f"crash:oracle:{type(exc).__name__}",
+                                 "".join(traceback.format_exception(exc)))
+            summary.samples += 1
+            summary.checks += outcome.checks
+            summary.skipped.update(outcome.skipped)
+            primary = outcome.primary
+            if primary is not None:
+                if primary.key in summary.found:
+                    summary.found[primary.key].count += 1
+                else:
+                    summary.found[primary.key] = Found(primary.key, program, values, primary)
+                break
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+def shrink_found(found: Found, budget: float = 30.0, oracle: Oracle | None = None) -> Found:
+    """``found`` with its program shrunk and written out as a regression test."""
+    oracle = oracle or Oracle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program, values, outcome = shrink(found.program, found.values, found.key, oracle, budget)
+        failure = next((f for f in outcome.failures if f.key == found.key), found.failure)
+        try:
+            test = regression_test(program, values, failure, oracle)
+        except Exception as exc:  # noqa: BLE001 - the summary still shows the shrunk program
+            test = f"# (no regression test: {type(exc).__name__}: {exc})\n"
+    source = render(program)
+    text = (f"shrunk program ({size(program)} nodes):\n{source}\n"
+            f"inputs: {{{', '.join(f'{n!r}: {_array_text(v)}' for n, v in values.items())}}}"
+            f"{'  wrt=' + repr(list(program.wrt)) if program.wrt else ''}\n"
+            f"failure: {failure.message.splitlines()[0][:300]}\n\nregression test:\n{test}")
+    return replace(found, program=program, values=values, failure=failure, shrunk=text)
