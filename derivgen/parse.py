@@ -744,6 +744,8 @@ class Parser:
             raise self.error(node, f"{what} returns a condition, not a number")
         if isinstance(item, int):
             return item
+        if isinstance(item, sp.Integer):  # an array of it is a float array, as np.sum(2.0) would be
+            item = sp.Float(int(item))
         return self.graph.add("const", item, ())
 
     def operands(self, items):
@@ -792,6 +794,8 @@ class Parser:
                 cond = items[0]
                 if isinstance(cond, Poison):
                     raise cond.error
+                if isinstance(cond, int):  # a branch with no value of its own is nan where selected, as in NumPy
+                    items = [items[0], *(sp.nan if isinstance(i, Poison) else i for i in items[1:])]
                 if not isinstance(cond, int):  # a constant condition selects a branch now
                     chosen, other = (items[1], items[2]) if bool(cond) else (items[2], items[1])
                     if not isinstance(other, int) or isinstance(chosen, Poison):

@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 DEFAULT_DPS = 50
+FLOAT32_STEP = 1e-6  # relative: a few float32 units (2**-23 = 1.2e-7)
 STEP = 1e-20  # relative step of the tiny one-sided and central differences
 WIDE_STEP = 1e-8  # relative step of the wider central difference (kinks within it are found)
 _UNIT = 2.0**-52  # float64 spacing at 1: the size of the perturbation of each rounded result
@@ -142,6 +143,10 @@ def _relu(ctx, x):
 
 
 def _atan2(ctx, y, x):
+    # On the branch cut (y == 0, x < 0) the value is +pi or -pi by the sign of the zero,
+    # which mpmath numbers do not have: undefined here, so not compared.
+    if y == 0 and x < 0:
+        return ctx.nan
     return ctx.atan2(y, x)
 
 
@@ -826,6 +831,12 @@ class Jacobian:
     smooth: dict[str, list]
     perturbed: dict[str, list] | None = None
     dps: int = DEFAULT_DPS
+    smooth32: dict[str, list] | None = None  # per input element: no kink within float32 rounding
+
+    def smooth_in_float32(self) -> dict:
+        """Per input element (arrays of the inputs' shapes): whether no kink lies within a
+        float32 rounding of the point, so a float32 evaluation sees the same slope."""
+        return {n: np.array(self.smooth32[n], dtype=bool).reshape(self.shapes[n]) for n in self.shapes}
 
     def vjp(self, grad_output=1.0) -> tuple[dict, dict, dict]:
         """(gradients, smooth, spread) of ``sum(grad_output * f)``, each a dict of float64 arrays
@@ -888,9 +899,10 @@ def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jaco
     noise = 1e-25 * size  # what the differences of values at ``dps`` digits cannot resolve
     coarse = 1e-12 * size  # slope changes smaller than this do not count as kinks
     columns, smooth, perturbed = {}, {}, ({} if perturbation is not None else None)
+    smooth32: dict[str, list] = {}
     for name in names:
         x0 = base[name]
-        cols, flags, pcols = [], [], []
+        cols, flags, pcols, flags32 = [], [], [], []
         for i in range(x0.size):
             xi = x0.reshape(-1)[i]
 
@@ -908,13 +920,19 @@ def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jaco
             cols.append(central)
             flags.append(_agree(forward, backward, 1e-10, noise, ctx)
                          & _agree(central, central_wide, 1e-7, coarse, ctx))
+            # A kink within float32 rounding of the point (3.0**x at x = 1e-8 rounds to a
+            # clamp's bound 1.0): one-sided differences at float32's relative step disagree.
+            h32 = ctx.mpf(FLOAT32_STEP) * max(abs(xi), ctx.mpf(1e-3))
+            up, down = _obj((at(h32) - value) / h32), _obj((value - at(-h32)) / h32)
+            flags32.append(_agree(up, down, 1e-2, 1e-2 * coarse / 1e-12, ctx))
             if perturbation is not None:
                 pcols.append(_obj((at(h, Exact(dps, perturbation)) - perturbed_base) / h))
         columns[name], smooth[name] = cols, flags
+        smooth32[name] = [bool(np.all(f)) for f in flags32]
         if perturbed is not None:
             perturbed[name] = pcols
     shapes = {n: np.shape(base[n]) for n in names}
-    return Jacobian(value, shapes, columns, smooth, perturbed, dps)
+    return Jacobian(value, shapes, columns, smooth, perturbed, dps, smooth32)
 
 
 def _max_abs(x, ctx):

@@ -72,18 +72,23 @@ def _minimum(a, b, out, g):
 def _clip(x, lo, hi, out, g):
     # The gradient passes where lo <= x <= hi, both ends inclusive (PyTorch);
     # a tensor bound receives it where it is the one selected. An absent bound is +-oo.
+    # Where lo >= hi the output is hi everywhere (min(max(x, lo), hi)), a value that does
+    # not depend on x or lo: hi gets all the gradient (clamp(x, a, a) is a, whose gradient
+    # with respect to a is 1 and with respect to x is 0, at x == a too).
+    both = lo != -sp.oo and hi != sp.oo
     inside = ([x >= lo] if lo != -sp.oo else []) + ([x <= hi] if hi != sp.oo else [])
-    if isinstance(lo, sp.Number) and isinstance(hi, sp.Number) and len(inside) == 2 and lo <= hi:
+    if both:
+        inside.append(lo < hi)
+    constant = isinstance(lo, sp.Number) and isinstance(hi, sp.Number)
+    if constant and both and not lo < hi:
+        inside = [sp.false]
+    elif constant and both:
         # Constant bounds: clamp(x) == x exactly where lo <= x <= hi (and not for nan),
         # one comparison instead of three passes.
         inside = [sp.Eq(out, x)]
     dx = S.where(sp.And(*inside), g, ZERO) if inside else g
-    both = lo != -sp.oo and hi != sp.oo
-    # Where lo >= hi the output is hi (min(max(x, lo), hi)) wherever x is not, so the
-    # gradient goes to hi and lo gets none, as in PyTorch: clamp(x, a, a) is a, and its
-    # gradient with respect to a is 1 (but at x == a, where x passes it).
     lo_selected = sp.And(x < lo, lo < hi) if both else x < lo
-    hi_selected = sp.Or(x > hi, sp.And(hi <= lo, x < lo)) if both else x > hi
+    hi_selected = sp.Or(x > hi, hi <= lo) if both else x > hi
     dlo = None if isinstance(lo, sp.Number) else S.where(lo_selected, g, ZERO)
     dhi = None if isinstance(hi, sp.Number) else S.where(hi_selected, g, ZERO)
     return dx, dlo, dhi
@@ -180,7 +185,7 @@ RULES = _rules()
 NOTES = {
     "abs": "abs'(0) = 0, as in PyTorch",
     "relu": "relu'(0) = 0, as in PyTorch",
-    "clamp": "clamp passes the gradient where lo <= x <= hi, both ends inclusive",
+    "clamp": "clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi)",
     "maximum": "ties split the gradient 0.5/0.5, as in PyTorch",
     "minimum": "ties split the gradient 0.5/0.5, as in PyTorch",
     "where": "the gradient flows only into the branch where selected",

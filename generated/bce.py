@@ -113,8 +113,8 @@ def backward(x, y, w, b, grad_output=1.0):
         _t0 = _sigmoid(b_ + w_*x_, in_place=True)
         _t1 = np.clip(_t0, 1e-08, 0.99999999)
         # Gradient terms (3)
-        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
-        # cancel)
+        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there
+        # the terms cancel)
         # buffer reuse: written over a new array used only here
         _t2 = _masked(grad_output_*(_t0 - y_), _t1 == _t0, in_place=True)
         del _t0, _t1
@@ -165,8 +165,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         # buffer reuse: written over a new array used only here
         value = _blocks.total(value, -(_in_place(np.log1p, -_t1)*(1 - y_)) - y_*np.log(_t1))
         # Gradient terms (3)
-        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
-        # cancel)
+        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there
+        # the terms cancel)
         # buffer reuse: written over a new array used only here
         _t2 = _masked(grad_output_*(_t0 - y_), _t1 == _t0, in_place=True)
         del _t0, _t1

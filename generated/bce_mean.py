@@ -117,8 +117,8 @@ def backward(x, y, w, b, grad_output=1.0):
         # buffer reuse: written over a new array used only here
         _t1 = _sigmoid(b_ + w_*x_, in_place=True)
         # Gradient terms (3)
-        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
-        # cancel)
+        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there
+        # the terms cancel)
         # buffer reuse: written over a new array used only here
         _t2 = _masked(_t1 - y_, np.clip(_t1, 1e-08, 0.99999999) == _t1, in_place=True)
         del _t1
@@ -178,8 +178,8 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         # a sum of products as a dot product: no array for the product
         _s1 = _blocks.total(_s1, _sum_product(1 - y_, _in_place(np.log1p, -_t2)))
         # Gradient terms (3)
-        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms
-        # cancel)
+        # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there
+        # the terms cancel)
         # buffer reuse: written over a new array used only here
         _t3 = _masked(_t1 - y_, _t2 == _t1, in_place=True)
         del _t1, _t2

@@ -64,7 +64,7 @@ def backward(X, y, w, b, grad_output=1.0):
     _t1 = _sigmoid(_t0 + b, in_place=True)
     _t2 = np.clip(_t1, 1e-07, 0.9999999)
     # Gradient terms (5)
-    # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
+    # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there the terms cancel)
     # buffer reuse: written over a new array used only here
     _t3 = _masked(y - _t1, _t2 == _t1, in_place=True)
     del _t1
@@ -99,7 +99,7 @@ def value_and_grad(X, y, w, b, grad_output=1.0):
     value = -_t4
     del _t4
     # Gradient terms (5)
-    # clamp passes the gradient where lo <= x <= hi, both ends inclusive (there the terms cancel)
+    # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there the terms cancel)
     # buffer reuse: written over a new array used only here
     _t5 = _masked(y - _t1, _t2 == _t1, in_place=True)
     del _t1, _t2

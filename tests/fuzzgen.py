@@ -2005,6 +2005,8 @@ def gradient_tolerance(ref: Reference, vjp, name: str, g_max: float, dtype) -> t
     scale = g_max * max(1.0, float(np.max(np.abs(value), initial=0.0)))
     with np.errstate(invalid="ignore"):
         conditioned = tol.k * tol.unit * spread <= 1e-3 * np.abs(exact) + tol.floor * scale
+    if dtype == np.float32 and getattr(ref, "jac", None) is not None and ref.jac.smooth32 is not None:
+        smooth = smooth & ref.jac.smooth_in_float32()[name]  # no kink within float32 rounding
     mask = smooth & np.isfinite(exact) & (np.abs(exact) <= np.finfo(dtype).max) & conditioned
     return mask, _allowed(exact, 0.0, spread, mask, tol, scale)
 

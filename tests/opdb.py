@@ -633,12 +633,12 @@ CLAMP = op_info(
     elementwise("clamp", ["clamp(x, 3.0, 0.5)", "np.clip(x, 3.0, 0.5)", "torch.clamp(x, 3.0, 0.5)"],
                 lambda x: clamp(x, 3.0, 0.5), [(-1.0, 4.0)], name="constant lo > hi",
                 kinks=[kink("kink", [[0.5, 1.0, 3.0, 4.0]], [[0.0] * 4])]),
-    # One input as both bounds: the value is a wherever x != a, so a gets the whole gradient
-    # there; at x == a the interval [a, a] is closed and x gets it.
+    # One input as both bounds: the value is a everywhere (lo >= hi: hi), so a gets the whole
+    # gradient, at x == a too, and x none.
     elementwise("clamp", ["clamp(x, a, a)", "torch.clamp(x, min=a, max=a)", "np.clip(x, a, a)"],
                 lambda x, a: clamp(x, a, a), [(-2.0, 2.0), (-1.0, 1.0)], name="shared bound",
                 inputs=("x", "a"), clear=_pair_distance,
-                kinks=[kink("kink", [[0.5, 1.0, 1.5], [1.0] * 3], [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])]),
+                kinks=[kink("kink", [[0.5, 1.0, 1.5], [1.0] * 3], [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])]),
 )
 
 

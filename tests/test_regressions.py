@@ -11,6 +11,7 @@ import math
 import re
 import warnings
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -158,8 +159,9 @@ def test_a_non_finite_constant_that_is_used_is_still_an_error():
     with pytest.raises(ParseError, match="not a finite real number") as info:
         derivgen.generate("def f(x):\n    return sqrt(-2.0) * x\n")
     assert (info.value.line, info.value.col) == (2, 12)
-    with pytest.raises(ParseError, match="not a finite real number"):
-        derivgen.generate("def f(x, b):\n    return where(b > 0, sqrt(-2.0), 1.0) * x\n")
+    # Under a condition that is not constant, the branch is NumPy's: nan where it is selected.
+    mod = derivgen.compile("def f(x, b):\n    return where(b > 0, sqrt(-2.0), 1.0) * x\n")
+    np.testing.assert_array_equal(mod.forward(2.0, np.array([1.0, -1.0])), [np.nan, 2.0])
 
 
 # ---- stability: softmax, float32 thresholds, 1 - sigmoid ------------------------------------
@@ -277,8 +279,18 @@ def test_clamp_with_one_bound_for_both_sends_the_gradient_to_it():
     mod = derivgen.compile("clamp(x, a, a)")
     x = np.array([0.0, 1.0, 2.0])
     gx, ga = mod.backward(x, np.ones(3))
-    np.testing.assert_array_equal(ga, [1.0, 0.0, 1.0])  # clamp(x, a, a) = a: d/da = 1, but at x == a
-    np.testing.assert_array_equal(gx, [0.0, 1.0, 0.0])  # where x passes (lo <= x <= hi)
+    np.testing.assert_array_equal(ga, [1.0, 1.0, 1.0])  # clamp(x, a, a) = a: d/da = 1 everywhere,
+    np.testing.assert_array_equal(gx, [0.0, 0.0, 0.0])  # and d/dx = 0, at x == a too
+
+
+@pytest.mark.parametrize("source", ["clamp(expit(x) - sigmoid(y), 0.0, 0.0)", "clamp(-0.5 + x + 0*y, -0.5, -0.5)"])
+def test_clamp_with_equal_constant_bounds_is_constant_with_no_gradient(source):
+    mod = derivgen.compile(source)
+    for dtype in (np.float64, np.float32):
+        x = np.array([1.3996068239212036, 0.0], dtype)
+        _, (gx, gy) = _all_paths(mod, x, x.copy())
+        np.testing.assert_array_equal(gx, 0.0)
+        np.testing.assert_array_equal(gy, 0.0)
 
 
 @pytest.mark.parametrize("x", [1.0, 5.0, 0.25])
@@ -424,3 +436,12 @@ def test_an_integer_constant_result_is_a_float_on_the_scalar_path():
     assert type(mod.forward(2.0)) is float and mod.forward(2.0) == 1.0
     value, grads = mod.value_and_grad(2.0)
     assert type(value) is float and grads.x == 0.0
+
+
+@pytest.mark.parametrize("y, x", [(0.0, -44.3), (-1e-9, -30.0), (np.array([0.0, 1.0, -2e-3]), np.array([-44.3, 2.0, -9.0]))])
+def test_logaddexp_near_zero_keeps_its_digits_in_value_and_grad(y, x):
+    mod = derivgen.compile("logaddexp(y, x)")
+    with mpmath.workdps(50):
+        exact = np.vectorize(lambda a, b: float(mpmath.log(mpmath.exp(a) + mpmath.exp(b))))(y, x)
+    value, _ = _all_paths(mod, y, x)
+    np.testing.assert_allclose(value, exact, rtol=1e-14)
