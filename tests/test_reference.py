@@ -212,7 +212,7 @@ def test_binary_kernels_follow_ieee_at_special_values(op):
     with np.errstate(all="ignore"):
         want = NUMPY_BINARY[op](a, b)
     if op == "arctan2":  # on the branch cut the sign of the zero decides, which mpmath has not
-        cut = (a == 0) & (b < 0)
+        cut = (a == 0) & (b < 0) & np.isfinite(b)
         want = np.where(cut, np.nan, want)
         assert np.all(np.isnan(exact(SPECIAL_BINARY[op], a=a, b=b)[cut]))
     got = exact(SPECIAL_BINARY[op], a=a, b=b)
