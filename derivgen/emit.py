@@ -555,7 +555,8 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
         # Results that could come out in another dtype than the inputs' (a where between
         # numbers, a constant) are cast on the NumPy path; the scalar path's are floats.
-        typed_text = ", ".join(typing.cast(grad.grads[n], names[grad.grads[n]], (n,)) for n in grads)
+        typed_text = ", ".join(typing.cast(grad.grads[n], names[grad.grads[n]], (n,), gradient=True)
+                               for n in grads)
         gradients = f"{aliases['Gradients']}({typed_text})"
         # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
         fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
@@ -646,14 +647,22 @@ class _Typing:
         self.strong: dict[int, bool] = {}
         self.typed: dict[int, bool] = {}
 
-    def cast(self, vid: int, text: str, like) -> str:
+    def cast(self, vid: int, text: str, like, gradient: bool = False) -> str:
         # A transpose is a view: of a 0-d array, a 0-d array where every other result of a
         # single number is a NumPy scalar.
         view = isinstance(self.graph[vid].template, S.transpose)
-        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid) and not view):
+        # A reduction along axis -1 or 0 of a 0-d input (NumPy allows it) gives its gradient
+        # a dimension of size 1 back: a gradient of such a program is reshaped if it must be.
+        shaped = gradient and self._reduced_along_axes(vid)
+        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid) and not view
+                        and not shaped):
             return text
         self.used.add("typed")
-        return f"{self.aliases['typed']}({text}, {', '.join(like)})"
+        return f"{self.aliases['typed']}({text}, {', '.join(like)}{', shaped=True' if shaped else ''})"
+
+    def _reduced_along_axes(self, vid: int) -> bool:
+        return any(self.graph[v].op in ("sum", "mean", "logsumexp", "exp_shift") and len(self.graph[v].static) > 1
+                   for v in self.graph.ancestors([vid]))
 
     def scalar(self, vid: int, text: str) -> str:
         """A result on the scalar path: a float already, but where no input reaches it."""

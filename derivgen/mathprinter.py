@@ -137,10 +137,10 @@ class MathPrinter(NumPyPrinter):
         return f"({a_text} if {a_text} {op} {b_text} or {a_text} != {a_text} else {b_text})"
 
     def _print_maximum(self, expr):
-        return self._pick(*expr.args, ">")
+        return self._pick(*_floats(expr.args), ">")
 
     def _print_minimum(self, expr):
-        return self._pick(*expr.args, "<")
+        return self._pick(*_floats(expr.args), "<")
 
     def _print_clip(self, expr):
         x, lo, hi = expr.args
@@ -211,3 +211,8 @@ class MathPrinter(NumPyPrinter):
 
     def _print_zeros_like(self, expr):
         return "0.0"
+
+
+def _floats(args):
+    """Integer constants as floats: a result picked from them is a float, as NumPy's is."""
+    return [sp.Float(a) if isinstance(a, sp.Integer) else a for a in args]

@@ -51,7 +51,8 @@ HAZARDS = {
     "sinh": 0.0, "cosh": 0.0, "tan": 0.0,
 }
 # Binary ops: operand index -> safe value.
-BINARY_HAZARDS = {"div": {1: 1.0}, "pow": {0: 1.0, 1: 1.0}, "power": {0: 1.0, 1: 1.0}}
+BINARY_HAZARDS = {"div": {1: 1.0}, "pow": {0: 1.0, 1: 1.0}, "power": {0: 1.0, 1: 1.0},
+                  "hypot": {0: 1.0, 1: 1.0}}  # hypot's gradient a / hypot(a, b) is 0/0 at (0, 0)
 
 
 class Rewriter:

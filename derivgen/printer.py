@@ -232,7 +232,9 @@ class NumPyPrinter(StrPrinter):
             return f"{self.alias('masked')}({self._print(a)}, {self._print(cond)}{in_place})"
         if a.is_zero and not b.is_number:
             return f"{self.alias('masked')}({self._print(b)}, {self.np('logical_not')}({self._print(cond)}))"
-        return f"{self.np('where')}({', '.join(self._print(x) for x in expr.args)})"
+        # Integer branches as floats: np.where(c, 1, 0) is an int64 array.
+        cond, a, b = (sp.Float(x) if isinstance(x, sp.Integer) else x for x in expr.args)
+        return f"{self.np('where')}({', '.join(self._print(x) for x in (cond, a, b))})"
 
     def _print_relu(self, expr):
         return f"{self.np('maximum')}({self._print(expr.args[0])}, 0)"

@@ -1931,7 +1931,7 @@ class Oracle:
                 outcome.skipped["gradient: intermediate values near overflow"] += 1
                 continue
             exact, smooth = vjp[0][name], vjp[1][name]
-            mask, allowed = gradient_tolerance(ref, vjp, name, g_max, dtype)
+            mask, allowed = gradient_tolerance(ref, vjp, name, g_max, dtype, inputs[name])
             outcome.skipped["gradient: not smooth"] += int(np.count_nonzero(~smooth))
             outcome.skipped["gradient: ill-conditioned"] += int(np.count_nonzero(smooth & ~mask))
             got64 = np.asarray(got, dtype=np.float64)
@@ -1994,9 +1994,11 @@ def value_tolerance(ref: Reference, dtype) -> tuple:
     return mask, _allowed(ref.value, np.abs(naive - ref.value), ref.spread, mask, tol)
 
 
-def gradient_tolerance(ref: Reference, vjp, name: str, g_max: float, dtype) -> tuple:
+def gradient_tolerance(ref: Reference, vjp, name: str, g_max: float, dtype, x=None) -> tuple:
     """(checked, allowed) for the gradient of ``name``: the elements where the function is smooth,
-    the gradient representable and well-conditioned, and each element's allowed error."""
+    the gradient representable and well-conditioned, and each element's allowed error. ``x``,
+    the input's values: near 0 a gradient's terms grow like 1/x (d atan2(x, x)/dx is two terms
+    of 1/(2x) that cancel), and so does the rounding noise they leave."""
     tol = F32 if dtype == np.float32 else F64
     exact, smooth, spread = (d[name] for d in vjp)
     # Gradient terms are of the size of grad_output * value (times 1/input): a gradient whose
@@ -2008,7 +2010,12 @@ def gradient_tolerance(ref: Reference, vjp, name: str, g_max: float, dtype) -> t
     if dtype == np.float32 and getattr(ref, "jac", None) is not None and ref.jac.smooth32 is not None:
         smooth = smooth & ref.jac.smooth_in_float32()[name]  # no kink within float32 rounding
     mask = smooth & np.isfinite(exact) & (np.abs(exact) <= np.finfo(dtype).max) & conditioned
-    return mask, _allowed(exact, 0.0, spread, mask, tol, scale)
+    allowed = _allowed(exact, 0.0, spread, mask, tol, scale)
+    if x is not None:
+        with np.errstate(divide="ignore"):
+            inverse = np.minimum(1.0 / np.abs(np.asarray(x, dtype=np.float64)), 1e12)
+        allowed = allowed + tol.floor * scale * np.maximum(inverse - 1.0, 0.0)
+    return mask, allowed
 
 
 def _outside(got, exact, allowed, mask) -> np.ndarray:
@@ -2335,7 +2342,7 @@ def regression_test(program: Program, values: dict, failure: Failure, oracle: Or
         for n in wrt:
             lines.append(f"    assert np.shape({grads_expr}.{n}) == {np.shape(values[n])!r}")
             lines.append(f"    assert np.asarray({grads_expr}.{n}).dtype == {dtype_text}")
-            mask, allowed = gradient_tolerance(ref, vjp, n, g_max, dtype)
+            mask, allowed = gradient_tolerance(ref, vjp, n, g_max, dtype, values[n])
             compare(f"{grads_expr}.{n}", vjp[0][n], mask, allowed, "finite differences")
     return "\n".join(lines) + "\n"
 

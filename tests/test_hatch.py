@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import textwrap
 import zipfile
@@ -71,6 +72,12 @@ def venv(tmp_path_factory, wheel) -> Path:
     created = run(sys.executable, "-m", "venv", "--system-site-packages", where)
     assert created.returncode == 0, created.stderr
     python = where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    # --system-site-packages sees the base interpreter's packages only; where these tests run
+    # in a virtual environment themselves, its packages (hatchling among them) are added after
+    # the new environment's own, so the derivgen installed below from the wheel comes first.
+    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site) / "_test_parent_environment.pth").write_text("".join(f"{p}\n" for p in sorted(ours)))
     installed = run(python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", wheel)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return python

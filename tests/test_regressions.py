@@ -445,3 +445,33 @@ def test_logaddexp_near_zero_keeps_its_digits_in_value_and_grad(y, x):
         exact = np.vectorize(lambda a, b: float(mpmath.log(mpmath.exp(a) + mpmath.exp(b))))(y, x)
     value, _ = _all_paths(mod, y, x)
     np.testing.assert_allclose(value, exact, rtol=1e-14)
+
+
+def test_softmax_of_a_where_between_integer_constants():
+    mod = derivgen.compile("p @ (exp(where(w > -1.1, floor(0.5), 3)) / exp(where(w > -1.1, floor(0.5), 3))"
+                           ".sum(axis=-1, keepdims=True))")
+    p, w = np.array([[0.5, 0.5, 0.5]]), np.full(3, 0.5)
+    value, (gp, gw) = _all_paths(mod, p, w)
+    np.testing.assert_allclose(value, [0.5])
+    np.testing.assert_allclose(gp, np.full((1, 3), 1 / 3))
+    np.testing.assert_array_equal(gw, 0.0)
+
+
+@pytest.mark.parametrize("x", [1.5, np.float32(1.5), np.array(1.5)])
+def test_a_reduction_along_axis_minus_one_of_a_single_number(x):
+    mod = derivgen.compile("logsumexp(x, dim=-1)")
+    value, (gx,) = _all_paths(mod, x)
+    assert value == 1.5 and np.shape(gx) == () and gx == 1.0
+
+
+def test_minimum_with_an_integer_is_a_float_on_the_scalar_path():
+    mod = derivgen.compile("minimum(y, 1)")
+    assert type(mod.forward(1.0)) is float and type(mod.forward(2.0)) is float
+
+
+def test_hypot_at_the_origin_in_a_branch_not_taken_has_no_nan_gradient():
+    mod = derivgen.compile("where(x >= 0.7, hypot(x, x), p)")
+    with _strict():
+        _, (gx, gp) = _all_paths(mod, np.array([0.0, 1.0]), 0.5)
+    np.testing.assert_allclose(gx, [0.0, np.sqrt(2.0)])
+    assert gp == 1.0
