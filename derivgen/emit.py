@@ -426,12 +426,13 @@ def _renumber(forward, backward, claimed):
              if _TEMPORARY.fullmatch(s.target)]
     mapping = {_temporary_token(k): claimed[i] for i, k in enumerate(order)}
 
-    def rename(text):
-        return _TEMPORARY.sub(lambda m: mapping[m.group(0)], text)
-
     def statements(items):
-        return [replace(s, target=rename(s.target), expr=rename(s.expr),
-                        reads=frozenset(mapping.get(n, n) for n in s.reads)) for s in items]
+        # One substitution over all the text (\x02 occurs in no code): a call per statement
+        # costs more than the matching on long programs.
+        texts = _TEMPORARY.sub(lambda m: mapping[m.group(0)],
+                               "\x02".join(t for s in items for t in (s.target, s.expr))).split("\x02")
+        return [Statement(texts[2 * i], texts[2 * i + 1], s.comments, s.release, s.where,
+                          frozenset(mapping.get(n, n) for n in s.reads)) for i, s in enumerate(items)]
 
     return statements(forward), statements(backward), mapping
 
@@ -646,6 +647,7 @@ class _Typing:
         self.graph, self.aliases, self.used = graph, aliases, used
         self.strong: dict[int, bool] = {}
         self.typed: dict[int, bool] = {}
+        self.reduced: dict[int, bool] = {}
 
     def cast(self, vid: int, text: str, like, gradient: bool = False) -> str:
         # A transpose is a view: of a 0-d array, a 0-d array where every other result of a
@@ -661,8 +663,11 @@ class _Typing:
         return f"{self.aliases['typed']}({text}, {', '.join(like)}{', shaped=True' if shaped else ''})"
 
     def _reduced_along_axes(self, vid: int) -> bool:
-        return any(self.graph[v].op in ("sum", "mean", "logsumexp", "exp_shift") and len(self.graph[v].static) > 1
-                   for v in self.graph.ancestors([vid]))
+        def terminal(v):
+            if v.template is None:
+                return False
+            return True if v.op in ("sum", "mean", "logsumexp", "exp_shift") and len(v.static) > 1 else None
+        return self.graph.reaches(vid, self.reduced, terminal)
 
     def scalar(self, vid: int, text: str) -> str:
         """A result on the scalar path: a float already, but where no input reaches it."""
