@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from . import symbolic as S
-from .printer import MATH, NumPyPrinter
+from .printer import MATH, NumPyPrinter, floats
 
 # Heads the scalar path cannot express: programs using them run on NumPy only.
 ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b", "dot_grad_a", "dot_grad_b"}
@@ -137,14 +137,14 @@ class MathPrinter(NumPyPrinter):
         return f"({a_text} if {a_text} {op} {b_text} or {a_text} != {a_text} else {b_text})"
 
     def _print_maximum(self, expr):
-        return self._pick(*_floats(expr.args), ">")
+        return self._pick(*floats(expr.args), ">")
 
     def _print_minimum(self, expr):
-        return self._pick(*_floats(expr.args), "<")
+        return self._pick(*floats(expr.args), "<")
 
     def _print_clip(self, expr):
         x, lo, hi = expr.args
-        lo, hi = (sp.Float(b) if isinstance(b, sp.Integer) else b for b in (lo, hi))  # float results
+        lo, hi = floats((lo, hi))  # float results
         if lo.is_number and hi.is_number and lo != -sp.oo and hi != sp.oo and lo > hi:
             # np.clip is min(max(x, lo), hi): hi everywhere, but for a nan x.
             x_text = self.parenthesize(x, PRECEDENCE["Relational"], strict=True)
@@ -167,7 +167,7 @@ class MathPrinter(NumPyPrinter):
 
     def _print_where(self, expr):
         # A constant branch is written as a float, so results are floats like the array path's.
-        cond, a, b = (sp.Float(x) if isinstance(x, sp.Integer) else x for x in expr.args)
+        cond, a, b = floats(expr.args)
         level = PRECEDENCE["Lambda"] + 1
         return (f"({self.parenthesize(a, level, strict=True)} if {self._print(cond)} "
                 f"else {self.parenthesize(b, level, strict=True)})")
@@ -212,7 +212,3 @@ class MathPrinter(NumPyPrinter):
     def _print_zeros_like(self, expr):
         return "0.0"
 
-
-def _floats(args):
-    """Integer constants as floats: a result picked from them is a float, as NumPy's is."""
-    return [sp.Float(a) if isinstance(a, sp.Integer) else a for a in args]

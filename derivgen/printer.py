@@ -233,8 +233,7 @@ class NumPyPrinter(StrPrinter):
         if a.is_zero and not b.is_number:
             return f"{self.alias('masked')}({self._print(b)}, {self.np('logical_not')}({self._print(cond)}))"
         # Integer branches as floats: np.where(c, 1, 0) is an int64 array.
-        cond, a, b = (sp.Float(x) if isinstance(x, sp.Integer) else x for x in expr.args)
-        return f"{self.np('where')}({', '.join(self._print(x) for x in (cond, a, b))})"
+        return f"{self.np('where')}({', '.join(self._print(x) for x in floats(expr.args))})"
 
     def _print_relu(self, expr):
         return f"{self.np('maximum')}({self._print(expr.args[0])}, 0)"
@@ -351,6 +350,12 @@ class NumPyPrinter(StrPrinter):
 
     def _print_Not(self, expr):
         return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
+
+
+def floats(args) -> list:
+    """Integer constants as floats: a result selected from them is a float, as it would be
+    from the arrays they stand beside (np.where(c, 1, 0) is an int64 array)."""
+    return [sp.Float(a) if isinstance(a, sp.Integer) else a for a in args]
 
 
 def _per_element(expr) -> bool:
