@@ -211,6 +211,8 @@ class _Shapes:
             parts = self.graph[value.args[0]]
             keepdims, *axes = (int(s) for s in parts.static)
             return _reduced(self.values[parts.args[0]], keepdims, axes)
+        if value.op == "lse_refine":  # the logsumexp value it refines
+            return args[0]
         if value.op in ("matmul", "dot"):
             return (_matmul if value.op == "matmul" else _dot)(*args)
         if value.op == "transpose":
@@ -601,6 +603,7 @@ _READABLE = (
     (S.nan_like, lambda x: sp.nan),
     (S.sum_product, lambda a, b: S.reduce_sum(a * b, sp.Integer(0))),
     (S.mean_product, lambda a, b: S.reduce_mean(a * b, sp.Integer(0))),
+    (S.lse_refine, lambda value, x, *static: value),
 )
 
 # part(helper(...), k): the k-th result of a helper that shares work, as a formula.

@@ -167,7 +167,10 @@ class Rewriter:
                              operands=(A0,), static=static)
         # m has the shape of the sum: the same labels.
         shift = self.new.add("max_shift", S.part(A0, 1), (parts,), labels=labels, operands=(A0,))
-        return self.binary("add", A0 + A1, self.unary("log", sp.log, total), shift)
+        value = self.binary("add", A0 + A1, self.unary("log", sp.log, total), shift)
+        # Near 0 the log of a sum near 1 has lost digits the value needs: recomputed there.
+        return self.new.add("lse_refine", S.lse_refine(A0, A1, *static), (value, x), labels=labels,
+                            operands=(A0, A1), static=static)
 
     def rewrite_reciprocal(self, arg: int) -> int | None:
         inner = self.value(arg)
@@ -207,28 +210,68 @@ class Rewriter:
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
                             operands=value.operands, static=value.static, zero_safe=value.zero_safe)
 
-    def run(self, guards: dict[int, dict[int, list[tuple[int | None, bool, float]]]],
+    def run(self, guards: dict[int, dict[int, tuple[list[list[tuple[int, bool]]], float]]],
             zero_safe: set[int] = frozenset()) -> dict[int, int]:
         for value in self.old.values:
-            args = tuple(self.map[a] for a in value.args)
-            if value.id in zero_safe:  # its rule's terms are 0 where its adjoint is (rules.py)
-                value = replace(value, zero_safe=True)
-            for position, conditions in sorted(guards.get(value.id, {}).items()):
-                guarded = args[position]
-                for cond, selected, safe in conditions:  # innermost where first
-                    guarded = self._guard(guarded, None if cond is None else self.map[cond], selected, safe)
-                args = args[:position] + (guarded,) + args[position + 1:]
-            first = len(self.new.values)
-            if value.op == "logsumexp":
-                replaced = self.logsumexp(args[0], value.static, value.lo)
-            else:
-                replaced = self.rewrite(value, args) if value.template is not None else None
-            self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
-            if value.zero_safe:  # so are the values a rewrite made of it
-                for new in self.new.values[first:]:
-                    if new.op not in ("matmul", "dot") and new.template is not None:
-                        self.new.values[new.id] = replace(new, zero_safe=True)
+            if value.id not in self.map:
+                conds = {c for alternatives, _ in guards.get(value.id, {}).values()
+                         for alternative in alternatives for c, _ in alternative}
+                for cond in sorted(conds):  # a guard's condition first, if it comes later
+                    self._replay_closure(cond, guards, zero_safe)
+                self._replay(value, guards, zero_safe)
         return self.map
+
+    def _replay_closure(self, vid: int, guards, zero_safe) -> None:
+        """Replay ``vid`` and what it is computed from, in order (none of it reads the value
+        being guarded: branch_guards checked)."""
+        needed, stack = set(), [vid]
+        while stack:
+            v = stack.pop()
+            if v not in self.map and v not in needed:
+                needed.add(v)
+                stack.extend(self.old[v].args)
+        for v in sorted(needed):
+            self._replay(self.old[v], guards, zero_safe)
+
+    def _replay(self, value: Value, guards, zero_safe) -> None:
+        args = tuple(self.map[a] for a in value.args)
+        if value.id in zero_safe:  # its rule's terms are 0 where its adjoint is (rules.py)
+            value = replace(value, zero_safe=True)
+        for position, (alternatives, safe) in sorted(guards.get(value.id, {}).items()):
+            args = args[:position] + (self._guarded(args[position], alternatives, safe),) + args[position + 1:]
+        first = len(self.new.values)
+        if value.op == "logsumexp":
+            replaced = self.logsumexp(args[0], value.static, value.lo)
+        else:
+            replaced = self.rewrite(value, args) if value.template is not None else None
+        self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
+        if value.zero_safe:  # so are the values a rewrite made of it
+            for new in self.new.values[first:]:
+                if new.op not in ("matmul", "dot") and new.template is not None:
+                    self.new.values[new.id] = replace(new, zero_safe=True)
+
+    def _guarded(self, arg: int, alternatives: list[list[tuple[int, bool]]], safe: float) -> int:
+        """``arg`` where it is live, ``safe`` elsewhere: nowhere without alternatives, one
+        where per condition (innermost first) with one, their disjunction with several."""
+        if not alternatives:
+            return self._guard(arg, None, False, safe)
+        if len(alternatives) == 1:
+            for cond, selected in alternatives[0]:
+                arg = self._guard(arg, self.map[cond], selected, safe)
+            return arg
+        conds = sorted({self.map[c] for alternative in alternatives for c, _ in alternative})
+        symbol = {c: placeholder(i) for i, c in enumerate(conds)}
+        live = sp.Or(*(sp.And(*(symbol[self.map[c]] if selected else sp.Not(symbol[self.map[c]])
+                                for c, selected in alternative)) for alternative in alternatives))
+        if live is sp.true:
+            return arg
+        if live is sp.false:
+            return self._guard(arg, None, False, safe)
+        used = sorted(live.free_symbols, key=lambda s: int(s.name[2:]))
+        renamed = {s: placeholder(i) for i, s in enumerate(used)}
+        cond = self.new.add("cond", live.xreplace(renamed), tuple(conds[int(s.name[2:])] for s in used),
+                            operands=tuple(placeholder(i) for i in range(len(used))))
+        return self._guard(arg, cond, True, safe)
 
     def _guard(self, arg: int, cond: int | None, selected: bool, safe: float) -> int:
         """``arg`` where the branch is selected, ``safe`` elsewhere (everywhere, in its shape,
@@ -241,46 +284,113 @@ class Rewriter:
                             operands=(A0, A1, sp.Float(safe)) if selected else (A0, sp.Float(safe), A1))
 
 
+# A path from a value to the output, as the analysis below sees it: the non-constant where
+# conditions it passes through at the value's own positions, outermost first, as
+# (condition id, whether the branch is the selected one); and whether it also passes through
+# a where beyond an op that moves elements (a reduction, a matrix product, a transpose),
+# where positions are no longer the value's.
+Path = tuple[tuple[tuple[int, bool], ...], bool]
+EVERYWHERE: Path = ((), False)
+# More paths than this to one value: it is treated as live wherever a where is (correct,
+# only less precise), so the analysis stays linear in the size of the graph.
+MAX_PATHS = 16
+
+
+def branch_paths(graph: Graph, output: int) -> dict[int, set[Path]]:
+    """For each value the output depends on, the paths by which it does (walked once,
+    from the output back). A value reached only through branches a constant condition never
+    selects has no paths: it is computed for its shape only."""
+    paths: dict[int, set[Path]] = {output: {EVERYWHERE}}
+    for value in reversed(graph.values[:output + 1]):
+        mine = paths.get(value.id)
+        if mine is None or value.template is None:
+            continue
+        if value.op == "where":
+            uses = _where_uses(value, mine)
+        elif _elementwise(value) or value.op == "cond":
+            uses = [(a, mine) for a in value.args]
+        else:  # positions move: only whether a where was passed survives
+            moved = {((), opaque or bool(conds)) for conds, opaque in mine}
+            uses = [(a, moved) for a in value.args]
+        for arg, more in uses:
+            known = paths.setdefault(arg, set())
+            known |= more
+            if len(known) > MAX_PATHS:
+                paths[arg] = {((), True)} if EVERYWHERE not in known else {EVERYWHERE}
+    return paths
+
+
+def _where_uses(value: Value, mine: set[Path]) -> list[tuple[int, set[Path]]]:
+    condition, *branches = value.operands
+    constant = not isinstance(condition, sp.Symbol)
+    uses = [] if constant else [(value.args[int(condition.name[2:])], mine)]
+    symbols = [b for b in branches if isinstance(b, sp.Symbol)]
+    if len(symbols) == 2 and symbols[0] == symbols[1]:  # where(c, a, a): a is selected everywhere
+        return [*uses, (value.args[int(symbols[0].name[2:])], mine)]
+    for branch, selected in zip(branches, (True, False)):
+        if not isinstance(branch, sp.Symbol):
+            continue
+        arg = value.args[int(branch.name[2:])]
+        if constant:  # the branch it takes is computed as written; the other one nowhere
+            uses.append((arg, mine if bool(condition) == selected else set()))
+        else:
+            cond = value.args[int(condition.name[2:])]
+            uses.append((arg, {(conds + ((cond, selected),), opaque) for conds, opaque in mine}))
+    return uses
+
+
 def branch_guards(graph: Graph, output: int):
     """For each hazardous op used only inside branches of where: which argument to guard,
-    and for each where it is inside (innermost first), with which condition (None for a
-    constant one), whether the branch is the selected (True) one, and the harmless value to
-    use where it is not; and the hazardous ops whose gradient must be zero where none
-    arrives.
+    and where it is live (a list of alternatives, each a list of (condition id, selected)
+    innermost first; no alternatives: nowhere) with the harmless value to use elsewhere; and
+    the ops whose gradient must be zero where none arrives.
 
-    Only elementwise values are guarded by a condition: a position of the where's condition
-    is a position of its branch, and of every elementwise value the branch is computed from
-    (broadcasting aside), but not of the operand of a reduction, a matrix product or a
-    transpose. Those are computed as written, and their gradient is zero wherever the
-    adjoint that reaches them is (0 * inf would be nan). A branch a constant condition never
-    selects is needed only for its shape: every hazard in it is guarded everywhere."""
-    users: dict[int, set[int]] = {}
-    for value in graph.values:
-        for a in value.args:
-            users.setdefault(a, set()).add(value.id)
-    guards: dict[int, dict[int, list[tuple[int | None, bool, float]]]] = {}
+    A value is guarded by the conditions of the wheres it is used in, at its own positions:
+    a position of a where's condition is a position of its branch and of every elementwise
+    value the branch is computed from (broadcasting aside), but not of the operand of a
+    reduction, a matrix product or a transpose. A value used by several branches is live
+    where any of them is selected. A value some branch reaches only through a reduction is
+    computed as written, and its gradient is zero wherever the adjoint that reaches it is
+    (0 * inf would be nan). A branch a constant condition never selects is needed only for
+    its shape: every hazard in it is guarded everywhere."""
+    guards: dict[int, dict[int, tuple[list[list[tuple[int, bool]]], float]]] = {}
     zero_safe: set[int] = set()
-    for value in graph.values:
-        if value.op != "where":
+    for vid, paths in branch_paths(graph, output).items():
+        value = graph[vid]
+        if value.template is None or EVERYWHERE in paths:
             continue
-        condition = value.operands[0]
-        constant = not isinstance(condition, sp.Symbol)
-        cond = None if constant else value.args[0]
-        branches = [value.args[int(o.name[2:])] if isinstance(o, sp.Symbol) else o for o in value.operands[1:]]
-        if branches[0] == branches[1]:
-            continue  # where(c, a, a): a is selected everywhere
-        for branch_symbol, selected in ((value.operands[1], True), (value.operands[2], False)):
-            if not isinstance(branch_symbol, sp.Symbol) or (constant and bool(condition) == selected):
-                continue  # a number, or the branch a constant condition takes: computed as written
-            root = value.args[int(branch_symbol.name[2:])]
-            aligned = set() if constant else set(_exclusive(graph, users, root, value.id, output, True))
-            for vid in _exclusive(graph, users, root, value.id, output, False):
-                for position, safe in _hazard_positions(graph[vid]):
-                    if constant or (vid in aligned and cond < vid):  # a guard needs its condition first
-                        guards.setdefault(vid, {}).setdefault(position, []).append((cond, selected, safe))
-                if not constant and vid not in aligned and graph[vid].op not in ("matmul", "dot"):
-                    zero_safe.add(vid)
+        # A guard is computed before the value: conditions that read the value are left out
+        # (the value is then live on more positions than it needs to be, which is safe).
+        usable = set()
+        for conds, opaque in paths:
+            kept = tuple(c for c in conds if not _reads(graph, c[0], vid))
+            usable.add((kept, opaque or len(kept) < len(conds)))
+        if all(conds for conds, _ in usable):
+            alternatives = sorted({conds for conds, _ in usable})
+            for position, safe in _hazard_positions(value):
+                guards.setdefault(vid, {})[position] = ([list(reversed(c)) for c in alternatives], safe)
+        # Positions the guards do not reach: those of a value reached through a reduction
+        # (its adjoint is zero where no branch is selected), and the operands of a value
+        # that moves elements (its rule reads them at other positions).
+        unguarded = any(opaque for _, opaque in usable) or not _elementwise(value)
+        if unguarded and value.op not in ("matmul", "dot"):
+            zero_safe.add(vid)
     return guards, zero_safe
+
+
+def _reads(graph: Graph, cond: int, vid: int) -> bool:
+    """Whether computing ``cond`` reads ``vid`` (only values after ``vid`` can)."""
+    if cond <= vid:
+        return cond == vid
+    seen, stack = set(), [cond]
+    while stack:
+        v = stack.pop()
+        if v == vid:
+            return True
+        if v > vid and v not in seen:
+            seen.add(v)
+            stack.extend(graph[v].args)
+    return False
 
 
 def _hazard_positions(value: Value) -> list[tuple[int, float]]:
@@ -293,24 +403,6 @@ def _hazard_positions(value: Value) -> list[tuple[int, float]]:
         if isinstance(operand, sp.Symbol):
             positions.append((int(operand.name[2:]), safe))
     return positions
-
-
-def _exclusive(graph: Graph, users, root: int, where_id: int, output: int, elementwise: bool) -> list[int]:
-    """Values computed only for ``root``, the branch of one where (walked iteratively);
-    with ``elementwise``, only through elementwise values."""
-    inside = {root}
-    if root == output or any(u != where_id for u in users.get(root, ())) or (
-            elementwise and not _elementwise(graph[root])):
-        return []
-    stack = list(graph[root].args)
-    while stack:
-        vid = stack.pop()
-        if vid in inside or graph[vid].template is None or (elementwise and not _elementwise(graph[vid])):
-            continue
-        if vid != output and users.get(vid, set()) <= inside:
-            inside.add(vid)
-            stack.extend(graph[vid].args)
-    return sorted(inside)
 
 
 ELEMENTWISE = frozenset(name for name, spec in ops.OPS.items() if spec.kind == "elementwise") | frozenset(

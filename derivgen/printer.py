@@ -276,6 +276,15 @@ class NumPyPrinter(StrPrinter):
     def _print_exp_shift(self, expr):
         return self._reduction(self.alias("exp_shift"), expr)
 
+    def _print_lse_refine(self, expr):
+        value, x, keepdims, *axes = expr.args
+        text = f"{self.alias('lse_refine')}({self._print(value)}, {self._print(x)}"
+        if axes:
+            text += f", axis={self._axes(axes)}"
+        if keepdims:
+            text += ", keepdims=True"
+        return text + ")"
+
     def _print_part(self, expr):
         parts, index = expr.args
         return f"{self.parenthesize(parts, PRECEDENCE['Func'], strict=True)}[{int(index)}]"

@@ -23,6 +23,7 @@ G = sp.Symbol("_g")
 SHAPE = sp.Symbol("_shape")  # the shape of the operand a term is for
 OUT_SHAPE = sp.Symbol("_out_shape")  # the shape of the op's value
 ZERO = sp.Integer(0)
+ONE = sp.Integer(1)
 
 
 def _is_zero(x) -> bool:
@@ -104,6 +105,11 @@ def _reduction_scale(op, x, out, static):
     return expand * sp.exp(x - S.expand_reduced(out, *static))
 
 
+def _nonzero(x):
+    """x, or 1 where x is 0: a denominator whose numerator is 0 there too."""
+    return S.where(sp.Eq(x, 0), ONE, x)
+
+
 def _rules():
     u = {  # one operand: (rule, note)
         "neg": lambda a, out, g: -g,
@@ -148,7 +154,8 @@ def _rules():
         "pow": _pow,
         "power": _pow,
         "arctan2": lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2)),
-        "hypot": lambda a, b, out, g: (g * a / out, g * b / out),
+        # a / hypot(a, b) is 0/0 at the origin: 0 there, as abs'(0) = 0 (hypot(a, 0) = |a|).
+        "hypot": lambda a, b, out, g: (a * (g / _nonzero(out)), b * (g / _nonzero(out))),
         "maximum": _maximum,
         "minimum": _minimum,
         # sigmoid(a - b) = exp(a - out): exactly 1/2 at ties and finite when an operand is inf.
@@ -175,6 +182,8 @@ def _rules():
     table["exp_shifted"] = lambda ops, static: (G * OUT, None)  # exp(x - m), m constant
     # The shift of a stable logsumexp cancels exactly: no gradient flows through it.
     table["max_shift"] = lambda ops, static: (None,)
+    # The same logsumexp, recomputed where it is near 0: the gradient of the value it refines.
+    table["lse_refine"] = lambda ops, static: (G, None)
     for name in ("sum", "mean", "logsumexp"):
         table[name] = lambda ops, static, name=name: (_reduction_scale(name, ops[0], OUT, static),)
     return table
@@ -195,6 +204,7 @@ NOTES = {
     "sigmoid": "sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)",
     "tanh": "tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation",
     "tan": "tan'(z) = 1 + tan(z)**2",
+    "hypot": "hypot'(0, 0) = 0, as abs'(0) = 0",
 }
 
 

@@ -50,10 +50,13 @@ result as a test to paste into the suite.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import math
 import random
 import re
+import signal
+import threading
 import time
 import traceback
 import warnings
@@ -2399,7 +2402,7 @@ class Summary:
                 lines.append(found.failure.message.splitlines()[0][:300] if found.failure.message else "")
                 if found.shrunk:
                     lines.append(found.shrunk)
-                else:
+                elif found.program is not None:
                     lines.append(render(found.program))
                     lines.append(f"inputs: {found.values!r}")
         return "\n".join(lines)
@@ -2409,9 +2412,36 @@ def program_seed(seed: int, index: int) -> int:
     return (seed * 1_000_003 + index * 7_919 + 12_345) % 2**62
 
 
+class ProgramTimeout(BaseException):
+    """A program took longer than its time limit to compile and check (a BaseException, so
+    that the oracle's handlers for exceptions of generated code do not take it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise ProgramTimeout in the block after ``seconds`` (Unix main thread; else no limit)."""
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise ProgramTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_programs(seed: int, indices, *, input_sets: int = 1, oracle: Oracle | None = None,
-                 deadline: float | None = None) -> Summary:
-    """Generate and check the programs ``indices`` of campaign ``seed``."""
+                 deadline: float | None = None, program_timeout: float | None = None) -> Summary:
+    """Generate and check the programs ``indices`` of campaign ``seed``; a program whose input
+    set takes longer than ``program_timeout`` seconds is a failure of class timeout."""
     oracle = oracle or Oracle()
     summary = Summary()
     start = time.monotonic()
@@ -2427,7 +2457,12 @@ def run_programs(seed: int, indices, *, input_sets: int = 1, oracle: Oracle | No
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    outcome = oracle.check(program, values)
+                    with time_limit(program_timeout):
+                        outcome = oracle.check(program, values)
+                except ProgramTimeout:
+                    outcome = Outcome(render(program))
+                    outcome.fail("timeout:program", f"program {index} of seed {seed} took over "
+                                                    f"{program_timeout:g} s to compile and check")
                 except Exception as exc:  # noqa: BLE001 - a bug in the oracle must not stop the run
                     outcome = Outcome(render(program))
                     outcome.fail(f"crash:oracle:{type(exc).__name__}",

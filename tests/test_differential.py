@@ -317,3 +317,24 @@ def test_regression_tests_are_runnable_and_pass_on_a_correct_module():
         namespace = {"derivgen": derivgen, "np": np, "warnings": warnings}
         exec(compile(text, "<regression test>", "exec"), namespace)  # noqa: S102 - our own printed test
         namespace[text.split("(")[0].removeprefix("def ")]()
+
+
+# ---- the campaign driver ----------------------------------------------------------------------
+
+def test_a_program_past_its_time_limit_is_a_failure_and_the_run_goes_on():
+    summary = G.run_programs(5, range(3), program_timeout=1e-6)
+    assert summary.programs == 3
+    assert summary.found["timeout:program"].count == 3
+    assert "took over" in summary.report()
+
+
+def test_fuzz_main_writes_its_summary(tmp_path, capsys):
+    import fuzz_main
+
+    out = tmp_path / "summary.txt"
+    status = fuzz_main.main(["--count", "3", "--jobs", "1", "--seed", "3", "--shrink-budget", "0",
+                             "--output", str(out)])
+    text = out.read_text()
+    assert text.startswith("seed 3\n3 programs, 6 input sets")
+    assert status == (0 if "no failures" in text else 1)
+    assert capsys.readouterr().out.strip() == text.strip()

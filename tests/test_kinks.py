@@ -3,7 +3,8 @@
 Finite differences cannot see these conventions, so every expected value here is
 written out by hand: relu'(0) = 0, abs'(0) = 0, sign/floor/ceil have gradient 0,
 clamp passes the gradient on lo <= x <= hi (both ends inclusive), maximum/minimum
-split ties 0.5/0.5, where() sends the gradient to the selected branch only, and the
+split ties 0.5/0.5, hypot'(0, 0) = 0 (as abs'(0); PyTorch's a / hypot(a, b) is nan
+there), where() sends the gradient to the selected branch only, and the
 pow conventions at a zero base or exponent. Each case runs on float64 and float32
 arrays, and point by point on Python floats (the generated code's scalar path).
 Expected zeros must be exactly zero (atol=0).
@@ -66,6 +67,15 @@ def test_relu_gradient_at_zero_is_zero(compiled, source, inputs, expected, dtype
     ["abs(x)", "np.absolute(x)", "torch.abs(x)", "math.fabs(x)", "x.abs()"],
     {"x": [-2.0, 0.0, 3.0]}, {"x": [-1.0, 0.0, 1.0]}))
 def test_abs_gradient_at_zero_is_zero(compiled, source, inputs, expected, dtype):
+    check_gradients(compiled(source), inputs, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("source, inputs, expected", cases(
+    ["hypot(a, b)", "np.hypot(a, b)", "torch.hypot(a, b)", "math.hypot(a, b)"],
+    {"a": [0.0, 0.0, 3.0, -3.0], "b": [0.0, -2.0, 4.0, 0.0]},
+    {"a": [0.0, 0.0, 0.6, -1.0], "b": [0.0, -1.0, 0.8, 0.0]}))
+def test_hypot_gradient_at_the_origin_is_zero_as_abs(compiled, source, inputs, expected, dtype):
     check_gradients(compiled(source), inputs, expected, dtype)
 
 

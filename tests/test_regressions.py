@@ -475,3 +475,59 @@ def test_hypot_at_the_origin_in_a_branch_not_taken_has_no_nan_gradient():
         _, (gx, gp) = _all_paths(mod, np.array([0.0, 1.0]), 0.5)
     np.testing.assert_allclose(gx, [0.0, np.sqrt(2.0)])
     assert gp == 1.0
+
+
+@pytest.mark.parametrize("z", [np.array([[1e-8, -3e-9]]), np.array([[1e-8, -40.0]]).T,
+                               np.array([[-1e-8, -20.0, -1e-8 - 20.0]]).T])
+def test_logsumexp_near_zero_keeps_its_digits(z):
+    mod = derivgen.compile("logsumexp(z, axis=-2)")
+    with mpmath.workdps(50):
+        exact = [float(mpmath.log(sum(mpmath.exp(mpmath.mpf(float(v))) for v in col))) for col in z.T]
+    value, _ = _all_paths(mod, z)
+    np.testing.assert_allclose(value, exact, rtol=1e-14)
+
+
+@pytest.mark.parametrize("x", [1e-8, np.float32(-3e-7), np.array(2e-9)])
+def test_logsumexp_of_one_number_is_that_number(x):
+    mod = derivgen.compile("logsumexp(x)")
+    value, (gx,) = _all_paths(mod, x)
+    assert value == x and gx == 1.0
+
+
+def test_a_value_shared_by_two_where_branches_is_guarded_where_either_selects_it():
+    mod = derivgen.compile("where(False, arccos(y), where(~(False & (y < 1)), y, arccos(y)))")
+    with _strict():
+        for y in (1.0, np.array([1.0, 0.5, -1.0])):
+            value, (gy,) = _all_paths(mod, y)
+            np.testing.assert_array_equal(value, y)
+            np.testing.assert_array_equal(gy, np.ones_like(y))
+
+
+def test_a_value_shared_by_branches_of_different_conditions():
+    mod = derivgen.compile("def f(x, c):\n    s = sqrt(x)\n    return where(c > 0, s, 0.0) + where(c < -1, s, 1.0)\n")
+    x, c = np.array([-1.0, 4.0, 9.0, -4.0]), np.array([-0.5, 1.0, -2.0, -0.5])
+    with _strict():
+        value, (gx, gc) = _all_paths(mod, x, c)
+    np.testing.assert_array_equal(value, [1.0, 3.0, 3.0, 1.0])
+    np.testing.assert_allclose(gx, [0.0, 0.25, 1 / 6, 0.0])
+    np.testing.assert_array_equal(gc, 0.0)
+
+
+@pytest.mark.parametrize("k", [np.array([0.0, 2.0, 0.5]), 0.0, 2.0])
+def test_hypot_of_a_constant_branch_at_the_origin(k):
+    mod = derivgen.compile("def f(k):\n    w = where(abs(k) < 1, k, floor(0.001))\n    return hypot(w, w)\n")
+    with _strict():
+        value, (gk,) = _all_paths(mod, k)
+    kk = np.asarray(k)
+    np.testing.assert_allclose(value, np.where(abs(kk) < 1, np.sqrt(2) * abs(kk), 0.0))
+    # d/dk sqrt(2)|k| where |k| < 1 (0 at k = 0, as abs'(0) = 0), 0 where w is the constant
+    np.testing.assert_allclose(gk, np.where(abs(kk) < 1, np.sqrt(2) * np.sign(kk), 0.0))
+
+
+def test_hypot_gradient_at_the_origin_is_zero_as_abs():
+    mod = derivgen.compile("hypot(a, b)")
+    with _strict():
+        for a, b in ((0.0, 0.0), (np.zeros(2), np.array([0.0, 3.0]))):
+            _, (ga, gb) = _all_paths(mod, a, b)
+            np.testing.assert_array_equal(ga, 0.0)
+            np.testing.assert_array_equal(gb, np.where(np.asarray(b) > 0, 1.0, 0.0))
