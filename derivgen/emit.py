@@ -148,6 +148,9 @@ class FunctionBuilder:
         def emit(vid, target, expr, comments=None):
             if comments is None:
                 comments = notes.pop(vid)
+            # A value named now is held by every use: no longer one to write over (it may
+            # have been inlined as a cheap recomputation, each copy a new array, until now).
+            self.fresh.discard(vid)
             text[vid] = (target, PRECEDENCE["Atom"])
             where = self.where.get(vid, "") if self.where is not None else ""
             value = values.get(vid) or graph[vid]

@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 DEFAULT_DPS = 50
+STEPWISE = frozenset({"floor", "ceil", "sign"})  # piecewise-constant ops: derivative 0 between steps
 FLOAT32_STEP = 1e-6  # relative: a few float32 units (2**-23 = 1.2e-7)
 STEP = 1e-20  # relative step of the tiny one-sided and central differences
 WIDE_STEP = 1e-8  # relative step of the wider central difference (kinks within it are found)
@@ -419,6 +420,11 @@ class Exact:
         self.ctx = context(dps)
         self.perturbation = perturbation
         self._rounded = 0
+        # The results of the piecewise-constant ops, in the order they are computed: where a
+        # finite difference changes one, it has crossed a step (floor(expm1(y)) at y = 142
+        # rises in steps far narrower than any difference's: its slope there is not the
+        # op's derivative, 0).
+        self.steps: list = []
 
     def input(self, value) -> np.ndarray:
         """A float array (or number) as exact mpf values."""
@@ -442,6 +448,8 @@ class Exact:
             result = kernel.exact(self.ctx, *operands, **static)
             if self.perturbation is not None and kernel.rounds:
                 result = self._perturb(result)
+        if name in STEPWISE:
+            self.steps.append(result)
         return result
 
     def _perturb(self, x):
@@ -888,11 +896,18 @@ def jacobian(function: Callable, inputs: Mapping[str, Any], wrt: Sequence[str] |
         return _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation)
 
 
+def _same_steps(a: list, b: list) -> bool:
+    """Whether two evaluations took the same steps of every piecewise-constant op."""
+    return len(a) == len(b) and all(np.shape(x) == np.shape(y) and bool(np.all(np.asarray(x == y, dtype=bool)))
+                                    for x, y in zip(a, b))
+
+
 def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jacobian:
     arith0 = Exact(dps)
     ctx = arith0.ctx
     base = {n: arith0.input(v) for n, v in inputs.items()}
-    value = function(Exact(dps), base)
+    at_base = Exact(dps)
+    value = function(at_base, base)
     names = list(inputs) if wrt is None else list(wrt)
     perturbed_base = function(Exact(dps, perturbation), base) if perturbation is not None else None
     size = 1 + _max_abs(value, ctx)
@@ -906,10 +921,15 @@ def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jaco
         for i in range(x0.size):
             xi = x0.reshape(-1)[i]
 
-            def at(delta, arith=None, x0=x0, i=i, xi=xi, name=name):
+            crossed = []  # whether an evaluation took another step of a piecewise-constant op
+
+            def at(delta, arith=None, x0=x0, i=i, xi=xi, name=name, crossed=crossed):
                 moved = x0.copy()
                 moved.reshape(-1)[i] = xi + delta
-                return function(arith or Exact(dps), {**base, name: moved})
+                arith = arith or Exact(dps)
+                result = function(arith, {**base, name: moved})
+                crossed.append(not _same_steps(arith.steps, at_base.steps))
+                return result
 
             h = ctx.mpf(step) * max(1, abs(xi))
             wide = ctx.mpf(wide_step) * max(abs(xi), ctx.mpf(1e-3))
@@ -919,12 +939,12 @@ def _jacobian(function, inputs, wrt, dps, step, wide_step, perturbation) -> Jaco
             central_wide = _obj((wide_plus - wide_minus) / (2 * wide))
             cols.append(central)
             flags.append(_agree(forward, backward, 1e-10, noise, ctx)
-                         & _agree(central, central_wide, 1e-7, coarse, ctx))
+                         & _agree(central, central_wide, 1e-7, coarse, ctx) & (not any(crossed)))
             # A kink within float32 rounding of the point (3.0**x at x = 1e-8 rounds to a
             # clamp's bound 1.0): one-sided differences at float32's relative step disagree.
             h32 = ctx.mpf(FLOAT32_STEP) * max(abs(xi), ctx.mpf(1e-3))
             up, down = _obj((at(h32) - value) / h32), _obj((value - at(-h32)) / h32)
-            flags32.append(_agree(up, down, 1e-2, 1e-2 * coarse / 1e-12, ctx))
+            flags32.append(_agree(up, down, 1e-2, 1e-2 * coarse / 1e-12, ctx) & (not any(crossed)))
             if perturbation is not None:
                 pcols.append(_obj((at(h, Exact(dps, perturbation)) - perturbed_base) / h))
         columns[name], smooth[name] = cols, flags

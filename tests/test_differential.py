@@ -270,6 +270,23 @@ def test_oracle_skips_kinks_but_not_smooth_points():
     assert any(f.key.startswith("gradient:backward") for f in outcome.failures)  # at x = 1
 
 
+def test_a_condition_decided_by_float32_rounding_skips_that_gradient_check():
+    # (3 + 1e-8) * p > 3 at p = 1: True exactly, False in float32 (3 + 1e-8 rounds to 3), so the
+    # float32 gradient with respect to y belongs to the other branch, as NumPy's would.
+    p, y = G.var("p", (2,), -2, 2), G.var("y", (2,), -2, 2)
+    cond = G.mk("gt", G.mk("mul", G.const(3.00000001), p), G.const(3.0))
+    program = _program(G.mk("mul", G.mk("where", cond, y, G.mk("neg", y)), y), ("p", (2,)), ("y", (2,)))
+    values = {"p": np.array([1.0, 0.5]), "y": np.array([1.5, -0.75])}
+    oracle = G.Oracle()
+    ref = oracle.reference(program, values, wrt=["p", "y"])
+    assert ref.flips == {"float64": False, "float32": True}
+    outcome = oracle.check(program, values)
+    assert not outcome.failures, [f.key for f in outcome.failures]
+    vjp = ref.jac.vjp(1.0)
+    assert G.gradient_tolerance(ref, vjp, "y", 1.0, np.float64)[0].all()
+    assert not G.gradient_tolerance(ref, vjp, "y", 1.0, np.float32)[0].any()
+
+
 # ---- shrinking --------------------------------------------------------------------------------
 
 def cos_doubles_gradients(source, function, wrt):

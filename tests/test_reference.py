@@ -258,6 +258,14 @@ def test_kinks_are_not_smooth(source, x, smooth):
     np.testing.assert_array_equal(result.smooth["x"], smooth)
 
 
+def test_a_staircase_finer_than_the_step_is_not_smooth():
+    # floor(expm1(y)) at y = 142 rises in steps of 2e-62 in y: every difference crosses
+    # thousands of them, and its slope (expm1's) is not floor's derivative (0).
+    result = R.value_and_grad("floor(expm1(y))", {"y": np.array([142.0, 0.3, 1.0])})
+    np.testing.assert_array_equal(result.smooth["y"], [False, True, True])
+    np.testing.assert_array_equal(result.grads["y"][1:], 0.0)
+
+
 def test_a_kink_close_to_the_point_is_not_smooth():
     result = R.value_and_grad("relu(x - 0.5)", {"x": np.array([0.5 + 1e-12, 0.5 + 1e-3])})
     np.testing.assert_array_equal(result.smooth["x"], [False, True])

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import derivgen
+from derivgen import reference
 from derivgen.errors import ParseError
 
 RNG = np.random.default_rng(11)
@@ -531,3 +532,23 @@ def test_hypot_gradient_at_the_origin_is_zero_as_abs():
             _, (ga, gb) = _all_paths(mod, a, b)
             np.testing.assert_array_equal(ga, 0.0)
             np.testing.assert_array_equal(gb, np.where(np.asarray(b) > 0, 1.0, 0.0))
+
+
+def test_a_recomputed_value_named_for_a_long_line_is_not_written_over():
+    # -grad_output is recomputed at each use (cheap), then named to keep a line short: three
+    # masks were taken of it in place, the later ones reading what the first had zeroed.
+    mod = derivgen.compile("-np.clamp(x * y @ p, a_min=torch.sinh(q), a_max=numpy.matmul(y, z))")
+    rng = np.random.default_rng(3)
+    args = {"x": np.array([-1.39, 1.06]), "y": np.array([1.44, -1.64]), "p": rng.uniform(0.5, 2.0, (2, 2, 3)),
+            "q": np.array([1.3, 1.67, 1.1]), "z": np.array([[1.59, 1.39, -0.08], [1.4, 1.82, -1.99]])}
+    g = rng.normal(size=(2, 3))
+    _, got = _all_paths(mod, *args.values(), grad_output=g)
+    ref = reference.value_and_grad("-np.clamp(x * y @ p, a_min=torch.sinh(q), a_max=numpy.matmul(y, z))",
+                                   args, grad_output=g)
+    for name, grad in zip(mod.WRT, got):
+        assert ref.smooth[name].all()
+        np.testing.assert_allclose(grad, ref.grads[name], rtol=1e-12, atol=1e-12)
+    scaled = mod.backward(*args.values(), grad_output=np.full((2, 3), 2.0))
+    once = mod.backward(*args.values())
+    for a, b in zip(scaled, once):
+        np.testing.assert_allclose(a, 2 * b, rtol=1e-14)
