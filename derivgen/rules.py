@@ -224,6 +224,12 @@ SHAPED = {"matmul", "dot", "transpose", "max_shift"}
 EXPANDED = {"sum", "mean", "logsumexp"}
 
 
+def _hazards(op: str) -> dict[int, float]:
+    """Operand index -> a harmless value, for the operands that can make ``op`` fail."""
+    from .optimize import BINARY_HAZARDS, HAZARDS  # the NaN guards' table
+    return {0: HAZARDS[op]} if op in HAZARDS else BINARY_HAZARDS.get(op, {})
+
+
 @cache
 def vjp(op: str, operands: tuple, static: tuple, zero_safe: bool = False) -> tuple:
     """Cached rule terms for one op applied to these operands (placeholders or numbers).
@@ -237,7 +243,14 @@ def vjp(op: str, operands: tuple, static: tuple, zero_safe: bool = False) -> tup
         raise NotImplementedError(f"no derivative rule for op {op!r}") from None
     if zero_safe and op not in SHAPED:
         arrives = sp.Ne(S.expand_reduced(G, *static) if op in EXPANDED else G, 0)
-        return tuple(None if t is None else S.where(arrives, t, ZERO) for t in vjp(op, operands, static))
+        # Where nothing arrives, the terms are computed on harmless operands (and value), so
+        # that 0/0 is not computed there, warning, only to be masked: arccos(-1)'s -g/sqrt(0).
+        harmless = {operands[i]: S.where(arrives, operands[i], sp.Float(safe))
+                    for i, safe in _hazards(op).items() if isinstance(operands[i], sp.Symbol)}
+        if harmless:
+            harmless[OUT] = S.where(arrives, OUT, ONE)
+        return tuple(None if t is None else S.where(arrives, t.xreplace(harmless), ZERO)
+                     for t in vjp(op, operands, static))
     terms = rule(operands, static)
     return tuple(None if t is None or _is_zero(t) or isinstance(operands[i], sp.Number)
                  else t for i, t in enumerate(terms))

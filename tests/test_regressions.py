@@ -552,3 +552,20 @@ def test_a_recomputed_value_named_for_a_long_line_is_not_written_over():
     once = mod.backward(*args.values())
     for a, b in zip(scaled, once):
         np.testing.assert_allclose(a, 2 * b, rtol=1e-14)
+
+
+@pytest.mark.parametrize("c", [-1.0, np.array([-1.0, -2.0])])
+def test_a_branch_not_taken_under_a_reduction_computes_no_zero_over_zero(c):
+    # arccos(-1) from the constant branch: its derivative -1/sqrt(0) is computed only where a
+    # gradient arrives (nowhere for c < 0), not computed everywhere and masked after.
+    mod = derivgen.compile("where(c > 0, sum(arccos(where(x > 0, log10(x), -1.0)), axis=-1), 0.0)")
+    x = np.array([[-0.5, 2.0, 10.0], [0.5, -3.0, 1.0]])
+    with _strict():
+        value, (gc, gx) = _all_paths(mod, c, x)
+    cc = np.asarray(c)[..., None]
+    inner = np.where(x > 0, np.log10(np.where(x > 0, x, 1.0)), -1.0)
+    np.testing.assert_allclose(value, np.where(np.asarray(c) > 0, np.sum(np.arccos(inner), axis=-1), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(x > 0, -1 / np.sqrt(1 - inner**2) / (x * np.log(10)), 0.0)
+    np.testing.assert_allclose(gx, np.where(cc > 0, d, 0.0), rtol=1e-12)
+    np.testing.assert_array_equal(gc, 0.0)
