@@ -35,14 +35,16 @@ from functools import lru_cache
 import sympy as sp
 
 from . import symbolic as S
+from .backends.numpy.runtime import _Blocks
 from .graph import Graph, Value, placeholder
 from .printer import HELPERS, NUMPY
 from .reverse import Gradient
 
-# Elements per block: four float64 arrays of a block fill a core's 1 MiB L2 cache. Measured on
-# the benchmarks' BCE mean, 16,384 elements ran 15% slower (twice the calls per element) and
-# 65,536 about as fast; the elementwise workload was within noise of 16,384 at 32,768.
-BLOCK_SIZE = 32768
+# Elements per block, set where the generated code reads it (the run-time _Blocks.size): four
+# float64 arrays of a block fill a core's 1 MiB L2 cache. Measured on the benchmarks' BCE mean,
+# 16,384 elements ran 15% slower (twice the calls per element) and 65,536 about as fast; the
+# elementwise workload was within noise of 16,384 at 32,768.
+BLOCK_SIZE = _Blocks.size
 MIN_OPS = 4  # elementwise operations in the loop, at least, for blocks to pay for their calls
 # Elementwise operations in the loop, at least, per result that may be an array put together
 # from blocks: copying a block into the whole costs about as much as a few operations save.

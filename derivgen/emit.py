@@ -1,8 +1,9 @@
 """From a differentiated graph to module text.
 
 The compiler side builds a frozen :class:`ModuleDesc` (every statement already
-printed, every name chosen); the Jinja templates in ``templates/`` only loop and
-format it. Single-use values are inlined into their user's expression when the
+printed, every name chosen, the run-time helpers it calls copied from
+``derivgen/backends`` under its names); the Jinja templates in ``templates/`` only loop
+and format it. Single-use values are inlined into their user's expression when the
 result stays short, so the code reads like hand-written NumPy; every other value
 gets a numbered temporary. Nothing here depends on dict or set iteration order
 of hashed objects, so the text is identical across runs and PYTHONHASHSEED values.
@@ -23,11 +24,12 @@ from sympy.printing.precedence import PRECEDENCE
 
 from . import naming
 from . import symbolic as S
+from .backends import definitions
 from .blocking import BLOCK_SIZE, Blocked, split
 from .graph import placeholder, placeholder_index
 from .mathprinter import MathPrinter, scalar_path_possible
 from .parse import Program
-from .printer import HELPERS, NEW_ARRAY_HEADS, NumPyPrinter, enclosed, printed_precedence
+from .printer import NEW_ARRAY_HEADS, NumPyPrinter, enclosed, printed_precedence
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -84,6 +86,7 @@ class ModuleDesc:
     helpers: dict  # helper key -> emitted name, for those used
     aliases: dict
     builtin_aliases: tuple = ()  # (alias, builtin) for builtins an input shadows
+    runtime: str = ""  # the run-time helpers' definitions the module needs, copied under its names
 
 
 def fingerprint(source: str, options: dict, version: str) -> str:
@@ -606,6 +609,7 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         helpers=helpers,
         aliases=aliases,
         builtin_aliases=builtin_aliases,
+        runtime=definitions.copied(used, aliases),
     )
 
 
@@ -754,5 +758,5 @@ def environment() -> jinja2.Environment:
 
 
 def render(desc: ModuleDesc) -> str:
-    text = environment().get_template("module.py.jinja").render(m=desc, helpers=HELPERS, block_size=BLOCK_SIZE)
+    text = environment().get_template("module.py.jinja").render(m=desc, block_size=BLOCK_SIZE)
     return text.rstrip() + "\n"

@@ -20,7 +20,7 @@ from .printer import MATH, NumPyPrinter, floats
 
 # Heads the scalar path cannot express: programs using them run on NumPy only.
 ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b", "dot_grad_a", "dot_grad_b"}
-# Scalar helpers emitted into the module (templates/helpers.py.jinja): these mirror
+# Scalar helpers copied into the module (derivgen/backends/scalar/runtime.py): these mirror
 # NumPy's algorithm so both paths round alike.
 SCALAR_HELPERS = {"logaddexp": "logaddexp_scalar"}
 

@@ -45,7 +45,7 @@ MATH = {
     "atanh": "atanh", "exp": "exp", "log": "log", "erf": "erf", "log2": "log2", "log10": "log10",
     "log1p": "log1p", "expm1": "expm1", "hypot": "hypot", "atan2": "atan2",
 }
-# SymPy head -> helper function emitted into the module (see templates/helpers.py.jinja).
+# SymPy head -> run-time helper copied into the module (see derivgen/backends/numpy/runtime.py).
 HELPERS = {
     "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
     "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",

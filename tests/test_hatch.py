@@ -119,6 +119,31 @@ def test_installed_wheel_generates_with_its_own_templates(venv, tmp_path):
     assert result.stdout == derivgen.generate("sin(x**2)", wrt=["x"])
 
 
+RUNTIME_FILES = {"derivgen/backends/numpy/runtime.py", "derivgen/backends/scalar/runtime.py",
+                 "derivgen/backends/definitions.py"}
+
+
+def test_wheel_and_sdist_ship_the_runtime_helpers(wheel, tmp_path):
+    from hatchling.builders.sdist import SdistBuilder
+
+    with zipfile.ZipFile(wheel) as zf:
+        assert RUNTIME_FILES <= set(zf.namelist())
+    (sdist,) = SdistBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"])
+    with tarfile.open(sdist) as tf:
+        names = {name.split("/", 1)[1] for name in tf.getnames() if "/" in name}
+    assert RUNTIME_FILES <= names
+
+
+def test_installed_wheel_copies_helpers_from_its_own_runtime_files(venv, tmp_path):
+    located = run(venv, "-c", "import derivgen.backends.numpy.runtime as r, derivgen; print(r.__file__); "
+                              "print(derivgen.generate('sum(sigmoid(x) * logsumexp(x, axis=0))').count('\\ndef _'))",
+                  cwd=tmp_path)
+    assert located.returncode == 0, located.stderr
+    path, helpers = located.stdout.splitlines()
+    assert Path(path).is_relative_to(venv.parent.parent)
+    assert int(helpers) == derivgen.generate("sum(sigmoid(x) * logsumexp(x, axis=0))").count("\ndef _") > 5
+
+
 # ---- the build hook ----------------------------------------------------------------------
 def test_hook_regenerates_modules_into_the_wheel(venv, downstream):
     dist = downstream / "dist"

@@ -1,10 +1,22 @@
-{# Run-time helpers; each is emitted only when the generated code calls it. #}
-{% set np = m.np %}
-{% set h = m.helpers %}
-{% if "as_arrays" in h %}
+"""Run-time helpers of the NumPy path, copied into the generated modules that call them.
+
+Each top-level ``_name`` definition is one helper (key ``name``). A generated module gets
+the definitions its code calls, plus the ones those call, in this file's order, with
+``np``, ``math`` and the helpers' names renamed to the module's spellings (an input may
+take one of them). Everything a helper reads must be a builtin, ``np``, ``math``, another
+helper, or ``INPUTS``, which every generated module defines. ``_Blocks.size`` is also
+the block size the compiler plans with (``derivgen.blocking.BLOCK_SIZE``).
+"""
+
+import math
+
+import numpy as np
+
+# The generated module's input names, which _as_real's errors name (each module has its own).
+INPUTS: tuple[str, ...] = ()
 
 
-def {{ h.as_arrays }}(*values):
+def _as_arrays(*values):
     """The inputs as NumPy arrays.
 
     Python numbers (and integer arrays) take the floating dtype of the
@@ -13,23 +25,23 @@ def {{ h.as_arrays }}(*values):
     """
     dtype, mixed = None, False
     for v in values:  # one pass; a call on small arrays costs about what its arithmetic does
-        if (type(v) is {{ np }}.ndarray or isinstance(v, {{ np }}.generic)) and v.dtype.kind == "f":
+        if (type(v) is np.ndarray or isinstance(v, np.generic)) and v.dtype.kind == "f":
             if dtype is None:
                 dtype = v.dtype
             elif v.dtype != dtype:
                 mixed = True
     if mixed:
-        typed = ({{ np }}.ndarray, {{ np }}.generic)
+        typed = (np.ndarray, np.generic)
         floats = [v.dtype for v in values if isinstance(v, typed) and v.dtype.kind == "f"]
-        dtype = {{ np }}.result_type(*floats)
+        dtype = np.result_type(*floats)
     elif dtype is None:
-        dtype = {{ np }}.float64
-    return [v if type(v) is {{ np }}.ndarray and v.dtype.kind == "f"
-            else {{ np }}.asarray(v) if isinstance(v, {{ np }}.generic) and v.dtype.kind == "f"
-            else {{ h.as_real }}(v, dtype, i, len(values)) for i, v in enumerate(values)]
+        dtype = np.float64
+    return [v if type(v) is np.ndarray and v.dtype.kind == "f"
+            else np.asarray(v) if isinstance(v, np.generic) and v.dtype.kind == "f"
+            else _as_real(v, dtype, i, len(values)) for i, v in enumerate(values)]
 
 
-def {{ h.as_real }}(v, dtype, index, count):
+def _as_real(v, dtype, index, count):
     """A number or array that is not floating-point as an array of ``dtype``; anything
     that is not real numbers (None, a string, a date, a complex number) is an error that
     names the argument, never a silent nan or a parsed string."""
@@ -37,23 +49,21 @@ def {{ h.as_real }}(v, dtype, index, count):
     kind = kind.kind if kind is not None else None
     if kind is None and not isinstance(v, (bool, int, float)):
         try:
-            kind = {{ np }}.asarray(v).dtype.kind
+            kind = np.asarray(v).dtype.kind
         except (TypeError, ValueError) as exc:
             kind = f"not an array ({exc})"
     if kind not in (None, "b", "i", "u", "f"):
         names = INPUTS + ("grad_output",) * (count - len(INPUTS))
         what = {"c": "complex numbers", "M": "dates", "m": "time deltas", "U": "strings",
                 "S": "bytes", "O": "Python objects"}.get(kind, kind)
-        got = (f"an array of {what}" if isinstance(v, {{ np }}.ndarray) else "None" if v is None
+        got = (f"an array of {what}" if isinstance(v, np.ndarray) else "None" if v is None
                else f"{type(v).__name__} {v!r:.40}")
         raise TypeError(f"{names[index]}: expected a real number or an array of real numbers, "
                         f"got {got}")
-    return {{ np }}.asarray(v, dtype)
-{% endif %}
-{% if "unbroadcast" in h %}
+    return np.asarray(v, dtype)
 
 
-def {{ h.unbroadcast }}(g, shape, full=None, owned=False):
+def _unbroadcast(g, shape, full=None, owned=False):
     """g as an array of this shape.
 
     g may be smaller than the array it stands for (broadcasting stretches it where it is
@@ -63,29 +73,27 @@ def {{ h.unbroadcast }}(g, shape, full=None, owned=False):
     Here and below, getattr(g, "shape", ()) is np.shape(g) for arrays, NumPy scalars and
     Python numbers, without np.shape's dispatch (a quarter of its time on small arrays).
     """
-    if shape == () and full is None and type(g) is {{ np }}.ndarray:
+    if shape == () and full is None and type(g) is np.ndarray:
         return g.sum()  # to a single number: the common case, without the general steps' calls
     if full is not None and getattr(g, "shape", ()) != full:
-        g = {{ np }}.broadcast_to(g, full)
+        g = np.broadcast_to(g, full)
     if getattr(g, "shape", ()) != shape:
-        stretched = {{ np }}.broadcast_shapes(getattr(g, "shape", ()), shape)
+        stretched = np.broadcast_shapes(getattr(g, "shape", ()), shape)
         if stretched != shape:
-            g = {{ np }}.broadcast_to(g, stretched)
+            g = np.broadcast_to(g, stretched)
             lead = g.ndim - len(shape)
             axes = tuple(range(lead)) + tuple(
                 lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
             )
-            g = {{ np }}.sum(g, axis=axes).reshape(shape)
+            g = np.sum(g, axis=axes).reshape(shape)
         if getattr(g, "shape", ()) != shape:
-            g = {{ np }}.broadcast_to(g, shape)
-    if owned and not {{ np }}.asarray(g).flags.writeable:
-        g = {{ np }}.array(g)
+            g = np.broadcast_to(g, shape)
+    if owned and not np.asarray(g).flags.writeable:
+        g = np.array(g)
     return g
-{% endif %}
-{% if "sigmoid" in h %}
 
 
-def {{ h.sigmoid }}(z, in_place=False):
+def _sigmoid(z, in_place=False):
     """1 / (1 + exp(-z)), exact to rounding for every z.
 
     On ordinary inputs this is the naive formula, computed in one new array (none with
@@ -93,44 +101,38 @@ def {{ h.sigmoid }}(z, in_place=False):
     exp(-z) would overflow (z < -709 in float64), sigmoid(z) = exp(z) / (1 + exp(z)) is
     exp(z) to working precision (a subnormal, or 0): those elements take exp(z).
     """
-    e = {{ np }}.negative(z, out=z if in_place and type(z) is {{ np }}.ndarray else None)
-    if type(e) is {{ np }}.ndarray and e.size and e.dtype.kind == "f" \
-            and e.max() < {{ m.math or "math" }}.log({{ np }}.finfo(e.dtype).max) - 1:  # false for a nan too
-        {{ np }}.exp(e, out=e)
+    e = np.negative(z, out=z if in_place and type(z) is np.ndarray else None)
+    if type(e) is np.ndarray and e.size and e.dtype.kind == "f" \
+            and e.max() < math.log(np.finfo(e.dtype).max) - 1:  # false for a nan too
+        np.exp(e, out=e)
         e += 1
-        return {{ np }}.divide(1, e, out=e)
-    with {{ np }}.errstate(over="ignore"):
-        t = {{ np }}.exp(e)
-    return {{ np }}.where({{ np }}.isinf(t), {{ np }}.exp({{ np }}.minimum(-e, 0)), 1 / (1 + t))[()]
-{% endif %}
-{% if "softplus" in h %}
+        return np.divide(1, e, out=e)
+    with np.errstate(over="ignore"):
+        t = np.exp(e)
+    return np.where(np.isinf(t), np.exp(np.minimum(-e, 0)), 1 / (1 + t))[()]
 
 
-def {{ h.softplus }}(z):
+def _softplus(z):
     """log(1 + exp(z)), exact to rounding for every z: log1p keeps the tiny values of
     large negative z, and where exp(z) overflows softplus(z) is z to working precision."""
-    with {{ np }}.errstate(over="ignore"):
-        out = {{ np }}.log1p({{ np }}.exp(z))
-    overflow = {{ np }}.isinf(out) & {{ np }}.isfinite(z)
+    with np.errstate(over="ignore"):
+        out = np.log1p(np.exp(z))
+    overflow = np.isinf(out) & np.isfinite(z)
     if overflow.any():
-        out = {{ np }}.where(overflow, z, out)
+        out = np.where(overflow, z, out)
     return out
-{% endif %}
-{% if "logaddexp" in h %}
 
 
-def {{ h.logaddexp }}(a, b):
+def _logaddexp(a, b):
     """log(exp(a) + exp(b)) as max(a, b) + log1p(exp(-|a - b|)), without overflow."""
     d = a - b
-    out = {{ np }}.maximum(a, b) + {{ np }}.log1p({{ np }}.exp(-{{ np }}.abs(d)))
-    if {{ np }}.isnan(d).any():  # equal infinities (or a nan): a + b is the answer there
-        out = {{ np }}.where(d == d, out, a + b)
+    out = np.maximum(a, b) + np.log1p(np.exp(-np.abs(d)))
+    if np.isnan(d).any():  # equal infinities (or a nan): a + b is the answer there
+        out = np.where(d == d, out, a + b)
     return out
-{% endif %}
-{% if "sigmoid_parts" in h %}
 
 
-def {{ h.sigmoid_parts }}(z):
+def _sigmoid_parts(z):
     """(sigmoid(z), sigmoid(-z)) from one exp(-z): the gradient of sigmoid needs both.
 
     On ordinary inputs this is the naive formula, as cheap as it gets (two new arrays).
@@ -140,20 +142,18 @@ def {{ h.sigmoid_parts }}(z):
     forms exact there.
     """
     e = -z  # a new array, updated in place below (a NumPy scalar if z is 0-d)
-    arrays = type(e) is {{ np }}.ndarray
+    arrays = type(e) is np.ndarray
     try:
-        with {{ np }}.errstate(over="raise", invalid="raise"):
-            e = {{ np }}.exp(e, out=e if arrays else None)
+        with np.errstate(over="raise", invalid="raise"):
+            e = np.exp(e, out=e if arrays else None)
             s = e + 1
-            s = {{ np }}.divide(1, s, out=s if arrays else None)
-            return s, {{ np }}.multiply(e, s, out=e if arrays else None)
+            s = np.divide(1, s, out=s if arrays else None)
+            return s, np.multiply(e, s, out=e if arrays else None)
     except FloatingPointError:
-        return {{ h.sigmoid }}(z), {{ h.sigmoid }}(-z)
-{% endif %}
-{% if "softplus_parts" in h %}
+        return _sigmoid(z), _sigmoid(-z)
 
 
-def {{ h.softplus_parts }}(z):
+def _softplus_parts(z):
     """(softplus(z), sigmoid(z)) from one exp(z): softplus' = sigmoid.
 
     log1p keeps the tiny values of large negative z. Where exp(z) overflows (z > 709) or
@@ -161,16 +161,14 @@ def {{ h.softplus_parts }}(z):
     there: softplus(z) is z to working precision, sigmoid(z) is 1.
     """
     try:
-        with {{ np }}.errstate(over="raise", invalid="raise"):
-            e = {{ np }}.exp(z)
-            return {{ np }}.log1p(e), e / (1 + e)
+        with np.errstate(over="raise", invalid="raise"):
+            e = np.exp(z)
+            return np.log1p(e), e / (1 + e)
     except FloatingPointError:
-        return {{ h.softplus }}(z), {{ h.sigmoid }}(z)
-{% endif %}
-{% if "logaddexp_parts" in h %}
+        return _softplus(z), _sigmoid(z)
 
 
-def {{ h.logaddexp_parts }}(a, b):
+def _logaddexp_parts(a, b):
     """(logaddexp(a, b), sigmoid(a - b), sigmoid(b - a)) from exp(a) and exp(b).
 
     The naive log(exp(a) + exp(b)) and its gradient exp(a) / (exp(a) + exp(b)) are exact
@@ -181,30 +179,28 @@ def {{ h.logaddexp_parts }}(a, b):
     (below 1/64, where more than 6 of its bits would be lost) is recomputed in that form.
     """
     try:
-        with {{ np }}.errstate(over="raise", under="raise", divide="raise", invalid="raise"):
-            ea = {{ np }}.exp(a)
-            eb = {{ np }}.exp(b)
+        with np.errstate(over="raise", under="raise", divide="raise", invalid="raise"):
+            ea = np.exp(a)
+            eb = np.exp(b)
             s = ea + eb
             # In place where the arrays are this helper's own and of the result's shape
             # (exp of a 0-d array is a NumPy scalar): fewer fresh pages to touch.
-            own = isinstance(s, {{ np }}.ndarray)
-            wa = {{ np }}.divide(ea, s, out=ea if own and ea.shape == s.shape else None)
-            wb = {{ np }}.divide(eb, s, out=eb if own and eb.shape == s.shape else None)
-            out = {{ np }}.log(s, out=s if own else None)
+            own = isinstance(s, np.ndarray)
+            wa = np.divide(ea, s, out=ea if own and ea.shape == s.shape else None)
+            wb = np.divide(eb, s, out=eb if own and eb.shape == s.shape else None)
+            out = np.log(s, out=s if own else None)
     except FloatingPointError:
-        return {{ h.logaddexp }}(a, b), {{ h.sigmoid }}(a - b), {{ h.sigmoid }}(b - a)
+        return _logaddexp(a, b), _sigmoid(a - b), _sigmoid(b - a)
     if own and out.size:
-        near = {{ np }}.abs(out) < 0.015625  # 1/64: fewer than 6 bits of the result would be lost
+        near = np.abs(out) < 0.015625  # 1/64: fewer than 6 bits of the result would be lost
         if near.any():
-            out[near] = {{ h.logaddexp }}(*(x[near] for x in {{ np }}.broadcast_arrays(a, b)))
+            out[near] = _logaddexp(*(x[near] for x in np.broadcast_arrays(a, b)))
     elif not own and abs(out) < 0.015625:
-        out = {{ h.logaddexp }}(a, b)
+        out = _logaddexp(a, b)
     return out, wa, wb
-{% endif %}
-{% if "exp_shift" in h %}
 
 
-def {{ h.exp_shift }}(x, axis=None, keepdims=False):
+def _exp_shift(x, axis=None, keepdims=False):
     """(exp(x - m), m) for a stable logsumexp or softmax over axis; m has the shape of the
     reduction (keepdims as given) and cancels exactly, so no gradient flows through it.
 
@@ -214,133 +210,111 @@ def {{ h.exp_shift }}(x, axis=None, keepdims=False):
     underflow raises a flag: a small weight would lose its digits). Otherwise m = max(x)
     (0 where that is not finite), which costs one more pass over x.
     """
-    m = {{ np }}.max(x, axis=axis, keepdims=True, initial=-{{ np }}.inf)
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dtype = getattr(x, "dtype", None)
-    dtype = dtype if dtype is not None and dtype.kind == "f" else {{ np }}.float64
-    limit = {{ m.math or "math" }}.log({{ np }}.finfo(dtype).max) - {{ m.math or "math" }}.log({{ np }}.size(x) + 1) - 1
-    if {{ np }}.all(m < limit):
+    dtype = dtype if dtype is not None and dtype.kind == "f" else np.float64
+    limit = math.log(np.finfo(dtype).max) - math.log(np.size(x) + 1) - 1
+    if np.all(m < limit):
         try:
-            with {{ np }}.errstate(under="raise"):
-                return {{ np }}.exp(x), 0.0
+            with np.errstate(under="raise"):
+                return np.exp(x), 0.0
         except FloatingPointError:
             pass
-    m = {{ np }}.where({{ np }}.isfinite(m), m, 0)
-    return {{ np }}.exp(x - m), m if keepdims else {{ np }}.squeeze(m, axis=axis)
-{% endif %}
-{% if "sum_product" in h %}
+    m = np.where(np.isfinite(m), m, 0)
+    return np.exp(x - m), m if keepdims else np.squeeze(m, axis=axis)
 
 
-def {{ h.sum_product }}(a, b):
+def _sum_product(a, b):
     """np.sum(a * b): a dot product where a and b have one shape (no array for a * b)."""
     # (Not for a Python number: vdot would make it a float64 array, and float32 a float64.)
     if (getattr(a, "shape", ()) == getattr(b, "shape", ())
             and type(a) not in (float, int) and type(b) not in (float, int)):
-        return {{ np }}.vdot(a, b)
-    return {{ np }}.sum(a * b)
-{% endif %}
-{% if "mean_product" in h %}
+        return np.vdot(a, b)
+    return np.sum(a * b)
 
 
-def {{ h.mean_product }}(a, b):
+def _mean_product(a, b):
     """np.mean(a * b): a dot product where a and b have one shape (no array for a * b)."""
     if (getattr(a, "shape", ()) == getattr(b, "shape", ()) and getattr(a, "size", 1)
             and type(a) not in (float, int) and type(b) not in (float, int)):
-        return {{ np }}.vdot(a, b) / getattr(a, "size", 1)
-    return {{ np }}.mean(a * b)
-{% endif %}
-{% if "unbroadcast_product" in h %}
+        return np.vdot(a, b) / getattr(a, "size", 1)
+    return np.mean(a * b)
 
 
-def {{ h.unbroadcast_product }}(a, b, shape, full=None, owned=False):
-    """{{ h.unbroadcast }}(a * b, shape, full, owned): a dot product where the product is
+def _unbroadcast_product(a, b, shape, full=None, owned=False):
+    """_unbroadcast(a * b, shape, full, owned): a dot product where the product is
     summed to a single number and a, b (and full) have one shape."""
     a_shape = getattr(a, "shape", ())
     if (shape == () and a_shape == getattr(b, "shape", ()) == (full or a_shape)
             and type(a) not in (float, int) and type(b) not in (float, int)):
-        return {{ np }}.vdot(a, b)
-    return {{ h.unbroadcast }}(a * b, shape, full, owned)
-{% endif %}
-{% if "in_place" in h %}
+        return np.vdot(a, b)
+    return _unbroadcast(a * b, shape, full, owned)
 
 
-def {{ h.in_place }}(ufunc, x):
+def _in_place(ufunc, x):
     """ufunc(x) written over x, a new array that nothing else holds: one allocation fewer.
     A single number (or an array that is not floating point) is computed as usual."""
-    if type(x) is {{ np }}.ndarray and x.dtype.kind == "f":
+    if type(x) is np.ndarray and x.dtype.kind == "f":
         return ufunc(x, out=x)
     return ufunc(x)
-{% endif %}
-{% if "scaled" in h %}
 
 
-def {{ h.scaled }}(x, g):
+def _scaled(x, g):
     """x * g, a gradient times grad_output: x itself where g is 1 (the default), a pass
     over x fewer."""
     return x if g.ndim == 0 and g.item() == 1 else x * g  # g: grad_output, as an array
-{% endif %}
-{% if "sech2" in h %}
 
 
-def {{ h.sech2 }}(z):
+def _sech2(z):
     """sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): tanh's derivative from one exp, exact
     where 1 - tanh(z)**2 would cancel, and free of overflow."""
-    e = -2 * {{ np }}.abs(z)  # a new array (a NumPy scalar if z is 0-d), updated in place
-    e = {{ np }}.exp(e, out=e if type(e) is {{ np }}.ndarray else None)
+    e = -2 * np.abs(z)  # a new array (a NumPy scalar if z is 0-d), updated in place
+    e = np.exp(e, out=e if type(e) is np.ndarray else None)
     d = e + 1
     d *= d
     e *= 4
     e /= d
     return e
-{% endif %}
-{% if "masked" in h %}
 
 
-def {{ h.masked }}(values, keep, in_place=False):
+def _masked(values, keep, in_place=False):
     """np.where(keep, values, 0), as a product with the mask (np.where is ten times
     slower on an unpredictable mask); an inf or nan where keep is false needs np.where.
 
     in_place=True: values is a new array nothing else holds, so the product is written
     over it where it has the result's shape (where keep is true it is unchanged).
     """
-    fits = (in_place and type(values) is {{ np }}.ndarray
+    fits = (in_place and type(values) is np.ndarray
             and getattr(keep, "shape", ()) in ((), values.shape))
-    out = {{ np }}.multiply(values, keep, out=values if fits else None)
+    out = np.multiply(values, keep, out=values if fits else None)
     total = out.sum()
     if total != total:  # nan: an element is nan (or an inf - inf)
-        return {{ np }}.where(keep, values, 0)
+        return np.where(keep, values, 0)
     return out
-{% endif %}
-{% if "erf" in h %}
 
 
-def {{ h.erf }}(x):
+def _erf(x):
     """The error function, elementwise (NumPy has none; math.erf is exact to rounding)."""
-    x = {{ np }}.asarray(x)
-    return {{ np }}.vectorize({{ m.math or "math" }}.erf, otypes=[x.dtype])(x)[()]
-{% endif %}
-{% if "max_shift" in h %}
+    x = np.asarray(x)
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)[()]
 
 
-def {{ h.max_shift }}(x, axis=None, keepdims=False):
+def _max_shift(x, axis=None, keepdims=False):
     """max(x) over axis, 0 where that is not finite: subtracted before exp, it keeps exp
     from overflowing, and since it cancels exactly no gradient flows through it."""
-    m = {{ np }}.max(x, axis=axis, keepdims=keepdims, initial=-{{ np }}.inf)
-    return {{ np }}.where({{ np }}.isfinite(m), m, 0)
-{% endif %}
-{% if "logsumexp" in h %}
+    m = np.max(x, axis=axis, keepdims=keepdims, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0)
 
 
-def {{ h.logsumexp }}(x, axis=None, keepdims=False):
+def _logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over axis, shifted by the maximum so exp cannot overflow."""
-    shift = {{ np }}.max(x, axis=axis, keepdims=True, initial=-{{ np }}.inf)
-    shift = {{ np }}.where({{ np }}.isfinite(shift), shift, 0)
-    out = {{ np }}.log({{ np }}.sum({{ np }}.exp(x - shift), axis=axis, keepdims=True)) + shift
-    return {{ h.lse_refine }}(out if keepdims else {{ np }}.squeeze(out, axis=axis), x, axis, keepdims)
-{% endif %}
-{% if "lse_refine" in h %}
+    shift = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return _lse_refine(out if keepdims else np.squeeze(out, axis=axis), x, axis, keepdims)
 
 
-def {{ h.lse_refine }}(value, x, axis=None, keepdims=False):
+def _lse_refine(value, x, axis=None, keepdims=False):
     """logsumexp(x) over axis, given its value: recomputed where that is near 0.
 
     There log(s) of a sum s near 1 (or m + log(s) with a small max m) has lost the digits
@@ -348,129 +322,109 @@ def {{ h.lse_refine }}(value, x, axis=None, keepdims=False):
     The exact form is m + log1p(r), m the max, r the sum of exp(x - m) over the other
     elements (a tie with the max adds 1): nothing there rounds against 1.
     """
-    near = {{ np }}.abs(value) < 0.015625  # 1/64: fewer than 6 bits of the result would be lost
-    if not {{ np }}.any(near):
+    near = np.abs(value) < 0.015625  # 1/64: fewer than 6 bits of the result would be lost
+    if not np.any(near):
         return value
-    with {{ np }}.errstate(all="ignore"):  # rows with an infinite max are not recomputed
-        m = {{ np }}.max(x, axis=axis, keepdims=True, initial=-{{ np }}.inf)
+    with np.errstate(all="ignore"):  # rows with an infinite max are not recomputed
+        m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
         top = x == m
-        rest = {{ np }}.sum({{ np }}.where(top, 0, {{ np }}.exp(x - m)), axis=axis, keepdims=True)
-        rest = rest + ({{ np }}.sum(top, axis=axis, keepdims=True) - 1)
-        exact = m + {{ np }}.log1p(rest)
+        rest = np.sum(np.where(top, 0, np.exp(x - m)), axis=axis, keepdims=True)
+        rest = rest + (np.sum(top, axis=axis, keepdims=True) - 1)
+        exact = m + np.log1p(rest)
     if not keepdims:
-        exact = exact.reshape({{ np }}.shape(value))
-    return {{ np }}.where(near, exact.astype(getattr(value, "dtype", exact.dtype), copy=False), value)[()]
-{% endif %}
-{% if "bad_grad_output" in h %}
+        exact = exact.reshape(np.shape(value))
+    return np.where(near, exact.astype(getattr(value, "dtype", exact.dtype), copy=False), value)[()]
 
 
-def {{ h.bad_grad_output }}(g, shape):
+def _bad_grad_output(g, shape):
     """grad_output of neither the output's shape nor a single number: an error."""
     raise ValueError(f"grad_output has shape {g.shape}, but the output has shape {tuple(shape)}: "
                      "pass an array of the output's shape, or a single number")
-{% endif %}
-{% if "reduced_count" in h %}
 
 
-def {{ h.reduced_count }}(inner, outer):
+def _reduced_count(inner, outer):
     """The count a mean along axes divides by: the size of its operand's shape over its
     value's. Where the operand is empty its gradient is empty too, and any count will do (1,
     rather than 0 // 0)."""
-    size = {{ m.math or "math" }}.prod(inner)
-    return size // {{ m.math or "math" }}.prod(outer) if size else 1
-{% endif %}
-{% if "typed" in h %}
+    size = math.prod(inner)
+    return size // math.prod(outer) if size else 1
 
 
-def {{ h.typed }}(value, *like, shaped=False):
+def _typed(value, *like, shaped=False):
     """``value`` in the floating dtype of the inputs ``like`` (already arrays): a where
     between numbers is int64 or float64 whatever the inputs, a constant has no dtype.
     shaped=True: a gradient, in its input's shape (a reduction along axis -1 of a 0-d input
     gives it a dimension of size 1)."""
     if shaped and getattr(value, "shape", ()) != like[0].shape:
-        value = {{ np }}.reshape(value, like[0].shape)
-    dtype = like[0].dtype if len(like) == 1 else {{ np }}.result_type(*like)
-    if type(value) is {{ np }}.ndarray and value.dtype == dtype and value.ndim:
+        value = np.reshape(value, like[0].shape)
+    dtype = like[0].dtype if len(like) == 1 else np.result_type(*like)
+    if type(value) is np.ndarray and value.dtype == dtype and value.ndim:
         return value
-    return {{ np }}.asarray(value, dtype)[()]  # a 0-d result as a NumPy scalar
-{% endif %}
-{% if "dot_grad_a" in h %}
+    return np.asarray(value, dtype)[()]  # a 0-d result as a NumPy scalar
 
 
-def {{ h.dot_grad_a }}(g, a, b):
+def _dot_grad_a(g, a, b):
     """d np.dot(a, b)/da applied to g. np.dot sums a's last axis against b's second-to-last
     (its only axis for a vector), and its result has a's other axes, then b's:
     da = tensordot(g, b) over b's other axes."""
-    if {{ np }}.ndim(a) == 0 or {{ np }}.ndim(b) == 0:  # dot with a scalar is a product
-        return {{ h.unbroadcast }}(g * b, getattr(a, "shape", ()))
-    rest = [i for i in range({{ np }}.ndim(b)) if i != max({{ np }}.ndim(b) - 2, 0)]
-    return {{ np }}.tensordot(g, b, axes=(list(range({{ np }}.ndim(g) - len(rest), {{ np }}.ndim(g))), rest))
-{% endif %}
-{% if "dot_grad_b" in h %}
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # dot with a scalar is a product
+        return _unbroadcast(g * b, getattr(a, "shape", ()))
+    rest = [i for i in range(np.ndim(b)) if i != max(np.ndim(b) - 2, 0)]
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - len(rest), np.ndim(g))), rest))
 
 
-def {{ h.dot_grad_b }}(g, a, b):
+def _dot_grad_b(g, a, b):
     """d np.dot(a, b)/db applied to g: tensordot(a, g) over a's other axes, with the summed
     axis put back second-to-last (last for a vector b)."""
-    if {{ np }}.ndim(a) == 0 or {{ np }}.ndim(b) == 0:
-        return {{ h.unbroadcast }}(g * a, getattr(b, "shape", ()))
-    lead = list(range({{ np }}.ndim(a) - 1))
-    grad = {{ np }}.tensordot(a, g, axes=(lead, lead))
-    return {{ np }}.moveaxis(grad, 0, -2) if {{ np }}.ndim(b) >= 2 else grad
-{% endif %}
-{% if "matmul_grad_a" in h or "matmul_grad_b" in h %}
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, getattr(b, "shape", ()))
+    lead = list(range(np.ndim(a) - 1))
+    grad = np.tensordot(a, g, axes=(lead, lead))
+    return np.moveaxis(grad, 0, -2) if np.ndim(b) >= 2 else grad
 
 
-def {{ h.as_matrices }}(g, a, b):
+def _as_matrices(g, a, b):
     """Operands of a @ b promoted to at least 2-D, as matmul does, with g to match."""
-    a2 = a[{{ np }}.newaxis, :] if {{ np }}.ndim(a) == 1 else a
-    b2 = b[:, {{ np }}.newaxis] if {{ np }}.ndim(b) == 1 else b
+    a2 = a[np.newaxis, :] if np.ndim(a) == 1 else a
+    b2 = b[:, np.newaxis] if np.ndim(b) == 1 else b
     # b's axis first: for vector @ vector g is 0-d and becomes (1, 1).
-    if {{ np }}.ndim(b) == 1:
-        g = {{ np }}.expand_dims(g, -1)
-    if {{ np }}.ndim(a) == 1:
-        g = {{ np }}.expand_dims(g, -2)
+    if np.ndim(b) == 1:
+        g = np.expand_dims(g, -1)
+    if np.ndim(a) == 1:
+        g = np.expand_dims(g, -2)
     return g, a2, b2
-{% endif %}
-{% if "matmul_grad_a" in h %}
 
 
-def {{ h.matmul_grad_a }}(g, a, b):
+def _matmul_grad_a(g, a, b):
     """d(a @ b)/da applied to g: g @ b.T, summed back to a's shape."""
-    if {{ np }}.ndim(a) == 0 or {{ np }}.ndim(b) == 0:  # dot with a scalar is a product
-        return {{ h.unbroadcast }}(g * b, getattr(a, "shape", ()))
-    g2, a2, b2 = {{ h.as_matrices }}(g, a, b)
-    grad = g2 @ {{ np }}.swapaxes(b2, -1, -2)
-    if {{ np }}.ndim(a) == 1:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # dot with a scalar is a product
+        return _unbroadcast(g * b, getattr(a, "shape", ()))
+    g2, a2, b2 = _as_matrices(g, a, b)
+    grad = g2 @ np.swapaxes(b2, -1, -2)
+    if np.ndim(a) == 1:
         grad = grad[..., 0, :]
-    return {{ h.unbroadcast }}(grad, getattr(a, "shape", ()))
-{% endif %}
-{% if "matmul_grad_b" in h %}
+    return _unbroadcast(grad, getattr(a, "shape", ()))
 
 
-def {{ h.matmul_grad_b }}(g, a, b):
+def _matmul_grad_b(g, a, b):
     """d(a @ b)/db applied to g: a.T @ g, summed back to b's shape."""
-    if {{ np }}.ndim(a) == 0 or {{ np }}.ndim(b) == 0:
-        return {{ h.unbroadcast }}(g * a, getattr(b, "shape", ()))
-    g2, a2, b2 = {{ h.as_matrices }}(g, a, b)
-    grad = {{ np }}.swapaxes(a2, -1, -2) @ g2
-    if {{ np }}.ndim(b) == 1:
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _unbroadcast(g * a, getattr(b, "shape", ()))
+    g2, a2, b2 = _as_matrices(g, a, b)
+    grad = np.swapaxes(a2, -1, -2) @ g2
+    if np.ndim(b) == 1:
         grad = grad[..., 0]
-    return {{ h.unbroadcast }}(grad, getattr(b, "shape", ()))
-{% endif %}
-{% if "per_element" in h %}
+    return _unbroadcast(grad, getattr(b, "shape", ()))
 
 
-def {{ h.per_element }}(shape):
+def _per_element(shape):
     """1/n for a mean over the n elements of an array of this shape; inf where there are
     none, so that the empty sum times it is nan, as NumPy's mean of nothing."""
-    n = {{ m.math }}.prod(shape)
-    return 1 / n if n else {{ m.math }}.inf
-{% endif %}
-{% if "Blocks" in h %}
+    n = math.prod(shape)
+    return 1 / n if n else math.inf
 
 
-class {{ h.Blocks }}:
+class _Blocks:
     """The inputs a block of rows at a time, so that one block's temporaries stay in cache.
 
     Blocks are cut when every input with more than one element has one shape (each other
@@ -480,7 +434,7 @@ class {{ h.Blocks }}:
     array result is written into its rows of the whole, a sum is added to the others.
     """
 
-    size = {{ block_size }}  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
+    size = 32768  # elements per block (2 or more): a few arrays of a block fit in a core's L2 cache
 
     def __init__(self, *inputs, over=None):
         self.inputs = inputs
@@ -526,8 +480,7 @@ class {{ h.Blocks }}:
             return part
         if getattr(part, "shape", ()) == self.block:  # rows of an array result
             if total is None:
-                total = {{ np }}.empty(self.shape, {{ np }}.result_type(part))
+                total = np.empty(self.shape, np.result_type(part))
             total[self.at] = part
             return total
         return part if total is None else total + part  # a sum over the block
-{% endif %}

@@ -1,0 +1,1 @@
+"""The NumPy path's run-time helpers (``runtime.py``)."""

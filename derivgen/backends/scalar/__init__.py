@@ -1,0 +1,1 @@
+"""The scalar path's run-time helpers (``runtime.py``)."""
