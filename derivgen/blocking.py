@@ -37,7 +37,7 @@ import sympy as sp
 from . import symbolic as S
 from .backends.numpy.runtime import _Blocks
 from .graph import Graph, Value, placeholder
-from .printer import HELPERS, NUMPY
+from .ops import BLOCKABLE
 from .reverse import Gradient
 
 # Elements per block, set where the generated code reads it (the run-time _Blocks.size): four
@@ -51,13 +51,9 @@ MIN_OPS = 4  # elementwise operations in the loop, at least, for blocks to pay f
 WORK_PER_COPY = 6
 
 REDUCING = (S.sum_product, S.mean_product, S.unbroadcast, S.unbroadcast_product, S.reduce_sum, S.reduce_mean)
-# Elementwise heads: the result's element i depends on element i of each operand only.
-ELEMENTWISE = (set(NUMPY) - {"dot"}) | {
-    "sigmoid", "softplus", "logaddexp", "erf", "sigmoid_parts", "softplus_parts", "logaddexp_parts",
-    "sech2", "scaled", "clip", "relu", "where", "part", "nan_like", "sqrt",
-    "size_ratio",  # a count from shapes: a number
-}
-assert ELEMENTWISE >= {k for k in HELPERS if k.endswith("_parts")}
+# Elementwise heads (the result's element i depends on element i of each operand only),
+# from the op registry.
+ELEMENTWISE = BLOCKABLE
 _ATOMS = (sp.Symbol, sp.Number, sp.NumberSymbol, sp.logic.boolalg.BooleanAtom, sp.Tuple)
 _ARITHMETIC = (sp.Add, sp.Mul, sp.Pow, sp.core.relational.Relational, sp.And, sp.Or, sp.Not)
 
@@ -174,8 +170,31 @@ class _Splitter:
         for vid, value in values.items():
             if value is not graph[vid]:  # computed differently by this function
                 self.new.values[vid] = value
+        self.loopable = self._loopable(needed, values)
+        root_context = self._root_contexts(roots)
+        ops = self._contexts(needed)
+        if any({"loop", "outer"} <= c and vid not in self.early and values[vid].template is not None
+               for vid, c in self.contexts.items()):
+            raise _Refuse  # array work both in the loop and after it, on the whole inputs
+        # Build the new graph in topological order.
+        for vid in needed:
+            for ctx in sorted(self.contexts.get(vid, ())):
+                self.build(vid, ctx)
+        out_roots = [(name, self.accumulate(vid, name) if root_context[vid] == "loop"
+                      else self.direct.get(vid, self.memo[vid, "outer"])) for name, vid in roots]
+        work = ops + self.part_ops
+        if not self.totals or work < MIN_OPS or work < WORK_PER_COPY * self.copies:
+            raise _Refuse  # too little work in the loop to pay for the calls and copies blocks cost
+        self.deps += self._inputs_read()
+        over = frozenset.intersection(*self.deps)
+        if not over:
+            raise _Refuse  # some sum reads no input that blocks cut: it would count once per block
+        return self._blocked(out_roots, over)
+
+    def _loopable(self, needed, values) -> dict[int, bool]:
+        """For each value, whether it can be computed block by block; values computed before
+        the loop (constants, numbers from sums of inputs alone) are collected in ``early``."""
         early = self.early
-        ops = 0
         loopable: dict[int, bool] = {}
         for vid in needed:
             value = values[vid]
@@ -202,16 +221,25 @@ class _Splitter:
                 loopable[vid] = loopable[value.args[0]]
                 continue
             loopable[vid] = not _reductions(value.template) and all(loopable[a] for a in value.args)
-        self.loopable = loopable
-        # Contexts each value is needed in, from the roots down (ids are a topological order).
-        contexts: dict[int, set] = {}
+        return loopable
+
+    def _root_contexts(self, roots) -> dict[int, str]:
+        """Where each result is computed: in the loop, or outside it ("outer")."""
+        self.contexts: dict[int, set] = {}
         root_context = {}
         for name, vid in roots:
             value = self.value_of(vid)
-            ctx = "loop" if value.template is not None and not self.before(vid) and loopable[vid] else "outer"
+            in_loop = value.template is not None and not self.before(vid) and self.loopable[vid]
+            ctx = "loop" if in_loop else "outer"
             root_context[vid] = ctx
             self.root_names.setdefault(vid, name)
-            contexts.setdefault(vid, set()).add(ctx)
+            self.contexts.setdefault(vid, set()).add(ctx)
+        return root_context
+
+    def _contexts(self, needed) -> int:
+        """The contexts each value is needed in, from the roots down (ids are a topological
+        order); returns the count of elementwise operations in the loop."""
+        contexts, ops = self.contexts, 0
         for vid in reversed(needed):
             value = self.value_of(vid)
             for ctx in contexts.get(vid, ()):
@@ -237,27 +265,9 @@ class _Splitter:
                         subs.add("shape")
                     if i in outside:
                         subs.add("outer")
-        self.contexts = contexts
-        if any({"loop", "outer"} <= c and vid not in early and values[vid].template is not None
-               for vid, c in contexts.items()):
-            raise _Refuse  # array work both in the loop and after it, on the whole inputs
-        # Build the new graph in topological order.
-        for vid in needed:
-            for ctx in sorted(contexts.get(vid, ())):
-                self.build(vid, ctx)
-        out_roots = []
-        for name, vid in roots:
-            if root_context[vid] == "loop":
-                out_roots.append((name, self.accumulate(vid, name)))
-            else:
-                out_roots.append((name, self.direct.get(vid, self.memo[vid, "outer"])))
-        work = ops + self.part_ops
-        if not self.totals or work < MIN_OPS or work < WORK_PER_COPY * self.copies:
-            raise _Refuse  # too little work in the loop to pay for the calls and copies blocks cost
-        self.deps += self._inputs_read()
-        over = frozenset.intersection(*self.deps)
-        if not over:
-            raise _Refuse  # some sum reads no input that blocks cut: it would count once per block
+        return ops
+
+    def _blocked(self, out_roots, over) -> Blocked:
         cut = [p for p in self.params if p in self.block]
         new_terms = frozenset(n for (vid, _), n in self.memo.items() if vid in self.terms)
         read_in_loop = {a for u in self.new.values if self.where.get(u.id) == "loop" for a in u.args}

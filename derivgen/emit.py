@@ -22,14 +22,13 @@ import jinja2
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from . import naming
+from . import naming, ops
 from . import symbolic as S
-from .backends import definitions
+from .backends import definitions, targets
 from .blocking import BLOCK_SIZE, Blocked, split
-from .graph import placeholder, placeholder_index
-from .mathprinter import MathPrinter, scalar_path_possible
-from .parse import Program
-from .printer import NEW_ARRAY_HEADS, NumPyPrinter, enclosed, printed_precedence
+from .graph import Program, placeholder, placeholder_index
+from .ops import NEW_ARRAY_HEADS
+from .printer import enclosed, printed_precedence
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -100,13 +99,92 @@ def _op_count(template) -> int:
     return int(sp.count_ops(template)) if template is not None else 0
 
 
+class _Placing:
+    """The statements of one function as its values are placed, in order: each value is
+    written into its users (inlined) or named by a statement of its own."""
+
+    def __init__(self, builder, namer: naming.Namer, values: dict):
+        self.builder, self.namer, self.values = builder, namer, values
+        self.root_names: dict[int, str] = {}
+        for name, vid in builder.roots:
+            self.root_names.setdefault(vid, name)
+        self.text: dict[int, tuple[str, int]] = {}
+        self.reads: dict[int, frozenset] = {}  # the names each value's text reads
+        self.notes: dict[int, tuple[str, ...]] = {}  # inlined values -> the notes they carry
+        self.gradient_side: set[int] = {builder.seed} | builder.terms
+        self.forward: list[Statement] = []
+        self.backward: list[Statement] = []
+        self.ops = 0
+        self.claimed: list[str] = []  # temporaries' names, in the order they were decided
+
+    def value(self, vid: int):
+        return self.values.get(vid) or self.builder.graph[vid]
+
+    def temporary(self) -> str:
+        """A new temporary's token: it gets its name once every statement is placed, so
+        that names number up in reading order (see _renumber)."""
+        self.claimed.append(naming.temporary(self.namer, len(self.claimed)))
+        return _temporary_token(len(self.claimed) - 1)
+
+    def emit(self, vid: int, target: str, expr: str, comments=None) -> None:
+        builder = self.builder
+        if comments is None:
+            comments = self.notes.pop(vid)
+        # A value named now is held by every use: no longer one to write over (it may
+        # have been inlined as a cheap recomputation, each copy a new array, until now).
+        builder.fresh.discard(vid)
+        self.text[vid] = (target, PRECEDENCE["Atom"])
+        where = builder.where.get(vid, "") if builder.where is not None else ""
+        statement = Statement(target, _unwrapped(expr), comments, where=where,
+                              reads=frozenset().union(*(self.reads[a] for a in self.value(vid).args)))
+        self.reads[vid] = frozenset({target})
+        (self.backward if vid in self.gradient_side else self.forward).append(statement)
+
+    def place(self, vid: int, uses) -> None:
+        builder, text, notes = self.builder, self.text, self.notes
+        value = self.value(vid)
+        if value.template is None:  # inputs and grad_output
+            text[vid] = (builder.leaf_names[vid], PRECEDENCE["Atom"])
+            self.reads[vid] = frozenset({builder.leaf_names[vid]})
+            return
+        self.ops += _op_count(value.template)
+        expr, prec = builder._print(value, text)
+        # A line grown too long by inlining gets its longest inlined operand named.
+        while len(expr) > LINE_LIMIT:
+            inlined = [a for a in value.args if a in notes]
+            if not inlined:
+                break
+            longest = max(inlined, key=lambda a: (len(text[a][0]), a))
+            self.emit(longest, self.temporary(), text[longest][0])
+            expr, prec = builder._print(value, text)
+        merged = tuple(dict.fromkeys(
+            ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
+        if any(a in self.gradient_side for a in value.args):
+            self.gradient_side.add(vid)
+        same = [a for a in value.args if text[a][0] == expr and text[a][1] == PRECEDENCE["Atom"]]
+        if same and vid not in self.root_names:  # an identity here (a shape fix-up on the scalar path)
+            text[vid] = text[same[0]]
+            self.reads[vid] = self.reads[same[0]]
+            notes[vid] = merged
+            return
+        if (vid not in self.root_names and vid not in builder.named
+                and builder._inline(value, expr, uses.get(vid, 0), text)):
+            text[vid] = (expr, prec)
+            self.reads[vid] = frozenset().union(*(self.reads[a] for a in value.args))
+            if _new_array(value.template):
+                builder.fresh.add(vid)
+            notes[vid] = merged
+            return
+        self.emit(vid, self.root_names[vid] if vid in self.root_names else self.temporary(), expr, merged)
+
+
 class FunctionBuilder:
     """Decides which values of one generated function are inlined or named, and prints them."""
 
     def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]],
-                 printer=NumPyPrinter, cache: dict | None = None, params: tuple = (),
+                 backend: targets.Backend = targets.NUMPY, cache: dict | None = None, params: tuple = (),
                  where: dict | None = None, named: frozenset = frozenset()):
-        self.printer = printer
+        self.backend = backend
         self.cache = {} if cache is None else cache  # printed templates, shared by a module's builders
         self.graph = grad.graph
         self.seed = grad.seed
@@ -125,98 +203,39 @@ class FunctionBuilder:
         graph = self.graph
         root_ids = [vid for _, vid in self.roots]
         needed, uses, values = self._values(root_ids)
-        if self.printer is NumPyPrinter and self.params:
+        if self.backend.arrays and self.params:
             blocked = split(graph, lambda v: values.get(v) or graph[v], self.roots, self.leaf_names,
                             self.params, namer, self.seed, self.terms)
             if blocked is not None:
                 return self._build_blocked(blocked, namer)
-        root_names: dict[int, str] = {}
-        for name, vid in self.roots:
-            root_names.setdefault(vid, name)
-
-        text: dict[int, tuple[str, int]] = {}
-        reads: dict[int, frozenset] = {}  # the names each value's text reads
-        notes: dict[int, tuple[str, ...]] = {}  # inlined values -> the notes they carry
-        gradient_side: set[int] = {self.seed} | self.terms
-        forward, backward = [], []
-        ops = 0
-        claimed: list[str] = []  # temporaries' names, in the order they were decided
-
-        def temporary() -> str:
-            """A new temporary's token: it gets its name once every statement is placed, so
-            that names number up in reading order (see _renumber)."""
-            claimed.append(naming.temporary(namer, len(claimed)))
-            return _temporary_token(len(claimed) - 1)
-
-        def emit(vid, target, expr, comments=None):
-            if comments is None:
-                comments = notes.pop(vid)
-            # A value named now is held by every use: no longer one to write over (it may
-            # have been inlined as a cheap recomputation, each copy a new array, until now).
-            self.fresh.discard(vid)
-            text[vid] = (target, PRECEDENCE["Atom"])
-            where = self.where.get(vid, "") if self.where is not None else ""
-            value = values.get(vid) or graph[vid]
-            statement = Statement(target, _unwrapped(expr), comments, where=where,
-                                  reads=frozenset().union(*(reads[a] for a in value.args)))
-            reads[vid] = frozenset({target})
-            (backward if vid in gradient_side else forward).append(statement)
-
+        state = _Placing(self, namer, values)
         for vid in needed:
-            value = values.get(vid) or graph[vid]
-            if value.template is None:  # inputs and grad_output
-                text[vid] = (self.leaf_names[vid], PRECEDENCE["Atom"])
-                reads[vid] = frozenset({self.leaf_names[vid]})
-                continue
-            ops += _op_count(value.template)
-            expr, prec = self._print(value, text)
-            # A line grown too long by inlining gets its longest inlined operand named.
-            while len(expr) > LINE_LIMIT:
-                inlined = [a for a in value.args if a in notes]
-                if not inlined:
-                    break
-                longest = max(inlined, key=lambda a: (len(text[a][0]), a))
-                emit(longest, temporary(), text[longest][0])
-                expr, prec = self._print(value, text)
-            merged = tuple(dict.fromkeys(
-                ((value.note,) if value.note else ()) + sum((notes.get(a, ()) for a in value.args), ())))
-            if any(a in gradient_side for a in value.args):
-                gradient_side.add(vid)
-            same = [a for a in value.args if text[a][0] == expr and text[a][1] == PRECEDENCE["Atom"]]
-            if same and vid not in root_names:  # an identity here (a shape fix-up on the scalar path): reuse the name
-                text[vid] = text[same[0]]
-                reads[vid] = reads[same[0]]
-                notes[vid] = merged
-                continue
-            if vid not in root_names and vid not in self.named and self._inline(value, expr, uses.get(vid, 0), text):
-                text[vid] = (expr, prec)
-                reads[vid] = frozenset().union(*(reads[a] for a in value.args))
-                if _new_array(value.template):
-                    self.fresh.add(vid)
-                notes[vid] = merged
-                continue
-            emit(vid, root_names[vid] if vid in root_names else temporary(), expr, merged)
+            state.place(vid, uses)
         for name, vid in self.roots:
             if graph[vid].template is None:  # the output is an input itself
-                forward.append(Statement(name, text[vid][0], where="after" if self.where is not None else "",
-                                         reads=reads[vid]))
-                text[vid] = (name, PRECEDENCE["Atom"])
+                state.forward.append(Statement(name, state.text[vid][0], reads=state.reads[vid],
+                                               where="after" if self.where is not None else ""))
+                state.text[vid] = (name, PRECEDENCE["Atom"])
         if self.where is not None:
-            return self._blocked_sections(forward, backward, claimed, text, ops)
-        backward = _schedule(backward, _tokens(claimed))
-        forward, backward, renamed = _renumber(forward, backward, claimed)
-        if self.printer is NumPyPrinter:
-            released = _released(forward + backward, set(claimed))
+            return self._blocked_sections(state.forward, state.backward, state.claimed, state.text, state.ops)
+        return self._sections(state)
+
+    def _sections(self, state) -> tuple[list[Section], dict[int, str], int]:
+        """The statements placed, ordered, named and explained, as the function's sections."""
+        backward = _schedule(state.backward, _tokens(state.claimed))
+        forward, backward, renamed = _renumber(state.forward, backward, state.claimed)
+        if self.backend.arrays:
+            released = _released(forward + backward, set(state.claimed))
             forward, backward = released[:len(forward)], released[len(forward):]
             forward, backward = (self._explained(forward), self._explained(backward))
-        text = {vid: (renamed.get(t, t), p) for vid, (t, p) in text.items()}
+        text = {vid: (renamed.get(t, t), p) for vid, (t, p) in state.text.items()}
         sections = []
         if forward:
             sections.append(Section(f"Forward terms ({len(forward)})", tuple(forward)))
         if backward:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
         names = {vid: text[vid][0] for _, vid in self.roots}
-        return sections, names, ops
+        return sections, names, state.ops
 
     def _build_blocked(self, blocked: Blocked, namer: naming.Namer):
         """The function as a loop over blocks of its inputs (see blocking.py)."""
@@ -315,7 +334,7 @@ class FunctionBuilder:
         """Whether to recompute a value at each use instead of keeping it: on arrays, a
         negation, square or constant shift of a named value (-x, x**2, 1 - y) costs one cheap pass,
         while keeping it holds one more array alive until its last use."""
-        if self.printer is not NumPyPrinter or len(value.args) != 1:
+        if not self.backend.arrays or len(value.args) != 1:
             return False
         if text[value.args[0]][1] != PRECEDENCE["Atom"]:
             return False
@@ -344,18 +363,18 @@ class FunctionBuilder:
         # group them first, so 2*x*(g/n) is computed as (2*(g/n))*x, one pass over x instead
         # of two. Reordering a product changes nothing but rounding.
         scalars = frozenset(i for i, a in enumerate(value.args)
-                            if self.printer is NumPyPrinter and not self.graph[a].lo
+                            if self.backend.arrays and not self.graph[a].lo
                             and self.graph[a].template is not None)
         fresh = frozenset(i for i, a in enumerate(value.args)
-                          if self.printer is NumPyPrinter and a in self.fresh)
+                          if self.backend.arrays and a in self.fresh)
         arrays = frozenset(i for i, a in enumerate(value.args)
-                           if self.printer is NumPyPrinter and self.graph[a].op in ("input", "grad_output"))
-        key = (value.template, self.printer, shape, scalars, fresh, arrays)
+                           if self.backend.arrays and self.graph[a].op in ("input", "grad_output"))
+        key = (value.template, self.backend.name, shape, scalars, fresh, arrays)
         cached = self.cache.get(key)
         if cached is None:
             tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
                       for i, (prec, negative) in enumerate(shape)}
-            printer = self.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
+            printer = self.backend.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
                                    fresh={placeholder(i) for i in fresh}, arrays={placeholder(i) for i in arrays})
             code = printer.doprint(value.template)
             cached = self.cache[key] = (code, frozenset(printer.used), printed_precedence(code))
@@ -391,7 +410,8 @@ def _new_array(template) -> bool:
 
 
 _TOKEN = re.compile("\0(\\d+)\0")
-PARTS = {"sigmoid": S.sigmoid, "softplus": S.softplus, "logaddexp": S.logaddexp}
+# The ops a *_parts helper may compute with their gradient's weights (the op registry).
+PARTS = ops.PARTS
 
 
 def _alone(value):
@@ -399,7 +419,7 @@ def _alone(value):
     n = len(value.args) - 1
     if value.template != S.part(placeholder(n), 0):
         return None
-    head = PARTS[value.op]
+    head = ops.OPS[value.op].head
     return replace(value, template=head(*(placeholder(i) for i in range(n))), args=value.args[:n])
 
 
@@ -503,20 +523,36 @@ def _natural(name: str):
     return (int(digits) if digits else -1, name)
 
 
+@dataclass
+class _Module:
+    """What the functions of one module share while they are described."""
+
+    program: Program
+    grad: Gradient
+    wrt: tuple[str, ...]
+    aliases: dict
+    leaf_names: dict
+    seed_param: str
+    used: set
+    printed: dict  # printed templates, shared by the module's builders
+    typing: _Typing
+
+    @property
+    def signature(self) -> str:
+        return ", ".join(self.program.inputs)
+
+
 def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str,
              module_doc: tuple[str, ...]) -> ModuleDesc:
-    graph = grad.graph
     inputs = program.inputs
     aliases = naming.module_aliases(inputs)
-    fields = naming.gradient_fields(wrt)
     seed_param = naming.Namer(inputs).claim("grad_output")
     leaf_names = {program.input_ids[n]: n for n in inputs}
     leaf_names[grad.seed] = seed_param
     used: set[str] = {"np", "as_arrays"}
-    printed: dict = {}
-    functions = []
-    signature = ", ".join(inputs)
-    call_doc = f"{program.name}({signature})"
+    module = _Module(program, grad, wrt, aliases, leaf_names, seed_param, used, {},
+                     _Typing(grad.graph, aliases, used))
+    call_doc = f"{program.name}({module.signature})"
     specs = [
         ("forward", (), True, (f"The value of {call_doc}.",)),
         ("backward", wrt, False,
@@ -526,69 +562,91 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         ("value_and_grad", wrt, True,
          (f"(value, Gradients) of {call_doc}, computing the shared terms once.",)),
     ]
-    typing = _Typing(graph, aliases, used)
-    for fname, grads, with_value, doc in specs:
-        namer = naming.Namer(set(inputs) | set(aliases.values()) | {seed_param})
-        roots = []
-        if with_value:
-            roots.append((namer.claim("value"), grad.output))
-        for n in grads:
-            roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
-        leaves = tuple(program.input_ids[n] for n in inputs) + ((grad.seed,) if grads else ())
-        builder = FunctionBuilder(grad, aliases, leaf_names, roots, cache=printed, params=leaves)
-        sections, names, ops = builder.build(namer.child())
-        used |= builder.used
-        scalar = {}
-        if scalar_path_possible(graph, graph.ancestors([vid for _, vid in roots])):
-            scalar_builder = FunctionBuilder(grad, aliases, leaf_names, roots, MathPrinter, cache=printed)
-            scalar_sections, _, _ = scalar_builder.build(namer.child())
-            used |= scalar_builder.used | {"scalar_types", "float"}
-            params_checked = inputs + ((seed_param,) if grads else ())
-            # Python floats, the common case, in one chained comparison; then any mix of
-            # the scalar types, one membership test each.
-            types = [f"{aliases['type']}({p})" for p in params_checked]
-            scalar = {
-                "scalar_check": _wrap_condition(types + [aliases["float"]], " is ")
-                + _wrap_condition([f"{t} in {aliases['scalar_types']}" for t in types], " and ", "or "),
-                "scalar_sections": tuple(scalar_sections),
-                # One test for all results: a sum of finite numbers times 0.0 is 0.0; an inf or
-                # nan anywhere (or a sum that overflows) makes it nan.
-                "finite_check": (f"({' + '.join(name for name, _ in roots)})*0.0 == 0.0" if len(roots) > 1
-                                 else f"{roots[0][0]}*0.0 == 0.0"),
-            }
-        params = inputs + ((seed_param,) if grads else ())
-        sig = signature + (f", {seed_param}=1.0" if grads else "")
-        convert = _conversion(params, aliases["as_arrays"])
-        grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
-        # Results that could come out in another dtype than the inputs' (a where between
-        # numbers, a constant) are cast on the NumPy path; the scalar path's are floats.
-        typed_text = ", ".join(typing.cast(grad.grads[n], names[grad.grads[n]], (n,), gradient=True)
-                               for n in grads)
-        gradients = f"{aliases['Gradients']}({typed_text})"
-        # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
-        fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
-        value_text = typing.cast(grad.output, names[grad.output], inputs) if with_value else ""
-        # On the scalar path a constant result (an integer literal) is made a float.
-        scalar_value = typing.scalar(grad.output, names[grad.output]) if with_value else ""
-        if fname == "forward":
-            returns, scalar_returns = value_text, scalar_value
-        elif fname == "backward":
-            returns, scalar_returns = gradients, fast
-        else:
-            returns = f"{value_text}, {gradients}"
-            scalar_returns = f"{scalar_value}, {fast}"
-        if scalar:
-            scalar["scalar_returns"] = scalar_returns
-            if grads:
-                used.add("new_tuple")
-        doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
-        seed_check = _seed_check(graph[grad.output], program, seed_param, aliases, used) if grads else ()
-        if grads and with_value and not seed_check and not builder.blocks:
-            # The output's shape is known once it is computed: grad_output is tested then.
-            sections = _checked_gradients(sections, seed_param, names[grad.output], aliases, used)
-        functions.append(FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
-                                      blocks=builder.blocks, seed_check=seed_check, **scalar))
-    used = naming.required(used)
+    functions = tuple(_function(module, *spec) for spec in specs)
+    return _module_desc(module, functions, header, module_doc)
+
+
+def _function(module: _Module, fname: str, grads, with_value: bool, doc: tuple[str, ...]) -> FunctionDesc:
+    """One generated function: its NumPy path, and its scalar path where one is possible."""
+    grad, aliases, used, inputs = module.grad, module.aliases, module.used, module.program.inputs
+    namer = naming.Namer(set(inputs) | set(aliases.values()) | {module.seed_param})
+    roots = []
+    if with_value:
+        roots.append((namer.claim("value"), grad.output))
+    for n in grads:
+        roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
+    leaves = tuple(module.program.input_ids[n] for n in inputs) + ((grad.seed,) if grads else ())
+    builder = FunctionBuilder(grad, aliases, module.leaf_names, roots, cache=module.printed, params=leaves)
+    sections, names, ops = builder.build(namer.child())
+    used |= builder.used
+    scalar = _scalar_path(module, roots, namer, grads)
+    params = inputs + ((module.seed_param,) if grads else ())
+    sig = module.signature + (f", {module.seed_param}=1.0" if grads else "")
+    convert = _conversion(params, aliases["as_arrays"])
+    returns, scalar_returns = _returns(module, fname, grads, with_value, names)
+    if scalar:
+        scalar["scalar_returns"] = scalar_returns
+        if grads:
+            used.add("new_tuple")
+    doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
+    seed_check = (_seed_check(grad.graph[grad.output], module.program, module.seed_param, aliases, used)
+                  if grads else ())
+    if grads and with_value and not seed_check and not builder.blocks:
+        # The output's shape is known once it is computed: grad_output is tested then.
+        sections = _checked_gradients(sections, module.seed_param, names[grad.output], aliases, used)
+    return FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
+                        blocks=builder.blocks, seed_check=seed_check, **scalar)
+
+
+def _scalar_path(module: _Module, roots, namer, grads) -> dict:
+    """The scalar path's sections and checks, or {} where the program needs arrays."""
+    graph = module.grad.graph
+    if not targets.SCALAR.computes(graph, graph.ancestors([vid for _, vid in roots])):
+        return {}
+    aliases = module.aliases
+    scalar_builder = FunctionBuilder(module.grad, aliases, module.leaf_names, roots, targets.SCALAR,
+                                     cache=module.printed)
+    scalar_sections, _, _ = scalar_builder.build(namer.child())
+    module.used |= scalar_builder.used | {"scalar_types", "float"}
+    params_checked = module.program.inputs + ((module.seed_param,) if grads else ())
+    # Python floats, the common case, in one chained comparison; then any mix of
+    # the scalar types, one membership test each.
+    types = [f"{aliases['type']}({p})" for p in params_checked]
+    return {
+        "scalar_check": _wrap_condition(types + [aliases["float"]], " is ")
+        + _wrap_condition([f"{t} in {aliases['scalar_types']}" for t in types], " and ", "or "),
+        "scalar_sections": tuple(scalar_sections),
+        # One test for all results: a sum of finite numbers times 0.0 is 0.0; an inf or
+        # nan anywhere (or a sum that overflows) makes it nan.
+        "finite_check": (f"({' + '.join(name for name, _ in roots)})*0.0 == 0.0" if len(roots) > 1
+                         else f"{roots[0][0]}*0.0 == 0.0"),
+    }
+
+
+def _returns(module: _Module, fname: str, grads, with_value: bool, names) -> tuple[str, str]:
+    """What the function returns on the NumPy path and on the scalar path."""
+    grad, aliases, typing = module.grad, module.aliases, module.typing
+    grads_text = ", ".join(names[grad.grads[n]] for n in grads)  # positional: the cheapest call
+    # Results that could come out in another dtype than the inputs' (a where between
+    # numbers, a constant) are cast on the NumPy path; the scalar path's are floats.
+    typed_text = ", ".join(typing.cast(grad.grads[n], names[grad.grads[n]], (n,), gradient=True)
+                           for n in grads)
+    gradients = f"{aliases['Gradients']}({typed_text})"
+    # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
+    fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
+    value_text = typing.cast(grad.output, names[grad.output], module.program.inputs) if with_value else ""
+    # On the scalar path a constant result (an integer literal) is made a float.
+    scalar_value = typing.scalar(grad.output, names[grad.output]) if with_value else ""
+    if fname == "forward":
+        return value_text, scalar_value
+    if fname == "backward":
+        return gradients, fast
+    return f"{value_text}, {gradients}", f"{scalar_value}, {fast}"
+
+
+def _module_desc(module: _Module, functions, header: str, module_doc) -> ModuleDesc:
+    aliases = module.aliases
+    used = naming.required(module.used)
     if scalar_used := any(f.scalar_check for f in functions):
         used.add("type")
     helpers = {key: aliases[key] for key in naming.INTERNAL
@@ -601,11 +659,11 @@ def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str
         header=header,
         np=aliases["np"],
         math=aliases["math"] if "math" in used else None,
-        inputs=inputs,
-        wrt=wrt,
-        fields=fields,
+        inputs=module.program.inputs,
+        wrt=module.wrt,
+        fields=naming.gradient_fields(module.wrt),
         gradients_alias=aliases["Gradients"] if aliases["Gradients"] != "Gradients" else None,
-        functions=tuple(functions),
+        functions=functions,
         helpers=helpers,
         aliases=aliases,
         builtin_aliases=builtin_aliases,

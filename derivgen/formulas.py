@@ -47,10 +47,9 @@ import sympy as sp
 
 from . import naming, notation
 from . import symbolic as S
-from .compiler import passes, resolve_wrt
+from .compiler import compiled
 from .errors import UsageError
-from .graph import Graph, placeholder, placeholder_index
-from .parse import Program, parse
+from .graph import Graph, Program, placeholder, placeholder_index
 from .reverse import Gradient
 from .rules import SHAPED
 
@@ -122,11 +121,7 @@ def formulas(source: str, function: str | None = None, wrt=None, filename: str |
     if not isinstance(source, str):
         raise UsageError(f"source must be a string of Python code, not {type(source).__name__}")
     filename = filename or ("<expression>" if "def " not in source else "<source>")
-    program = parse(source, function, filename)
-    if program.kind == "expression" and function is not None:
-        raise UsageError("function= applies only to sources with def statements")
-    wrt = resolve_wrt(program, wrt)
-    program, grad = passes(program, wrt)
+    program, grad, wrt = compiled(source, function, wrt, filename)
     layout = _Labels(grad.graph) if shapes is None else _Shapes(program, grad, shapes)
     return _Writer(program, grad, wrt, layout).formulas()
 
@@ -213,6 +208,8 @@ class _Shapes:
             return _reduced(self.values[parts.args[0]], keepdims, axes)
         if value.op == "lse_refine":  # the logsumexp value it refines
             return args[0]
+        if value.op == "live":  # a condition in the shape of the value it guards
+            return args[1]
         if value.op in ("matmul", "dot"):
             return (_matmul if value.op == "matmul" else _dot)(*args)
         if value.op == "transpose":
@@ -604,6 +601,7 @@ _READABLE = (
     (S.sum_product, lambda a, b: S.reduce_sum(a * b, sp.Integer(0))),
     (S.mean_product, lambda a, b: S.reduce_mean(a * b, sp.Integer(0))),
     (S.lse_refine, lambda value, x, *static: value),
+    (S.live, lambda cond, x: cond),
 )
 
 # part(helper(...), k): the k-th result of a helper that shares work, as a formula.

@@ -148,3 +148,19 @@ class Graph:
             seen.add(vid)
             stack.extend(self.values[vid].args)
         return seen
+
+
+@dataclass
+class Program:
+    """A parsed source: the forward graph, its inputs and its output value (the front end
+    makes it; every later stage reads it, none needs the parser)."""
+
+    graph: Graph
+    inputs: tuple[str, ...]
+    input_ids: dict[str, int]
+    output: int
+    name: str
+    kind: str  # "expression" or "function"
+    source: str
+    filename: str
+    text: str  # the expression or the entry function's source, for docstrings

@@ -16,13 +16,12 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from . import symbolic as S
+from .ops import ARRAY_ONLY, SCALAR_HELPERS
 from .printer import MATH, NumPyPrinter, floats
 
-# Heads the scalar path cannot express: programs using them run on NumPy only.
-ARRAY_ONLY = {"matmul", "dot", "transpose", "matmul_grad_a", "matmul_grad_b", "dot_grad_a", "dot_grad_b"}
-# Scalar helpers copied into the module (derivgen/backends/scalar/runtime.py): these mirror
-# NumPy's algorithm so both paths round alike.
-SCALAR_HELPERS = {"logaddexp": "logaddexp_scalar"}
+# ARRAY_ONLY: the ops and heads the scalar path cannot express (programs using them run on
+# NumPy only); SCALAR_HELPERS: heads the scalar path computes with a run-time helper, which
+# mirrors NumPy's algorithm so both paths round alike (both from the op registry).
 
 
 def scalar_path_possible(graph, ids) -> bool:
@@ -58,8 +57,10 @@ class MathPrinter(NumPyPrinter):
         method = getattr(self, f"_print_{head}", None)
         if method is not None and head not in ("Function",):
             return method(expr)
+        if head in SCALAR_HELPERS:
+            return self._helper(SCALAR_HELPERS[head], expr.args)
         if head in MATH:
-            return self._call(MATH[head], expr.args)
+            return self._spelled(MATH[head], expr, "math")
         return super()._print_Function(expr)
 
     def _print_Pow(self, expr, rational=False):
@@ -95,9 +96,6 @@ class MathPrinter(NumPyPrinter):
     def _print_exp2(self, expr):
         return self._call("pow", (sp.Float(2.0), expr.args[0]))
 
-    def _print_erf(self, expr):
-        return self._call("erf", expr.args)
-
     def _print_relu(self, expr):
         # max keeps its first argument on ties and when it is nan, as np.maximum(x, 0) does.
         return f"{self.alias('max')}({self._print(expr.args[0])}, 0.0)"
@@ -109,17 +107,8 @@ class MathPrinter(NumPyPrinter):
     def _print_softplus(self, expr):
         return f"{self.alias('logaddexp_scalar')}(0.0, {self._print(expr.args[0])})"
 
-    def _print_sigmoid_parts(self, expr):
-        return self._helper("sigmoid_parts_scalar", expr.args)
-
-    def _print_softplus_parts(self, expr):
-        return self._helper("softplus_parts_scalar", expr.args)
-
-    def _print_logaddexp_parts(self, expr):
-        return self._helper("logaddexp_parts_scalar", expr.args)
-
-    def _print_sech2(self, expr):
-        return self._helper("sech2_scalar", expr.args)
+    def _print_live(self, expr):
+        return self._print(expr.args[0])  # single numbers: the condition itself
 
     def _print_lse_refine(self, expr):
         return self._print(expr.args[1])  # the logsumexp of one number is that number
@@ -129,9 +118,6 @@ class MathPrinter(NumPyPrinter):
 
     def _helper(self, key: str, args) -> str:
         return f"{self.alias(key)}({', '.join(self._print(a) for a in args)})"
-
-    def _print_logaddexp(self, expr):
-        return f"{self.alias('logaddexp_scalar')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _pick(self, a, b, op) -> str:
         # np.maximum/np.minimum propagate a nan from either side; so does this.

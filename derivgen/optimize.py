@@ -35,24 +35,16 @@ import sympy as sp
 
 from . import ops
 from . import symbolic as S
-from .graph import Graph, Value, placeholder
-from .parse import Program
+from .graph import Graph, Program, Value, placeholder
 
 A0, A1 = placeholder(0), placeholder(1)
-# Ops computed by a helper that also returns the weights of their gradient.
-PARTS = {"sigmoid": S.sigmoid_parts, "softplus": S.softplus_parts, "logaddexp": S.logaddexp_parts}
+# From the op registry: the ops computed by a helper that also returns the weights of their
+# gradient (op -> that helper's head), and the operands that can make an op fail (a
+# warning, nan or inf, for it or its derivative), with a value for which it is finite and
+# smooth: the NaN-safe branches of where guard them.
+PARTS = ops.PARTS
+HAZARDS = ops.HAZARDS
 ONE = sp.Integer(1)
-
-# Ops that can raise a warning or produce nan/inf for some inputs, and an input
-# value for which they are finite and smooth (with finite derivatives).
-HAZARDS = {
-    "log": 1.0, "log2": 1.0, "log10": 1.0, "log1p": 0.0, "sqrt": 1.0, "arccosh": 2.0,
-    "arctanh": 0.0, "arcsin": 0.0, "arccos": 0.0, "exp": 0.0, "exp2": 0.0, "expm1": 0.0,
-    "sinh": 0.0, "cosh": 0.0, "tan": 0.0,
-}
-# Binary ops: operand index -> safe value.
-BINARY_HAZARDS = {"div": {1: 1.0}, "pow": {0: 1.0, 1: 1.0}, "power": {0: 1.0, 1: 1.0},
-                  "hypot": {0: 1.0, 1: 1.0}}  # hypot's gradient a / hypot(a, b) is 0/0 at (0, 0)
 
 
 class Rewriter:
@@ -271,6 +263,11 @@ class Rewriter:
         renamed = {s: placeholder(i) for i, s in enumerate(used)}
         cond = self.new.add("cond", live.xreplace(renamed), tuple(conds[int(s.name[2:])] for s in used),
                             operands=tuple(placeholder(i) for i in range(len(used))))
+        # The alternatives come from different wheres, whose conditions may have shapes that
+        # the other paths do not: the disjunction is taken down to the argument's own shape (a
+        # position is live where any position it is broadcast to is), which guarding keeps.
+        shape = self.new[arg]
+        cond = self.new.add("live", S.live(A0, A1), (cond, arg), labels=(shape.lo, shape.hi), operands=(A0, A1))
         return self._guard(arg, cond, True, safe)
 
     def _guard(self, arg: int, cond: int | None, selected: bool, safe: float) -> int:
@@ -395,18 +392,15 @@ def _reads(graph: Graph, cond: int, vid: int) -> bool:
 
 def _hazard_positions(value: Value) -> list[tuple[int, float]]:
     """(argument position, safe value) for each operand of ``value`` that needs a guard."""
-    if value.op in HAZARDS and isinstance(value.operands[0], sp.Symbol):
-        return [(0, HAZARDS[value.op])]
     positions = []
-    for index, safe in BINARY_HAZARDS.get(value.op, {}).items():
+    for index, safe in HAZARDS.get(value.op, {}).items():
         operand = value.operands[index]
         if isinstance(operand, sp.Symbol):
             positions.append((int(operand.name[2:]), safe))
     return positions
 
 
-ELEMENTWISE = frozenset(name for name, spec in ops.OPS.items() if spec.kind == "elementwise") | frozenset(
-    ops.OPERATORS)
+ELEMENTWISE = ops.ELEMENTWISE  # op names, the operators of the language included
 
 
 def _elementwise(value: Value) -> bool:

@@ -14,13 +14,12 @@ import math
 import re
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import sympy as sp
 
 from . import ops, symbolic
 from .errors import ParseError, UnsupportedError, UsageError
-from .graph import Graph, placeholder
+from .graph import Graph, Program, placeholder
 from .nesting import parse_deep
 
 # How constructs are named in "... is not supported" messages.
@@ -74,21 +73,6 @@ RECURSION_LIMIT = 60000
 # the work (and graph size) any source can cause. A 5,000-step chain is about 50,000.
 MAX_NODES = 100_000
 MAX_AXES = 64  # NumPy arrays have at most 64 dimensions
-
-
-@dataclass
-class Program:
-    """A parsed source: the forward graph, its inputs and its output value."""
-
-    graph: Graph
-    inputs: tuple[str, ...]
-    input_ids: dict[str, int]
-    output: int
-    name: str
-    kind: str  # "expression" or "function"
-    source: str
-    filename: str
-    text: str  # the expression or the entry function's source, for docstrings
 
 
 class Poison:

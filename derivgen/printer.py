@@ -19,43 +19,21 @@ from sympy.printing.str import StrPrinter
 
 from . import symbolic as S
 
-# SymPy head -> NumPy function, for array operands.
-NUMPY = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos", "atan": "arctan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh",
-    "atanh": "arctanh", "exp": "exp", "log": "log", "Abs": "abs", "sign": "sign", "floor": "floor",
-    "ceiling": "ceil", "exp2": "exp2", "expm1": "expm1", "log2": "log2", "log10": "log10",
-    "log1p": "log1p", "hypot": "hypot", "atan2": "arctan2", "maximum": "maximum",
-    "minimum": "minimum", "where": "where", "dot": "dot",
-    "zeros_like": "zeros_like",
-}
-# Elementwise functions of one array whose result has the operand's dtype: written over
-# the operand where that is a new array nothing else holds.
-UNARY_UFUNCS = {
-    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
-    "exp", "log", "Abs", "exp2", "expm1", "log2", "log10", "log1p",
-}
-# Heads whose value is a new array (or, for single numbers, a new NumPy scalar).
-NEW_ARRAY_HEADS = UNARY_UFUNCS | {"sign", "floor", "ceiling", "hypot", "atan2", "maximum", "minimum", "clip",
-                                  "sigmoid", "softplus", "logaddexp", "relu"}
-# SymPy head -> math function, for constant operands (keeps constants Python floats).
-MATH = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "asinh", "acosh": "acosh",
-    "atanh": "atanh", "exp": "exp", "log": "log", "erf": "erf", "log2": "log2", "log10": "log10",
-    "log1p": "log1p", "expm1": "expm1", "hypot": "hypot", "atan2": "atan2",
-}
-# SymPy head -> run-time helper copied into the module (see derivgen/backends/numpy/runtime.py).
-HELPERS = {
-    "sigmoid": "sigmoid", "softplus": "softplus", "logaddexp": "logaddexp", "erf": "erf",
-    "reduce_logsumexp": "logsumexp", "sigmoid_parts": "sigmoid_parts",
-    "softplus_parts": "softplus_parts", "logaddexp_parts": "logaddexp_parts", "matmul_grad_a": "matmul_grad_a",
-    "matmul_grad_b": "matmul_grad_b", "dot_grad_a": "dot_grad_a", "dot_grad_b": "dot_grad_b",
-    "sum_product": "sum_product", "mean_product": "mean_product",
-    "scaled": "scaled", "sech2": "sech2",
-}
+# Spellings per SymPy head, from the op registry (derivgen/ops): NumPy functions for array
+# operands, math functions for constant ones, run-time helpers, and the elementwise functions
+# of one array whose result has the operand's dtype (written over the operand where that is a
+# new array nothing else holds).
+from .ops import HELPERS, MATH, NUMPY, UNARY_UFUNCS
+
+__all__ = ["HELPERS", "MATH", "NUMPY", "UNARY_UFUNCS", "NumPyPrinter", "enclosed", "floats", "printed_precedence"]
+
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
 NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
+
+
+def _is_name(spelling: str) -> bool:
+    """Whether a registry spelling is a function's name (else a format of the operands)."""
+    return spelling.isidentifier()
 
 
 class NumPyPrinter(StrPrinter):
@@ -207,17 +185,29 @@ class NumPyPrinter(StrPrinter):
         head = type(expr).__name__
         args = ", ".join(self._print(a) for a in expr.args)
         if expr.is_number and head in MATH:
-            return f"{self.math(MATH[head])}({args})"
+            return self._spelled(MATH[head], expr, "math")
         if head == "sigmoid" and self._is_fresh(expr.args[0]):
             return f"{self.alias('sigmoid')}({args}, in_place=True)"
         if head in HELPERS:
             return f"{self.alias(HELPERS[head])}({args})"
-        if head in UNARY_UFUNCS and self._is_fresh(expr.args[0]):
+        if head in UNARY_UFUNCS and self._is_fresh(expr.args[0]) and _is_name(NUMPY[head]):
             # Its operand is a new array used only here: the result is written over it.
             return f"{self.alias('in_place')}({self.np(NUMPY[head])}, {args})"
         if head in NUMPY:
-            return f"{self.np(NUMPY[head])}({args})"
+            return self._spelled(NUMPY[head], expr, "np")
         return getattr(self, f"_print_{head}")(expr)
+
+    def _spelled(self, spelling: str, expr, module: str) -> str:
+        """A registry spelling applied to the printed operands: a function of ``module``
+        (``"arctan2"``), or a format of the operands (``"{np}.power({0}, 3)"``), each of which
+        is parenthesised unless it is a whole argument of a call there."""
+        if _is_name(spelling):
+            return f"{self.alias(module)}.{spelling}({', '.join(self._print(a) for a in expr.args)})"
+        whole = {int(i) for i in re.findall(r"[(,]\s*\{(\d+)\}\s*(?=[,)])", spelling)}
+        operands = [self._print(a) if i in whole else self.parenthesize(a, PRECEDENCE["Pow"] + 1, strict=True)
+                    for i, a in enumerate(expr.args)]
+        modules = {m: self.alias(m) for m in ("np", "math") if "{" + m + "}" in spelling}
+        return spelling.format(*operands, **modules)
 
     def _print_nan_like(self, expr):
         return f"{self.np('full_like')}({self._print(expr.args[0])}, {self.math('nan')})"

@@ -24,8 +24,7 @@ import sympy as sp
 
 from . import rules
 from . import symbolic as S
-from .graph import Graph, placeholder
-from .parse import Program
+from .graph import Graph, Program, placeholder
 
 
 @dataclass(frozen=True)
@@ -59,69 +58,81 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
     first = len(graph.values)
     sweep = _Sweep(graph, seed)
     contributions: dict[int, list[int]] = {out: [sweep.start(graph[out])]} if out in needed else {}
-
     for vid in sorted(needed, reverse=True):
         terms = contributions.pop(vid, None)
         if not terms:
             continue
-        value = graph[vid]
-        if len({graph[t].hi for t in terms}) > 1:
-            # Terms standing for arrays of different shapes: a sum would broadcast the
-            # smaller ones and count them again for every element they were stretched
-            # over, so each is summed down to this value's shape first.
-            terms = [t if graph[t].hi == value.hi else _fit(graph, shapes, t, vid, sweep=sweep) for t in terms]
-        adjoint = _sum(graph, sweep.consistent(terms))
-        if value.op == "input":
+        adjoint = _adjoint(graph, shapes, sweep, vid, terms)
+        if graph[vid].op == "input":
             contributions[vid] = [adjoint]  # kept for the gradient outputs below
             continue
-        if value.op in rules.SHAPED or value.op in rules.EXPANDED:
-            # Reductions and linear algebra need their adjoint at full shape; elementwise
-            # rules let NumPy broadcast a smaller one.
-            adjoint = _fit(graph, shapes, adjoint, vid, sweep=sweep)
-        rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
-        for operand, term in zip(value.operands, rule_terms):
-            if term is None or not isinstance(operand, sp.Symbol):
-                continue
-            arg = value.args[_index(operand)]
-            if arg not in needed:
-                continue
-            binding = {placeholder(i): a for i, a in enumerate(value.args)}
-            binding[rules.OUT] = vid
-            binding[rules.G] = adjoint
-            binding[rules.SHAPE] = shapes.of(arg)
-            if graph[vid].hi:
-                binding[rules.OUT_SHAPE] = shapes.of(vid)
-            else:  # a value of shape (): say so in the term itself (a mean over everything)
-                term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
-            if value.op in rules.SHAPED:
-                labels = graph[arg].lo
-            elif value.op in rules.EXPANDED:
-                labels = (frozenset(), graph[arg].hi)
-            else:
-                labels = None
-            number = sweep.number(adjoint)
-            if number is not None:  # a number: written into the term
-                term = term.xreplace({rules.G: number})
-                if labels is None:  # the term still stands for an array of the adjoint's shape
-                    used = [a for s, a in binding.items() if s in term.free_symbols]
-                    labels = (frozenset().union(*(graph[a].lo for a in used)),
-                              frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
-            contribution = graph.bind(f"d{value.op}", term, binding, labels=labels,
-                                      note=rules.note(value.op, value.operands))
+        for arg, contribution in _contributions(graph, shapes, sweep, vid, adjoint, needed):
             contributions.setdefault(arg, []).append(contribution)
-
-    grads = {}
-    for name in wrt:
-        vid = program.input_ids[name]
-        terms = contributions.get(vid)
-        if terms is None:  # the output does not depend on this input
-            grads[name] = graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
-        else:
-            adjoint = _sum(graph, sweep.consistent(terms))
-            grad = _owned(graph, _fit(graph, shapes, adjoint, vid, final=True, sweep=sweep))
-            grads[name] = sweep.scaled(grad)
+    grads = {name: _gradient(graph, shapes, sweep, program.input_ids[name], contributions) for name in wrt}
     made = frozenset(v.id for v in graph.values[first:] if v.op != "shape")
     return Gradient(graph, out, seed, grads, made)
+
+
+def _adjoint(graph, shapes, sweep, vid: int, terms: list[int]) -> int:
+    """The adjoint of ``vid``: the sum of the contributions its users made."""
+    value = graph[vid]
+    if len({graph[t].hi for t in terms}) > 1:
+        # Terms standing for arrays of different shapes: a sum would broadcast the
+        # smaller ones and count them again for every element they were stretched
+        # over, so each is summed down to this value's shape first.
+        terms = [t if graph[t].hi == value.hi else _fit(graph, shapes, t, vid, sweep=sweep) for t in terms]
+    adjoint = _sum(graph, sweep.consistent(terms))
+    if value.op in rules.SHAPED or value.op in rules.EXPANDED:
+        # Reductions and linear algebra need their adjoint at full shape; elementwise
+        # rules let NumPy broadcast a smaller one.
+        adjoint = _fit(graph, shapes, adjoint, vid, sweep=sweep)
+    return adjoint
+
+
+def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
+    """(operand id, contribution) for each operand of ``vid`` a gradient flows into: its
+    rule's term, bound to the operands, the value, its adjoint and their shapes."""
+    value = graph[vid]
+    rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
+    for operand, term in zip(value.operands, rule_terms):
+        if term is None or not isinstance(operand, sp.Symbol):
+            continue
+        arg = value.args[_index(operand)]
+        if arg not in needed:
+            continue
+        binding = {placeholder(i): a for i, a in enumerate(value.args)}
+        binding[rules.OUT] = vid
+        binding[rules.G] = adjoint
+        binding[rules.SHAPE] = shapes.of(arg)
+        if graph[vid].hi:
+            binding[rules.OUT_SHAPE] = shapes.of(vid)
+        else:  # a value of shape (): say so in the term itself (a mean over everything)
+            term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
+        if value.op in rules.SHAPED:
+            labels = graph[arg].lo
+        elif value.op in rules.EXPANDED:
+            labels = (frozenset(), graph[arg].hi)
+        else:
+            labels = None
+        number = sweep.number(adjoint)
+        if number is not None:  # a number: written into the term
+            term = term.xreplace({rules.G: number})
+            if labels is None:  # the term still stands for an array of the adjoint's shape
+                used = [a for s, a in binding.items() if s in term.free_symbols]
+                labels = (frozenset().union(*(graph[a].lo for a in used)),
+                          frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
+        yield arg, graph.bind(f"d{value.op}", term, binding, labels=labels,
+                              note=rules.note(value.op, value.operands))
+
+
+def _gradient(graph, shapes, sweep, vid: int, contributions) -> int:
+    """The gradient output of the input ``vid``: its adjoint in its own shape (zeros where
+    the output does not depend on it), a new array the caller owns."""
+    terms = contributions.get(vid)
+    if terms is None:
+        return graph.add("zeros", S.zeros_like(placeholder(0)), (vid,), labels=graph[vid].lo)
+    adjoint = _sum(graph, sweep.consistent(terms))
+    return sweep.scaled(_owned(graph, _fit(graph, shapes, adjoint, vid, final=True, sweep=sweep)))
 
 
 class _Sweep:

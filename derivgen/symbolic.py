@@ -43,6 +43,7 @@ softplus_parts = _opaque("softplus_parts", 1, "(softplus(z), sigmoid(z))")
 logaddexp_parts = _opaque("logaddexp_parts", 2, "(logaddexp(a, b), sigmoid(a - b), sigmoid(b - a))")
 exp_shift = _opaque("exp_shift", None, "(exp(x - m), m over the reduced axes): keepdims, *axes")
 part = _opaque("part", 2, "p[k], one result of a *_parts helper")
+live = _opaque("live", 2, "(cond, x): any(cond) over the axes x is broadcast along, in x's shape")
 lse_refine = _opaque("lse_refine", None, "(v, x, keepdims, *axes): logsumexp(x) = v, recomputed where v is near 0")
 class where(Opaque):
     """a where cond else b; a constant condition picks its branch at once."""

@@ -377,7 +377,7 @@ def run(program: Program, arith, values: dict, memo: dict | None = None, trace: 
         value = _ev(stmt.expr, arith, env, memo, trace)
         env[stmt.target] = value if stmt.aug is None else arith.call(stmt.aug, env[stmt.target], value)
         if trace is not None:
-            trace.append(env[stmt.target])
+            _traced(trace, stmt.aug or "assign", env[stmt.target])
     return _ev(program.ret, arith, env, memo, trace)
 
 
@@ -410,8 +410,22 @@ def _ev(node, arith, env, memo, trace):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args))
     memo[key] = value
     if trace is not None:
-        trace.append(value)
+        _traced(trace, op, value)
     return value
+
+
+class Trace(list):
+    """Every value of an evaluation, in order, and the op that computed each (``ops``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[str] = []
+
+
+def _traced(trace: list, op: str, value) -> None:
+    trace.append(value)
+    if isinstance(trace, Trace):
+        trace.ops.append(op)
 
 
 def tree_function(program: Program) -> Callable:
@@ -481,8 +495,12 @@ def _r(node, full=False):
     base = {"pow": "power"}.get(op, op)
     name = _call_name(node, base)
     operands = list(a)
-    # A method of a constant (np.pi.exp()) is no method: such a call is written as a function.
-    method = spell.get("method", False) and operands[0].op != "const"
+    # A method of a constant (np.pi.exp(), np.pi.T.clamp()) is no method: such a call is
+    # written as a function.
+    receiver = operands[0] if operands else None
+    while receiver is not None and receiver.op == "transpose":
+        receiver = receiver.args[0]
+    method = spell.get("method", False) and receiver is not None and receiver.op != "const"
     keywords = spell.get("keywords", {})
     if op in REDUCTIONS:
         extra = []
@@ -1668,14 +1686,21 @@ class Reference:
     flips: dict = field(default_factory=dict)
 
 
-def _conditions_differ(exact_trace: list, naive_trace: list) -> bool:
-    """Whether a boolean value (a condition) of the naive evaluation differs from the exact
-    one's: both traces list the same values in the same order."""
-    for e, n in zip(exact_trace, naive_trace):
+def _conditions_differ(exact_trace: Trace, naive_trace: Trace) -> bool:
+    """Whether a condition, or a step of sign, floor or ceil, came out otherwise in the naive
+    evaluation than in the exact one (sign(2**-200) is 0 in float32): both traces list the same
+    values in the same order."""
+    for op, e, n in zip(exact_trace.ops, exact_trace, naive_trace):
         e = np.asarray(e)
         n = np.asarray(getattr(n, "value", n))
         if e.dtype == bool and (n.dtype != bool or e.shape != n.shape or not np.array_equal(e, n)):
             return True
+        if op in R.STEPWISE and e.shape == n.shape:
+            exact = R.to_float(e)
+            with np.errstate(invalid="ignore"):
+                same = (exact == n) | (np.isnan(exact) & np.isnan(n))
+            if not np.all(same):
+                return True
     return False
 
 
@@ -1718,12 +1743,12 @@ class Oracle:
 
     def reference(self, program: Program, values: dict, gradients: bool = True, wrt=None) -> Reference:
         exact_arith = R.Exact(self.dps)
-        exact_trace: list = []
+        exact_trace = Trace()
         exact = run(program, exact_arith, {n: exact_arith.input(v) for n, v in values.items()}, {}, exact_trace)
         naive, flips = {}, {}
         for dtype in (np.float64, np.float32):
             arith = R.Naive(dtype, track=True)
-            trace: list = []
+            trace = Trace()
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = _conditions_differ(exact_trace, trace)
             peak = 0.0

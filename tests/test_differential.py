@@ -287,6 +287,19 @@ def test_a_condition_decided_by_float32_rounding_skips_that_gradient_check():
     assert not G.gradient_tolerance(ref, vjp, "y", 1.0, np.float32)[0].any()
 
 
+def test_a_step_decided_by_float32_underflow_skips_that_gradient_check():
+    # sign(exp2(-w)) at w = 200 is 1 exactly, 0 in float32 (2**-200 underflows): the float32
+    # gradient with respect to c is the other step's, as NumPy's would be.
+    w, c = G.var("w", (2,), -300, 300), G.var("c", (2,), -2, 2)
+    program = _program(G.mk("mul", G.mk("sign", G.mk("exp2", G.mk("neg", w))), c), ("w", (2,)), ("c", (2,)))
+    values = {"w": np.array([200.0, 1.5]), "c": np.array([0.5, -0.75])}
+    oracle = G.Oracle()
+    ref = oracle.reference(program, values, wrt=["w", "c"])
+    assert ref.flips == {"float64": False, "float32": True}
+    outcome = oracle.check(program, values)
+    assert not outcome.failures, [f.key for f in outcome.failures]
+
+
 # ---- shrinking --------------------------------------------------------------------------------
 
 def cos_doubles_gradients(source, function, wrt):

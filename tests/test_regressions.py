@@ -574,3 +574,20 @@ def test_a_branch_not_taken_under_a_reduction_computes_no_zero_over_zero(c):
         d = np.where(x > 0, -1 / np.sqrt(1 - inner**2) / (x * np.log(10)), 0.0)
     np.testing.assert_allclose(gx, np.where(cc > 0, d, 0.0), rtol=1e-12)
     np.testing.assert_array_equal(gc, 0.0)
+
+
+def test_a_guard_shared_by_wheres_of_other_shapes_keeps_the_value_s_shape():
+    # r / p feeds where(p <= 4, ..., r / p), read by np.dot(d, .) and by a where over d's
+    # shape: its guard (live where either selects it) must not give r / p that shape.
+    source = ("def f(p, d, r):\n    t0 = np.where(p <= 4.0, r, r / p)\n"
+              "    return where(d > -0.7, np.dot(d, t0), (square(d) + 0.25)**tanh(t0))\n")
+    mod = derivgen.compile(source)
+    p, d, r = np.array(0.58), np.array([[-0.24], [-1.14]]), np.array(0.85)
+    with _strict():
+        value, (gp, gd, gr) = _all_paths(mod, p, d, r)
+    np.testing.assert_allclose(value, np.where(d > -0.7, d * r, (d**2 + 0.25) ** np.tanh(r)))
+    assert np.shape(gp) == () and np.shape(gr) == () and np.shape(gd) == (2, 1)
+    assert derivgen.gradcheck(mod, {"p": p, "d": d, "r": r}).ok
+    # p > 4: the branch r / p is taken
+    value, _ = _all_paths(mod, np.array(5.0), d, r)
+    np.testing.assert_allclose(value, np.where(d > -0.7, d * r / 5, (d**2 + 0.25) ** np.tanh(r / 5)))

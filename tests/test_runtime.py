@@ -198,6 +198,22 @@ def test_max_shift_is_zero_where_the_max_is_not_finite():
 
 # ---- masks, shapes and dtypes ----------------------------------------------------------------
 
+@pytest.mark.parametrize("shape", [(), (3,), (1, 3), (2, 1), (2, 3)])
+def test_live_is_any_over_the_axes_a_value_is_broadcast_along(shape):
+    rng = np.random.default_rng(5)
+    cond = rng.random((4, 2, 3)) < 0.2
+    x = np.zeros(shape)
+    got = rt._live(cond, x)
+    assert np.shape(got) == shape
+    # position i of x is live where some position of the broadcast reads it with cond true
+    for index in np.ndindex(*shape):
+        marker = np.zeros(shape, bool)
+        marker[index] = True
+        reads = np.broadcast_to(marker, cond.shape)  # the positions that read x[index]
+        assert bool(np.asarray(got)[index]) == bool(np.any(cond & reads))
+    assert rt._live(cond, np.zeros(cond.shape)) is cond
+
+
 def test_masked_is_where_even_with_inf_and_nan_where_keep_is_false():
     values = np.array([1.0, np.inf, np.nan, -np.inf, 5.0])
     keep = np.array([True, False, False, False, True])

@@ -277,6 +277,21 @@ def _sech2(z):
     return e
 
 
+def _live(cond, x):
+    """cond in the shape of x: true where cond is at any position x is broadcast to (where
+    a value is needed by any of the wheres that read it, broadcasting along their axes)."""
+    shape, cond = np.shape(x), np.asarray(cond)
+    if cond.shape == shape:
+        return cond
+    full = np.broadcast_shapes(cond.shape, shape)
+    lead = len(full) - len(shape)
+    cond = np.broadcast_to(cond, full)
+    if lead:
+        cond = np.any(cond, axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and cond.shape[i] != 1)
+    return np.any(cond, axis=axes, keepdims=True) if axes else cond
+
+
 def _masked(values, keep, in_place=False):
     """np.where(keep, values, 0), as a product with the mask (np.where is ten times
     slower on an unpredictable mask); an inf or nan where keep is false needs np.where.

@@ -1,0 +1,292 @@
+"""The op registry: everything derivgen knows about each op, in one entry per op.
+
+An :class:`OpSpec` says how the front end spells and calls the op (spellings, parameters,
+the SymPy expression it builds), how it is differentiated (its vector-Jacobian rule and the
+note the generated code repeats at a kink), which operands can make it fail where a NaN-safe
+``where`` must guard them, and how backends print it (a NumPy function, a ``math`` function
+for constants and the scalar path, or a run-time helper), with the facts the passes need:
+whether it works element by element (and so can be computed in blocks), whether its result
+is a new array, whether the scalar path can express it.
+
+Passes and printers ask the registry; none keeps a list of op names. The tables below
+(``NUMPY``, ``HAZARDS``, ``RULES``, ...) are views kept up to date by :func:`register`: they
+are the same objects wherever they are imported, so an op registered at run time is known
+everywhere at once. Built-in ops are in ``catalog.py``; the heads the passes introduce
+(helpers that share work, gradient plumbing) in ``internal.py``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .. import symbolic as S
+
+# Module prefixes a call may carry; longest first so "torch.nn.functional." wins over "torch.".
+PREFIXES = (
+    "torch.nn.functional.",
+    "torch.special.",
+    "scipy.special.",
+    "numpy.",
+    "torch.",
+    "math.",
+    "np.",
+    "F.",
+)
+# Named constants reachable through a prefix (never bare: a bare `e` or `pi` is an input).
+# Their float64 values, as in the NumPy program the source is: np.sin(np.pi) is 1.2e-16, not 0.
+CONSTANTS = {"pi": sp.Float(math.pi), "e": sp.Float(math.e), "inf": sp.oo}
+
+REQUIRED = object()
+
+# The symbols a rule's terms are written in: the op's value, its adjoint, and the shapes of
+# the operand a term is for and of the op's value.
+OUT = sp.Symbol("_out")
+G = sp.Symbol("_g")
+SHAPE = sp.Symbol("_shape")
+OUT_SHAPE = sp.Symbol("_out_shape")
+
+KINDS = ("elementwise", "reduction", "linalg", "internal")
+# How a rule's terms relate to the shape of the operand they are for: "elementwise" terms
+# broadcast like the op (and are summed back to the operand's shape), "shaped" ones have it
+# already (a matrix product's), "expanded" ones have the reduced axes restored as size 1.
+GRADIENT_SHAPES = ("elementwise", "shaped", "expanded")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an op.
+
+    kind: "tensor" (differentiable operand), "cond" (a boolean condition),
+    "bound" (a tensor or None), "axis" (None, an int or a tuple of ints), "flag" (bool).
+    """
+
+    name: str
+    kind: str = "tensor"
+    default: object = REQUIRED
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One op. ``rule(operands, static)`` returns one term per operand (``None`` where no
+    gradient flows), written in the operands, :data:`OUT`, :data:`G` and the shape symbols.
+
+    Printing: ``numpy`` and ``math`` are a function's name (``"arctan2"``) or a format of the
+    printed operands ``{0}``, ``{1}`` and the modules ``{np}``, ``{math}``
+    (``"{np}.power({0}, 3)"``); ``helper`` is the key of a run-time helper the NumPy path calls
+    instead, ``scalar_helper`` the scalar path's. An op without any of them is printed by a
+    method of the printer (``_print_<head>``), for spellings that take more than a call.
+    """
+
+    name: str
+    params: tuple[Param, ...] = ()
+    kind: str = "elementwise"
+    build: Callable[..., sp.Basic] | None = None
+    spellings: tuple[str, ...] = ()
+    head: type | None = None  # the SymPy function its template is built from, if any
+    rule: Callable | None = None
+    note: str | None = None
+    hazards: tuple[tuple[int, float], ...] = ()  # (operand index, a value where it is harmless)
+    numpy: str | None = None
+    math: str | None = None
+    helper: str | None = None
+    scalar_helper: str | None = None
+    ufunc: bool = False  # one operand, its dtype kept: may be written over a new operand array
+    new_array: bool = False  # the result is a new array (never an operand or a view of one)
+    scalar: bool = True  # the scalar path (Python floats) can compute it
+    blockable: bool | None = None  # computed block by block; default: elementwise ops
+    gradient: str = "elementwise"  # see GRADIENT_SHAPES
+    parts: type | None = None  # the helper head computing it with its gradient's weights
+    doc: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"op {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.gradient not in GRADIENT_SHAPES:
+            raise ValueError(f"op {self.name!r}: gradient must be one of {GRADIENT_SHAPES}")
+
+    @property
+    def head_name(self) -> str | None:
+        return None if self.head is None else self.head.__name__
+
+    @property
+    def elementwise(self) -> bool:
+        return self.kind == "elementwise"
+
+    @property
+    def blocks(self) -> bool:
+        return self.elementwise if self.blockable is None else self.blockable
+
+    def signature(self) -> str:
+        parts = []
+        for p in self.params:
+            names = "/".join((p.name,) + p.aliases)
+            parts.append(names if p.default is REQUIRED else f"{names}={p.default!r}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+# ---- the views ------------------------------------------------------------------------------
+OPS: dict[str, OpSpec] = {}  # op name -> spec (every op, internal ones too)
+SPELLINGS: dict[str, OpSpec] = {}  # a name the input language may call -> spec
+OPERATORS: dict[str, Callable] = {}  # operators of the language (add, neg, ...) -> build
+HEADS: dict[str, OpSpec] = {}  # SymPy head name -> the spec printing it
+NUMPY: dict[str, str] = {}  # head -> NumPy spelling
+MATH: dict[str, str] = {}  # head -> math spelling (constant operands, the scalar path)
+HELPERS: dict[str, str] = {}  # head -> run-time helper key (NumPy path)
+SCALAR_HELPERS: dict[str, str] = {}  # head -> run-time helper key (scalar path)
+UNARY_UFUNCS: set[str] = set()  # heads
+NEW_ARRAY_HEADS: set[str] = set()  # heads
+ARRAY_ONLY: set[str] = set()  # op and head names the scalar path cannot compute
+BLOCKABLE: set[str] = set()  # heads (and op names) computed element by element
+ELEMENTWISE: set[str] = set()  # op names
+HAZARDS: dict[str, dict[int, float]] = {}  # op name -> operand index -> harmless value
+RULES: dict[str, Callable] = {}  # op name -> rule
+NOTES: dict[str, str] = {}  # op name -> the note at its kink
+SHAPED: set[str] = set()  # op names whose rule terms have their operand's shape
+EXPANDED: set[str] = set()  # op names whose rule terms come with reduced axes restored
+PARTS: dict[str, type] = {}  # op name -> the helper head computing it with its weights
+
+_VIEWS = (OPS, SPELLINGS, OPERATORS, HEADS, NUMPY, MATH, HELPERS, SCALAR_HELPERS, UNARY_UFUNCS, NEW_ARRAY_HEADS,
+          ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS)
+
+
+def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
+    """Add ``spec`` to the registry (every view); an ``operator`` is built by the parser
+    from Python's operators (``+``, unary ``-``) rather than called by name."""
+    if spec.name in OPS:
+        raise ValueError(f"op {spec.name!r} is registered already")
+    taken = [s for s in spec.spellings if s in SPELLINGS]
+    if taken:
+        raise ValueError(f"op {spec.name!r}: {', '.join(taken)} already name another op")
+    OPS[spec.name] = spec
+    for spelling in spec.spellings:
+        SPELLINGS[spelling] = spec
+    if operator:
+        OPERATORS[spec.name] = spec.build
+        _OPERATOR_NAMES.add(spec.name)
+    names = [spec.name] + ([spec.head_name] if spec.head is not None else [])
+    if spec.head is not None:
+        head = spec.head_name
+        HEADS.setdefault(head, spec)
+        for table, entry in ((NUMPY, spec.numpy), (MATH, spec.math), (HELPERS, spec.helper),
+                             (SCALAR_HELPERS, spec.scalar_helper)):
+            if entry is not None:
+                table[head] = entry
+        if spec.ufunc:
+            UNARY_UFUNCS.add(head)
+        if spec.ufunc or spec.new_array:
+            NEW_ARRAY_HEADS.add(head)
+    if not spec.scalar:
+        ARRAY_ONLY.update(names)
+    if spec.blocks:
+        BLOCKABLE.update(names)
+    if spec.elementwise:
+        ELEMENTWISE.add(spec.name)
+    if spec.hazards:
+        HAZARDS[spec.name] = dict(spec.hazards)
+    if spec.rule is not None:
+        RULES[spec.name] = spec.rule
+    if spec.note is not None:
+        NOTES[spec.name] = spec.note
+    {"shaped": SHAPED, "expanded": EXPANDED}.get(spec.gradient, set()).add(spec.name)
+    if spec.parts is not None:
+        PARTS[spec.name] = spec.parts
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Remove the op ``name`` (registered at run time, by a test say) from every view."""
+    if name not in OPS:
+        raise KeyError(f"no op {name!r} is registered")
+    keep = [s for s in OPS.values() if s.name != name]
+    operators = set(_OPERATOR_NAMES)
+    for view in _VIEWS:
+        view.clear()
+    _OPERATOR_NAMES.clear()
+    for other in keep:
+        register(other, operator=other.name in operators)
+
+
+_OPERATOR_NAMES: set[str] = set()
+
+
+# ---- building entries -----------------------------------------------------------------------
+_X = (Param("x", aliases=("input", "a")),)
+_XY = (Param("x1", aliases=("input", "a")), Param("x2", aliases=("other", "b", "exponent")))
+
+
+def elementwise(name: str, arity: int, head: type | None = None, d: Callable | None = None, *,
+                build: Callable | None = None, spellings: tuple[str, ...] = (),
+                params: tuple[Param, ...] | None = None, hazards: Mapping[int, float] | None = None,
+                **facts) -> OpSpec:
+    """An elementwise op of ``arity`` tensor operands. ``d(*operands, out, g)`` gives the
+    gradient terms (one expression for one operand, a tuple for two); without a ``head`` one
+    is made (an opaque SymPy function named after the op) unless ``build`` makes the
+    expression from others."""
+    if head is None and build is None:
+        head = S._opaque(name, arity, facts.get("doc") or f"the elementwise op {name}")
+    if params is None:
+        params = _X if arity == 1 else _XY if arity == 2 else tuple(Param(f"x{i}") for i in range(arity))
+    rule = None
+    if d is not None:
+        if arity == 1:
+            def rule(ops, static, d=d):
+                return (d(ops[0], OUT, G),)
+        else:
+            def rule(ops, static, d=d):
+                return tuple(d(*ops[:arity], OUT, G))
+    return OpSpec(name, params, "elementwise", build or head, (name, *spellings), head=head, rule=rule,
+                  hazards=tuple(sorted((hazards or {}).items())), **facts)
+
+
+from . import catalog, internal  # the built-in entries register themselves (after the above)
+
+__all__ = [
+    "CONSTANTS",
+    "OPS",
+    "OUT",
+    "OUT_SHAPE",
+    "PREFIXES",
+    "REQUIRED",
+    "SHAPE",
+    "SPELLINGS",
+    "G",
+    "OpSpec",
+    "Param",
+    "catalog",
+    "elementwise",
+    "internal",
+    "lookup",
+    "register",
+    "strip_prefix",
+    "suggest",
+    "unregister",
+]
+
+
+def strip_prefix(dotted: str) -> tuple[str, str]:
+    """Split ``torch.nn.functional.relu`` into (prefix, "relu"); prefix "" when bare."""
+    for prefix in PREFIXES:
+        if dotted.startswith(prefix):
+            return prefix, dotted[len(prefix):]
+    return "", dotted
+
+
+def lookup(dotted: str) -> OpSpec | None:
+    _, name = strip_prefix(dotted)
+    if "." in name:
+        return None
+    return SPELLINGS.get(name)
+
+
+def suggest(dotted: str) -> str | None:
+    """The closest known spelling, for "did you mean" messages."""
+    prefix, name = strip_prefix(dotted)
+    close = difflib.get_close_matches(name, sorted(SPELLINGS), n=1, cutoff=0.6)
+    return prefix + close[0] if close else None
+

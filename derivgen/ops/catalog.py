@@ -1,0 +1,237 @@
+"""The built-in ops of the input language, one entry each (see ``derivgen/ops/__init__.py``).
+
+Rules follow PyTorch at kinks, and each convention is written out in the rule, with the note
+the generated code repeats. Spellings per backend: ``numpy`` and ``math`` names here; the ops
+whose printing takes more than a call (``relu``, ``clamp``, ``where``, ``sign`` on the scalar
+path, ...) have a ``_print_<head>`` method in the printers.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .. import symbolic as S
+from . import _X, _XY, OUT, OUT_SHAPE, SHAPE, G, OpSpec, Param, elementwise, register
+
+ZERO = sp.Integer(0)
+ONE = sp.Integer(1)
+
+
+# ---- rules that take more than a line ---------------------------------------------------------
+def _pow(a, b, out, g):
+    if isinstance(b, sp.Number):
+        return (ZERO if b.is_zero else g * b * a ** (b - 1)), None
+    # PyTorch: no gradient through the base where the exponent is 0, and none
+    # through the exponent where base == 0 and exponent >= 0 (there 0**b is flat).
+    # Masked positions compute on a harmless base (1), so they raise no warning.
+    da = S.where(sp.Eq(b, 0), ZERO, g * b * S.where(sp.Eq(b, 0), 1, a) ** (b - 1))
+    if isinstance(a, sp.Number):
+        # A constant base: log(a) is computed now, and must stay real. PyTorch gives
+        # 0 where a == 0 and b >= 0 (else g * out * log(0) = -inf) and nan for a < 0.
+        # (A Float 0.0 is not == 0 in SymPy, hence is_zero.)
+        if a.is_positive:
+            db = g * out * sp.log(a)
+        elif a.is_zero:
+            db = S.where(b >= 0, ZERO, -sp.oo * g * out)
+        else:  # SymPy would fold g * nan to a bare nan, losing the shape and dtype
+            db = S.nan_like(g * out)
+    else:
+        flat = sp.And(sp.Eq(a, 0), b >= 0)
+        db = S.where(flat, ZERO, g * out * sp.log(S.where(flat, 1, a)))
+    return (None if isinstance(a, sp.Number) else da), db
+
+
+def _maximum(a, b, out, g):
+    # Ties split the gradient evenly, as in PyTorch.
+    return (S.where(a > b, g, S.where(sp.Eq(a, b), g / 2, ZERO)),
+            S.where(b > a, g, S.where(sp.Eq(a, b), g / 2, ZERO)))
+
+
+def _minimum(a, b, out, g):
+    return (S.where(a < b, g, S.where(sp.Eq(a, b), g / 2, ZERO)),
+            S.where(b < a, g, S.where(sp.Eq(a, b), g / 2, ZERO)))
+
+
+def _nonzero(x):
+    """x, or 1 where x is 0: a denominator whose numerator is 0 there too."""
+    return S.where(sp.Eq(x, 0), ONE, x)
+
+
+def _clip(ops, static):
+    # The gradient passes where lo <= x <= hi, both ends inclusive (PyTorch);
+    # a tensor bound receives it where it is the one selected. An absent bound is +-oo.
+    # Where lo >= hi the output is hi everywhere (min(max(x, lo), hi)), a value that does
+    # not depend on x or lo: hi gets all the gradient (clamp(x, a, a) is a, whose gradient
+    # with respect to a is 1 and with respect to x is 0, at x == a too).
+    x, lo, hi = ops
+    both = lo != -sp.oo and hi != sp.oo
+    inside = ([x >= lo] if lo != -sp.oo else []) + ([x <= hi] if hi != sp.oo else [])
+    if both:
+        inside.append(lo < hi)
+    constant = isinstance(lo, sp.Number) and isinstance(hi, sp.Number)
+    if constant and both and not lo < hi:
+        inside = [sp.false]
+    elif constant and both:
+        # Constant bounds: clamp(x) == x exactly where lo <= x <= hi (and not for nan),
+        # one comparison instead of three passes.
+        inside = [sp.Eq(OUT, x)]
+    dx = S.where(sp.And(*inside), G, ZERO) if inside else G
+    lo_selected = sp.And(x < lo, lo < hi) if both else x < lo
+    hi_selected = sp.Or(x > hi, hi <= lo) if both else x > hi
+    dlo = None if isinstance(lo, sp.Number) else S.where(lo_selected, G, ZERO)
+    dhi = None if isinstance(hi, sp.Number) else S.where(hi_selected, G, ZERO)
+    return dx, dlo, dhi
+
+
+def _with_parts(alone, weights, arity):
+    """The rule of an op that may be computed by a *_parts helper (derivgen/optimize.py),
+    given as its last operand: the gradient weights come from it, none flows into it."""
+    def rule(ops, static):
+        return (*weights(ops), None) if len(ops) > arity else alone(ops, static)
+    return rule
+
+
+def _unary_rule(d):
+    return lambda ops, static: (d(ops[0], OUT, G),)
+
+
+def _binary_rule(d):
+    return lambda ops, static: tuple(d(ops[0], ops[1], OUT, G))
+
+
+def _reduction_rule(op):
+    def rule(ops, static):
+        expand = S.expand_reduced(G, *static)
+        if op == "sum":
+            return (expand,)
+        if op == "mean":  # divide by the count of reduced elements (before expanding: cheaper)
+            return (S.expand_reduced(G / S.size_ratio(SHAPE, OUT_SHAPE), *static),)
+        # logsumexp: softmax weights exp(x - lse), with lse broadcast back over x.
+        return (expand * sp.exp(ops[0] - S.expand_reduced(OUT, *static)),)
+    return rule
+
+
+# ---- elementwise, one operand ----------------------------------------------------------------
+# name: (head, d(a, out, g), NumPy name, math name, safe operand value or None, spellings)
+_UFUNCS = {
+    "sin": (sp.sin, lambda a, out, g: g * sp.cos(a), "sin", "sin", None, ()),
+    "cos": (sp.cos, lambda a, out, g: -g * sp.sin(a), "cos", "cos", None, ()),
+    "tan": (sp.tan, lambda a, out, g: g * (1 + out**2), "tan", "tan", 0.0, ()),
+    "arcsin": (sp.asin, lambda a, out, g: g / sp.sqrt(1 - a**2), "arcsin", "asin", 0.0, ("asin",)),
+    "arccos": (sp.acos, lambda a, out, g: -g / sp.sqrt(1 - a**2), "arccos", "acos", 0.0, ("acos",)),
+    "arctan": (sp.atan, lambda a, out, g: g / (1 + a**2), "arctan", "atan", None, ("atan",)),
+    "sinh": (sp.sinh, lambda a, out, g: g * sp.cosh(a), "sinh", "sinh", 0.0, ()),
+    "cosh": (sp.cosh, lambda a, out, g: g * sp.sinh(a), "cosh", "cosh", 0.0, ()),
+    # 1 - tanh(a)**2 loses all digits once tanh(a) rounds to +-1 (|a| > 19); sech2 is
+    # 4e/(1 + e)**2 with e = exp(-2|a|), exact there, free of overflow, and one exp.
+    "tanh": (sp.tanh, lambda a, out, g: g * S.sech2(a), "tanh", "tanh", None, ()),
+    "arcsinh": (sp.asinh, lambda a, out, g: g / sp.sqrt(a**2 + 1), "arcsinh", "asinh", None, ("asinh",)),
+    "arccosh": (sp.acosh, lambda a, out, g: g / sp.sqrt(a**2 - 1), "arccosh", "acosh", 2.0, ("acosh",)),
+    "arctanh": (sp.atanh, lambda a, out, g: g / (1 - a**2), "arctanh", "atanh", 0.0, ("atanh",)),
+    "exp": (sp.exp, lambda a, out, g: g * out, "exp", "exp", 0.0, ()),
+    "exp2": (S.exp2, lambda a, out, g: g * out * sp.log(2), "exp2", None, 0.0, ()),
+    "expm1": (S.expm1, lambda a, out, g: g * (out + 1), "expm1", "expm1", 0.0, ()),
+    "log": (sp.log, lambda a, out, g: g / a, "log", "log", 1.0, ()),
+    "log2": (S.log2, lambda a, out, g: g / (a * sp.log(2)), "log2", "log2", 1.0, ()),
+    "log10": (S.log10, lambda a, out, g: g / (a * sp.log(10)), "log10", "log10", 1.0, ()),
+    "log1p": (S.log1p, lambda a, out, g: g / (1 + a), "log1p", "log1p", 0.0, ()),
+    "abs": (sp.Abs, lambda a, out, g: g * sp.sign(a), "abs", None, None, ("absolute", "fabs")),
+}
+for _name, (_head, _d, _np, _math, _safe, _spellings) in _UFUNCS.items():
+    register(elementwise(_name, 1, _head, _d, spellings=_spellings, numpy=_np, math=_math, ufunc=True,
+                         hazards=None if _safe is None else {0: _safe},
+                         note="abs'(0) = 0, as in PyTorch" if _name == "abs" else
+                         "tan'(z) = 1 + tan(z)**2" if _name == "tan" else
+                         "tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation"
+                         if _name == "tanh" else None))
+
+register(OpSpec("sqrt", _X, "elementwise", sp.sqrt, ("sqrt",), rule=_unary_rule(lambda a, out, g: g / (2 * out)),
+                hazards=((0, 1.0),)))
+register(OpSpec("square", _X, "elementwise", lambda x: x**2, ("square",),
+                rule=_unary_rule(lambda a, out, g: 2 * g * a)))
+for _name, _head, _np in (("sign", sp.sign, "sign"), ("floor", sp.floor, "floor"), ("ceil", sp.ceiling, "ceil")):
+    # Piecewise constant: no gradient (PyTorch's zeros).
+    register(OpSpec(_name, _X, "elementwise", _head, (_name,), head=_head, rule=lambda ops, static: (None,),
+                    numpy=_np, new_array=True))
+register(elementwise("erf", 1, sp.erf, lambda a, out, g: 2 * g * sp.exp(-a**2) / sp.sqrt(sp.pi),
+                     helper="erf", math="erf"))
+register(OpSpec("sigmoid", _X, "elementwise", S.sigmoid, ("sigmoid", "expit"), head=S.sigmoid,
+                rule=_with_parts(_unary_rule(lambda a, out, g: g * out * S.sigmoid(-a)),
+                                 lambda ops: (G * OUT * S.part(ops[-1], 1),), 1),
+                note="sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)",
+                helper="sigmoid", new_array=True, parts=S.sigmoid_parts))
+register(OpSpec("softplus", _X, "elementwise", S.softplus, ("softplus",), head=S.softplus,
+                rule=_with_parts(_unary_rule(lambda a, out, g: g * S.sigmoid(a)),
+                                 lambda ops: (G * S.part(ops[-1], 1),), 1),
+                helper="softplus", new_array=True, parts=S.softplus_parts))
+register(OpSpec("relu", _X, "elementwise", S.relu, ("relu",), head=S.relu,
+                rule=_unary_rule(lambda a, out, g: S.where(a > 0, g, ZERO)), note="relu'(0) = 0, as in PyTorch",
+                new_array=True))
+
+# ---- elementwise, two operands ---------------------------------------------------------------
+register(OpSpec("arctan2", _XY, "elementwise", sp.atan2, ("arctan2", "atan2"), head=sp.atan2,
+                rule=_binary_rule(lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2))),
+                numpy="arctan2", math="atan2", new_array=True))
+register(OpSpec("hypot", _XY, "elementwise", S.hypot, ("hypot",), head=S.hypot,
+                # a / hypot(a, b) is 0/0 at the origin: 0 there, as abs'(0) = 0 (hypot(a, 0) = |a|).
+                rule=_binary_rule(lambda a, b, out, g: (a * (g / _nonzero(out)), b * (g / _nonzero(out)))),
+                note="hypot'(0, 0) = 0, as abs'(0) = 0", hazards=((0, 1.0), (1, 1.0)),
+                numpy="hypot", math="hypot", new_array=True))
+for _name, _head, _d in (("maximum", S.maximum, _maximum), ("minimum", S.minimum, _minimum)):
+    register(OpSpec(_name, _XY, "elementwise", _head, (_name,), head=_head, rule=_binary_rule(_d),
+                    note="ties split the gradient 0.5/0.5, as in PyTorch", numpy=_name, new_array=True))
+register(OpSpec("logaddexp", _XY, "elementwise", S.logaddexp, ("logaddexp",), head=S.logaddexp,
+                # sigmoid(a - b) = exp(a - out): exactly 1/2 at ties and finite when an operand is inf.
+                rule=_with_parts(_binary_rule(lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a))),
+                                 lambda ops: (G * S.part(ops[-1], 1), G * S.part(ops[-1], 2)), 2),
+                helper="logaddexp", scalar_helper="logaddexp_scalar", new_array=True, parts=S.logaddexp_parts))
+_POW_NOTE = "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)"
+register(OpSpec("power", _XY, "elementwise", lambda a, b: a**b, ("power", "pow"), rule=_binary_rule(_pow),
+                note=_POW_NOTE, hazards=((0, 1.0), (1, 1.0))))
+register(OpSpec(
+    "clamp",
+    (Param("x", aliases=("input", "a")), Param("min", "bound", None, ("a_min", "lo")),
+     Param("max", "bound", None, ("a_max", "hi"))),
+    "elementwise", S.clip, ("clamp", "clip"), head=S.clip, rule=_clip,
+    note="clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi)", new_array=True))
+register(OpSpec(
+    "where", (Param("condition", "cond"), Param("x", aliases=("input",)), Param("y", aliases=("other",))),
+    "elementwise", S.where, ("where",), head=S.where,
+    rule=lambda ops, static: (None, S.where(ops[0], G, ZERO), S.where(ops[0], ZERO, G)),
+    note="the gradient flows only into the branch where selected", numpy="where"))
+
+# ---- reductions and linear algebra -----------------------------------------------------------
+_REDUCE = (
+    Param("x", aliases=("input", "a")),
+    Param("axis", "axis", None, ("dim",)),
+    Param("keepdims", "flag", False, ("keepdim",)),
+)
+for _name, _head, _helper in (("sum", S.reduce_sum, None), ("mean", S.reduce_mean, None),
+                              ("logsumexp", S.reduce_logsumexp, "logsumexp")):
+    register(OpSpec(_name, _REDUCE, "reduction",
+                    lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes), (_name,),
+                    head=_head, rule=_reduction_rule(_name), helper=_helper, gradient="expanded",
+                    note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
+register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
+                rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),
+                scalar=False, gradient="shaped"))
+# np.dot is matmul up to 2-D, but contracts against b's second-to-last axis, without batching,
+# beyond: rules of its own.
+register(OpSpec("dot", _XY, "linalg", S.dot, ("dot",), head=S.dot,
+                rule=lambda ops, static: (S.dot_grad_a(G, *ops), S.dot_grad_b(G, *ops)), numpy="dot",
+                scalar=False, gradient="shaped"))
+register(OpSpec("transpose", _X, "linalg", S.transpose, ("transpose", "t"), head=S.transpose,
+                rule=lambda ops, static: (S.transpose(G),), scalar=False, gradient="shaped"))
+
+# ---- the operators of the language -----------------------------------------------------------
+# d(a/b)/db = -(a/b)/b: the quotient is computed already, and b**2 would overflow (or
+# underflow to 0) where a/b is an ordinary number (a softmax's sum of exp(400)).
+for _name, _build, _d, _hazards in (
+        ("add", lambda a, b: a + b, lambda a, b, out, g: (g, g), ()),
+        ("sub", lambda a, b: a - b, lambda a, b, out, g: (g, -g), ()),
+        ("mul", lambda a, b: a * b, lambda a, b, out, g: (g * b, g * a), ()),
+        ("div", lambda a, b: a / b, lambda a, b, out, g: (g / b, -g * out / b), ((1, 1.0),)),
+        ("pow", lambda a, b: a**b, _pow, ((0, 1.0), (1, 1.0)))):
+    register(OpSpec(_name, _XY, "elementwise", _build, rule=_binary_rule(_d), hazards=_hazards,
+                    note=_POW_NOTE if _name == "pow" else None), operator=True)
+register(OpSpec("neg", _X, "elementwise", lambda a: -a, rule=_unary_rule(lambda a, out, g: -g)), operator=True)
