@@ -110,12 +110,20 @@ def _generate(source: str, function, wrt, name, filename: str) -> str:
                          "split it into smaller functions or assignments") from exc
 
 
+# The passes over the differentiated graph, in order; each takes a Gradient and returns a
+# new one, leaving its input as it was.
+GRADIENT_PASSES = (simplify, contract, fuse)
+
+
 def passes(program: Program, wrt: tuple[str, ...]):
     """The program as its code is emitted from, and its differentiated graph: stability
-    rewrites and NaN-safe branches, then the adjoint sweep, simplification, contraction
-    and fusion. ``derivgen show`` prints the formulas of the same graph."""
+    rewrites and NaN-safe branches (a new program), then the adjoint sweep and the gradient
+    passes. ``derivgen show`` prints the formulas of the same graph."""
     program = optimize(program)
-    return program, fuse(contract(simplify(differentiate(program, wrt))))
+    grad = differentiate(program, wrt)
+    for gradient_pass in GRADIENT_PASSES:
+        grad = gradient_pass(grad)
+    return program, grad
 
 
 def _display_name(filename: str) -> str:

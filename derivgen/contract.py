@@ -27,12 +27,13 @@ import sympy as sp
 
 from . import symbolic as S
 from .graph import Graph, Value, placeholder
-from .reverse import Gradient
+from .reverse import Gradient, own_graph
 
 WINDOW = 16  # values looked through for one reduction, at most (long sums stay as they are)
 
 
 def contract(grad: Gradient) -> Gradient:
+    grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
     needed, uses = graph.uses(roots)

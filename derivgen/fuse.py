@@ -21,12 +21,13 @@ from functools import lru_cache
 import sympy as sp
 
 from .graph import Value, placeholder
-from .reverse import Gradient
+from .reverse import Gradient, own_graph
 
 LIMIT = 10  # operations in a fused template, at most
 
 
 def fuse(grad: Gradient) -> Gradient:
+    grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
     needed, uses = graph.uses(roots)

@@ -59,6 +59,10 @@ class Graph:
     values: list[Value] = field(default_factory=list)
     _interned: dict = field(default_factory=dict)
 
+    def copy(self) -> Graph:
+        """A graph with the same values that a pass may change without changing this one."""
+        return Graph(list(self.values), dict(self._interned))
+
     def __getitem__(self, vid: int) -> Value:
         return self.values[vid]
 

@@ -18,7 +18,7 @@ happens at run time, the sum down is no work at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -38,6 +38,11 @@ class Gradient:
     terms: frozenset = frozenset()  # the gradient terms: values made by the sweep, shapes aside
 
 
+def own_graph(grad: Gradient) -> Gradient:
+    """``grad`` over a copy of its graph, for a pass to rewrite (linear: one list, one dict)."""
+    return replace(grad, graph=grad.graph.copy())
+
+
 def active_values(graph: Graph, sources: set[int]) -> set[int]:
     """Values that depend on a source through differentiable operands."""
     active = set(sources)
@@ -48,7 +53,9 @@ def active_values(graph: Graph, sources: set[int]) -> set[int]:
 
 
 def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
-    graph = program.graph
+    """The program's gradients with respect to ``wrt``: the adjoint sweep's values are added
+    to a copy of its graph (the program itself is left as it was)."""
+    graph = program.graph.copy()
     out = program.output
     wrt_ids = {program.input_ids[name] for name in wrt}
     needed = graph.ancestors([out]) & active_values(graph, wrt_ids)

@@ -25,7 +25,7 @@ import sympy as sp
 
 from . import symbolic as S
 from .graph import Graph, Value, placeholder
-from .reverse import Gradient
+from .reverse import Gradient, own_graph
 from .rules import NOTES
 
 WINDOW = 40  # operations in one written-out term, at most
@@ -33,6 +33,7 @@ WINDOW = 40  # operations in one written-out term, at most
 
 def simplify(grad: Gradient) -> Gradient:
     """``grad`` with its gradient terms simplified where that makes them smaller."""
+    grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
     roots = [grad.output, *grad.grads.values()]
     needed, uses = graph.uses(roots)
