@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from . import rules
+from . import ops, rules
 from . import symbolic as S
 from .graph import Graph, Program, placeholder
 
@@ -101,13 +101,21 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
     rule's term, bound to the operands, the value, its adjoint and their shapes."""
     value = graph[vid]
     rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
-    for operand, term in zip(value.operands, rule_terms):
+    for position, (operand, term) in enumerate(zip(value.operands, rule_terms)):
         if term is None or not isinstance(operand, sp.Symbol):
             continue
         arg = value.args[_index(operand)]
         if arg not in needed:
             continue
         binding = {placeholder(i): a for i, a in enumerate(value.args)}
+        safe = ops.HAZARDS.get(value.op, {}).get(position)
+        gate = _gate(graph, arg, needed) if safe is not None else None
+        if gate is not None:
+            # The operand's op passes no gradient where the gate is false: this term is
+            # computed there on a harmless operand (and value), which warns of nothing.
+            term = term.xreplace({operand: S.where(_GATE, operand, sp.Float(safe)),
+                                  rules.OUT: S.where(_GATE, rules.OUT, 1)})
+            binding[_GATE] = gate
         binding[rules.OUT] = vid
         binding[rules.G] = adjoint
         binding[rules.SHAPE] = shapes.of(arg)
@@ -130,6 +138,32 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
                           frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
         yield arg, graph.bind(f"d{value.op}", term, binding, labels=labels,
                               note=rules.note(value.op, value.operands))
+
+
+_GATE = sp.Symbol("_gate")
+
+
+def _gate(graph, vid: int, needed) -> int | None:
+    """A condition value, false where the op computing ``vid`` passes no gradient to any
+    operand that needs one (its op entry's gate), or None where it may pass one everywhere."""
+    value = graph[vid]
+    spec = ops.OPS.get(value.op)
+    if spec is None or spec.gate is None or value.template is None:
+        return None
+    gates = spec.gate(value.operands)
+    if gates is None:
+        return None
+    conditions = []
+    for operand, condition in zip(value.operands, gates):
+        if isinstance(operand, sp.Symbol) and value.args[_index(operand)] in needed:
+            if condition is None:
+                return None
+            conditions.append(condition)
+    if not conditions:
+        return None
+    binding = {placeholder(i): a for i, a in enumerate(value.args)}
+    binding[rules.OUT] = vid
+    return graph.bind("cond", sp.Or(*conditions), binding)
 
 
 def _gradient(graph, shapes, sweep, vid: int, contributions) -> int:

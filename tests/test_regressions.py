@@ -591,3 +591,40 @@ def test_a_guard_shared_by_wheres_of_other_shapes_keeps_the_value_s_shape():
     # p > 4: the branch r / p is taken
     value, _ = _all_paths(mod, np.array(5.0), d, r)
     np.testing.assert_allclose(value, np.where(d > -0.7, d * r / 5, (d**2 + 0.25) ** np.tanh(r / 5)))
+
+
+@pytest.mark.parametrize("source, x", [
+    ("sqrt(relu(x))", [-1.0, -0.5, 4.0, 9.0]), ("sqrt(clamp(x, 0))", [-1.0, -0.5, 4.0, 9.0]),
+    ("sqrt(maximum(x, 0))", [-1.0, -0.5, 4.0, 9.0]), ("sqrt(where(x > 0, x, 0.0))", [-1.0, -0.5, 4.0, 9.0]),
+    ("arcsin(clamp(x, -1, 1))", [-3.0, 2.5, 0.5, -0.25]),
+    ("arccos(where(x > 0, log10(x), -1.0))", [-1.0, -0.5, 4.0, 9.0]),
+    ("y * relu(x - 1) ** 0.5", [-1.0, 0.5, 4.0, 9.0])])
+def test_a_hazard_at_the_boundary_a_gate_makes_computes_no_inf_in_its_gradient(source, x):
+    # sqrt'(0) = inf, but relu (clamp, maximum, where) passes no gradient there: PyTorch
+    # gives 0 with no warning; derivgen computes that term on a harmless value instead.
+    # (At x = 0 itself clamp and maximum do pass the gradient, both ends inclusive: inf there.)
+    mod = derivgen.compile(source)
+    args = {"x": np.array(x), "y": np.array(2.0)}
+    inputs = [args[n] for n in mod.INPUTS]
+    with np.errstate(all="ignore"):
+        value, _ = _all_paths(mod, *inputs)
+        finite = np.isfinite(value)
+    with _strict():
+        if finite.all():
+            _, grads = _all_paths(mod, *inputs)
+            gx = dict(zip(mod.WRT, grads))["x"]
+            np.testing.assert_array_equal(gx[:2], 0.0)
+            assert np.isfinite(gx).all()
+    ref = reference.value_and_grad(source, args)
+    with np.errstate(all="ignore"):
+        grads = dict(zip(mod.WRT, mod.backward(*inputs)))
+    smooth = ref.smooth["x"] & np.isfinite(ref.grads["x"])
+    assert smooth.sum() >= 2
+    np.testing.assert_allclose(grads["x"][smooth], ref.grads["x"][smooth], rtol=1e-10)
+
+
+def test_relu_at_zero_gates_its_user_s_gradient_too():
+    mod = derivgen.compile("sqrt(relu(x))")
+    with _strict():
+        _, (gx,) = _all_paths(mod, np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(gx, [0.0, 0.5])  # relu'(0) = 0, as in PyTorch

@@ -102,6 +102,11 @@ class OpSpec:
     blockable: bool | None = None  # computed block by block; default: elementwise ops
     gradient: str = "elementwise"  # see GRADIENT_SHAPES
     parts: type | None = None  # the helper head computing it with its gradient's weights
+    # gate(operands) -> one condition per operand (or None): where it is false, the op passes
+    # no gradient to that operand (relu: x > 0; where: its condition), in the operands'
+    # placeholders and OUT. The sweep computes a hazardous user's term for this op's value on
+    # harmless values there: sqrt(relu(x)) at x < 0 needs no 1/sqrt(0).
+    gate: Callable | None = None
     doc: str = ""
 
     def __post_init__(self):

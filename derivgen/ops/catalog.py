@@ -83,6 +83,15 @@ def _clip(ops, static):
     return dx, dlo, dhi
 
 
+def _clip_gate(ops):
+    """Where clamp passes the gradient to x: its constant bounds only (with tensor bounds
+    the gradient also goes to them)."""
+    x, lo, hi = ops
+    if not (isinstance(lo, sp.Number) and isinstance(hi, sp.Number)):
+        return None
+    return (sp.Eq(OUT, x), None, None)
+
+
 def _with_parts(alone, weights, arity):
     """The rule of an op that may be computed by a *_parts helper (derivgen/optimize.py),
     given as its last operand: the gradient weights come from it, none flows into it."""
@@ -166,7 +175,7 @@ register(OpSpec("softplus", _X, "elementwise", S.softplus, ("softplus",), head=S
                 helper="softplus", new_array=True, parts=S.softplus_parts))
 register(OpSpec("relu", _X, "elementwise", S.relu, ("relu",), head=S.relu,
                 rule=_unary_rule(lambda a, out, g: S.where(a > 0, g, ZERO)), note="relu'(0) = 0, as in PyTorch",
-                new_array=True))
+                new_array=True, gate=lambda ops: (ops[0] > 0,)))
 
 # ---- elementwise, two operands ---------------------------------------------------------------
 register(OpSpec("arctan2", _XY, "elementwise", sp.atan2, ("arctan2", "atan2"), head=sp.atan2,
@@ -179,7 +188,9 @@ register(OpSpec("hypot", _XY, "elementwise", S.hypot, ("hypot",), head=S.hypot,
                 numpy="hypot", math="hypot", new_array=True))
 for _name, _head, _d in (("maximum", S.maximum, _maximum), ("minimum", S.minimum, _minimum)):
     register(OpSpec(_name, _XY, "elementwise", _head, (_name,), head=_head, rule=_binary_rule(_d),
-                    note="ties split the gradient 0.5/0.5, as in PyTorch", numpy=_name, new_array=True))
+                    note="ties split the gradient 0.5/0.5, as in PyTorch", numpy=_name, new_array=True,
+                    gate=(lambda ops: (ops[0] >= ops[1], ops[1] >= ops[0])) if _name == "maximum"
+                    else (lambda ops: (ops[0] <= ops[1], ops[1] <= ops[0]))))
 register(OpSpec("logaddexp", _XY, "elementwise", S.logaddexp, ("logaddexp",), head=S.logaddexp,
                 # sigmoid(a - b) = exp(a - out): exactly 1/2 at ties and finite when an operand is inf.
                 rule=_with_parts(_binary_rule(lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a))),
@@ -193,12 +204,14 @@ register(OpSpec(
     (Param("x", aliases=("input", "a")), Param("min", "bound", None, ("a_min", "lo")),
      Param("max", "bound", None, ("a_max", "hi"))),
     "elementwise", S.clip, ("clamp", "clip"), head=S.clip, rule=_clip,
-    note="clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi)", new_array=True))
+    note="clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi)", new_array=True,
+    gate=_clip_gate))
 register(OpSpec(
     "where", (Param("condition", "cond"), Param("x", aliases=("input",)), Param("y", aliases=("other",))),
     "elementwise", S.where, ("where",), head=S.where,
     rule=lambda ops, static: (None, S.where(ops[0], G, ZERO), S.where(ops[0], ZERO, G)),
-    note="the gradient flows only into the branch where selected", numpy="where"))
+    note="the gradient flows only into the branch where selected", numpy="where",
+    gate=lambda ops: (None, ops[0], sp.Not(ops[0])) if isinstance(ops[0], sp.Symbol) else None))
 
 # ---- reductions and linear algebra -----------------------------------------------------------
 _REDUCE = (
