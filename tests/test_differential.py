@@ -300,6 +300,19 @@ def test_a_step_decided_by_float32_underflow_skips_that_gradient_check():
     assert not outcome.failures, [f.key for f in outcome.failures]
 
 
+def test_a_domain_edge_reached_by_float32_underflow_skips_that_gradient_check():
+    # sqrt(sigmoid(-w)) at w = 128.9: sigmoid is 1.3e-56 exactly, 0 in float32, where sqrt's
+    # derivative is infinite (nan in the gradient, as NumPy's float32 chain rule gives).
+    w = G.var("w", (2,), -300, 300)
+    program = _program(G.mk("sqrt", G.mk("sigmoid", G.mk("neg", w))), ("w", (2,)))
+    values = {"w": np.array([128.87063599, 2.35880733])}
+    oracle = G.Oracle()
+    ref = oracle.reference(program, values, wrt=["w"])
+    assert ref.flips == {"float64": False, "float32": True}
+    outcome = oracle.check(program, values)
+    assert not outcome.failures, [f.key for f in outcome.failures]
+
+
 # ---- shrinking --------------------------------------------------------------------------------
 
 def cos_doubles_gradients(source, function, wrt):
