@@ -85,7 +85,8 @@ class MathPrinter(NumPyPrinter):
 
     def _print_sign(self, expr):
         x = self.parenthesize(expr.args[0], PRECEDENCE["Relational"], strict=True)
-        return f"(1.0 if {x} > 0 else -1.0 if {x} < 0 else {x} * 0.0)"
+        factor = self.parenthesize(expr.args[0], PRECEDENCE["Mul"], strict=False)  # (a - b) * 0.0
+        return f"(1.0 if {x} > 0 else -1.0 if {x} < 0 else {factor} * 0.0)"
 
     def _print_floor(self, expr):
         return f"{self.alias('float')}({self.math('floor')}({self._print(expr.args[0])}))"

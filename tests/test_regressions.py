@@ -628,3 +628,30 @@ def test_relu_at_zero_gates_its_user_s_gradient_too():
     with _strict():
         _, (gx,) = _all_paths(mod, np.array([0.0, 1.0]))
     np.testing.assert_array_equal(gx, [0.0, 0.5])  # relu'(0) = 0, as in PyTorch
+
+
+def test_sign_of_a_difference_on_the_scalar_path_keeps_its_parentheses():
+    mod = derivgen.compile("def f(p):\n    t0 = p / p\n    return torch.sign(t0 - t0)\n")
+    assert mod.forward(0.25) == 0.0 and mod.forward(np.array(0.25)) == 0.0
+    assert derivgen.compile("sign(x - 1)").forward(1.0) == 0.0
+
+
+def test_a_sum_along_axis_0_of_a_single_number_passes_its_gradient_back():
+    # NumPy's sum(v, axis=0) of a 0-d v is v; its gradient came back with an axis v lacks.
+    mod = derivgen.compile("def f(c, d):\n    t = logsumexp(c * d)\n    return sum(np.dot(2.0, t * d), 0, False)\n")
+    c, d = np.array([0.5, 1.5]), np.array(-1.6)
+    value, (gc, gd) = _all_paths(mod, c, d)
+    assert derivgen.gradcheck(mod, {"c": c, "d": d}).ok
+    np.testing.assert_allclose(value, 2.0 * np.log(np.sum(np.exp(c * d))) * d)
+
+
+def test_arctan2_at_the_origin_from_a_constant_branch_computes_no_zero_over_zero():
+    source = ("def h0(a, b, scale=1):\n    return (scale - 0.5) * b - torch.arctan2(a, a)\n\n\n"
+              "def f(p, d, y, c):\n    return torch.relu(h0(a=where(d > 0, input=torch.log2(p), other=0.0), b=y - c))\n")
+    mod = derivgen.compile(source)
+    with _strict():
+        value, (gp, gd, gy, gc) = _all_paths(mod, np.array([45.1, 16.4, 40.5]), np.array([1.65, -0.48, -1.9]),
+                                             np.array(3.0), np.array(-1.0))
+    np.testing.assert_allclose(value, [2.0 - np.pi / 4, 2.0, 2.0])
+    np.testing.assert_array_equal(gp, 0.0)  # d/da arctan2(a, a) = 0 where a != 0
+    assert gy == 1.5 and gc == -1.5

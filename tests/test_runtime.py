@@ -535,3 +535,13 @@ def test_modules_with_inputs_named_like_runtime_names_run(name):
     assert close(float(value), truth, 1e-14)
     slope = [sigmoid(a) * sigmoid(-a) * b + sigmoid(a) + sigmoid(a - b) for a, b in zip(x, y)]
     np.testing.assert_allclose(grads[0], slope, rtol=1e-14)
+
+
+def test_unbroadcast_drops_leading_size_one_axes_its_full_shape_lacks():
+    # the gradient of sum(v, axis=0) for a 0-d v comes back as shape (1,)
+    g = np.array([2.5])
+    assert np.shape(rt._unbroadcast(g, (), ())) == () and rt._unbroadcast(g, (), ()) == 2.5
+    got = rt._unbroadcast(np.ones((1, 1, 3)), (3,), (3,))
+    np.testing.assert_array_equal(got, np.ones(3))
+    with pytest.raises(ValueError):
+        rt._unbroadcast(np.ones((2, 3)), (3,), (3,))  # not size 1: no array of shape (3,) it stands for

@@ -180,7 +180,8 @@ register(OpSpec("relu", _X, "elementwise", S.relu, ("relu",), head=S.relu,
 # ---- elementwise, two operands ---------------------------------------------------------------
 register(OpSpec("arctan2", _XY, "elementwise", sp.atan2, ("arctan2", "atan2"), head=sp.atan2,
                 rule=_binary_rule(lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2))),
-                numpy="arctan2", math="atan2", new_array=True))
+                # b / (a**2 + b**2) is 0/0 at the origin: guarded in branches and gates.
+                hazards=((0, 1.0), (1, 1.0)), numpy="arctan2", math="atan2", new_array=True))
 register(OpSpec("hypot", _XY, "elementwise", S.hypot, ("hypot",), head=S.hypot,
                 # a / hypot(a, b) is 0/0 at the origin: 0 there, as abs'(0) = 0 (hypot(a, 0) = |a|).
                 rule=_binary_rule(lambda a, b, out, g: (a * (g / _nonzero(out)), b * (g / _nonzero(out)))),

@@ -76,6 +76,11 @@ def _unbroadcast(g, shape, full=None, owned=False):
     if shape == () and full is None and type(g) is np.ndarray:
         return g.sum()  # to a single number: the common case, without the general steps' calls
     if full is not None and getattr(g, "shape", ()) != full:
+        extra = np.ndim(g) - len(full)
+        if extra > 0 and all(n == 1 for n in g.shape[:extra]):
+            # Leading axes of size 1 that full lacks: a reduction along axis 0 of a single
+            # number (NumPy's sum(x, axis=0) of a 0-d x is x), restored as if it had one.
+            g = g.reshape(g.shape[extra:])
         g = np.broadcast_to(g, full)
     if getattr(g, "shape", ()) != shape:
         stretched = np.broadcast_shapes(getattr(g, "shape", ()), shape)
