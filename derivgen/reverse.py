@@ -159,11 +159,12 @@ def _gate(graph, vid: int, needed) -> int | None:
             if condition is None:
                 return None
             conditions.append(condition)
-    if not conditions:
-        return None
+    condition = sp.Or(*conditions)
+    if not conditions or isinstance(condition, sp.logic.boolalg.BooleanAtom):
+        return None  # where(c, x, y) passes gradient to x or y everywhere: c | ~c is True
     binding = {placeholder(i): a for i, a in enumerate(value.args)}
     binding[rules.OUT] = vid
-    return graph.bind("cond", sp.Or(*conditions), binding)
+    return graph.bind("cond", condition, binding)
 
 
 def _gradient(graph, shapes, sweep, vid: int, contributions) -> int:
