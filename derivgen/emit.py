@@ -135,8 +135,12 @@ class _Placing:
         builder.fresh.discard(vid)
         self.text[vid] = (target, PRECEDENCE["Atom"])
         where = builder.where.get(vid, "") if builder.where is not None else ""
-        statement = Statement(target, _unwrapped(expr), comments, where=where,
-                              reads=frozenset().union(*(self.reads[a] for a in self.value(vid).args)))
+        # The names expr reads: recorded when it was printed, for a value inlined then and
+        # named now (its operands may have been named since: -_t2 printed, then _t3 = -_t2).
+        reads = self.reads.get(vid)
+        if reads is None:
+            reads = frozenset().union(*(self.reads[a] for a in self.value(vid).args))
+        statement = Statement(target, _unwrapped(expr), comments, where=where, reads=reads)
         self.reads[vid] = frozenset({target})
         (self.backward if vid in self.gradient_side else self.forward).append(statement)
 

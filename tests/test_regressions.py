@@ -656,3 +656,16 @@ def test_arctan2_at_the_origin_from_a_constant_branch_computes_no_zero_over_zero
     np.testing.assert_allclose(value, [2.0 - np.pi / 4, 2.0, 2.0])
     np.testing.assert_array_equal(gp, 0.0)  # d/da arctan2(a, a) = 0 where a != 0
     assert gy == 1.5 and gc == -1.5
+
+
+def test_a_value_named_after_it_was_inlined_keeps_what_its_text_reads():
+    # -mean(r) was written into sigmoid(y**2)**(-mean(r)) as -_t2, then named _t3 = -_t2 for
+    # a long line: the statement's reads were taken anew ({_t3}), so _t2 was deleted before it.
+    mod = derivgen.compile("-sigmoid(square(y))**-mean(r, axis=(0, -1))")
+    y = np.array([0.94, 1.86])
+    r = np.random.default_rng(4).uniform(0.5, 1.9, (2, 2, 3))
+    value, (gy, gr) = _all_paths(mod, y, r)
+    s, m = 1 / (1 + np.exp(-y**2)), r.mean(axis=(0, -1))
+    np.testing.assert_allclose(value, -s ** -m, rtol=1e-13)
+    np.testing.assert_allclose(gy, m * s ** (-m - 1) * s * (1 - s) * 2 * y, rtol=1e-12)
+    assert derivgen.gradcheck(mod, {"y": y, "r": r}).ok
