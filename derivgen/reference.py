@@ -355,6 +355,26 @@ def _register(name, kind, arity, exact, naive, rounds=True, aliases=()):
 
 _SELECTIONS = {"neg", "abs", "sign", "floor", "ceil", "relu", "maximum", "minimum"}
 _ALIASES = {"pow": ("power",), "abs": ("absolute",)}
+# Far beyond float64 (2**1100 > 1.8e308), an exponential or periodic op of a number is not
+# a value any float64 program computes (it overflowed to inf before), and computing it costs
+# precision without bound: sin(cosh(1e24)) needs 10**24 bits to reduce its argument. Such an
+# element is nan (the sample is then not checked) rather than computed for minutes.
+_BEYOND_FLOAT64 = mpmath.mpf(2) ** 1100
+_UNBOUNDED_COST = ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "erf", "pow",
+                   "sigmoid", "softplus", "logaddexp")
+
+
+def _bounded(kernel: Callable) -> Callable:
+    def run(ctx, *operands):
+        if any(ctx.isfinite(x) and abs(x) > _BEYOND_FLOAT64 for x in operands):
+            return ctx.nan
+        return kernel(ctx, *operands)
+    return run
+
+
+for _name in _UNBOUNDED_COST:
+    _EXACT_SCALAR[_name] = _bounded(_EXACT_SCALAR[_name])
+
 for _name in _EXACT_SCALAR:
     _register(_name, "elementwise", 2 if _name in {"add", "sub", "mul", "div", "pow", "arctan2", "hypot",
                                                     "maximum", "minimum", "logaddexp"} else 1,

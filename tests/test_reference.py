@@ -369,3 +369,15 @@ def test_every_op_of_the_language_has_a_kernel():
     assert len(names) >= 45
     missing = {n for n in names if n not in R.KERNELS}
     assert not missing
+
+
+def test_an_exponential_of_a_number_beyond_float64_is_nan_not_minutes_of_precision():
+    import time
+
+    start = time.monotonic()
+    # cosh(56) * arctan(15) ~ 1e24; cosh of that is e**(1e24), and sin of it would need 1e24 bits
+    result = R.value_and_grad("sin(cosh(arctan(x) * cosh(y)))", {"x": np.array([15.0, 0.5]), "y": np.array([56.1, 1.0])})
+    assert time.monotonic() - start < 30
+    assert np.isnan(result.value[0])
+    assert result.value[1] == pytest.approx(math.sin(math.cosh(math.atan(0.5) * math.cosh(1.0))), rel=1e-14)
+    assert R.evaluate("exp(x)", {"x": 700.0}) == pytest.approx(math.exp(700.0), rel=1e-14)  # within range: exact
