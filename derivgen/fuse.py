@@ -8,6 +8,8 @@ differentiated graph, for values that are sums, products and powers of their ope
 
 - only a value used once is written into its user, and only where the two share no
   operand (so nothing cancels: x*y - x*y stays as written, nan and inf included);
+- a sum is written into its user only where it stays a sum of its own (products flatten,
+  sums are never re-associated: floating-point addition is not associative);
 - values with a note (a kink convention the code repeats) stay as they are;
 - a fused template stays small (``LIMIT`` operations), so lines stay readable;
 - where SymPy would fold an operand away (``x**0`` is 1, ``0*x`` is 0), nothing is fused:
@@ -77,10 +79,14 @@ def _fused(outer, outer_slots: tuple, inner, inner_slots: tuple, count: int):
     inner_expr = inner.xreplace({placeholder(i): new[j] for i, j in enumerate(inner_slots)})
     # Placeholders of the result are renamed through fresh symbols, so none is replaced twice.
     fresh = [sp.Dummy() for _ in range(count)]
-    expr = outer.xreplace({placeholder(i): (inner_expr.xreplace(dict(zip(new, fresh))) if j < 0 else fresh[j])
-                           for i, j in enumerate(outer_slots)})
+    inner_fresh = inner_expr.xreplace(dict(zip(new, fresh)))
+    expr = outer.xreplace({placeholder(i): (inner_fresh if j < 0 else fresh[j]) for i, j in enumerate(outer_slots)})
     if not all(f in expr.free_symbols for f in fresh):
         return None  # SymPy folded an operand away (x**0 is 1): its shape would be lost
+    if isinstance(inner_fresh, sp.Add) and not any(node == inner_fresh for node in sp.preorder_traversal(expr)):
+        # A sum flattened into a sum (y + (w - a) is y + w - a) or multiplied out (3*(a + b)):
+        # its terms would be added in another order, and y + w - a loses y where w = a = 1e24.
+        return None
     if sp.count_ops(expr) > LIMIT:
         return None
     return expr.xreplace(dict(zip(fresh, new)))

@@ -63,8 +63,27 @@ class NumPyPrinter(StrPrinter):
         moved_needs = [self._need(terms[first])] + [needs[i] for i in moved[1:]]
         if _peak(moved_needs, [negative[i] for i in moved]) < _peak([self._need(terms[0])] + needs[1:], negative):
             terms = [terms[i] for i in moved]
-            return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
-        return super()._print_Add(expr, order=order)
+        return self._sum(terms)
+
+    def _sum(self, terms) -> str:
+        """The terms added left to right. An operand that is itself a sum, written in by the
+        emitter, keeps its parentheses after the first term: y + (w - a) is not y + w - a,
+        which loses y where w = a = 1e24 (floating-point addition is not associative)."""
+        parts = []
+        for i, term in enumerate(terms):
+            inlined_sum = isinstance(term, sp.Symbol) and term in self.names and self.names[term][1] <= PRECEDENCE["Add"]
+            if inlined_sum:
+                text = self.names[term][0]
+                parts.append(text if i == 0 else f"+ ({text})")
+                continue
+            text = self._print(term)
+            negative = text.startswith("-") and not term.is_Add
+            if negative:
+                text = text[1:]
+            if precedence(term) < PRECEDENCE["Add"] or term.is_Add:
+                text = f"({text})"
+            parts.append(("-" if negative else "") + text if i == 0 else f"{'-' if negative else '+'} {text}")
+        return " ".join(parts)
 
     def _need(self, expr) -> int:
         """How many new arrays evaluating ``expr`` holds at once, at most (names and numbers

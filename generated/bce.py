@@ -52,7 +52,7 @@ def forward(x, y, w, b):
         try:
             # Forward terms (2)
             _t0 = min(max((1/(1 + math.exp(-(b + w*x)))), 1e-08), 0.99999999)
-            value = -(math.log1p(-_t0)*(1 - y)) - y*math.log(_t0)
+            value = -(math.log1p(-_t0)*(1 - y) + y*math.log(_t0))
             if value*0.0 == 0.0:  # all finite
                 return value
         except (ArithmeticError, ValueError):
@@ -68,7 +68,7 @@ def forward(x, y, w, b):
         # buffer reuse: written over a new array used only here
         _t0 = np.clip(_sigmoid(b_ + w_*x_, in_place=True), 1e-08, 0.99999999)
         # buffer reuse: written over a new array used only here
-        value = _blocks.total(value, -(_in_place(np.log1p, -_t0)*(1 - y_)) - y_*np.log(_t0))
+        value = _blocks.total(value, -(_in_place(np.log1p, -_t0)*(1 - y_) + y_*np.log(_t0)))
         del _t0
     return value
 
@@ -140,7 +140,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
             # Forward terms (3)
             _t0 = 1/(1 + math.exp(-(b + w*x)))
             _t1 = 1e-08 if _t0 < 1e-08 else 0.99999999 if _t0 > 0.99999999 else _t0
-            value = -(math.log1p(-_t1)*(1 - y)) - y*math.log(_t1)
+            value = -(math.log1p(-_t1)*(1 - y) + y*math.log(_t1))
             # Gradient terms (3)
             _t2 = grad_output*(_t0 - y) if _t1 == _t0 else 0.0
             grad_w = x*_t2
@@ -163,7 +163,7 @@ def value_and_grad(x, y, w, b, grad_output=1.0):
         _t0 = _sigmoid(b_ + w_*x_, in_place=True)
         _t1 = np.clip(_t0, 1e-08, 0.99999999)
         # buffer reuse: written over a new array used only here
-        value = _blocks.total(value, -(_in_place(np.log1p, -_t1)*(1 - y_)) - y_*np.log(_t1))
+        value = _blocks.total(value, -(_in_place(np.log1p, -_t1)*(1 - y_) + y_*np.log(_t1)))
         # Gradient terms (3)
         # clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi) (there
         # the terms cancel)

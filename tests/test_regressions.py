@@ -669,3 +669,20 @@ def test_a_value_named_after_it_was_inlined_keeps_what_its_text_reads():
     np.testing.assert_allclose(value, -s ** -m, rtol=1e-13)
     np.testing.assert_allclose(gy, m * s ** (-m - 1) * s * (1 - s) * 2 * y, rtol=1e-12)
     assert derivgen.gradcheck(mod, {"y": y, "r": r}).ok
+
+
+@pytest.mark.parametrize("source", [
+    "def f(y, a, w):\n    return y + (w - a)\n",
+    "def f(y, a, w):\n    t = w - a\n    return y + t\n",
+    "def f(y, a, w):\n    return y - (a - w)\n",
+    "def h0(a, scale=0.5):\n    return numpy.where(a >= 0.3, a, a) - a\n\n\ndef f(y, a, w):\n    return y + h0(a)\n",
+])
+def test_a_sum_inside_a_sum_is_added_as_written(source):
+    # Floating-point addition is not associative: y + (w - a) with w = a = 1e24 is y, while
+    # y + w - a, the same sum flattened (by the printer or the fusion pass), is 0.
+    mod = derivgen.compile(source)
+    y, a, w = np.array([-33.2, 5.0]), np.array([1e24, 8.7e23]), np.array([1e24, 8.7e23])
+    value, grads = _all_paths(mod, y, a, w)
+    np.testing.assert_array_equal(value, y)
+    assert mod.forward(-33.2, 1e24, 1e24) == -33.2
+    np.testing.assert_array_equal(grads.y, 1.0)
