@@ -313,6 +313,17 @@ def test_a_domain_edge_reached_by_float32_underflow_skips_that_gradient_check():
     assert not outcome.failures, [f.key for f in outcome.failures]
 
 
+def test_a_domain_edge_reached_by_float64_rounding_skips_that_gradient_check():
+    # arcsin(tanh(57)): tanh is 1 - 1e-49 exactly, 1.0 in float64, where arcsin's derivative
+    # is infinite: the exact gradient sech(57) is 0 to float64, the rounded program's inf * 0.
+    p = G.var("p", (2,), -100, 100)
+    program = _program(G.mk("arcsin", G.mk("tanh", p)), ("p", (2,)))
+    ref = G.Oracle().reference(program, {"p": np.array([57.0, 0.5])}, wrt=["p"])
+    assert ref.flips == {"float64": True, "float32": True}
+    ref = G.Oracle().reference(program, {"p": np.array([0.25, 0.5])}, wrt=["p"])
+    assert ref.flips == {"float64": False, "float32": False}
+
+
 # ---- shrinking --------------------------------------------------------------------------------
 
 def cos_doubles_gradients(source, function, wrt):
