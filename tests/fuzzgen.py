@@ -421,7 +421,9 @@ def _ev(node, arith, env, memo, trace):
 # Ops whose derivative is infinite at an edge of their domain: (operand positions, edges).
 DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0.0,)), "log10": ((0,), (0.0,)),
                 "div": ((1,), (0.0,)), "pow": ((0,), (0.0,)), "arcsin": ((0,), (-1.0, 1.0)),
-                "arccos": ((0,), (-1.0, 1.0)), "arctanh": ((0,), (-1.0, 1.0)), "arccosh": ((0,), (1.0,))}
+                "arccos": ((0,), (-1.0, 1.0)), "arctanh": ((0,), (-1.0, 1.0)), "arccosh": ((0,), (1.0,)),
+                # the origin, where a / (a**2 + b**2) and a / hypot(a, b) are 0/0
+                "arctan2": ((0, 1), (0.0,)), "hypot": ((0, 1), (0.0,))}
 
 
 class Trace(list):

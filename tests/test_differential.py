@@ -324,6 +324,14 @@ def test_a_domain_edge_reached_by_float64_rounding_skips_that_gradient_check():
     assert ref.flips == {"float64": False, "float32": False}
 
 
+def test_arctan2_at_an_origin_reached_by_float32_underflow_skips_that_gradient_check():
+    w = G.var("w", (2,), -300, 300)
+    e = G.mk("exp", G.mk("neg", w))
+    program = _program(G.mk("arctan2", e, G.mk("mul", e, G.const(2.0))), ("w", (2,)))
+    ref = G.Oracle().reference(program, {"w": np.array([120.0, 1.5])}, wrt=["w"])
+    assert ref.flips == {"float64": False, "float32": True}  # exp(-120) is 7.7e-53: 0 in float32
+
+
 # ---- shrinking --------------------------------------------------------------------------------
 
 def cos_doubles_gradients(source, function, wrt):
