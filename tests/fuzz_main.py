@@ -111,7 +111,7 @@ def main(argv=None) -> int:
         if shrinkable and args.shrink_budget > 0:
             shrunk = pool.map(_shrink, [(summary.found[k], args.shrink_budget) for k in shrinkable], chunksize=1)
             for key, found in zip(shrinkable, shrunk):
-                found.count = summary.found[key].count
+                found.count, found.indices = summary.found[key].count, summary.found[key].indices
                 summary.found[key] = found
     except KeyboardInterrupt:
         interrupted = True

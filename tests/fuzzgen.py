@@ -2446,6 +2446,7 @@ class Found:
     failure: Failure
     count: int = 1
     shrunk: str | None = None  # the shrunk reproducer, as a regression test
+    indices: list = field(default_factory=list)  # the campaign's index of each program of the class
 
 
 @dataclass
@@ -2465,6 +2466,7 @@ class Summary:
         for key, found in other.found.items():
             if key in self.found:
                 self.found[key].count += found.count
+                self.found[key].indices.extend(found.indices)
             else:
                 self.found[key] = found
 
@@ -2483,6 +2485,9 @@ class Summary:
             for key, found in sorted(self.found.items(), key=lambda kv: kv[1].failure.rank):
                 lines.append("")
                 lines.append(f"=== {key} ({found.count} programs) ===")
+                if found.indices:
+                    shown = ", ".join(map(str, sorted(found.indices)[:20]))
+                    lines.append(f"programs {shown}{' ...' if len(found.indices) > 20 else ''}")
                 lines.append(found.failure.message.splitlines()[0][:300] if found.failure.message else "")
                 if found.shrunk:
                     lines.append(found.shrunk)
@@ -2558,8 +2563,9 @@ def run_programs(seed: int, indices, *, input_sets: int = 1, oracle: Oracle | No
             if primary is not None:
                 if primary.key in summary.found:
                     summary.found[primary.key].count += 1
+                    summary.found[primary.key].indices.append(index)
                 else:
-                    summary.found[primary.key] = Found(primary.key, program, values, primary)
+                    summary.found[primary.key] = Found(primary.key, program, values, primary, indices=[index])
                 break
     summary.seconds = time.monotonic() - start
     return summary

@@ -387,7 +387,8 @@ def test_a_program_past_its_time_limit_is_a_failure_and_the_run_goes_on():
     summary = G.run_programs(5, range(3), program_timeout=1e-6)
     assert summary.programs == 3
     assert summary.found["timeout:program"].count == 3
-    assert "took over" in summary.report()
+    assert summary.found["timeout:program"].indices == [0, 1, 2]  # every program of the class, for re-checking
+    assert "took over" in summary.report() and "programs 0, 1, 2" in summary.report()
 
 
 def test_fuzz_main_writes_its_summary(tmp_path, capsys):
