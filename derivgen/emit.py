@@ -25,10 +25,10 @@ from sympy.printing.precedence import PRECEDENCE
 from . import naming, ops
 from . import symbolic as S
 from .backends import definitions, targets
+from .backends.code import enclosed, printed_precedence
 from .blocking import BLOCK_SIZE, Blocked, split
 from .graph import Program, placeholder, placeholder_index
 from .ops import NEW_ARRAY_HEADS
-from .printer import enclosed, printed_precedence
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user

@@ -2,7 +2,7 @@
 
 These printers show the SymPy heads of ``symbolic.py`` in the vocabulary of the
 source (``X @ w``, ``X.T``, ``mean(x)``, ``where(c, a, b)``); they produce text to
-read, never code to run (that is ``printer.py``'s job). The heads defined here say, in
+read, never code to run (that is the backends' printers' job). The heads defined here say, in
 NumPy's words, what the generated code does with shapes: ``size(x)``,
 ``sum_to(g, b.shape)`` (a gradient summed back over the axes broadcasting stretched),
 ``expand_dims(g, axis=1)``, ``broadcast_to(g, x.shape)``, ``outer(a, b)`` and ``x.mT``.

@@ -2,7 +2,7 @@
 
 Each class is opaque: SymPy never evaluates or rewrites it, so a node's
 expression says exactly what the user wrote. Derivatives come from the rule
-table in ``rules.py``, never from SymPy, and spellings from ``printer.py``.
+table in ``rules.py``, never from SymPy, and spellings from the op registry and the backends' printers.
 """
 
 from __future__ import annotations

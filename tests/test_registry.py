@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import derivgen
-from derivgen import ops, printer
+from derivgen import ops
+from derivgen.backends.numpy import printer
 from derivgen.errors import ParseError
 
 
@@ -130,7 +131,8 @@ def test_the_views_are_the_entries():
 
 
 def test_passes_and_printers_read_the_registry_views():
-    from derivgen import blocking, emit, mathprinter, optimize, rules
+    from derivgen import blocking, emit, optimize, rules
+    from derivgen.backends.scalar import printer as mathprinter
 
     assert blocking.ELEMENTWISE is ops.BLOCKABLE and optimize.ELEMENTWISE is ops.ELEMENTWISE
     assert optimize.HAZARDS is ops.HAZARDS and optimize.PARTS is ops.PARTS and emit.PARTS is ops.PARTS

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..mathprinter import MathPrinter, scalar_path_possible
-from ..printer import NumPyPrinter
+from .numpy.printer import NumPyPrinter
+from .scalar.printer import MathPrinter, scalar_path_possible
 
 
 @dataclass(frozen=True)

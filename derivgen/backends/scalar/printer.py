@@ -15,9 +15,9 @@ from typing import ClassVar
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
-from . import symbolic as S
-from .ops import ARRAY_ONLY, SCALAR_HELPERS
-from .printer import MATH, NumPyPrinter, floats
+from ... import symbolic as S
+from ...ops import ARRAY_ONLY, SCALAR_HELPERS
+from ..numpy.printer import MATH, NumPyPrinter, floats
 
 # ARRAY_ONLY: the ops and heads the scalar path cannot express (programs using them run on
 # NumPy only); SCALAR_HELPERS: heads the scalar path computes with a run-time helper, which

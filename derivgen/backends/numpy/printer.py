@@ -9,7 +9,6 @@ inlined expression of a single-use value, parenthesised by its precedence.
 
 from __future__ import annotations
 
-import ast
 import re
 from typing import ClassVar
 
@@ -17,15 +16,16 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from . import symbolic as S
+from ... import symbolic as S
 
 # Spellings per SymPy head, from the op registry (derivgen/ops): NumPy functions for array
 # operands, math functions for constant ones, run-time helpers, and the elementwise functions
 # of one array whose result has the operand's dtype (written over the operand where that is a
 # new array nothing else holds).
-from .ops import HELPERS, MATH, NUMPY, UNARY_UFUNCS
+from ...ops import HELPERS, MATH, NUMPY, UNARY_UFUNCS
+from ..code import enclosed
 
-__all__ = ["HELPERS", "MATH", "NUMPY", "UNARY_UFUNCS", "NumPyPrinter", "enclosed", "floats", "printed_precedence"]
+__all__ = ["HELPERS", "MATH", "NUMPY", "UNARY_UFUNCS", "NumPyPrinter", "floats"]
 
 # Keyed by SymPy class name (sp.pi is of class Pi, sp.E of class Exp1).
 NUMBER_SYMBOLS = {"Pi": "pi", "Exp1": "e"}
@@ -382,19 +382,6 @@ def _per_element(expr) -> bool:
             and expr.base.args[1] == sp.Tuple())
 
 
-def enclosed(text: str) -> bool:
-    """Whether ``text`` is one parenthesised group, "(a*b)" (not "(a) + (b)")."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return False
-    depth = 0
-    for i, c in enumerate(text):
-        depth += c == "("
-        depth -= c == ")"
-        if depth == 0 and i < len(text) - 1:
-            return False
-    return True
-
-
 def _peak(needs: list[int], negative=None) -> int:
     """New arrays held at once evaluating operands with these needs left to right: the
     first is held (if it made one) while the next is evaluated, and after that one result,
@@ -406,44 +393,6 @@ def _peak(needs: list[int], negative=None) -> int:
         peak = max(peak, held + n + int(neg and n > 0 and not held))
         held = 1
     return max(1, peak)
-
-
-_BINARY_PRECEDENCE = {
-    ast.Add: "Add", ast.Sub: "Add", ast.Mult: "Mul", ast.Div: "Mul", ast.FloorDiv: "Mul", ast.Mod: "Mul",
-    ast.MatMult: "Mul", ast.Pow: "Pow", ast.BitAnd: "And", ast.BitOr: "Or", ast.BitXor: "Xor",
-}
-
-
-def printed_precedence(code: str) -> int | None:
-    """The precedence of printed code, read off Python's own parse of it: what an operand
-    printed this way needs to be parenthesised by. None where the code is exactly operand
-    token 0 (``\0``0``\0``): then it has that operand's precedence.
-
-    Tokens ``\0``i``\0`` stand for operands; an operand is substituted unparenthesised
-    only where its precedence allows, so it never changes the top of the parse."""
-    if _TOKEN_ONLY.fullmatch(code):
-        return None
-    tree = ast.parse(_TOKENS.sub(lambda m: f"_operand{m.group(1)}", code), mode="eval").body
-    if isinstance(tree, ast.BinOp):
-        return PRECEDENCE[_BINARY_PRECEDENCE[type(tree.op)]]
-    if isinstance(tree, ast.UnaryOp):
-        if isinstance(tree.op, ast.Not):  # `not c` binds looser than a comparison
-            return PRECEDENCE["And"]
-        # -x and ~c bind tighter than * in Python; treated as a sum, as SymPy prints -x.
-        return PRECEDENCE["Add"]
-    if isinstance(tree, ast.Compare):
-        return PRECEDENCE["Relational"]
-    if isinstance(tree, ast.BoolOp):
-        return PRECEDENCE["And"] if isinstance(tree.op, ast.And) else PRECEDENCE["Or"]
-    if isinstance(tree, (ast.IfExp, ast.Lambda)):
-        return PRECEDENCE["Lambda"]
-    if isinstance(tree, (ast.Call, ast.Attribute, ast.Subscript)):
-        return PRECEDENCE["Func"]  # binds like an atom, but computes an array (the sum order counts them)
-    return PRECEDENCE["Atom"]  # a name, a number, a tuple
-
-
-_TOKENS = re.compile("\0(\\d+)\0")
-_TOKEN_ONLY = re.compile("\0\\d+\0")
 
 
 def precedence_of(template) -> int:
