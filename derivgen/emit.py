@@ -75,8 +75,9 @@ class FunctionDesc:
 class ModuleDesc:
     docstring: tuple[str, ...]
     header: str
-    np: str
-    math: str | None
+    array_type: str  # the type of the arrays the functions return
+    scalar_types: str  # the input types that take the scalar path
+    imports: tuple[tuple[str, ...], tuple[str, ...]]  # import lines: the standard library's, then others
     inputs: tuple[str, ...]
     wrt: tuple[str, ...]
     fields: tuple[str, ...]
@@ -658,11 +659,15 @@ def _module_desc(module: _Module, functions, header: str, module_doc) -> ModuleD
     # Builtins shadowed by an input are reached through a module-level alias.
     builtin_aliases = tuple((aliases[b], b) for b in naming.BUILTINS
                             if b in used and aliases[b] != b and scalar_used)
+    # Each backend's module, where its code is used; the NumPy path's always is.
+    backends = [b for b in (targets.SCALAR, targets.NUMPY) if b.alias in used or b is targets.NUMPY]
     return ModuleDesc(
         docstring=module_doc,
         header=header,
-        np=aliases["np"],
-        math=aliases["math"] if "math" in used else None,
+        array_type=targets.NUMPY.types.format(**aliases),
+        scalar_types=targets.SCALAR.types.format(**aliases),
+        imports=tuple(tuple(b.import_line(aliases) for b in backends if b.standard is standard)
+                      for standard in (True, False)),
         inputs=module.program.inputs,
         wrt=module.wrt,
         fields=naming.gradient_fields(module.wrt),

@@ -1720,6 +1720,22 @@ def _conditions_differ(exact_trace: Trace, naive_trace: Trace) -> bool:
     return _edge_by_rounding(exact_trace.edges, naive_trace.edges)
 
 
+# The precision an operand found on a domain edge at the reference's own is checked at:
+# enough for 1 - tanh(x) and sigmoid(-x) up to the float64 range of inputs a program's
+# exp can take (x of about 710: 1 - tanh(x) is 1e-617).
+EDGE_DPS = 700
+
+
+def _on_edge(edges) -> bool:
+    """Whether any operand of an op with a domain edge is exactly on one."""
+    for op, operands in edges:
+        for e in operands:
+            e = np.asarray(e)
+            if e.dtype.kind in "fO" and any(np.any(np.asarray(e == edge, dtype=bool)) for edge in DOMAIN_EDGES[op][1]):
+                return True
+    return False
+
+
 def _edge_by_rounding(exact_edges, naive_edges) -> bool:
     """Whether an operand sits on an edge of its op's domain (sqrt's 0, arccos's 1) in the
     naive evaluation but not exactly: sqrt(sigmoid(-129)) in float32 is sqrt(0), whose
@@ -1779,6 +1795,13 @@ class Oracle:
         exact_arith = R.Exact(self.dps)
         exact_trace = Trace()
         exact = run(program, exact_arith, {n: exact_arith.input(v) for n, v in values.items()}, {}, exact_trace)
+        if _on_edge(exact_trace.edges):
+            # An operand on an edge at this precision may be there only by rounding (tanh(130)
+            # is 1 - 1e-113): whether it is, and so whether the float programs' edge is one,
+            # is read from an evaluation at a precision that tells them apart.
+            fine = R.Exact(EDGE_DPS)
+            exact_trace = Trace()
+            run(program, fine, {n: fine.input(v) for n, v in values.items()}, {}, exact_trace)
         naive, flips = {}, {}
         for dtype in (np.float64, np.float32):
             arith = R.Naive(dtype, track=True)

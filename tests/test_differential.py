@@ -324,6 +324,21 @@ def test_a_domain_edge_reached_by_float64_rounding_skips_that_gradient_check():
     assert ref.flips == {"float64": False, "float32": False}
 
 
+def test_a_domain_edge_the_reference_reaches_by_its_own_rounding_skips_the_gradient_check():
+    # arccos(tanh(130)): tanh is 1 - 2e-113, 1 at the reference's 50 digits too, so the edge
+    # is told from a real one (arccos(relu(-y) + 1) stays on it) at a finer precision.
+    y = G.var("y", (2,), -300, 300)
+    program = _program(G.mk("arccos", G.mk("tanh", y)), ("y", (2,)))
+    oracle = G.Oracle()
+    ref = oracle.reference(program, {"y": np.array([129.9801178, 0.5])}, wrt=["y"])
+    assert ref.flips == {"float64": True, "float32": True}
+    outcome = oracle.check(program, {"y": np.array([129.9801178, 0.5])})
+    assert not outcome.failures, [f.key for f in outcome.failures]
+    on_edge = _program(G.mk("sqrt", G.mk("relu", y)), ("y", (2,)))
+    assert oracle.reference(on_edge, {"y": np.array([-2.0, 0.5])}, wrt=["y"]).flips == {
+        "float64": False, "float32": False}
+
+
 def test_arctan2_at_an_origin_reached_by_float32_underflow_skips_that_gradient_check():
     w = G.var("w", (2,), -300, 300)
     e = G.mk("exp", G.mk("neg", w))

@@ -24,14 +24,26 @@ class Backend:
     arrays: bool
     runtime: str  # the package whose runtime.py holds its helpers
     computes: Callable  # (graph, value ids) -> whether this backend can compute them all
+    module: str  # the module its code calls, imported by every module using the backend
+    alias: str  # the key of the name the module is imported under (naming.module_aliases)
+    standard: bool  # the module is in Python's standard library (imported in that group)
+    # What its values are, formatted with the module aliases: the arrays' type (the Gradients
+    # fields' annotation) or the input types a function takes this backend for.
+    types: str
+
+    def import_line(self, aliases: dict) -> str:
+        name = aliases[self.alias]
+        return f"import {self.module}" if name == self.module else f"import {self.module} as {name}"
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r})"
 
 
 NUMPY = Backend("numpy", NumPyPrinter, arrays=True, runtime="derivgen.backends.numpy",
-                computes=lambda graph, ids: True)
+                computes=lambda graph, ids: True, module="numpy", alias="np", standard=False,
+                types="{np}.ndarray")
 # Python floats, math and builtins: about six times faster than NumPy on single numbers;
 # programs with matrix products or reductions along axes stay on NumPy.
 SCALAR = Backend("scalar", MathPrinter, arrays=False, runtime="derivgen.backends.scalar",
-                 computes=scalar_path_possible)
+                 computes=scalar_path_possible, module="math", alias="math", standard=True,
+                 types="float, int, {np}.float64")
