@@ -23,22 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from . import ops
 from .errors import CheckFailed, DerivgenError, UsageError
 from .graph import placeholder_index
 from .parse import parse
 
-INF = math.inf
-_POSITIVE = ((0.0, INF), (0.5, 2.0))
 # op -> (the open interval where the op and its derivative are finite, the range an input
-# it reads is drawn from when the default range is not inside that interval).
-DOMAINS = {
-    "arccosh": ((1.0, INF), (1.1, 3.0)),
-    "log": _POSITIVE, "log2": _POSITIVE, "log10": _POSITIVE, "sqrt": _POSITIVE,
-    "pow": _POSITIVE, "power": _POSITIVE,  # with an exponent that is not a whole number
-    "arcsin": ((-1.0, 1.0), (-0.9, 0.9)), "arccos": ((-1.0, 1.0), (-0.9, 0.9)),
-    "arctanh": ((-1.0, 1.0), (-0.9, 0.9)),
-    "log1p": ((-1.0, INF), (-0.5, 1.0)),
-}
+# it reads is drawn from when the default range is not inside that interval): the registry's.
+DOMAINS = ops.DOMAINS
 OUTSIDE = "input outside the domain"
 
 
@@ -180,7 +172,7 @@ def domain_ops(module) -> dict[str, set[str]]:
     for value in graph.values:
         if value.op not in DOMAINS or not value.operands or not isinstance(value.operands[0], sp.Symbol):
             continue
-        if value.op in ("pow", "power"):
+        if value.op in ops.POWERS:
             exponent = value.operands[1]
             if not isinstance(exponent, sp.Number) or float(exponent).is_integer():
                 continue  # x**2 or x**y: any real x (or a base that a where guards) is fine

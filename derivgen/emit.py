@@ -740,7 +740,7 @@ class _Typing:
         def terminal(v):
             if v.template is None:
                 return False
-            return True if v.op in ("sum", "mean", "logsumexp", "exp_shift") and len(v.static) > 1 else None
+            return True if v.op in ops.AXES and len(v.static) > 1 else None
         return self.graph.reaches(vid, self.reduced, terminal)
 
     def scalar(self, vid: int, text: str) -> str:

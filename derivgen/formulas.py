@@ -45,20 +45,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from . import naming, notation
+from . import naming, notation, ops
 from . import symbolic as S
 from .compiler import compiled
 from .errors import UsageError
 from .graph import Graph, Program, placeholder, placeholder_index
+from .ops import shapes
 from .reverse import Gradient
 from .rules import SHAPED
 
 TERM_LIMIT = 40  # operations: a longer subexpression gets a name of its own
 SHARED_LENGTH = 12  # characters: a subexpression used twice and printed longer gets a name
 SIMPLIFY_LIMIT = 30  # operations: only formulas this small are simplified
-# Values that are plumbing, never a term of their own: shapes, and the helpers that
-# compute several results at once (their users pick one, which is the formula).
-PLUMBING = frozenset({"shape", "sigmoid_parts", "softplus_parts", "logaddexp_parts", "exp_shift"})
+
+
+def _plumbing(value) -> bool:
+    """Whether a value is plumbing, never a term of its own: a shape, or a helper computing
+    several results at once (its users pick one, which is the formula)."""
+    return value.op == "shape" or value.op in ops.SEVERAL
+
 _REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.max_shift)
 # Gradients of matrix products with respect to a and b (np.dot's: no batches).
 _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
@@ -199,22 +204,12 @@ class _Shapes:
         args = [self.values[a] for a in value.args]
         if any(a is None for a in args):
             return None
-        keepdims, *axes = (int(s) for s in value.static) if value.static else (0,)
-        if value.op in ("sum", "mean", "logsumexp") or isinstance(value.template, S.max_shift):
-            return _reduced(args[0], keepdims, axes)
-        if value.op == "max_shift":  # the shift of an exp_shift helper: the reduced shape
-            parts = self.graph[value.args[0]]
-            keepdims, *axes = (int(s) for s in parts.static)
-            return _reduced(self.values[parts.args[0]], keepdims, axes)
-        if value.op == "lse_refine":  # the logsumexp value it refines
-            return args[0]
-        if value.op == "live":  # a condition in the shape of the value it guards
-            return args[1]
-        if value.op in ("matmul", "dot"):
-            return (_matmul if value.op == "matmul" else _dot)(*args)
-        if value.op == "transpose":
-            return args[0][::-1]
-        return self.broadcast(args)
+        static = tuple(int(s) for s in value.static)
+        if isinstance(value.template, S.part):  # one result of a helper (m of an exp_shift: reduced)
+            helper = self.graph[value.args[placeholder_index(value.template.args[0])]]
+            args, static = [self.values[a] for a in helper.args], tuple(int(s) for s in helper.static)
+        spec = ops.OPS.get(value.op)
+        return spec.result_shape(args, static) if spec is not None else self.broadcast(args)
 
     def forward(self, vid: int):
         return self.values[vid]
@@ -223,7 +218,7 @@ class _Shapes:
         return tuple(np.broadcast_shapes(*shapes))
 
     def reduced(self, shape, keepdims: int, axes: list[int]):
-        return _reduced(shape, keepdims, axes)
+        return shapes.reduced(shape, keepdims, axes)
 
     def expanded(self, shape, axes: list[int]):
         ndim = len(shape) + len(axes)
@@ -232,10 +227,10 @@ class _Shapes:
         return tuple(1 if i in inserted else next(rest) for i in range(ndim))
 
     def matmul(self, a, b):
-        return _matmul(a, b)
+        return shapes.matmul((a, b))
 
     def dot(self, a, b):
-        return _dot(a, b)
+        return shapes.dot((a, b))
 
     def outer(self, a, b):
         return (math.prod(a), math.prod(b))
@@ -258,38 +253,6 @@ def _as_shape(name: str, shape) -> tuple[int, ...]:
     return dims
 
 
-def _reduced(shape: tuple, keepdims: int, axes: list[int]) -> tuple:
-    ndim = len(shape)
-    if not axes:
-        axes = list(range(ndim))
-    if any(not -ndim <= a < ndim for a in axes):
-        raise ValueError(f"axis {axes} is out of range for {ndim} dimensions")
-    axes = {a % ndim for a in axes}
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
-def _matmul(a: tuple, b: tuple) -> tuple:
-    if not a or not b:
-        raise ValueError("matmul of a single number")
-    a2 = (1, *a) if len(a) == 1 else a
-    b2 = (*b, 1) if len(b) == 1 else b
-    if a2[-1] != b2[-2]:
-        raise ValueError(f"the inner sizes {a2[-1]} and {b2[-2]} differ")
-    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
-    return (*batch, *(a2[-2:-1] if len(a) > 1 else ()), *(b2[-1:] if len(b) > 1 else ()))
-
-
-def _dot(a: tuple, b: tuple) -> tuple:
-    if not a or not b:
-        return tuple(np.broadcast_shapes(a, b))
-    inner = b[0] if len(b) == 1 else b[-2]
-    if a[-1] != inner:
-        raise ValueError(f"the inner sizes {a[-1]} and {inner} differ")
-    return (*a[:-1], *b[:-2], *b[-1:]) if len(b) > 1 else a[:-1]
-
-
 # ---- the formulas ------------------------------------------------------------------------
 class _Writer:
     """Substitutes a differentiated graph into formulas, naming the terms worth a name."""
@@ -307,7 +270,8 @@ class _Writer:
         self.reps: dict[frozenset, int] = {}  # labels -> the first forward value of that shape
         self.refs: dict[int, sp.Basic] = {}
         # Matrix products by their operands: the gradient of each has the product's shape.
-        self.products = {v.args: v.id for v in self.graph.values[:grad.seed] if v.op in ("matmul", "dot")}
+        self.products = {v.args: v.id for v in self.graph.values[:grad.seed]
+                         if v.op in ops.STRUCTURAL and len(v.args) == 2}  # of two operands: products
         self.symbol_shapes: dict[sp.Symbol, object] = {}  # inputs and named terms -> shape
         self.lost: dict[int, sp.Basic] = {}  # values whose formula SymPy made smaller -> their shape
         self.value = None  # the value being written, and the shapes of the stand-ins in its template
@@ -346,7 +310,7 @@ class _Writer:
             if any(a in gradient_side for a in value.args):
                 gradient_side.add(vid)
             expr = self._substitute(value)
-            if sp.count_ops(expr) > TERM_LIMIT and value.op not in PLUMBING:
+            if sp.count_ops(expr) > TERM_LIMIT and not _plumbing(value):
                 # Too long with its operands written in: the longer operands get names first
                 # (a long sum of gradient contributions reads as a few partial sums).
                 for a in value.args:
@@ -354,14 +318,14 @@ class _Writer:
                             and not _has_guard(refs[a])):
                         give_name(a, refs[a])
                 expr = self._substitute(value)
-            like = self._full_size(vid, expr) if value.op not in PLUMBING else None
+            like = self._full_size(vid, expr) if not _plumbing(value) else None
             if like is not None:
                 if vid == output:
                     expr = notation.broadcast_to(expr, like)
                 else:
                     self.lost[vid] = like
             full[vid] = expr
-            if (value.op in PLUMBING or _is_guard(value) or _has_guard(expr)
+            if (_plumbing(value) or _is_guard(value) or _has_guard(expr)
                     or not self._worth_a_name(expr, uses[vid])):
                 refs[vid] = expr
             elif vid == output:
@@ -369,7 +333,7 @@ class _Writer:
                 self.symbol_shapes[refs[vid]] = self.shapes[vid]
             else:
                 give_name(vid, expr)
-            if (vid < seed and value.exact and value.op not in PLUMBING and vid not in self.lost
+            if (vid < seed and value.exact and not _plumbing(value) and vid not in self.lost
                     and not _has_guard(refs[vid])):
                 self.reps.setdefault(value.hi, vid)
         derivatives = {n: _simplified(_tidy(full.get(self.grad.grads[n], refs[self.grad.grads[n]])))

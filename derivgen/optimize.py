@@ -198,7 +198,7 @@ class Rewriter:
             return self.new.leaf(value.op, value.name, value.lo, value.hi)
         if value.op in PARTS and all(isinstance(o, sp.Symbol) for o in value.operands):
             return self.shared(value.op, value.template, args, value.operands)
-        structural = value.op in ("sum", "mean", "logsumexp", "matmul", "dot", "transpose", "const")
+        structural = value.op in ops.STRUCTURAL or value.op == "const"
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,
                             operands=value.operands, static=value.static, zero_safe=value.zero_safe)
 
@@ -239,7 +239,7 @@ class Rewriter:
         self.map[value.id] = replaced if replaced is not None else self.copy(value, args)
         if value.zero_safe:  # so are the values a rewrite made of it
             for new in self.new.values[first:]:
-                if new.op not in ("matmul", "dot") and new.template is not None:
+                if new.op not in ops.SHAPED and new.template is not None:
                     self.new.values[new.id] = replace(new, zero_safe=True)
 
     def _guarded(self, arg: int, alternatives: list[list[tuple[int, bool]]], safe: float) -> int:
@@ -370,7 +370,7 @@ def branch_guards(graph: Graph, output: int):
         # (its adjoint is zero where no branch is selected), and the operands of a value
         # that moves elements (its rule reads them at other positions).
         unguarded = any(opaque for _, opaque in usable) or not _elementwise(value)
-        if unguarded and value.op not in ("matmul", "dot"):
+        if unguarded and value.op not in ops.SHAPED:
             zero_safe.add(vid)
     return guards, zero_safe
 

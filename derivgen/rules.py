@@ -16,7 +16,7 @@ from functools import cache
 import sympy as sp
 
 from . import symbolic as S
-from .ops import EXPANDED, HAZARDS, NOTES, OUT, OUT_SHAPE, RULES, SHAPE, SHAPED, G
+from .ops import EXPANDED, HAZARDS, NOTES, OUT, OUT_SHAPE, POWERS, RULES, SHAPE, SHAPED, G
 
 __all__ = ["EXPANDED", "NOTES", "OUT", "OUT_SHAPE", "RULES", "SHAPE", "SHAPED", "G", "note", "vjp"]
 
@@ -30,7 +30,7 @@ def _is_zero(x) -> bool:
 
 def note(op: str, operands: tuple) -> str | None:
     """The comment the generated code carries for this op's gradient, if any."""
-    if op in ("pow", "power") and isinstance(operands[1], sp.Number):
+    if op in POWERS and isinstance(operands[1], sp.Number):
         return None  # a constant exponent has no convention to explain
     return NOTES.get(op)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .. import symbolic as S
+from . import shapes as _shapes
 
 # Module prefixes a call may carry; longest first so "torch.nn.functional." wins over "torch.".
 PREFIXES = (
@@ -107,6 +108,16 @@ class OpSpec:
     # placeholders and OUT. The sweep computes a hazardous user's term for this op's value on
     # harmless values there: sqrt(relu(x)) at x < 0 needs no 1/sqrt(0).
     gate: Callable | None = None
+    # shape(operand shapes, static) -> the result's shape (derivgen/ops/shapes.py); default:
+    # the operands broadcast together, or a reduction's over its axes.
+    shape: Callable | None = None
+    axes: bool = False  # its static operands are keepdims, then axes (a reduction's, a helper's)
+    # (the open interval where the op and its derivative are finite, the range `derivgen check`
+    # draws an input it reads from when the default range is not inside that interval)
+    domain: tuple[tuple[float, float], tuple[float, float]] | None = None
+    # operand 0 raised to operand 1: a whole constant exponent has no domain and no kink note
+    power: bool = False
+    results: int = 1  # a helper computing several results at once: its users pick one (S.part)
     doc: str = ""
 
     def __post_init__(self):
@@ -126,6 +137,12 @@ class OpSpec:
     @property
     def blocks(self) -> bool:
         return self.elementwise if self.blockable is None else self.blockable
+
+    def result_shape(self, shapes, static=()) -> tuple:
+        """The shape of its result for operands of these shapes (ValueError: they do not fit)."""
+        if self.shape is not None:
+            return self.shape(shapes, static)
+        return _shapes.reduction(shapes, static) if self.kind == "reduction" else _shapes.broadcast(shapes)
 
     def signature(self) -> str:
         parts = []
@@ -155,9 +172,15 @@ NOTES: dict[str, str] = {}  # op name -> the note at its kink
 SHAPED: set[str] = set()  # op names whose rule terms have their operand's shape
 EXPANDED: set[str] = set()  # op names whose rule terms come with reduced axes restored
 PARTS: dict[str, type] = {}  # op name -> the helper head computing it with its weights
+AXES: set[str] = set()  # op names whose static operands are keepdims, then axes
+DOMAINS: dict[str, tuple] = {}  # op name -> its domain (OpSpec.domain)
+POWERS: set[str] = set()  # op names of powers (OpSpec.power)
+SEVERAL: set[str] = set()  # op names of helpers with several results (OpSpec.results)
+STRUCTURAL: set[str] = set()  # reductions and linear algebra: results not shaped like their operands
 
 _VIEWS = (OPS, SPELLINGS, OPERATORS, HEADS, NUMPY, MATH, HELPERS, SCALAR_HELPERS, UNARY_UFUNCS, NEW_ARRAY_HEADS,
-          ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS)
+          ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS, AXES, DOMAINS,
+          POWERS, SEVERAL, STRUCTURAL)
 
 
 def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
@@ -201,6 +224,16 @@ def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
     {"shaped": SHAPED, "expanded": EXPANDED}.get(spec.gradient, set()).add(spec.name)
     if spec.parts is not None:
         PARTS[spec.name] = spec.parts
+    if spec.axes or spec.kind == "reduction":
+        AXES.add(spec.name)
+    if spec.domain is not None:
+        DOMAINS[spec.name] = spec.domain
+    if spec.power:
+        POWERS.add(spec.name)
+    if spec.results > 1:
+        SEVERAL.add(spec.name)
+    if spec.kind in ("reduction", "linalg"):
+        STRUCTURAL.add(spec.name)
     return spec
 
 

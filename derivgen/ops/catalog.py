@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import symbolic as S
-from . import _X, _XY, OUT, OUT_SHAPE, SHAPE, G, OpSpec, Param, elementwise, register
+from . import _X, _XY, OUT, OUT_SHAPE, SHAPE, G, OpSpec, Param, elementwise, register, shapes
 
 ZERO = sp.Integer(0)
 ONE = sp.Integer(1)
@@ -146,16 +146,23 @@ _UFUNCS = {
     "log1p": (S.log1p, lambda a, out, g: g / (1 + a), "log1p", "log1p", 0.0, ()),
     "abs": (sp.Abs, lambda a, out, g: g * sp.sign(a), "abs", None, None, ("absolute", "fabs")),
 }
+# Domains: the open interval where an op and its derivative are finite, and the range
+# `derivgen check` draws an input the op reads from when the default one is not inside it.
+_INF = float("inf")
+_POSITIVE = ((0.0, _INF), (0.5, 2.0))
+_UNIT = ((-1.0, 1.0), (-0.9, 0.9))
+_DOMAINS = {"arcsin": _UNIT, "arccos": _UNIT, "arctanh": _UNIT, "arccosh": ((1.0, _INF), (1.1, 3.0)),
+            "log": _POSITIVE, "log2": _POSITIVE, "log10": _POSITIVE, "log1p": ((-1.0, _INF), (-0.5, 1.0))}
 for _name, (_head, _d, _np, _math, _safe, _spellings) in _UFUNCS.items():
     register(elementwise(_name, 1, _head, _d, spellings=_spellings, numpy=_np, math=_math, ufunc=True,
-                         hazards=None if _safe is None else {0: _safe},
+                         hazards=None if _safe is None else {0: _safe}, domain=_DOMAINS.get(_name),
                          note="abs'(0) = 0, as in PyTorch" if _name == "abs" else
                          "tan'(z) = 1 + tan(z)**2" if _name == "tan" else
                          "tanh'(z) = sech(z)**2 = 4e/(1 + e)**2 with e = exp(-2|z|): no 1 - tanh(z)**2 cancellation"
                          if _name == "tanh" else None))
 
 register(OpSpec("sqrt", _X, "elementwise", sp.sqrt, ("sqrt",), rule=_unary_rule(lambda a, out, g: g / (2 * out)),
-                hazards=((0, 1.0),)))
+                hazards=((0, 1.0),), domain=_POSITIVE))
 register(OpSpec("square", _X, "elementwise", lambda x: x**2, ("square",),
                 rule=_unary_rule(lambda a, out, g: 2 * g * a)))
 for _name, _head, _np in (("sign", sp.sign, "sign"), ("floor", sp.floor, "floor"), ("ceil", sp.ceiling, "ceil")):
@@ -199,7 +206,7 @@ register(OpSpec("logaddexp", _XY, "elementwise", S.logaddexp, ("logaddexp",), he
                 helper="logaddexp", scalar_helper="logaddexp_scalar", new_array=True, parts=S.logaddexp_parts))
 _POW_NOTE = "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)"
 register(OpSpec("power", _XY, "elementwise", lambda a, b: a**b, ("power", "pow"), rule=_binary_rule(_pow),
-                note=_POW_NOTE, hazards=((0, 1.0), (1, 1.0))))
+                note=_POW_NOTE, hazards=((0, 1.0), (1, 1.0)), domain=_POSITIVE, power=True))
 register(OpSpec(
     "clamp",
     (Param("x", aliases=("input", "a")), Param("min", "bound", None, ("a_min", "lo")),
@@ -228,14 +235,15 @@ for _name, _head, _helper in (("sum", S.reduce_sum, None), ("mean", S.reduce_mea
                     note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
 register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
                 rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),
-                scalar=False, gradient="shaped"))
+                scalar=False, gradient="shaped", shape=shapes.matmul))
 # np.dot is matmul up to 2-D, but contracts against b's second-to-last axis, without batching,
 # beyond: rules of its own.
 register(OpSpec("dot", _XY, "linalg", S.dot, ("dot",), head=S.dot,
                 rule=lambda ops, static: (S.dot_grad_a(G, *ops), S.dot_grad_b(G, *ops)), numpy="dot",
-                scalar=False, gradient="shaped"))
+                scalar=False, gradient="shaped", shape=shapes.dot))
 register(OpSpec("transpose", _X, "linalg", S.transpose, ("transpose", "t"), head=S.transpose,
-                rule=lambda ops, static: (S.transpose(G),), scalar=False, gradient="shaped"))
+                rule=lambda ops, static: (S.transpose(G),), scalar=False, gradient="shaped",
+                shape=shapes.transpose))
 
 # ---- the operators of the language -----------------------------------------------------------
 # d(a/b)/db = -(a/b)/b: the quotient is computed already, and b**2 would overflow (or
@@ -247,5 +255,6 @@ for _name, _build, _d, _hazards in (
         ("div", lambda a, b: a / b, lambda a, b, out, g: (g / b, -g * out / b), ((1, 1.0),)),
         ("pow", lambda a, b: a**b, _pow, ((0, 1.0), (1, 1.0)))):
     register(OpSpec(_name, _XY, "elementwise", _build, rule=_binary_rule(_d), hazards=_hazards,
-                    note=_POW_NOTE if _name == "pow" else None), operator=True)
+                    note=_POW_NOTE if _name == "pow" else None, domain=_POSITIVE if _name == "pow" else None, power=_name == "pow"),
+             operator=True)
 register(OpSpec("neg", _X, "elementwise", lambda a: -a, rule=_unary_rule(lambda a, out, g: -g)), operator=True)

@@ -9,7 +9,7 @@ inside templates only, and carry what the printers and the blocking pass need.
 from __future__ import annotations
 
 from .. import symbolic as S
-from . import OUT, G, OpSpec, register
+from . import OUT, G, OpSpec, register, shapes
 
 
 def _internal(name: str, head=None, **facts) -> OpSpec:
@@ -19,18 +19,18 @@ def _internal(name: str, head=None, **facts) -> OpSpec:
 # Helpers computing an op and its gradient's weights from one exp (derivgen/optimize.py).
 for _op in ("sigmoid", "softplus", "logaddexp"):
     _internal(f"{_op}_parts", getattr(S, f"{_op}_parts"), helper=f"{_op}_parts",
-              scalar_helper=f"{_op}_parts_scalar", blockable=True)
+              scalar_helper=f"{_op}_parts_scalar", blockable=True, results=3 if _op == "logaddexp" else 2)
 _internal("part", S.part, blockable=True)
 # A stable logsumexp or softmax: exp(x - m) and m from one helper, m cancelling exactly.
-_internal("exp_shift", S.exp_shift)
+_internal("exp_shift", S.exp_shift, axes=True, results=2)
 _internal("exp_shifted", rule=lambda ops, static: (G * OUT, None))
 # The shift of a stable logsumexp cancels exactly: no gradient flows through it.
-_internal("max_shift", S.max_shift, rule=lambda ops, static: (None,), gradient="shaped")
+_internal("max_shift", S.max_shift, rule=lambda ops, static: (None,), gradient="shaped", shape=shapes.reduction)
 # The same logsumexp, recomputed where it is near 0: the gradient of the value it refines.
-_internal("lse_refine", S.lse_refine, rule=lambda ops, static: (G, None))
+_internal("lse_refine", S.lse_refine, rule=lambda ops, static: (G, None), shape=shapes.first)
 
 # A guard's condition taken down to the shape of the value it guards.
-_internal("live", S.live, helper="live")
+_internal("live", S.live, helper="live", shape=shapes.second)
 
 # Gradient plumbing.
 _internal("sech2", S.sech2, helper="sech2", scalar_helper="sech2_scalar", blockable=True)

@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from ... import symbolic as S
-from ...ops import ARRAY_ONLY, SCALAR_HELPERS
+from ...ops import ARRAY_ONLY, AXES, SCALAR_HELPERS
 from ..numpy.printer import MATH, NumPyPrinter, floats
 
 # ARRAY_ONLY: the ops and heads the scalar path cannot express (programs using them run on
@@ -33,7 +33,7 @@ def scalar_path_possible(graph, ids) -> bool:
             continue
         if value.op in ARRAY_ONLY:
             return False
-        if value.op in ("sum", "mean", "logsumexp", "exp_shift") and len(value.static) > 1:
+        if value.op in AXES and len(value.static) > 1:
             return False  # an axis on a 0-d value is an error NumPy must raise
         if any(type(f).__name__ in ARRAY_ONLY for f in template.atoms(sp.Function)):
             return False

@@ -1,0 +1,69 @@
+"""Shapes of op results from their operands' shapes: the rules an op entry's ``shape`` names.
+
+Each takes the operands' shapes (tuples of sizes) and the op's static operands (integers:
+keepdims, then axes, for a reduction) and returns the result's shape, or raises ValueError
+saying why the shapes do not fit. ``derivgen show --shape`` writes formulas for concrete
+shapes with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def broadcast(shapes, static=()) -> tuple:
+    """An elementwise op's: its operands broadcast together."""
+    return tuple(np.broadcast_shapes(*shapes))
+
+
+def reduced(shape: tuple, keepdims: int, axes) -> tuple:
+    """A reduction's over ``axes`` (every axis where there are none)."""
+    ndim = len(shape)
+    axes = list(axes) or list(range(ndim))
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"axis {axes} is out of range for {ndim} dimensions")
+    axes = {a % ndim for a in axes}
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def reduction(shapes, static) -> tuple:
+    keepdims, *axes = static or (0,)
+    return reduced(shapes[0], keepdims, axes)
+
+
+def matmul(shapes, static=()) -> tuple:
+    a, b = shapes
+    if not a or not b:
+        raise ValueError("matmul of a single number")
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"the inner sizes {a2[-1]} and {b2[-2]} differ")
+    batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    return (*batch, *(a2[-2:-1] if len(a) > 1 else ()), *(b2[-1:] if len(b) > 1 else ()))
+
+
+def dot(shapes, static=()) -> tuple:
+    """np.dot's: a's last axis against b's second-to-last, without batching."""
+    a, b = shapes
+    if not a or not b:
+        return broadcast((a, b))
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != inner:
+        raise ValueError(f"the inner sizes {a[-1]} and {inner} differ")
+    return (*a[:-1], *b[:-2], *b[-1:]) if len(b) > 1 else a[:-1]
+
+
+def transpose(shapes, static=()) -> tuple:
+    return shapes[0][::-1]
+
+
+def first(shapes, static=()) -> tuple:
+    """The shape of the first operand."""
+    return shapes[0]
+
+
+def second(shapes, static=()) -> tuple:
+    return shapes[1]
