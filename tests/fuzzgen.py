@@ -1736,6 +1736,20 @@ def _on_edge(edges) -> bool:
     return False
 
 
+def _undefined(edges) -> bool:
+    """Whether an op is evaluated exactly where it has no derivative: arctan2 at the origin,
+    where it is not even continuous (its gradient there is a convention: nan, as PyTorch's;
+    the program's derivative through it, atan2(x - x, 0) say, may still exist)."""
+    for op, operands in edges:
+        if op == "arctan2" and len(operands) == 2:
+            a, b = (np.asarray(o) for o in operands)
+            if a.dtype.kind in "fO" and b.dtype.kind in "fO":
+                origin = np.asarray(a == 0, dtype=bool) & np.asarray(b == 0, dtype=bool)
+                if np.any(origin):
+                    return True
+    return False
+
+
 def _edge_by_rounding(exact_edges, naive_edges) -> bool:
     """Whether an operand sits on an edge of its op's domain (sqrt's 0, arccos's 1) in the
     naive evaluation but not exactly: sqrt(sigmoid(-129)) in float32 is sqrt(0), whose
@@ -1807,7 +1821,7 @@ class Oracle:
             arith = R.Naive(dtype, track=True)
             trace = Trace()
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
-            flips[np.dtype(dtype).name] = _conditions_differ(exact_trace, trace)
+            flips[np.dtype(dtype).name] = _conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
             peak = 0.0
             for t in trace:
                 finite = np.abs(t.value[np.isfinite(t.value)]) if t.value.dtype.kind == "f" else ()

@@ -339,6 +339,20 @@ def test_a_domain_edge_the_reference_reaches_by_its_own_rounding_skips_the_gradi
         "float64": False, "float32": False}
 
 
+def test_arctan2_exactly_at_the_origin_skips_the_gradient_checks():
+    # atan2(x - x, 0): d/dx of the program is 0, but arctan2 has no derivative at the origin
+    # (nan by its rule, as in PyTorch), so no gradient of the program is checked there.
+    x = G.var("x", (2,), -2, 2)
+    y = G.var("y", (), -2, 2)
+    program = _program(G.mk("arctan2", G.mk("sub", x, x), y), ("x", (2,)), ("y", ()))
+    oracle = G.Oracle()
+    values = {"x": np.array([0.5, -1.0]), "y": np.array(0.0)}
+    assert oracle.reference(program, values, wrt=["x", "y"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(program, values).failures
+    values = {"x": np.array([0.5, -1.0]), "y": np.array(0.5)}
+    assert oracle.reference(program, values, wrt=["x", "y"]).flips == {"float64": False, "float32": False}
+
+
 def test_arctan2_at_an_origin_reached_by_float32_underflow_skips_that_gradient_check():
     w = G.var("w", (2,), -300, 300)
     e = G.mk("exp", G.mk("neg", w))

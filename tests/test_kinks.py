@@ -4,7 +4,7 @@ Finite differences cannot see these conventions, so every expected value here is
 written out by hand: relu'(0) = 0, abs'(0) = 0, sign/floor/ceil have gradient 0,
 clamp passes the gradient on lo <= x <= hi (both ends inclusive), maximum/minimum
 split ties 0.5/0.5, hypot'(0, 0) = 0 (as abs'(0); PyTorch's a / hypot(a, b) is nan
-there), where() sends the gradient to the selected branch only, and the
+there), arctan2'(0, 0) is nan (as PyTorch's: atan2 is not continuous there), where() sends the gradient to the selected branch only, and the
 pow conventions at a zero base or exponent. Each case runs on float64 and float32
 arrays, and point by point on Python floats (the generated code's scalar path).
 Expected zeros must be exactly zero (atol=0).
@@ -76,6 +76,16 @@ def test_abs_gradient_at_zero_is_zero(compiled, source, inputs, expected, dtype)
     {"a": [0.0, 0.0, 3.0, -3.0], "b": [0.0, -2.0, 4.0, 0.0]},
     {"a": [0.0, 0.0, 0.6, -1.0], "b": [0.0, -1.0, 0.8, 0.0]}))
 def test_hypot_gradient_at_the_origin_is_zero_as_abs(compiled, source, inputs, expected, dtype):
+    check_gradients(compiled(source), inputs, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("source, inputs, expected", cases(
+    ["arctan2(a, b)", "np.arctan2(a, b)", "torch.atan2(a, b)", "math.atan2(a, b)"],
+    {"a": [0.0, 0.0, 3.0, -3.0], "b": [0.0, -2.0, 4.0, 0.0]},
+    {"a": [math.nan, -0.5, 0.16, 0.0], "b": [math.nan, 0.0, -0.12, 1 / 3]}))
+def test_arctan2_gradient_at_the_origin_is_nan_as_in_pytorch(compiled, source, inputs, expected, dtype):
+    # atan2 is not continuous at the origin: no convention would be a derivative there.
     check_gradients(compiled(source), inputs, expected, dtype)
 
 
