@@ -22,10 +22,11 @@ for _op in ("sigmoid", "softplus", "logaddexp"):
               scalar_helper=f"{_op}_parts_scalar", blockable=True, results=3 if _op == "logaddexp" else 2)
 _internal("part", S.part, blockable=True)
 # A stable logsumexp or softmax: exp(x - m) and m from one helper, m cancelling exactly.
-_internal("exp_shift", S.exp_shift, axes=True, results=2)
+_internal("exp_shift", S.exp_shift, helper="exp_shift", axes=True, results=2)
 _internal("exp_shifted", rule=lambda ops, static: (G * OUT, None))
 # The shift of a stable logsumexp cancels exactly: no gradient flows through it.
-_internal("max_shift", S.max_shift, rule=lambda ops, static: (None,), gradient="shaped", shape=shapes.reduction)
+_internal("max_shift", S.max_shift, rule=lambda ops, static: (None,), gradient="shaped", shape=shapes.reduction,
+          helper="max_shift", axes=True)
 # The same logsumexp, recomputed where it is near 0: the gradient of the value it refines.
 _internal("lse_refine", S.lse_refine, rule=lambda ops, static: (G, None), shape=shapes.first)
 

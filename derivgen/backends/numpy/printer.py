@@ -22,7 +22,7 @@ from ... import symbolic as S
 # operands, math functions for constant ones, run-time helpers, and the elementwise functions
 # of one array whose result has the operand's dtype (written over the operand where that is a
 # new array nothing else holds).
-from ...ops import HELPERS, MATH, NUMPY, UNARY_UFUNCS
+from ...ops import AXES, HEADS, HELPERS, MATH, NUMPY, UNARY_UFUNCS
 from ..code import enclosed
 
 __all__ = ["HELPERS", "MATH", "NUMPY", "UNARY_UFUNCS", "NumPyPrinter", "floats"]
@@ -205,6 +205,12 @@ class NumPyPrinter(StrPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         if expr.is_number and head in MATH:
             return self._spelled(MATH[head], expr, "math")
+        spec = HEADS.get(head)
+        if spec is not None and spec.name in AXES:  # a reduction: its operand, then axes and keepdims
+            if head in HELPERS:
+                return self._reduction(self.alias(HELPERS[head]), expr)
+            if head in NUMPY:
+                return self._reduction(self.np(NUMPY[head]), expr)
         if head == "sigmoid" and self._is_fresh(expr.args[0]):
             return f"{self.alias('sigmoid')}({args}, in_place=True)"
         if head in HELPERS:
@@ -273,18 +279,6 @@ class NumPyPrinter(StrPrinter):
     def _axes(axes) -> str:
         return str(int(axes[0])) if len(axes) == 1 else "(" + ", ".join(str(int(a)) for a in axes) + ")"
 
-    def _print_reduce_sum(self, expr):
-        return self._reduction(self.np("sum"), expr)
-
-    def _print_reduce_mean(self, expr):
-        return self._reduction(self.np("mean"), expr)
-
-    def _print_max_shift(self, expr):
-        return self._reduction(self.alias("max_shift"), expr)
-
-    def _print_exp_shift(self, expr):
-        return self._reduction(self.alias("exp_shift"), expr)
-
     def _print_lse_refine(self, expr):
         value, x, keepdims, *axes = expr.args
         text = f"{self.alias('lse_refine')}({self._print(value)}, {self._print(x)}"
@@ -297,9 +291,6 @@ class NumPyPrinter(StrPrinter):
     def _print_part(self, expr):
         parts, index = expr.args
         return f"{self.parenthesize(parts, PRECEDENCE['Func'], strict=True)}[{int(index)}]"
-
-    def _print_reduce_logsumexp(self, expr):
-        return self._reduction(self.alias("logsumexp"), expr)
 
     def _print_matmul(self, expr):
         # @ binds like * and groups left to right: a right operand of that precedence

@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from ... import symbolic as S
-from ...ops import ARRAY_ONLY, AXES, SCALAR_HELPERS
+from ...ops import ARRAY_ONLY, AXES, HEADS, SCALAR_HELPERS
 from ..numpy.printer import MATH, NumPyPrinter, floats
 
 # ARRAY_ONLY: the ops and heads the scalar path cannot express (programs using them run on
@@ -57,6 +57,9 @@ class MathPrinter(NumPyPrinter):
         method = getattr(self, f"_print_{head}", None)
         if method is not None and head not in ("Function",):
             return method(expr)
+        spec = HEADS.get(head)
+        if spec is not None and spec.kind == "reduction":  # over a single number: that number
+            return self._first(expr)
         if head in SCALAR_HELPERS:
             return self._helper(SCALAR_HELPERS[head], expr.args)
         if head in MATH:
@@ -188,9 +191,6 @@ class MathPrinter(NumPyPrinter):
     _print_mean_product = _product
     _print_unbroadcast_product = _product
     _print_expand_reduced = _first
-    _print_reduce_sum = _first
-    _print_reduce_mean = _first
-    _print_reduce_logsumexp = _first
 
     def _print_max_shift(self, expr):
         x = self.parenthesize(expr.args[0], PRECEDENCE["Relational"], strict=True)
