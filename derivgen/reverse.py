@@ -312,7 +312,7 @@ class _Shapes:
             if value.id not in live:
                 continue
             # Not the helpers that return several arrays in a tuple (*_parts, exp_shift).
-            if value.exact and value.op != "grad_output" and not value.op.endswith(("_parts", "exp_shift")):
+            if value.exact and value.op != "grad_output" and value.op not in ops.SEVERAL:
                 self.exact.setdefault(value.hi, value.id)
 
     def of(self, target: int) -> int:

@@ -1,0 +1,185 @@
+"""The derivative rules of the heads the passes introduce (gradient plumbing and helpers).
+
+A differentiated program is made of these heads, so differentiating it again needs a rule
+for each. Here each rule is checked the way the compiler uses it: a graph whose output is
+the head applied to inputs is built by hand, differentiated by the adjoint sweep with the
+registry's rule, emitted and imported, and its vector-Jacobian product compared with
+central differences of its own forward function.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivgen import ops
+from derivgen import symbolic as S
+from derivgen.compiler import GRADIENT_PASSES, load
+from derivgen.emit import describe, render
+from derivgen.graph import Graph, Program, placeholder
+from derivgen.reverse import differentiate
+
+A0, A1, A2 = (placeholder(i) for i in range(3))
+
+
+class Builder:
+    """A graph made by hand: inputs (each its own shape label), then values over them."""
+
+    def __init__(self, *inputs: str):
+        self.graph = Graph()
+        self.inputs = inputs
+        self.ids = {n: self.graph.leaf("input", n, frozenset({n}), frozenset({n})) for n in inputs}
+
+    def shape(self, name: str) -> int:
+        return self.graph.add("shape", S.shape_of(A0), (self.ids[name],), labels=frozenset())
+
+    def value(self, op: str, template, args, labels=None, static=()) -> int:
+        operands = tuple(placeholder(i) for i in range(len(args)))
+        return self.graph.add(op, template, tuple(args), labels=labels, operands=operands, static=static)
+
+    def module(self, output: int, wrt):
+        program = Program(self.graph, self.inputs, self.ids, output, "f", "expression", "", "<graph>", "f")
+        grad = differentiate(program, tuple(wrt))
+        for gradient_pass in GRADIENT_PASSES:
+            grad = gradient_pass(grad)
+        return load(render(describe(program, grad, tuple(wrt), "# a hand-built graph", ("f",))), "plumbing")
+
+
+def check_vjp(module, inputs: dict, wrt, seed: int = 0, rtol: float = 1e-7):
+    """backward(inputs, g) against central differences of <g, forward(inputs)>."""
+    rng = np.random.default_rng(seed)
+    out = np.asarray(module.forward(**inputs))
+    g = rng.uniform(0.5, 1.5, out.shape)
+    grads = module.backward(**inputs, grad_output=g)
+    for name in wrt:
+        x = np.asarray(inputs[name], dtype=float)
+        numeric = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            h = 1e-6 * max(1.0, abs(x[i]))
+            moved = []
+            for step in (h, -h):
+                shifted = x.copy()
+                shifted[i] += step
+                moved.append(np.sum(g * np.asarray(module.forward(**{**inputs, name: shifted}))))
+            numeric[i] = (moved[0] - moved[1]) / (2 * h)
+        got = getattr(grads, name)
+        assert np.shape(got) == x.shape, name
+        np.testing.assert_allclose(got, numeric, rtol=rtol, atol=1e-8, err_msg=f"d/d{name}")
+
+
+RNG = np.random.default_rng(7)
+
+
+def test_sech2():
+    b = Builder("x")
+    module = b.module(b.value("sech2", S.sech2(A0), [b.ids["x"]]), ["x"])
+    check_vjp(module, {"x": np.array([-3.0, -0.4, 0.0, 0.7, 2.5])}, ["x"])
+
+
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((3,), ())])
+def test_scaled(shapes):
+    b = Builder("x", "g")
+    module = b.module(b.value("scaled", S.scaled(A0, A1), [b.ids["x"], b.ids["g"]]), ["x", "g"])
+    check_vjp(module, {"x": RNG.normal(size=shapes[0]), "g": RNG.normal(size=shapes[1])}, ["x", "g"])
+
+
+@pytest.mark.parametrize("head", ["sum_product", "mean_product"])
+@pytest.mark.parametrize("shapes", [((4,), (4,)), ((2, 3), (3,)), ((2, 1), (1, 3))])
+def test_sum_and_mean_of_a_product(head, shapes):
+    b = Builder("a", "c")
+    value = b.value(head, getattr(S, head)(A0, A1), [b.ids["a"], b.ids["c"]], labels=frozenset())
+    module = b.module(value, ["a", "c"])
+    check_vjp(module, {"a": RNG.normal(size=shapes[0]), "c": RNG.normal(size=shapes[1])}, ["a", "c"])
+
+
+# (head, shapes of g, a, b): g has the shape of a @ b (of np.dot(a, b)).
+PRODUCT_GRADS = [
+    ("matmul_grad_a", (2, 4), (2, 3), (3, 4)), ("matmul_grad_b", (2, 4), (2, 3), (3, 4)),
+    ("matmul_grad_a", (2,), (2, 3), (3,)), ("matmul_grad_b", (4,), (3,), (3, 4)),
+    ("matmul_grad_a", (5, 2, 4), (5, 2, 3), (3, 4)), ("matmul_grad_b", (5, 2, 4), (2, 3), (5, 3, 4)),
+    ("dot_grad_a", (2, 4), (2, 3), (3, 4)), ("dot_grad_b", (2, 4), (2, 3), (3, 4)),
+    ("dot_grad_a", (2,), (2, 3), (3,)), ("dot_grad_b", (2, 5, 4), (2, 3), (5, 3, 4)),
+]
+
+
+@pytest.mark.parametrize(("head", "g", "a", "c"), PRODUCT_GRADS)
+def test_gradients_of_matrix_products(head, g, a, c):
+    b = Builder("g", "a", "c")
+    shaped_like = b.ids["a"] if head.endswith("_a") else b.ids["c"]
+    value = b.value(head, getattr(S, head)(A0, A1, A2), [b.ids["g"], b.ids["a"], b.ids["c"]],
+                    labels=b.graph[shaped_like].lo)
+    module = b.module(value, ["g", "a", "c"])
+    check_vjp(module, {"g": RNG.normal(size=g), "a": RNG.normal(size=a), "c": RNG.normal(size=c)}, ["g", "a", "c"])
+
+
+@pytest.mark.parametrize(("g", "target"), [((2, 3), (3,)), ((2, 3), (2, 1)), ((4,), ()), ((3,), (3,))])
+def test_unbroadcast(g, target):
+    b = Builder("g", "t")
+    value = b.value("unbroadcast", S.unbroadcast(A0, A1, sp.Integer(1)), [b.ids["g"], b.shape("t")],
+                    labels=frozenset({"t"}))
+    module = b.module(value, ["g"])
+    check_vjp(module, {"g": RNG.normal(size=g), "t": np.zeros(target)}, ["g"])
+
+
+@pytest.mark.parametrize(("a", "c", "target"), [((2, 3), (3,), (3,)), ((2, 3), (2, 3), ()), ((2, 1), (3,), (2, 1))])
+def test_unbroadcast_of_a_product(a, c, target):
+    b = Builder("a", "c", "t")
+    value = b.value("unbroadcast_product", S.unbroadcast_product(A0, A1, A2, sp.Integer(1)),
+                    [b.ids["a"], b.ids["c"], b.shape("t")], labels=frozenset({"t"}))
+    module = b.module(value, ["a", "c"])
+    check_vjp(module, {"a": RNG.normal(size=a), "c": RNG.normal(size=c), "t": np.zeros(target)}, ["a", "c"])
+
+
+@pytest.mark.parametrize(("shape", "static"), [((3,), (0, 1)), ((3,), (0, 0)), ((2, 3), (0, -1)),
+                                                 ((2, 1), (1, 1)), ((), (0,))])
+def test_expand_reduced(shape, static):
+    b = Builder("g")
+    static = tuple(sp.Integer(s) for s in static)
+    labels = frozenset({"#expanded"}) if len(static) > 1 and not static[0] else frozenset({"g"})
+    value = b.graph.add("expand_reduced", S.expand_reduced(A0, *static), (b.ids["g"],), labels=labels,
+                        operands=(A0,), static=static)
+    module = b.module(value, ["g"])
+    x = RNG.normal(size=shape)
+    assert np.shape(module.forward(x)) == np.shape(np.expand_dims(x, [int(a) for a in static[1:]]) if
+                                                   len(static) > 1 and not static[0] else x)
+    check_vjp(module, {"g": x}, ["g"])
+
+
+def _heads():
+    return sorted(name for name, obj in vars(S).items()
+                  if inspect.isclass(obj) and issubclass(obj, S.Opaque) and obj is not S.Opaque)
+
+
+# The loop's bookkeeping (blocks.total): written by the last stage, never differentiated.
+LOOP_ONLY = {"accumulate"}
+
+
+@pytest.mark.parametrize("head", _heads())
+def test_every_head_a_pass_can_introduce_has_a_derivative_rule(head):
+    spec = ops.HEADS.get(head)
+    assert spec is not None, f"{head} has no op entry"
+    if head not in LOOP_ONLY:
+        assert spec.rule is not None, f"{head} has no derivative rule"
+
+
+def _arity(spec) -> int:
+    if spec.params:
+        return sum(p.kind in ("tensor", "cond", "bound") for p in spec.params)
+    nargs = spec.head.nargs  # a FiniteSet of counts, or Naturals0 for any count
+    return 2 if nargs == sp.S.Naturals0 else int(min(nargs))
+
+
+def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
+    def passes_none(spec):
+        terms = spec.rule(tuple(sp.symbols(f"_p0:{_arity(spec)}")), (sp.Integer(0),))
+        return all(t is None for t in terms)
+
+    none = sorted(spec.head_name for spec in ops.OPS.values()
+                  if spec.head is not None and spec.rule is not None and passes_none(spec))
+    # their users carry the gradient (a part of a helper), or they are shapes, counts and conditions
+    assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
+                           "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
+                           "sign", "floor", "ceiling"]), none
