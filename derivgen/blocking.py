@@ -37,7 +37,7 @@ import sympy as sp
 from . import symbolic as S
 from .backends.numpy.runtime import _Blocks
 from .graph import Graph, Value, placeholder
-from .ops import BLOCKABLE
+from .ops import AXES, BLOCKABLE, HEADS, SHAPE_OPERANDS, SUMMED
 from .reverse import Gradient
 
 # Elements per block, set where the generated code reads it (the run-time _Blocks.size): four
@@ -50,7 +50,6 @@ MIN_OPS = 4  # elementwise operations in the loop, at least, for blocks to pay f
 # from blocks: copying a block into the whole costs about as much as a few operations save.
 WORK_PER_COPY = 6
 
-REDUCING = (S.sum_product, S.mean_product, S.unbroadcast, S.unbroadcast_product, S.reduce_sum, S.reduce_mean)
 # Elementwise heads (the result's element i depends on element i of each operand only),
 # from the op registry.
 ELEMENTWISE = BLOCKABLE
@@ -92,16 +91,14 @@ def _elementwise(template) -> bool:
 
 @lru_cache(maxsize=4096)
 def _reductions(template) -> tuple:
-    return tuple(node for node in sp.preorder_traversal(template) if isinstance(node, REDUCING))
+    """The sums over every element in ``template`` (the registry's ``summed`` heads)."""
+    return tuple(node for node in sp.preorder_traversal(template) if type(node) in SUMMED)
 
 
 def _shape_positions(head, n: int) -> range:
-    """Which operands of an unbroadcast are shapes: all but the gradient(s) and the owned flag."""
-    if head is S.unbroadcast:
-        return range(1, n - 1)
-    if head is S.unbroadcast_product:
-        return range(2, n - 1)
-    return range(0)
+    """Which operands of a sum are shapes (an unbroadcast's shape to sum to, ...)."""
+    positions = SHAPE_OPERANDS.get(head)
+    return positions(n) if positions is not None else range(0)
 
 
 def split(graph: Graph, value_of, roots, leaf_names: dict, params: tuple, namer,
@@ -412,12 +409,12 @@ class _Splitter:
             if any(_reductions(a) for a in r.args):
                 raise _Refuse  # a sum inside a sum
             head, args = type(r), r.args
-            if head in (S.reduce_sum, S.reduce_mean) and len(args) > 2:
+            if HEADS[head.__name__].name in AXES and len(args) > 2:
                 raise _Refuse  # along some axes: not a sum over every element
             scale = sp.Integer(1)
-            if head in (S.mean_product, S.reduce_mean):
+            if SUMMED[head] is not head:  # a mean: the sum, times 1/n
                 scale = bound(self._count(value, r))
-                head = S.sum_product if head is S.mean_product else S.reduce_sum
+                head = SUMMED[head]
             shapes = _shape_positions(head, len(args))
             loop_binding: dict[sp.Symbol, int] = {}
             part_args = []

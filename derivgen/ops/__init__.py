@@ -118,6 +118,11 @@ class OpSpec:
     # operand 0 raised to operand 1: a whole constant exponent has no domain and no kink note
     power: bool = False
     results: int = 1  # a helper computing several results at once: its users pick one (S.part)
+    # A sum over every element (of its operands' product, or summed to a shape): the head
+    # whose blocks add up to its total (derivgen/blocking.py), itself for a sum, the sum a
+    # mean divides by its count for a mean.
+    summed: type | None = None
+    shape_operands: Callable | None = None  # (operand count) -> the positions that are shapes
     doc: str = ""
 
     def __post_init__(self):
@@ -175,12 +180,14 @@ PARTS: dict[str, type] = {}  # op name -> the helper head computing it with its 
 AXES: set[str] = set()  # op names whose static operands are keepdims, then axes
 DOMAINS: dict[str, tuple] = {}  # op name -> its domain (OpSpec.domain)
 POWERS: set[str] = set()  # op names of powers (OpSpec.power)
+SUMMED: dict[type, type] = {}  # head -> the head its blocks add up with (OpSpec.summed)
+SHAPE_OPERANDS: dict[type, Callable] = {}  # head -> OpSpec.shape_operands
 SEVERAL: set[str] = set()  # op names of helpers with several results (OpSpec.results)
 STRUCTURAL: set[str] = set()  # reductions and linear algebra: results not shaped like their operands
 
 _VIEWS = (OPS, SPELLINGS, OPERATORS, HEADS, NUMPY, MATH, HELPERS, SCALAR_HELPERS, UNARY_UFUNCS, NEW_ARRAY_HEADS,
           ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS, AXES, DOMAINS,
-          POWERS, SEVERAL, STRUCTURAL)
+          POWERS, SEVERAL, STRUCTURAL, SUMMED, SHAPE_OPERANDS)
 
 
 def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
@@ -230,6 +237,10 @@ def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
         DOMAINS[spec.name] = spec.domain
     if spec.power:
         POWERS.add(spec.name)
+    if spec.summed is not None:
+        SUMMED[spec.head] = spec.summed
+    if spec.shape_operands is not None:
+        SHAPE_OPERANDS[spec.head] = spec.shape_operands
     if spec.results > 1:
         SEVERAL.add(spec.name)
     if spec.kind in ("reduction", "linalg"):

@@ -227,11 +227,13 @@ _REDUCE = (
     Param("axis", "axis", None, ("dim",)),
     Param("keepdims", "flag", False, ("keepdim",)),
 )
-for _name, _head, _numpy, _helper in (("sum", S.reduce_sum, "sum", None), ("mean", S.reduce_mean, "mean", None),
-                                      ("logsumexp", S.reduce_logsumexp, None, "logsumexp")):
+for _name, _head, _numpy, _helper, _summed in (
+        ("sum", S.reduce_sum, "sum", None, S.reduce_sum), ("mean", S.reduce_mean, "mean", None, S.reduce_sum),
+        ("logsumexp", S.reduce_logsumexp, None, "logsumexp", None)):
     register(OpSpec(_name, _REDUCE, "reduction",
                     lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes), (_name,),
                     head=_head, rule=_reduction_rule(_name), numpy=_numpy, helper=_helper, gradient="expanded",
+                    summed=_summed,
                     note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
 register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
                 rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),

@@ -52,7 +52,8 @@ _internal("sech2", S.sech2, helper="sech2", scalar_helper="sech2_scalar", blocka
           rule=lambda ops, static: (-2 * G * OUT * sp.tanh(ops[0]),))
 _internal("scaled", S.scaled, helper="scaled", blockable=True, rule=lambda ops, static: (G * ops[1], G * ops[0]))
 # sum(a * b) over every element: each operand's term has the other's shape, summed to its own.
-_internal("sum_product", S.sum_product, helper="sum_product", rule=lambda ops, static: (G * ops[1], G * ops[0]))
+_internal("sum_product", S.sum_product, helper="sum_product", rule=lambda ops, static: (G * ops[1], G * ops[0]),
+          summed=S.sum_product)
 
 
 def _mean_product(ops, static):
@@ -60,7 +61,7 @@ def _mean_product(ops, static):
     return (G * ops[1] / count, G * ops[0] / count)
 
 
-_internal("mean_product", S.mean_product, helper="mean_product", rule=_mean_product)
+_internal("mean_product", S.mean_product, helper="mean_product", rule=_mean_product, summed=S.sum_product)
 # The gradients of a @ b are bilinear: matmul_grad_a(g, a, b) is d<g, a @ b>/da, so its
 # product with G (of a's shape) is <g, G @ b>: G @ b for g, and matmul_grad_b(g, G, b) for b.
 _GRAD_RULES = {
@@ -74,9 +75,13 @@ for _name, _rule in _GRAD_RULES.items():
               rule=lambda ops, static, _rule=_rule: _rule(*ops))
 # unbroadcast sums g down to a shape: its term is G, which broadcasting stretches back over
 # g's shape wherever it is used (and which is summed down in turn where it must be).
-_internal("unbroadcast", S.unbroadcast, rule=lambda ops, static: (G,) + (None,) * (len(ops) - 1))
+# Their operands: the gradient (or the two factors of it), the shape to sum to, the shape
+# the gradient stands for (where it may be smaller), and whether the result is the caller's.
+_internal("unbroadcast", S.unbroadcast, rule=lambda ops, static: (G,) + (None,) * (len(ops) - 1),
+          summed=S.unbroadcast, shape_operands=lambda n: range(1, n - 1))
 _internal("unbroadcast_product", S.unbroadcast_product,
-          rule=lambda ops, static: (G * ops[1], G * ops[0]) + (None,) * (len(ops) - 2))
+          rule=lambda ops, static: (G * ops[1], G * ops[0]) + (None,) * (len(ops) - 2),
+          summed=S.unbroadcast_product, shape_operands=lambda n: range(2, n - 1))
 
 
 def _expand_reduced(ops, static):
