@@ -25,8 +25,8 @@ import sympy as sp
 
 from . import ops
 from .errors import CheckFailed, DerivgenError, UsageError
+from .frontend import parse
 from .graph import placeholder_index
-from .parse import parse
 
 # op -> (the open interval where the op and its derivative are finite, the range an input
 # it reads is drawn from when the default range is not inside that interval): the registry's.

@@ -19,10 +19,10 @@ from . import __version__
 from .contract import contract
 from .emit import describe, fingerprint, render
 from .errors import ParseError, UsageError
+from .frontend import parse
 from .fuse import fuse
 from .graph import Program
 from .optimize import optimize
-from .parse import parse
 from .reverse import differentiate
 from .simplify import simplify
 

@@ -27,7 +27,7 @@ Three layers:
   rounding) and :class:`Naive` (NumPy in float64 or float32, optionally tracking which
   elements a floating-point exception reached). Evaluators call ``arith.call(op, ...)`` and
   never look inside the values.
-- **Evaluators**: :func:`evaluate` runs a parsed :class:`derivgen.parse.Program` (the graph
+- **Evaluators**: :func:`evaluate` runs a parsed :class:`derivgen.graph.Program` (the graph
   ``parse()`` returns, before any optimisation) node by node, interpreting each value's SymPy
   template; :func:`jacobian` and :func:`value_and_grad` give the vector-Jacobian products
   ``d sum(grad_output * f) / d input`` by central finite differences in high precision (one
@@ -804,7 +804,7 @@ def _program(program_or_source, function=None):
     if isinstance(program_or_source, GraphProgram):
         return program_or_source
     if isinstance(program_or_source, str):
-        from .parse import parse
+        from .frontend import parse
         program_or_source = parse(program_or_source, function)
     return GraphProgram(program_or_source)
 
@@ -1008,7 +1008,7 @@ def value_and_grad(program_or_source, inputs, wrt: Sequence[str] | None = None, 
     """The exact value and finite-difference gradients of a program.
 
     ``program_or_source``: source text (parsed with ``function`` as the entry function), a
-    parsed :class:`derivgen.parse.Program` or a :class:`GraphProgram`. ``inputs``: a dict
+    parsed :class:`derivgen.graph.Program` or a :class:`GraphProgram`. ``inputs``: a dict
     name -> number or array, or the values in input order. The gradients are of
     ``sum(grad_output * f)`` (``grad_output`` defaults to 1, or is an array of the output's
     shape) with respect to the inputs in ``wrt`` (default all).

@@ -1895,7 +1895,7 @@ class Oracle:
 
     def _check_parser(self, program, values, ref, outcome):
         """derivgen's parsed graph, evaluated by the reference, is the tree's program."""
-        from derivgen.parse import parse
+        from derivgen.frontend import parse
         try:
             graph = R.GraphProgram(parse(render(program), program.function))
             arith = R.Exact(self.dps)

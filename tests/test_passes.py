@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from derivgen import compiler
+from derivgen.frontend import parse
 from derivgen.optimize import optimize
-from derivgen.parse import parse
 from derivgen.reverse import differentiate
 
 SOURCES = [

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from derivgen import reference as R
-from derivgen.parse import parse
+from derivgen.frontend import parse
 
 RNG = np.random.default_rng(20240611)
 

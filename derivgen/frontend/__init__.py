@@ -1,0 +1,46 @@
+"""The front end: Python source -> a Program (an SSA graph), through an allowlist of AST nodes.
+
+Nothing in the source is ever executed or imported. Each accepted node type has one
+``visit_*`` method, statements (``statements.py``) and expressions (``expressions.py``)
+alike; every other node is rejected with a ParseError that names the construct and points
+at its line and column. Helper functions are inlined at their call sites (``calls.py``);
+re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
+its syntax, ``definitions.py`` its top level; ``limits.py`` bounds the work a source can
+cause. Later stages read the Program (``derivgen/graph.py``), never the parser.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..graph import Graph, Program
+from .calls import Calls
+from .definitions import Definitions
+from .expressions import Expressions
+from .reading import Reading, normalize
+from .statements import Statements
+from .values import Values
+
+__all__ = ["Parser", "parse"]
+
+
+class Parser(Reading, Definitions, Statements, Expressions, Calls, Values):
+    """One parse of one source: the graph it builds and what the source defines."""
+
+    def __init__(self, source: str, filename: str):
+        source = normalize(source)
+        self.source = source
+        self.filename = filename
+        self.lines = source.split("\n")
+        self.graph = Graph()
+        self.functions: dict[str, ast.FunctionDef] = {}
+        self.globals: dict[str, object] = {}
+        self.inputs: dict[str, int] = {}
+        self.free_inputs = False  # expression mode: unknown names become inputs
+        self.call_stack: list[str] = []
+        self.inlined: dict[tuple, object] = {}  # (helper, arguments) -> its value
+        self.nodes = 0  # expression nodes read so far, against limits.MAX_NODES
+
+
+def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:
+    return Parser(source, filename).parse(function)

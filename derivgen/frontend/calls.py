@@ -1,0 +1,145 @@
+"""Calls: an op's arguments bound to its parameters, and helper functions inlined."""
+
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+
+from .. import ops
+from .language import Poison, int_literal, short
+from .limits import MAX_AXES, MAX_INLINE_DEPTH
+
+
+class Calls:
+    """Calls of ops (their parameters bound and checked) and of helper functions (inlined)."""
+
+    # ---- calls ---------------------------------------------------------------------
+    def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node):
+        bound = self.bind_arguments(spec, node, self_node)
+        operands, static = [], {}
+        for param in spec.params:
+            arg = bound.get(param.name)
+            if param.kind in ("tensor", "cond"):
+                if arg is None:
+                    raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
+                                     f"signature: {spec.signature()}")
+                item = self.expr(arg, env)
+                if param.kind == "cond":
+                    if isinstance(item, Poison):
+                        raise item.error
+                    if not self.is_cond(item):
+                        raise self.error(arg, f"the first argument of {spec.name}() must be a condition "
+                                              "such as x > 0")
+                else:
+                    self.require_tensor(item, arg)
+                operands.append(item)
+            elif param.kind == "bound":
+                if arg is None or (isinstance(arg, ast.Constant) and arg.value is None):
+                    operands.append(-sp.oo if param.name == "min" else sp.oo)
+                else:
+                    item = self.expr(arg, env)
+                    self.require_tensor(item, arg)
+                    operands.append(item)
+            elif param.kind == "axis":
+                static["axes"] = self.axis(arg)
+            elif param.kind == "flag":
+                static["keepdims"] = self.flag(arg, param)
+        return self.apply_op(spec, operands, static, node)
+
+    def bind_arguments(self, spec, node, self_node) -> dict:
+        params = spec.params
+        positional = ([self_node] if self_node is not None else []) + list(node.args)
+        if len(positional) > len(params):
+            raise self.error(node, f"{spec.name}() takes at most {len(params)} arguments, "
+                                   f"got {len(positional)}", f"signature: {spec.signature()}")
+        bound = {p.name: a for p, a in zip(params, positional)}
+        for kw in node.keywords:
+            param = next((p for p in params if kw.arg == p.name or kw.arg in p.aliases), None)
+            if param is None:
+                raise self.error(kw.value, f"{spec.name}() got an unexpected keyword '{short(kw.arg)}'",
+                                 f"signature: {spec.signature()}")
+            if param.name in bound:
+                raise self.error(kw.value, f"{spec.name}() got '{param.name}' twice",
+                                 f"signature: {spec.signature()}")
+            bound[param.name] = kw.value
+        return bound
+
+    def axis(self, node) -> tuple[int, ...]:
+        if node is None or (isinstance(node, ast.Constant) and node.value is None):
+            return ()
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+        if len(items) > MAX_AXES:
+            raise self.error(node, f"an axis tuple lists at most {MAX_AXES} axes, got {len(items)}",
+                             f"NumPy arrays have at most {MAX_AXES} dimensions")
+        axes, seen = [], set()
+        for item in items:
+            value = int_literal(item)
+            if value is None:
+                raise self.error(item, "an axis must be an integer literal (negative allowed), "
+                                       "a tuple of them, or None")
+            if not -MAX_AXES <= value < MAX_AXES:
+                shown = str(value) if abs(value) < 10**20 else "this large"
+                raise self.error(item, f"axis {shown} is out of range",
+                                 f"NumPy arrays have at most {MAX_AXES} dimensions")
+            if value in seen:
+                raise self.error(item, f"axis {value} is repeated")
+            seen.add(value)
+            axes.append(value)
+        if not axes:
+            raise self.error(node, "an empty axis tuple is not supported; use axis=None")
+        return tuple(axes)
+
+    def flag(self, node, param) -> bool:
+        if node is None:
+            return bool(param.default)
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return node.value
+        raise self.error(node, f"{param.name} must be True or False")
+
+    def inline(self, fdef: ast.FunctionDef, node: ast.Call, env):
+        if fdef.name in self.call_stack:
+            raise self.error(node, f"recursive call to '{fdef.name}'",
+                             "helper functions are inlined, so they cannot call themselves")
+        if len(self.call_stack) >= MAX_INLINE_DEPTH:
+            raise self.error(node, "helper functions are nested too deeply")
+        self._check_decorators(fdef)
+        self._check_parameters(fdef)
+        args = fdef.args
+        if args.vararg or args.kwarg or args.posonlyargs:
+            raise self.error(fdef, f"'{fdef.name}' uses *args, **kwargs or positional-only parameters, "
+                                   "which are not supported")
+        params = [a.arg for a in args.args + args.kwonlyargs]
+        defaults = dict(zip([a.arg for a in args.args][len(args.args) - len(args.defaults):], args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        signature = f"{fdef.name}({', '.join(params)})"
+        if len(node.args) > len(args.args):
+            raise self.error(node, f"{fdef.name}() takes {len(args.args)} positional arguments, "
+                                   f"got {len(node.args)}", f"signature: {signature}")
+        local: dict = {}
+        for a, value in zip(args.args, node.args):
+            local[a.arg] = self.expr(value, env)
+        for kw in node.keywords:
+            if kw.arg not in params:
+                raise self.error(kw.value, f"{fdef.name}() got an unexpected keyword '{short(kw.arg)}'",
+                                 f"signature: {signature}")
+            if kw.arg in local:
+                raise self.error(kw.value, f"{fdef.name}() got '{kw.arg}' twice", f"signature: {signature}")
+            local[kw.arg] = self.expr(kw.value, env)
+        for p in params:
+            if p not in local:
+                if p not in defaults:
+                    raise self.error(node, f"{fdef.name}() is missing its argument '{p}'",
+                                     f"signature: {signature}")
+                local[p] = self.expr(defaults[p], {})
+        # A helper's value depends only on its arguments: the same call is inlined once.
+        key = (fdef.name,) + tuple((type(local[p]).__name__, local[p]) for p in params)
+        if key in self.inlined:
+            return self.inlined[key]
+        self.call_stack.append(fdef.name)
+        try:
+            result = self.run_body(fdef, local)
+        finally:
+            self.call_stack.pop()
+        self.inlined[key] = result
+        return result

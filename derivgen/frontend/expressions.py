@@ -1,0 +1,229 @@
+"""Expressions: one visitor per accepted node type."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+
+import sympy as sp
+
+from .. import ops
+from ..errors import ParseError, UnsupportedError
+from . import limits
+from .language import (
+    BINOP_HINTS,
+    BINOPS,
+    COMPARE,
+    MODULE_ROOTS,
+    OP_TEXT,
+    dotted_name,
+    is_const,
+    short,
+    to_float,
+)
+
+
+class Expressions:
+    """Expression nodes to values: constants, names, operators, attributes and calls."""
+
+    # ---- expressions ----------------------------------------------------------------
+    def count(self, node, nodes: int = 1):
+        """Count expression nodes read (inlined helpers once per call) against limits.MAX_NODES."""
+        self.nodes += nodes
+        if self.nodes > limits.MAX_NODES:
+            raise self.error(node, f"the program is too large to compile: more than {limits.MAX_NODES:,} "
+                                   "operations once helper functions are inlined",
+                             "split it into smaller programs; derivgen.frontend.limits.MAX_NODES sets the bound")
+
+    def expr(self, node, env):
+        self.count(node)
+        method = getattr(self, "visit_" + type(node).__name__, None)
+        if method is None:
+            raise self.unsupported(node)
+        return method(node, env)
+
+    def visit_Constant(self, node, env):
+        value = node.value
+        if isinstance(value, bool):
+            return sp.true if value else sp.false
+        if isinstance(value, int):
+            if abs(value) < 2**53:
+                return sp.Integer(value)
+            value = to_float(value)  # inf when it overflows
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.error(node, f"the literal {short(self.segment(node))} overflows a float64",
+                                 "constants must fit in a float64 (|x| < 1.8e308)")
+            return self.number(value, node)
+        if value is None:
+            raise self.error(node, "None is only allowed as an axis or a clamp bound")
+        kind = {str: "strings are", bytes: "bytes literals are", complex: "complex numbers are",
+                type(...): "Ellipsis (...) is"}.get(type(value), "this constant is")
+        raise self.unsupported(node, kind)
+
+    def segment(self, node) -> str:
+        """The source text of a node, for messages (empty when unknown); costs only its length."""
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if None in (first, last, start, end) or not 1 <= first <= last <= len(self.lines):
+            return ""
+        if first == last:
+            return self.lines[first - 1].encode("utf-8")[start:end].decode("utf-8", "replace")
+        return "\n".join([self.lines[first - 1].encode("utf-8")[start:].decode("utf-8", "replace"),
+                          *self.lines[first:last - 1],
+                          self.lines[last - 1].encode("utf-8")[:end].decode("utf-8", "replace")])
+
+    def number(self, value, node) -> sp.Basic:
+        """A float64 constant; anything else (inf, nan, complex) is an error at ``node``."""
+        if isinstance(value, complex):
+            raise self.error(node, f"the constant {short(self.segment(node))} is not a real number",
+                             "constants are evaluated in real float64 arithmetic")
+        if not math.isfinite(value):
+            raise self.error(node, f"the constant {short(self.segment(node))} is not a finite float64 "
+                                   f"({value!r})", "constants must fit in a float64 (|x| < 1.8e308)")
+        return sp.Float(value)
+
+    def visit_Name(self, node, env):
+        return self.name(node, env)
+
+    def name(self, node, env):
+        ident = node.id
+        if ident in env:
+            return env[ident]
+        if ident in self.globals:
+            return self.globals[ident]
+        if self.free_inputs:
+            self._check_name(ident, node)
+            if ops.lookup(ident) or ident in MODULE_ROOTS:
+                pass  # a function name used as a value: still a legal input name
+            vid = self.graph.leaf("input", ident, frozenset({ident}), frozenset({ident}))
+            self.inputs[ident] = vid
+            env[ident] = vid
+            return vid
+        known = sorted(set(env) | set(self.globals))
+        close = difflib.get_close_matches(ident, known, n=1)
+        hint = f"did you mean '{short(close[0])}'?" if close else None
+        if ops.lookup(ident) or ident in self.functions:
+            hint = f"'{ident}' is a function; call it with arguments"
+        raise self.error(node, f"name '{short(ident)}' is not defined", hint)
+
+    def visit_UnaryOp(self, node, env):
+        operand = self.expr(node.operand, env)
+        if isinstance(node.op, ast.USub):
+            self.require_tensor(operand, node.operand)
+            return self.apply("neg", ops.OPERATORS["neg"], [operand], node)
+        if isinstance(node.op, ast.UAdd):
+            self.require_tensor(operand, node.operand)
+            return operand
+        if isinstance(node.op, ast.Invert):
+            if self.is_cond(operand):
+                return self.cond(sp.Not, [operand], node)
+            raise self.error(node, "~ applies only to conditions", "use it as ~(x > 0) inside where()")
+        raise self.unsupported(node, "'not' is")
+
+    def visit_BinOp(self, node, env):
+        # a + b + c + ... nests to the left: walk that spine in a loop, not by recursion
+        spine = [node]
+        while isinstance(spine[-1].left, ast.BinOp):
+            spine.append(spine[-1].left)
+        self.count(node, len(spine) - 1)
+        value = self.expr(spine[-1].left, env)
+        for item in reversed(spine):
+            value = self.binop(item.op, value, self.expr(item.right, env), item)
+        return value
+
+    def binop(self, op, left, right, node):
+        if isinstance(op, (ast.BitAnd, ast.BitOr)) and (self.is_cond(left) or self.is_cond(right)):
+            for item, side in ((left, node), (right, node)):
+                if not self.is_cond(item):
+                    raise self.error(side, "& and | combine conditions such as (x > 0)")
+            return self.cond(sp.And if isinstance(op, ast.BitAnd) else sp.Or, [left, right], node)
+        name = BINOPS.get(type(op))
+        if name is None:
+            hint = BINOP_HINTS.get(type(op))
+            raise self.error(node, f"the operator {OP_TEXT.get(type(op), type(op).__name__)} is not supported",
+                             hint, UnsupportedError)
+        self.require_tensor(left, node)
+        self.require_tensor(right, node)
+        if name == "matmul":
+            return self.apply_op(ops.OPS["matmul"], [left, right], {}, node)
+        if name == "div" and is_const(right) and right.is_zero:
+            raise self.error(node, "division by a zero constant")
+        return self.apply(name, ops.OPERATORS[name], [left, right], node)
+
+    def visit_Compare(self, node, env):
+        if len(node.ops) != 1:
+            raise self.error(node, "chained comparisons are not supported",
+                             "write (a < x) & (x < b)")
+        left = self.expr(node.left, env)
+        right = self.expr(node.comparators[0], env)
+        cls = COMPARE.get(type(node.ops[0]))
+        if cls is None:
+            raise self.unsupported(node, f"'{OP_TEXT.get(type(node.ops[0]), 'this comparison')}' is")
+        self.require_tensor(left, node)
+        self.require_tensor(right, node)
+        return self.cond(cls, [left, right], node)
+
+    def visit_Attribute(self, node, env):
+        if node.attr.startswith("__"):
+            raise self.error(node, f"dunder attributes such as .{short(node.attr)} are never accessed")
+        dotted = dotted_name(node)
+        if dotted is not None and dotted.split(".")[0] in MODULE_ROOTS and dotted.split(".")[0] not in env:
+            prefix, rest = ops.strip_prefix(dotted)
+            if rest in ops.CONSTANTS and prefix:
+                return ops.CONSTANTS[rest]
+            if prefix and rest.endswith(".T") and rest[:-2] in ops.CONSTANTS:
+                return ops.CONSTANTS[rest[:-2]]  # np.pi.T: a scalar's transpose is itself
+            raise self.error(node, f"'{short(dotted)}' is not a supported constant",
+                             "known constants: np.pi, np.e, math.pi, math.e, torch.pi")
+        base = self.expr(node.value, env)
+        if node.attr == "T":
+            self.require_tensor(base, node.value)
+            return self.apply_op(ops.OPS["transpose"], [base], {}, node)
+        raise self.error(node, f"attribute .{short(node.attr)} is not supported",
+                         "only .T and method calls such as x.sum() are understood")
+
+    def visit_Call(self, node, env):
+        func = node.func
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.unsupported(arg)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(kw.value, "**kwargs in calls are not supported")
+        if isinstance(func, ast.Name):
+            name = func.id
+            if name in env or name in self.globals:
+                raise self.error(func, f"'{short(name)}' is a value, not a function")
+            if name in self.functions:
+                return self.inline(self.functions[name], node, env)
+            spec = ops.lookup(name)
+            if spec is None:
+                raise self.unknown_function(func, name)
+            return self.call(spec, node, env, None)
+        if isinstance(func, ast.Attribute):
+            if func.attr.startswith("__"):
+                raise self.error(func, f"dunder attributes such as .{short(func.attr)} are never accessed")
+            dotted = dotted_name(func)
+            root = dotted.split(".")[0] if dotted else None
+            if dotted and root in MODULE_ROOTS and root not in env and root not in self.globals:
+                spec = ops.lookup(dotted)
+                if spec is None:
+                    raise self.unknown_function(func, dotted)
+                return self.call(spec, node, env, None)
+            spec = ops.lookup(func.attr)
+            if spec is None or spec.params[0].kind != "tensor":
+                self.expr(func.value, env)  # an error in the receiver comes first, as it is read first
+                raise self.unknown_function(func, func.attr, method=True)
+            return self.call(spec, node, env, func.value)
+        raise self.error(node, "only named functions can be called")
+
+    def unknown_function(self, node, name, method=False) -> ParseError:
+        guess = ops.suggest(name)
+        candidates = sorted(self.functions)
+        close = difflib.get_close_matches(name, candidates, n=1)
+        guess = close[0] if close else guess
+        hint = f"did you mean '{short(guess)}'?" if guess else "see the README for the supported functions"
+        what = f"method .{short(name)}()" if method else f"function '{short(name)}'"
+        return self.error(node, f"unknown {what}", hint, UnsupportedError)

@@ -1,0 +1,189 @@
+"""Building SSA values: operands, constants folded at compile time, conditions."""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+
+from .. import ops, symbolic
+from ..graph import placeholder
+from .language import Poison, short, to_float
+
+
+class Values:
+    """Values added to the graph: an op over its operands, constants folded, conditions."""
+
+    # ---- building values ------------------------------------------------------------
+    def is_cond(self, item) -> bool:
+        if isinstance(item, int):
+            return self.graph[item].op == "cond"
+        return isinstance(item, sp.logic.boolalg.BooleanAtom)
+
+    def require_tensor(self, item, node):
+        if self.is_cond(item):
+            raise self.error(node, "a condition can only be the first argument of where()",
+                             "write where(condition, a, b)")
+
+    def poisoned(self, items):
+        """The Poison among constant ``items`` (the result is one too), or None; a Poison
+        combined with a value is used, so its error is raised."""
+        poison = next((i for i in items if isinstance(i, Poison)), None)
+        if poison is not None and any(isinstance(i, int) for i in items):
+            raise poison.error
+        return poison
+
+    def as_value(self, item, node, what) -> int:
+        if isinstance(item, Poison):
+            raise item.error
+        if self.is_cond(item):
+            raise self.error(node, f"{what} returns a condition, not a number")
+        if isinstance(item, int):
+            return item
+        if isinstance(item, sp.Integer):  # an array of it is a float array, as np.sum(2.0) would be
+            item = sp.Float(int(item))
+        return self.graph.add("const", item, ())
+
+    def operands(self, items):
+        syms, args = [], []
+        for item in items:
+            if isinstance(item, int):
+                syms.append(placeholder(len(args)))
+                args.append(item)
+            else:
+                syms.append(item)
+        return syms, tuple(args)
+
+    def apply(self, op: str, build, items, node, static=()):
+        """An elementwise value; constant operands are folded into its template."""
+        poisoned = self.poisoned(items)
+        if poisoned is not None:
+            return poisoned
+        syms, args = self.operands(items)
+        if not args:
+            if op == "pow" and _huge_power(*syms):
+                try:  # a float power: OverflowError instead of computing a giant integer
+                    value = float(syms[0]) ** float(syms[1])
+                except (OverflowError, ZeroDivisionError):
+                    raise self.error(node, "this constant power is too large for a float64") from None
+                return self.number(value, node)
+            try:
+                folded = build(*syms)
+            except (TypeError, ValueError, ArithmeticError):
+                raise self.error(node, f"the constant expression {short(self.segment(node))} "
+                                       "cannot be evaluated") from None
+            return self.fold(folded, node)
+        try:
+            template = build(*syms)
+            if len(template.free_symbols) < len(args):
+                # SymPy simplified an operand away (x * 0, x ** 0): keep it as written so
+                # the result keeps the operand's shape and nan/inf behaviour.
+                with sp.evaluate(False):
+                    template = build(*syms)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise self.error(node, f"cannot build this expression: {exc}") from None
+        return self.graph.add(op, template, args, operands=tuple(syms))
+
+    def apply_op(self, spec: ops.OpSpec, items, static, node):
+        if spec.kind == "elementwise":
+            if spec.name == "where":
+                cond = items[0]
+                if isinstance(cond, Poison):
+                    raise cond.error
+                if isinstance(cond, int):  # a branch with no value of its own is nan where selected, as in NumPy
+                    items = [items[0], *(sp.nan if isinstance(i, Poison) else i for i in items[1:])]
+                if not isinstance(cond, int):  # a constant condition selects a branch now
+                    chosen, other = (items[1], items[2]) if bool(cond) else (items[2], items[1])
+                    if not isinstance(other, int) or isinstance(chosen, Poison):
+                        return chosen  # nothing to broadcast against (or a Poison, raised where used)
+                    # The result still has the broadcast shape of both branches, as in NumPy:
+                    # the where stays, with its condition written in.
+                    syms, args = self.operands([cond, *items[1:]])
+                    template = symbolic.where(*syms, evaluate=False)
+                    return self.graph.add("where", template, args, operands=tuple(syms))
+            return self.apply(spec.name, spec.build, items, node)
+        syms, args = self.operands(items)
+        if spec.name == "transpose" and not args:
+            return items[0]  # constants are scalars: their transpose is themselves
+        if len(args) < len(items):  # reductions and linear algebra work on values, not constants
+            items = [self.as_value(i, node, spec.name) for i in items]
+            syms, args = self.operands(items)
+        if spec.kind == "reduction":
+            axes = static.get("axes", ())
+            keepdims = static.get("keepdims", False)
+            template = spec.build(syms[0], keepdims, [sp.Integer(a) for a in axes])
+            labels = frozenset() if not axes and not keepdims else None
+            statics = (sp.Integer(int(keepdims)),) + tuple(sp.Integer(a) for a in axes)
+            vid = self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
+                                 labels=labels if labels is not None else frozenset({f"#{len(self.graph.values)}"}))
+            return vid
+        template = spec.build(*syms)
+        return self.graph.add(spec.name, template, args, operands=tuple(syms),
+                              labels=frozenset({f"#{len(self.graph.values)}"}))
+
+    def cond(self, cls, items, node):
+        poisoned = self.poisoned(items)
+        if poisoned is not None:
+            return poisoned
+        syms, args = self.operands(items)
+        if not args:
+            try:
+                return sp.true if bool(cls(*syms)) else sp.false
+            except TypeError:
+                raise self.error(node, "cannot decide this constant condition") from None
+        template = cls(*syms)
+        if isinstance(template, sp.logic.boolalg.BooleanAtom):
+            # It reads values, so it has their broadcast shape: where() broadcasts against it
+            # as NumPy does. (x == x folds to True, but is False where x is nan: as written.)
+            if cls in (sp.Eq, sp.Ne):
+                template = cls(*syms, evaluate=False)
+            else:
+                template = symbolic.shaped_condition(sp.Integer(bool(template)),
+                                                     *(s for s in syms if isinstance(s, sp.Symbol)))
+        return self.graph.add("cond", template, args, operands=tuple(syms))
+
+    def fold(self, expr, node):
+        """Evaluate a constant expression at compile time, without unbounded work.
+
+        The result is a float64 (or an integer below 2**53); written infinities
+        (np.inf, -np.inf, exp(np.inf)) stay infinite, anything else non-finite is an error.
+        """
+        if expr == sp.oo or expr == -sp.oo:
+            return expr
+        if isinstance(expr, sp.Integer) and abs(expr) < 2**53:
+            return expr
+        if isinstance(expr, (sp.Integer, sp.Float)):
+            return self.number(to_float(expr), node)
+        try:
+            value = _evalf(expr)
+        except (TypeError, ValueError, ArithmeticError, RecursionError):
+            raise self.error(node, f"the constant expression {short(self.segment(node))} "
+                                   "cannot be evaluated") from None
+        if value.imag != 0 or not math.isfinite(value.real):
+            return Poison(self.error(node, f"the constant expression {short(self.segment(node))} "
+                                           "is not a finite real number",
+                                     "constants are evaluated in real float64 arithmetic"))
+        return self.number(value.real, node)
+
+
+def _evalf(expr: sp.Basic):
+    """Numeric value of a constant expression, with opaque heads spelled out first."""
+    elementary = {
+        symbolic.sigmoid: lambda x: 1 / (1 + sp.exp(-x)),
+        symbolic.softplus: lambda x: sp.log(1 + sp.exp(x)),
+        symbolic.relu: lambda x: sp.Max(x, 0),
+        symbolic.logaddexp: lambda x, y: sp.log(sp.exp(x) + sp.exp(y)),
+        symbolic.maximum: sp.Max,
+        symbolic.minimum: sp.Min,
+        symbolic.clip: lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi),
+    }
+    expr = expr.replace(lambda e: type(e) in elementary, lambda e: elementary[type(e)](*e.args))
+    return complex(expr.evalf(30))
+
+
+def _huge_power(base, exponent) -> bool:
+    """Whether base ** exponent would be a giant number (or needs float semantics)."""
+    b, e = to_float(base), to_float(exponent)
+    if not (math.isfinite(b) and math.isfinite(e)):
+        return True  # float arithmetic decides; number() rejects what is not finite
+    return abs(b) > 1 and abs(e) * math.log10(abs(b)) > 300 or (e != int(e) and b < 0)
