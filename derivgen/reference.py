@@ -364,16 +364,22 @@ _UNBOUNDED_COST = ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "exp2", "
                    "sigmoid", "softplus", "logaddexp")
 
 
-def _bounded(kernel: Callable) -> Callable:
+# The operands whose size makes an op's cost unbounded: a power's exponent only (a huge base
+# to a moderate power, (3e471)**2, is one multiplication); every operand of the others.
+_COSTLY_OPERANDS = {"pow": (1,)}
+
+
+def _bounded(kernel: Callable, positions=None) -> Callable:
     def run(ctx, *operands):
-        if any(ctx.isfinite(x) and abs(x) > _BEYOND_FLOAT64 for x in operands):
+        costly = operands if positions is None else [operands[i] for i in positions if i < len(operands)]
+        if any(ctx.isfinite(x) and abs(x) > _BEYOND_FLOAT64 for x in costly):
             return ctx.nan
         return kernel(ctx, *operands)
     return run
 
 
 for _name in _UNBOUNDED_COST:
-    _EXACT_SCALAR[_name] = _bounded(_EXACT_SCALAR[_name])
+    _EXACT_SCALAR[_name] = _bounded(_EXACT_SCALAR[_name], _COSTLY_OPERANDS.get(_name))
 
 for _name in _EXACT_SCALAR:
     _register(_name, "elementwise", 2 if _name in {"add", "sub", "mul", "div", "pow", "arctan2", "hypot",

@@ -381,3 +381,13 @@ def test_an_exponential_of_a_number_beyond_float64_is_nan_not_minutes_of_precisi
     assert np.isnan(result.value[0])
     assert result.value[1] == pytest.approx(math.sin(math.cosh(math.atan(0.5) * math.cosh(1.0))), rel=1e-14)
     assert R.evaluate("exp(x)", {"x": 700.0}) == pytest.approx(math.exp(700.0), rel=1e-14)  # within range: exact
+
+
+def test_a_power_of_a_base_beyond_float64_is_computed_and_a_huge_exponent_is_not():
+    # (3.5e471)**2 is one multiplication, and the same as square: both spellings agree (a
+    # difference between them was a false report of the parser checks).
+    big = (R.evaluate("expm1(q) * q**q", {"q": 175.96607971}))
+    for source in ("(expm1(q) * q**q)**2", "square(expm1(q) * q**q)", "power(expm1(q) * q**q, 2)"):
+        value = R.evaluate(source, {"q": 175.96607971})
+        assert not np.isnan(R.to_float(value)) and value == big**2, source
+    assert np.isnan(R.to_float(R.evaluate("power(2.0, exp(x))", {"x": 800.0})))  # 2**(e**800): not computed
