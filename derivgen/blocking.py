@@ -415,27 +415,7 @@ class _Splitter:
             if SUMMED[head] is not head:  # a mean: the sum, times 1/n
                 scale = bound(self._count(value, r))
                 head = SUMMED[head]
-            shapes = _shape_positions(head, len(args))
-            loop_binding: dict[sp.Symbol, int] = {}
-            part_args = []
-            for k, a in enumerate(args):
-                subs = {}
-                for p in sorted(a.atoms(sp.Symbol), key=_index):
-                    vid = value.args[_index(p)]
-                    if k in shapes:
-                        new = self.memo.get((vid, "shape"))
-                        if new is None:
-                            raise _Refuse
-                    elif self.before(vid):
-                        new = self.memo[vid, "outer"]
-                    else:
-                        if not self.loopable[vid]:
-                            raise _Refuse  # the sum reads a value computed from another sum
-                        new = self.memo[vid, "loop"]
-                    d = sp.Dummy(p.name)
-                    loop_binding[d] = new
-                    subs[p] = d
-                part_args.append(a.xreplace(subs))
+            part_args, loop_binding = self._block_operands(value, head, args)
             part = head(*part_args)
             whole = r == value.template and scale == 1 and value.id in self.root_names
             # A result that is a sum and nothing more is accumulated under its own name.
@@ -455,6 +435,33 @@ class _Splitter:
         new = self.new.bind(value.op, template, binding, labels=(value.lo, value.hi), note=value.note)
         self.where.setdefault(new, "after")
         return new
+
+    def _block_operands(self, value: Value, head, args) -> tuple[list, dict]:
+        """A sum's operands as one block computes them, and the values they read there: its
+        shapes are the whole inputs', values before the loop are read whole, the others per
+        block (each must be computed in the loop, not from another sum)."""
+        shapes = _shape_positions(head, len(args))
+        loop_binding: dict[sp.Symbol, int] = {}
+        part_args = []
+        for k, a in enumerate(args):
+            subs = {}
+            for p in sorted(a.atoms(sp.Symbol), key=_index):
+                vid = value.args[_index(p)]
+                if k in shapes:
+                    new = self.memo.get((vid, "shape"))
+                    if new is None:
+                        raise _Refuse
+                elif self.before(vid):
+                    new = self.memo[vid, "outer"]
+                else:
+                    if not self.loopable[vid]:
+                        raise _Refuse  # the sum reads a value computed from another sum
+                    new = self.memo[vid, "loop"]
+                d = sp.Dummy(p.name)
+                loop_binding[d] = new
+                subs[p] = d
+            part_args.append(a.xreplace(subs))
+        return part_args, loop_binding
 
     def _count(self, value: Value, r) -> int:
         """1/n for a mean: n elements of its operands' broadcast shape, on the whole inputs."""

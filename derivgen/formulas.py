@@ -278,69 +278,76 @@ class _Writer:
         self.stand_ins: dict[sp.Symbol, tuple[sp.Basic, object]] = {}
 
     def formulas(self) -> Formulas:
-        graph, output, seed = self.graph, self.grad.output, self.grad.seed
-        uses = Counter(a for vid in self.needed if graph[vid].op != "shape" for a in graph[vid].args)
-        namer = naming.Namer(set(self.program.inputs) | {self.name})
-        refs = self.refs
-        for name, vid in self.program.input_ids.items():
-            refs[vid] = sp.Symbol(name)
-            self.shapes[vid] = self.symbol_shapes[refs[vid]] = self.layout.forward(vid)
-            self.reps.setdefault(graph[vid].hi, vid)
-        refs[seed] = sp.Integer(1)  # the derivative of the output itself
-        self.shapes[seed] = self.layout.scalar
-        gradient_side = {seed} | self.grad.terms
-        full = {}  # roots: the formula, also when users see the value by its name
-        forward_terms, gradient_terms = [], []
-        named: set[int] = set()
-
-        def give_name(vid: int, formula: sp.Basic) -> None:
-            """``t<k> = formula``, a term of its own for ``vid``."""
-            term = namer.claim(f"t{len(forward_terms) + len(gradient_terms)}")
-            like = self.lost.pop(vid, None)
-            formula = formula if like is None else notation.broadcast_to(formula, like)
-            (gradient_terms if vid in gradient_side else forward_terms).append((term, _tidy(formula)))
-            refs[vid] = sp.Symbol(term)
-            self.symbol_shapes[refs[vid]] = self.shapes[vid]
-            named.add(vid)
-
+        self._start()
         for vid in self.needed:
-            value = graph[vid]
-            if value.template is None or value.op == "shape":
-                continue  # shapes are written into the formulas that use them
-            if any(a in gradient_side for a in value.args):
-                gradient_side.add(vid)
-            expr = self._substitute(value)
-            if sp.count_ops(expr) > TERM_LIMIT and not _plumbing(value):
-                # Too long with its operands written in: the longer operands get names first
-                # (a long sum of gradient contributions reads as a few partial sums).
-                for a in value.args:
-                    if (a in full and a not in named and sp.count_ops(refs[a]) > TERM_LIMIT // 4
-                            and not _has_guard(refs[a])):
-                        give_name(a, refs[a])
-                expr = self._substitute(value)
-            like = self._full_size(vid, expr) if not _plumbing(value) else None
-            if like is not None:
-                if vid == output:
-                    expr = notation.broadcast_to(expr, like)
-                else:
-                    self.lost[vid] = like
-            full[vid] = expr
-            if (_plumbing(value) or _is_guard(value) or _has_guard(expr)
-                    or not self._worth_a_name(expr, uses[vid])):
-                refs[vid] = expr
-            elif vid == output:
-                refs[vid] = sp.Symbol(self.name)  # defined by the forward formula itself
-                self.symbol_shapes[refs[vid]] = self.shapes[vid]
-            else:
-                give_name(vid, expr)
-            if (vid < seed and value.exact and not _plumbing(value) and vid not in self.lost
-                    and not _has_guard(refs[vid])):
-                self.reps.setdefault(value.hi, vid)
+            value = self.graph[vid]
+            if value.template is not None and value.op != "shape":  # shapes are written into their users
+                self._write(value)
+        refs, full, output = self.refs, self.full, self.grad.output
         derivatives = {n: _simplified(_tidy(full.get(self.grad.grads[n], refs[self.grad.grads[n]])))
                        for n in self.wrt}
         shapes = self.layout.given if self.layout.concrete else None
         return Formulas(self.name, self.program.inputs, self.wrt, _tidy(full.get(output, refs[output])),
-                        derivatives, tuple(forward_terms), tuple(gradient_terms), shapes)
+                        derivatives, tuple(self.forward_terms), tuple(self.gradient_terms), shapes)
+
+    def _start(self) -> None:
+        """The inputs and grad_output as symbols, and the terms not yet written."""
+        graph, seed = self.graph, self.grad.seed
+        self.uses = Counter(a for vid in self.needed if graph[vid].op != "shape" for a in graph[vid].args)
+        self.namer = naming.Namer(set(self.program.inputs) | {self.name})
+        for name, vid in self.program.input_ids.items():
+            self.refs[vid] = sp.Symbol(name)
+            self.shapes[vid] = self.symbol_shapes[self.refs[vid]] = self.layout.forward(vid)
+            self.reps.setdefault(graph[vid].hi, vid)
+        self.refs[seed] = sp.Integer(1)  # the derivative of the output itself
+        self.shapes[seed] = self.layout.scalar
+        self.gradient_side = {seed} | self.grad.terms
+        self.full = {}  # roots: the formula, also when users see the value by its name
+        self.forward_terms, self.gradient_terms = [], []
+        self.named: set[int] = set()
+
+    def _give_name(self, vid: int, formula: sp.Basic) -> None:
+        """``t<k> = formula``, a term of its own for ``vid``."""
+        term = self.namer.claim(f"t{len(self.forward_terms) + len(self.gradient_terms)}")
+        like = self.lost.pop(vid, None)
+        formula = formula if like is None else notation.broadcast_to(formula, like)
+        (self.gradient_terms if vid in self.gradient_side else self.forward_terms).append((term, _tidy(formula)))
+        self.refs[vid] = sp.Symbol(term)
+        self.symbol_shapes[self.refs[vid]] = self.shapes[vid]
+        self.named.add(vid)
+
+    def _write(self, value) -> None:
+        """The formula of one value: written into its users, or a term of its own."""
+        vid, refs, full = value.id, self.refs, self.full
+        if any(a in self.gradient_side for a in value.args):
+            self.gradient_side.add(vid)
+        expr = self._substitute(value)
+        if sp.count_ops(expr) > TERM_LIMIT and not _plumbing(value):
+            # Too long with its operands written in: the longer operands get names first
+            # (a long sum of gradient contributions reads as a few partial sums).
+            for a in value.args:
+                if (a in full and a not in self.named and sp.count_ops(refs[a]) > TERM_LIMIT // 4
+                        and not _has_guard(refs[a])):
+                    self._give_name(a, refs[a])
+            expr = self._substitute(value)
+        like = self._full_size(vid, expr) if not _plumbing(value) else None
+        if like is not None:
+            if vid == self.grad.output:
+                expr = notation.broadcast_to(expr, like)
+            else:
+                self.lost[vid] = like
+        full[vid] = expr
+        if (_plumbing(value) or _is_guard(value) or _has_guard(expr)
+                or not self._worth_a_name(expr, self.uses[vid])):
+            refs[vid] = expr
+        elif vid == self.grad.output:
+            refs[vid] = sp.Symbol(self.name)  # defined by the forward formula itself
+            self.symbol_shapes[refs[vid]] = self.shapes[vid]
+        else:
+            self._give_name(vid, expr)
+        if (vid < self.grad.seed and value.exact and not _plumbing(value) and vid not in self.lost
+                and not _has_guard(refs[vid])):
+            self.reps.setdefault(value.hi, vid)
 
     @staticmethod
     def _worth_a_name(expr, uses: int) -> bool:
