@@ -759,9 +759,8 @@ class _Typing:
                 return True
             # NumPy functions that are not ufuncs make a Python number a float64 array:
             # np.dot(x, 2), np.clip(-1.0, 1, y), np.mean(-0.5).
-            if isinstance(v.template, _NOT_UFUNCS) and any(
-                    a.is_number or not self._typed(v, a) for a in v.template.args[:_ARRAY_ARGS.get(
-                        type(v.template), 1)]):
+            promotes = ops.PROMOTES.get(type(v.template).__name__, 0)
+            if any(a.is_number or not self._typed(v, a) for a in v.template.args[:promotes]):
                 return True
             return None
         return self.graph.reaches(vid, self.strong, terminal)
@@ -773,8 +772,6 @@ class _Typing:
                    for s in branch.free_symbols)
 
 
-_NOT_UFUNCS = (S.dot, S.matmul, S.clip, S.reduce_sum, S.reduce_mean, S.reduce_logsumexp)
-_ARRAY_ARGS = {S.dot: 2, S.matmul: 2}  # how many leading arguments are arrays (1 for the others)
 
 
 @lru_cache(maxsize=4096)

@@ -122,6 +122,9 @@ class OpSpec:
     # whose blocks add up to its total (derivgen/blocking.py), itself for a sum, the sum a
     # mean divides by its count for a mean.
     summed: type | None = None
+    # Its NumPy function is not a ufunc: a Python number among its first ``promotes`` operands
+    # comes out a float64 array (np.dot(x, 2), np.mean(-0.5)), whatever the inputs' dtype.
+    promotes: int = 0
     shape_operands: Callable | None = None  # (operand count) -> the positions that are shapes
     doc: str = ""
 
@@ -182,12 +185,14 @@ DOMAINS: dict[str, tuple] = {}  # op name -> its domain (OpSpec.domain)
 POWERS: set[str] = set()  # op names of powers (OpSpec.power)
 SUMMED: dict[type, type] = {}  # head -> the head its blocks add up with (OpSpec.summed)
 SHAPE_OPERANDS: dict[type, Callable] = {}  # head -> OpSpec.shape_operands
+PROMOTES: dict[str, int] = {}  # head -> OpSpec.promotes
 SEVERAL: set[str] = set()  # op names of helpers with several results (OpSpec.results)
 STRUCTURAL: set[str] = set()  # reductions and linear algebra: results not shaped like their operands
 
 _VIEWS = (OPS, SPELLINGS, OPERATORS, HEADS, NUMPY, MATH, HELPERS, SCALAR_HELPERS, UNARY_UFUNCS, NEW_ARRAY_HEADS,
           ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS, AXES, DOMAINS,
-          POWERS, SEVERAL, STRUCTURAL, SUMMED, SHAPE_OPERANDS)
+          POWERS, SEVERAL, STRUCTURAL, SUMMED, SHAPE_OPERANDS,
+          PROMOTES)
 
 
 def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
@@ -241,6 +246,8 @@ def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
         SUMMED[spec.head] = spec.summed
     if spec.shape_operands is not None:
         SHAPE_OPERANDS[spec.head] = spec.shape_operands
+    if spec.promotes and spec.head is not None:
+        PROMOTES[spec.head_name] = spec.promotes
     if spec.results > 1:
         SEVERAL.add(spec.name)
     if spec.kind in ("reduction", "linalg"):

@@ -213,7 +213,7 @@ register(OpSpec(
      Param("max", "bound", None, ("a_max", "hi"))),
     "elementwise", S.clip, ("clamp", "clip"), head=S.clip, rule=_clip,
     note="clamp passes the gradient where lo <= x <= hi, both ends inclusive (and lo < hi)", new_array=True,
-    gate=_clip_gate))
+    gate=_clip_gate, promotes=1))
 register(OpSpec(
     "where", (Param("condition", "cond"), Param("x", aliases=("input",)), Param("y", aliases=("other",))),
     "elementwise", S.where, ("where",), head=S.where,
@@ -233,16 +233,16 @@ for _name, _head, _numpy, _helper, _summed in (
     register(OpSpec(_name, _REDUCE, "reduction",
                     lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes), (_name,),
                     head=_head, rule=_reduction_rule(_name), numpy=_numpy, helper=_helper, gradient="expanded",
-                    summed=_summed,
+                    summed=_summed, promotes=1,
                     note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
 register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
                 rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),
-                scalar=False, gradient="shaped", shape=shapes.matmul))
+                scalar=False, gradient="shaped", shape=shapes.matmul, promotes=2))
 # np.dot is matmul up to 2-D, but contracts against b's second-to-last axis, without batching,
 # beyond: rules of its own.
 register(OpSpec("dot", _XY, "linalg", S.dot, ("dot",), head=S.dot,
                 rule=lambda ops, static: (S.dot_grad_a(G, *ops), S.dot_grad_b(G, *ops)), numpy="dot",
-                scalar=False, gradient="shaped", shape=shapes.dot))
+                scalar=False, gradient="shaped", shape=shapes.dot, promotes=2))
 register(OpSpec("transpose", _X, "linalg", S.transpose, ("transpose", "t"), head=S.transpose,
                 rule=lambda ops, static: (S.transpose(G),), scalar=False, gradient="shaped",
                 shape=shapes.transpose))
