@@ -130,7 +130,7 @@ class _Splitter:
         # The new graph starts as a copy of the old one: a value computed in the loop from
         # the same operands keeps its id (the inputs' ids stand for their blocks there), so
         # only values before and after the loop are added.
-        self.new = Graph(list(graph.values), dict(graph._interned))
+        self.new = graph.copy()
         self.where: dict[int, str] = {}
         self.leaves: dict[int, str] = {}
         self.memo: dict[tuple[int, str], int] = {}

@@ -29,6 +29,7 @@ from .backends.code import enclosed, printed_precedence
 from .blocking import BLOCK_SIZE, Blocked, split
 from .graph import Program, placeholder, placeholder_index
 from .ops import NEW_ARRAY_HEADS
+from .optimize import computed_values
 from .reverse import Gradient
 
 INLINE_LIMIT = 60  # longest expression text inlined into its single user
@@ -187,7 +188,7 @@ class FunctionBuilder:
     """Decides which values of one generated function are inlined or named, and prints them."""
 
     def __init__(self, grad: Gradient, aliases: dict, names: dict[int, str], roots: list[tuple[str, int]],
-                 backend: targets.Backend = targets.NUMPY, cache: dict | None = None, params: tuple = (),
+                 backend: targets.Backend = targets.NUMPY, cache: dict | None = None,
                  where: dict | None = None, named: frozenset = frozenset()):
         self.backend = backend
         self.cache = {} if cache is None else cache  # printed templates, shared by a module's builders
@@ -199,20 +200,14 @@ class FunctionBuilder:
         self.roots = roots
         self.used: set[str] = set()
         self.fresh: set[int] = set()  # inlined values that are new arrays, used only where inlined
-        self.params = params  # the leaves in parameter order: blocks are tried where given
         self.where = where  # building a blocked function: value id -> part of it
         self.named = named  # values computed before the loop over blocks and read in it
-        self.blocks: tuple[str, ...] = ()  # the lines starting the loop, when blocked
 
-    def build(self, namer: naming.Namer) -> tuple[list[Section], dict[int, str], int]:
+    def build(self, namer: naming.Namer, computed=None) -> tuple[list[Section], dict[int, str], int]:
+        """The function's sections, the names of its roots and its operation count.
+        ``computed``: the values it computes (optimize.computed_values), where known."""
         graph = self.graph
-        root_ids = [vid for _, vid in self.roots]
-        needed, uses, values = self._values(root_ids)
-        if self.backend.arrays and self.params:
-            blocked = split(graph, lambda v: values.get(v) or graph[v], self.roots, self.leaf_names,
-                            self.params, namer, self.seed, self.terms)
-            if blocked is not None:
-                return self._build_blocked(blocked, namer)
+        needed, uses, values = computed or computed_values(graph, [vid for _, vid in self.roots])
         state = _Placing(self, namer, values)
         for vid in needed:
             state.place(vid, uses)
@@ -241,26 +236,6 @@ class FunctionBuilder:
             sections.append(Section(f"Gradient terms ({len(backward)})", tuple(backward)))
         names = {vid: text[vid][0] for _, vid in self.roots}
         return sections, names, state.ops
-
-    def _build_blocked(self, blocked: Blocked, namer: naming.Namer):
-        """The function as a loop over blocks of its inputs (see blocking.py)."""
-        inner = FunctionBuilder(blocked.grad, self.aliases, blocked.leaves, list(blocked.roots + blocked.steps),
-                                cache=self.cache, where=blocked.where, named=blocked.named)
-        sections, inner_names, ops = inner.build(namer)
-        self.used |= inner.used | {"blocks"}
-        names = {vid: inner_names[new] for (_, vid), (_, new) in zip(self.roots, blocked.roots)}
-        wholes = ", ".join(whole for whole, _ in blocked.inputs)
-        over = f", over=({', '.join(blocked.over)}{',' if len(blocked.over) == 1 else ''})" if blocked.over else ""
-        targets = ", ".join(block for _, block in blocked.inputs)
-        if len(blocked.inputs) == 1:
-            targets = f"({targets},)"
-        blocks = self.aliases["blocks"]
-        self.blocks = (
-            f"{blocks} = {self.aliases['Blocks']}({wholes}{over})",
-            f"{' = '.join(blocked.totals)} = None",
-            f"for {targets} in {blocks}:",
-        )
-        return sections, names, ops
 
     def _blocked_sections(self, forward, backward, claimed, text, ops):
         """Sections of a blocked function: before the loop, in it (forward and gradient
@@ -302,31 +277,6 @@ class FunctionBuilder:
             extra = tuple(dict.fromkeys(note for mark, note in marks if mark in st.expr))
             out.append(replace(st, comments=st.comments + extra) if extra else st)
         return out
-
-    def _values(self, roots: list[int]):
-        """The values this function computes (in order), their use counts, and the values
-        it computes differently from the graph: an op computed by a *_parts helper together
-        with its gradient's weights is computed alone where this function needs no weight."""
-        graph = self.graph
-        changed: dict = {}
-        while True:
-            needed, stack = set(), list(roots)
-            while stack:
-                vid = stack.pop()
-                if vid not in needed:
-                    needed.add(vid)
-                    stack.extend((changed.get(vid) or graph[vid]).args)
-            needed = sorted(needed)
-            uses: dict[int, int] = {}
-            for vid in needed:
-                for a in (changed.get(vid) or graph[vid]).args:
-                    uses[a] = uses.get(a, 0) + 1
-            alone = {vid: _alone(graph[vid]) for vid in needed if vid not in changed
-                     and graph[vid].op in PARTS and uses.get(graph[vid].args[-1]) == 1}
-            alone = {vid: v for vid, v in alone.items() if v is not None}
-            if not alone:
-                return needed, uses, changed
-            changed.update(alone)
 
     def _inline(self, value, expr: str, uses: int, text) -> bool:
         """Whether a (non-root) value is written into its users' expressions rather than
@@ -415,19 +365,6 @@ def _new_array(template) -> bool:
 
 
 _TOKEN = re.compile("\0(\\d+)\0")
-# The ops a *_parts helper may compute with their gradient's weights (the op registry).
-PARTS = ops.PARTS
-
-
-def _alone(value):
-    """``value``, a pick of part 0 from its *_parts helper, as the op computed alone."""
-    n = len(value.args) - 1
-    if value.template != S.part(placeholder(n), 0):
-        return None
-    head = ops.OPS[value.op].head
-    return replace(value, template=head(*(placeholder(i) for i in range(n))), args=value.args[:n])
-
-
 def _operand(spelled: str) -> str:
     # A leading "-" was printed (or turned into a subtraction) by the template itself.
     return spelled.removeprefix("-")
@@ -581,9 +518,7 @@ def _function(module: _Module, fname: str, grads, with_value: bool, doc: tuple[s
     for n in grads:
         roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
     leaves = tuple(module.program.input_ids[n] for n in inputs) + ((grad.seed,) if grads else ())
-    builder = FunctionBuilder(grad, aliases, module.leaf_names, roots, cache=module.printed, params=leaves)
-    sections, names, ops = builder.build(namer.child())
-    used |= builder.used
+    sections, names, ops, blocks = _body(module, roots, leaves, namer.child())
     scalar = _scalar_path(module, roots, namer, grads)
     params = inputs + ((module.seed_param,) if grads else ())
     sig = module.signature + (f", {module.seed_param}=1.0" if grads else "")
@@ -596,11 +531,48 @@ def _function(module: _Module, fname: str, grads, with_value: bool, doc: tuple[s
     doc = doc + ("", f"Cost: {ops} operations.") if ops else doc
     seed_check = (_seed_check(grad.graph[grad.output], module.program, module.seed_param, aliases, used)
                   if grads else ())
-    if grads and with_value and not seed_check and not builder.blocks:
+    if grads and with_value and not seed_check and not blocks:
         # The output's shape is known once it is computed: grad_output is tested then.
         sections = _checked_gradients(sections, module.seed_param, names[grad.output], aliases, used)
     return FunctionDesc(fname, params, sig, doc, convert, tuple(sections), returns,
-                        blocks=builder.blocks, seed_check=seed_check, **scalar)
+                        blocks=blocks, seed_check=seed_check, **scalar)
+
+
+def _body(module: _Module, roots, leaves, namer: naming.Namer):
+    """The NumPy path's sections, its roots' names, its operation count and the lines that
+    start its loop over blocks (none where it is not blocked). What it computes is decided
+    first (optimize.computed_values, then blocking.split), then printed."""
+    grad = module.grad
+    computed = computed_values(grad.graph, [vid for _, vid in roots])
+    values = computed[2]
+    blocked = split(grad.graph, lambda v: values.get(v) or grad.graph[v], roots, module.leaf_names,
+                    leaves, namer, grad.seed, grad.terms)
+    if blocked is None:
+        builder = FunctionBuilder(grad, module.aliases, module.leaf_names, roots, cache=module.printed)
+        sections, names, ops = builder.build(namer, computed)
+        module.used |= builder.used
+        return sections, names, ops, ()
+    builder = FunctionBuilder(blocked.grad, module.aliases, blocked.leaves, list(blocked.roots + blocked.steps),
+                              cache=module.printed, where=blocked.where, named=blocked.named)
+    sections, inner_names, ops = builder.build(namer)
+    module.used |= builder.used | {"blocks"}
+    names = {vid: inner_names[new] for (_, vid), (_, new) in zip(roots, blocked.roots)}
+    return sections, names, ops, _loop_start(blocked, module.aliases)
+
+
+def _loop_start(blocked: Blocked, aliases: dict) -> tuple[str, ...]:
+    """The lines starting a blocked function's loop: the blocks, the totals, the for."""
+    wholes = ", ".join(whole for whole, _ in blocked.inputs)
+    over = f", over=({', '.join(blocked.over)}{',' if len(blocked.over) == 1 else ''})" if blocked.over else ""
+    names = ", ".join(block for _, block in blocked.inputs)
+    if len(blocked.inputs) == 1:
+        names = f"({names},)"
+    blocks = aliases["blocks"]
+    return (
+        f"{blocks} = {aliases['Blocks']}({wholes}{over})",
+        f"{' = '.join(blocked.totals)} = None",
+        f"for {names} in {blocks}:",
+    )
 
 
 def _scalar_path(module: _Module, roots, namer, grads) -> dict:

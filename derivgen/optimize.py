@@ -408,6 +408,40 @@ def _elementwise(value: Value) -> bool:
     return value.op in ELEMENTWISE
 
 
+def computed_values(graph: Graph, roots: list[int]):
+    """The values a function computing ``roots`` needs (in order), their use counts, and the
+    values it computes otherwise than the graph: an op that a *_parts helper computes with
+    its gradient's weights is computed alone where the function needs no weight (forward())."""
+    changed: dict = {}
+    while True:
+        needed, stack = set(), list(roots)
+        while stack:
+            vid = stack.pop()
+            if vid not in needed:
+                needed.add(vid)
+                stack.extend((changed.get(vid) or graph[vid]).args)
+        needed = sorted(needed)
+        uses: dict[int, int] = {}
+        for vid in needed:
+            for a in (changed.get(vid) or graph[vid]).args:
+                uses[a] = uses.get(a, 0) + 1
+        alone = {vid: _alone(graph[vid]) for vid in needed if vid not in changed
+                 and graph[vid].op in PARTS and uses.get(graph[vid].args[-1]) == 1}
+        alone = {vid: v for vid, v in alone.items() if v is not None}
+        if not alone:
+            return needed, uses, changed
+        changed.update(alone)
+
+
+def _alone(value):
+    """``value``, a pick of part 0 from its *_parts helper, as the op computed alone."""
+    n = len(value.args) - 1
+    if value.template != S.part(placeholder(n), 0):
+        return None
+    head = ops.OPS[value.op].head
+    return replace(value, template=head(*(placeholder(i) for i in range(n))), args=value.args[:n])
+
+
 def optimize(program: Program) -> Program:
     """The program with stability rewrites and NaN-safe where branches applied."""
     rewriter = Rewriter(program.graph)

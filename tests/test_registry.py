@@ -134,11 +134,11 @@ def test_the_views_are_the_entries():
 
 
 def test_passes_and_printers_read_the_registry_views():
-    from derivgen import blocking, emit, optimize, rules
+    from derivgen import blocking, optimize, rules
     from derivgen.backends.scalar import printer as mathprinter
 
     assert blocking.ELEMENTWISE is ops.BLOCKABLE and optimize.ELEMENTWISE is ops.ELEMENTWISE
-    assert optimize.HAZARDS is ops.HAZARDS and optimize.PARTS is ops.PARTS and emit.PARTS is ops.PARTS
+    assert optimize.HAZARDS is ops.HAZARDS and optimize.PARTS is ops.PARTS
     assert mathprinter.ARRAY_ONLY is ops.ARRAY_ONLY and mathprinter.SCALAR_HELPERS is ops.SCALAR_HELPERS
     assert rules.RULES is ops.RULES and rules.NOTES is ops.NOTES and rules.SHAPED is ops.SHAPED
 
