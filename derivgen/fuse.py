@@ -68,8 +68,9 @@ def _written_in(value: Value, inner: Value) -> Value | None:
                       inner.template, tuple(position[a] for a in inner.args), len(args))
     if template is None:
         return None
-    return Value(value.id, value.op, template, args, value.lo, value.hi, note=value.note,
-                 operands=value.operands, static=value.static)
+    # The template is now several ops' arithmetic, over other args: no longer one op over its
+    # operands, so it is a value defined by its template alone (see derivgen/graph.py).
+    return Value(value.id, "fused", template, args, value.lo, value.hi, note=value.note)
 
 
 @lru_cache(maxsize=4096)

@@ -37,6 +37,12 @@ Labels = frozenset
 
 @dataclass(frozen=True)
 class Value:
+    """One SSA value. Where it has ``operands``, its template is its op (a registry entry)
+    applied to them, and the op's rule differentiates it. A value without them is defined
+    by its template alone: a gradient term, or a value a late pass rewrote (fused
+    arithmetic, a sum contracted into dot products); its op then says what it computes
+    ("sum", "unbroadcast": its shape follows) or where it comes from ("fused", "d<op>")."""
+
     id: int
     op: str  # an op name, "input", "grad_output", "const" or a gradient step
     template: sp.Basic | None  # None for leaves (inputs, grad_output)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import sympy as sp
 
-from derivgen import compiler
+from derivgen import compiler, ops
 from derivgen.frontend import parse
+from derivgen.graph import placeholder_index
 from derivgen.optimize import optimize
 from derivgen.reverse import differentiate
 
@@ -45,3 +47,29 @@ def test_the_passes_run_in_the_order_the_compiler_lists():
     assert names == ["simplify", "contract", "fuse"]
     program, grad = compiler.passes(parse(SOURCES[1]), ("w", "b"))
     assert set(grad.grads) == {"w", "b"} and grad.output == program.output
+
+
+MORE = SOURCES + [
+    "sum(a * b * c * d + a)",  # fused arithmetic
+    "mean(x * y) + sum(x * y)",  # contracted into dot products
+    "-(y * log(p) + (1 - y) * log(1 - p))",
+]
+
+
+@pytest.mark.parametrize("source", MORE)
+def test_after_every_pass_a_value_with_operands_is_its_op_over_them(source):
+    # One source of truth: a value that keeps operands is its registry op applied to them (so
+    # the op's rule differentiates it); a pass that rewrites a template drops them.
+    program = parse(source)
+    program, grad = compiler.passes(program, program.inputs)
+    checked = 0
+    for value in grad.graph.values:
+        if not value.operands:
+            continue
+        # (a condition is no op: no gradient flows through it, reverse.active_values)
+        assert value.op in ops.OPS or value.op == "cond", value
+        symbols = {o for o in value.operands if isinstance(o, sp.Symbol)}
+        assert all(placeholder_index(o) < len(value.args) for o in symbols), value
+        assert value.template.free_symbols <= symbols, value
+        checked += 1
+    assert checked
