@@ -65,6 +65,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import mpmath
 import numpy as np
 
 import derivgen
@@ -411,6 +412,8 @@ def _ev(node, arith, env, memo, trace):
         if isinstance(trace, Trace) and op in DOMAIN_EDGES:
             positions, _ = DOMAIN_EDGES[op]
             trace.edges.append((op, [operands[i] for i in positions if i < len(operands)]))
+        if isinstance(trace, Trace) and op in PERIODIC:
+            trace.periodic.append(operands[0])
         value = arith.call(op, *operands)
     memo[key] = value
     if trace is not None:
@@ -426,14 +429,20 @@ DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0
                 "arctan2": ((0, 1), (0.0,)), "hypot": ((0, 1), (0.0,))}
 
 
+# Periodic ops: their derivative at an argument of magnitude 10**k needs the argument to k more
+# digits than its value does (see _beyond_precision).
+PERIODIC = ("sin", "cos", "tan")
+
+
 class Trace(list):
-    """Every value of an evaluation, in order, and the op that computed each (``ops``); and
-    the operands of ops with an edge to their domain (``edges``)."""
+    """Every value of an evaluation, in order, and the op that computed each (``ops``); the
+    operands of ops with an edge to their domain (``edges``) and of periodic ops (``periodic``)."""
 
     def __init__(self):
         super().__init__()
         self.ops: list[str] = []
         self.edges: list[tuple[str, list]] = []
+        self.periodic: list = []
 
 
 def _traced(trace: list, op: str, value) -> None:
@@ -1736,6 +1745,19 @@ def _on_edge(edges) -> bool:
     return False
 
 
+def _beyond_precision(periodic, dps: int) -> bool:
+    """Whether a periodic op's argument is so large that the reference's finite differences
+    at ``dps`` digits cannot resolve a change of it: sin(cosh(150) - s) at 50 digits holds
+    cosh(150) ~ 1e65 to 1e15, so s's moves vanish and the difference quotient is 0 (in float64
+    the value is noise already: its argument is known to 1e49)."""
+    limit = mpmath.mpf(10) ** (dps - 25)
+    for x in periodic:
+        x = np.asarray(x)
+        if x.dtype.kind == "O" and any(mpmath.isfinite(v) and abs(v) > limit for v in x.flat):
+            return True
+    return False
+
+
 def _undefined(edges) -> bool:
     """Whether an op is evaluated exactly where it has no derivative: arctan2 at the origin,
     where it is not even continuous (its gradient there is a convention: nan, as PyTorch's;
@@ -1821,7 +1843,8 @@ class Oracle:
             arith = R.Naive(dtype, track=True)
             trace = Trace()
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
-            flips[np.dtype(dtype).name] = _conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
+            flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
+                                           or _beyond_precision(exact_trace.periodic, self.dps))
             peak = 0.0
             for t in trace:
                 finite = np.abs(t.value[np.isfinite(t.value)]) if t.value.dtype.kind == "f" else ()

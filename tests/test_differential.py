@@ -353,6 +353,19 @@ def test_arctan2_exactly_at_the_origin_skips_the_gradient_checks():
     assert oracle.reference(program, values, wrt=["x", "y"]).flips == {"float64": False, "float32": False}
 
 
+def test_a_periodic_op_of_an_argument_beyond_the_references_precision_skips_the_gradient_checks():
+    # sin(cosh(p) - q): cosh(150) is 7e64, held to 1e15 at 50 digits, so the reference's
+    # difference quotient in q is 0 where the derivative is -cos(...); at p = 2 it is checked.
+    p, q = G.var("p", (2,), -200, 200), G.var("q", (2,), -2, 2)
+    program = _program(G.mk("sin", G.mk("sub", G.mk("cosh", p), q)), ("p", (2,)), ("q", (2,)))
+    oracle = G.Oracle()
+    values = {"p": np.array([151.7, 2.0]), "q": np.array([0.5, 0.5])}
+    assert oracle.reference(program, values, wrt=["p", "q"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(program, values).failures
+    values = {"p": np.array([2.0, 1.0]), "q": np.array([0.5, 0.5])}
+    assert oracle.reference(program, values, wrt=["p", "q"]).flips == {"float64": False, "float32": False}
+
+
 def test_arctan2_at_an_origin_reached_by_float32_underflow_skips_that_gradient_check():
     w = G.var("w", (2,), -300, 300)
     e = G.mk("exp", G.mk("neg", w))
