@@ -1745,6 +1745,22 @@ def _on_edge(edges) -> bool:
     return False
 
 
+def _reciprocal_overflows(edges, dtype) -> bool:
+    """Whether an op whose derivative divides by its operand (log's g/x, a quotient's by its
+    denominator, sqrt's by its value: their domain edge is 0) reads a value whose reciprocal
+    is near overflow in ``dtype``: log10(exp(-96)) in float32 reads a subnormal 2e-42, and
+    1/(x ln 10) overflows there, as in any float32 chain rule."""
+    limit = float(np.finfo(dtype).max) / 64
+    for op, operands in edges:
+        if 0.0 not in DOMAIN_EDGES[op][1]:
+            continue
+        for x in operands:
+            x = np.abs(np.asarray(getattr(x, "value", x)))
+            if x.dtype.kind == "f" and np.any(np.isfinite(x) & (x > 0) & (x < 1.0 / limit)):
+                return True
+    return False
+
+
 def _beyond_precision(periodic, dps: int) -> bool:
     """Whether a periodic op's argument is so large that the reference's finite differences
     at ``dps`` digits cannot resolve a change of it: sin(cosh(150) - s) at 50 digits holds
@@ -1850,6 +1866,8 @@ class Oracle:
                 finite = np.abs(t.value[np.isfinite(t.value)]) if t.value.dtype.kind == "f" else ()
                 if len(finite):
                     peak = max(peak, float(np.max(finite)))
+            if _reciprocal_overflows(trace.edges, dtype):
+                peak = math.inf  # a gradient term 1/x near overflow: as an intermediate near it
             naive[dtype] = (np.asarray(out.value, dtype=np.float64), bool(np.any(out.bad)), peak)
         # The rounding sensitivity: the largest move of three perturbed evaluations.
         exact_inputs = {n: exact_arith.input(v) for n, v in values.items()}

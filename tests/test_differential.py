@@ -366,6 +366,23 @@ def test_a_periodic_op_of_an_argument_beyond_the_references_precision_skips_the_
     assert oracle.reference(program, values, wrt=["p", "q"]).flips == {"float64": False, "float32": False}
 
 
+def test_a_reciprocal_of_a_float32_subnormal_skips_that_gradient_check():
+    # log10(exp(w)) at w = -96: exp is a float32 subnormal (2e-42), and log10's derivative
+    # 1/(x ln 10) overflows there in any float32 chain rule; float64 is checked.
+    w = G.var("w", (2,), -200, 200)
+    program = _program(G.mk("log10", G.mk("exp", w)), ("w", (2,)))
+    oracle = G.Oracle()
+    values = {"w": np.array([-95.9, 1.5])}
+    ref = oracle.reference(program, values, wrt=["w"])
+    assert ref.peak32 > G._PEAK[np.float32] and ref.peak64 < G._PEAK[np.float64]
+    # in float64, log(exp(-400)) reads 2e-174, whose reciprocal 5e173 is an ordinary float64
+    assert oracle.reference(_program(G.mk("log", G.mk("exp", w)), ("w", (2,))), {"w": np.array([-400.0, 1.5])},
+                            wrt=["w"]).peak64 < G._PEAK[np.float64]
+    outcome = oracle.check(program, values)
+    assert not outcome.failures, [f.key for f in outcome.failures]
+    assert outcome.skipped["gradient: intermediate values near overflow"] >= 1
+
+
 def test_arctan2_at_an_origin_reached_by_float32_underflow_skips_that_gradient_check():
     w = G.var("w", (2,), -300, 300)
     e = G.mk("exp", G.mk("neg", w))
