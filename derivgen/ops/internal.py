@@ -1,9 +1,11 @@
 """Heads the passes introduce: helpers that share work between a value and its gradient,
 the pieces of a stable logsumexp, and the gradient's plumbing (see ``derivgen/ops/__init__.py``).
 
-None of them can be called from the input language. Those that stand for a value of the
-graph (``exp_shifted``, ``max_shift``, ``lse_refine``) carry its rule; the others appear
-inside templates only, and carry what the printers and the blocking pass need.
+None of them can be called from the input language. Each carries its derivative rule, so
+that a differentiated graph can itself be differentiated (``tests/test_plumbing_rules.py``
+checks every rule through the adjoint sweep against central differences), and what the
+printers and the blocking pass need. Only ``blocks.total``, the bookkeeping of the loop
+over blocks, has none: no graph that is differentiated holds it.
 """
 
 from __future__ import annotations
