@@ -686,3 +686,14 @@ def test_a_sum_inside_a_sum_is_added_as_written(source):
     np.testing.assert_array_equal(value, y)
     assert mod.forward(-33.2, 1e24, 1e24) == -33.2
     np.testing.assert_array_equal(grads.y, 1.0)
+
+
+@pytest.mark.parametrize("source", ["x * np.pi.T.T", "x * (np.pi).T.T.T", "x * math.e.T.T"])
+def test_a_named_constant_transposed_any_number_of_times_is_itself(source):
+    # Found by fuzzing (seed 20261209, program 4204): np.pi.T.T was "not a supported constant".
+    mod = derivgen.compile(source)
+    x = np.array([0.5, -2.0])
+    value, (gx,) = mod.value_and_grad(x)
+    constant = math.e if "math.e" in source else math.pi
+    np.testing.assert_allclose(value, x * constant, rtol=1e-15)
+    np.testing.assert_allclose(gx, np.full(2, constant), rtol=1e-15)

@@ -171,10 +171,11 @@ class Expressions:
         dotted = dotted_name(node)
         if dotted is not None and dotted.split(".")[0] in MODULE_ROOTS and dotted.split(".")[0] not in env:
             prefix, rest = ops.strip_prefix(dotted)
-            if rest in ops.CONSTANTS and prefix:
-                return ops.CONSTANTS[rest]
-            if prefix and rest.endswith(".T") and rest[:-2] in ops.CONSTANTS:
-                return ops.CONSTANTS[rest[:-2]]  # np.pi.T: a scalar's transpose is itself
+            name = rest
+            while name.endswith(".T"):
+                name = name[:-2]  # np.pi.T.T: a scalar's transpose is itself
+            if prefix and name in ops.CONSTANTS:
+                return ops.CONSTANTS[name]
             raise self.error(node, f"'{short(dotted)}' is not a supported constant",
                              "known constants: np.pi, np.e, math.pi, math.e, torch.pi")
         base = self.expr(node.value, env)
