@@ -16,7 +16,8 @@ import pytest
 from isolation import CANARY, generate_checked, install_canary, needs_fork, run_isolated
 
 import derivgen
-from derivgen import ParseError, nesting
+from derivgen import ParseError
+from derivgen.frontend import nesting
 
 pytestmark = needs_fork
 

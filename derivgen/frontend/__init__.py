@@ -5,8 +5,9 @@ Nothing in the source is ever executed or imported. Each accepted node type has 
 alike; every other node is rejected with a ParseError that names the construct and points
 at its line and column. Helper functions are inlined at their call sites (``calls.py``);
 re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
-its syntax, ``definitions.py`` its top level; ``limits.py`` bounds the work a source can
-cause. Later stages read the Program (``derivgen/graph.py``), never the parser.
+its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
+level; ``limits.py`` bounds the work a source can cause. Later stages read the Program
+(``derivgen/graph.py``), never the parser.
 """
 
 from __future__ import annotations

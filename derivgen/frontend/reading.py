@@ -9,9 +9,9 @@ from contextlib import contextmanager
 
 from ..errors import ParseError, UnsupportedError
 from ..graph import Program
-from ..nesting import parse_deep
 from .language import CONSTRUCTS, HINTS
 from .limits import RECURSION_LIMIT
+from .nesting import parse_deep
 
 _NUL = re.compile("\x00")
 _SURROGATE = re.compile("[\ud800-\udfff]")
