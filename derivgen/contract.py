@@ -149,6 +149,11 @@ def _fit(graph: Graph, value: Value, uses) -> None:
     coefficient, factors = expr.as_coeff_mul()
     if len(factors) != 2:
         return
+    # Written out, terms may cancel (atan2(c, c)'s two terms of the gradient of c): what is
+    # left must still have the shape the term stood for, or be summed from the shape it
+    # stands for (an unbroadcast with a full shape), or the sum would count it once.
+    if len(value.args) == 2 and not _same_shape(graph, [leaves[s] for f in factors for s in f.free_symbols], term):
+        return
     rest = [_symbol(a) for a in value.args[1:]]
     leaves.update({_symbol(a): a for a in value.args[1:]})
     owned = value.template.args[-1]

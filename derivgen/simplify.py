@@ -53,9 +53,19 @@ def simplify(grad: Gradient) -> Gradient:
         if expr is None:
             continue
         better = _simplified(expr, graph, leaves, clamps, weights)
-        if better is not None:
+        if better is not None and _keeps_shape(graph, value, better, leaves):
             _replace(graph, vid, better, leaves)
     return grad
+
+
+def _keeps_shape(graph: Graph, value: Value, expr, leaves) -> bool:
+    """Whether ``expr`` still has the shape ``value`` stood for (its labels): a cancellation
+    may take away the factors that gave it (SymPy cancels c/(2c**2) - c/(2c**2) at once),
+    and its users were built for that shape."""
+    used = [leaves[s] for s in expr.free_symbols if s in leaves]
+    lo = frozenset().union(*(graph[u].lo for u in used))
+    hi = frozenset().union(*(graph[u].hi for u in used))
+    return lo >= value.lo and hi <= value.hi
 
 
 def _sigmoid_weights(graph: Graph, needed) -> dict:

@@ -697,3 +697,31 @@ def test_a_named_constant_transposed_any_number_of_times_is_itself(source):
     constant = math.e if "math.e" in source else math.pi
     np.testing.assert_allclose(value, x * constant, rtol=1e-15)
     np.testing.assert_allclose(gx, np.full(2, constant), rtol=1e-15)
+
+
+# Found by fuzzing (seed 20261210, program 244): terms that cancel once written out (the two
+# terms atan2(c, c) sends c) left a scalar standing for an array, and a sum of products was
+# then contracted without the array's shape: the gradient of c was 1/6 of its value.
+CANCELLING = [
+    "mean(x * arctan2(c, c) + c*z)",
+    "sum(x * arctan2(c, c) + c*z)",
+    "mean(x / (abs(arctan2(c, c)) + 0.5) + hypot(clamp(z, -0.4, 0.9), power(1 + c**2, -0.5)))",
+    "sum(x * (c / (c + c)) + c * z)",
+]
+
+
+@pytest.mark.parametrize("source", CANCELLING)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_terms_that_cancel_keep_the_shape_they_stood_for(source, dtype):
+    from derivgen import reference as R
+
+    rng = np.random.default_rng(3)
+    inputs = {"x": rng.uniform(-2, 2, (2, 3)), "c": np.array(-0.48521471), "z": np.array(-1.39867103)}
+    exact = R.value_and_grad(source, inputs)
+    mod = derivgen.compile(source)
+    value, grads = mod.value_and_grad(**{n: v.astype(dtype) for n, v in inputs.items()})
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(value, R.to_float(exact.value), rtol=rtol)
+    for name in mod.WRT:
+        np.testing.assert_allclose(getattr(grads, name), R.to_float(exact.grads[name]), rtol=rtol, atol=1e-12,
+                                   err_msg=name)
