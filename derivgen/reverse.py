@@ -101,13 +101,22 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
     rule's term, bound to the operands, the value, its adjoint and their shapes."""
     value = graph[vid]
     rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
+    # Operands that are one value (p - p, atan2(c, c), x * x) are written as one symbol, and
+    # their terms are added here, where SymPy cancels them exactly: p - p sends p nothing,
+    # where two terms g*e and -g*e added among others would lose the others (e = 1e29).
+    first: dict[int, int] = {}
+    same: dict[sp.Symbol, sp.Symbol] = {}
+    for i, a in enumerate(value.args):
+        j = first.setdefault(a, i)
+        if j != i:
+            same[placeholder(i)] = placeholder(j)
+    grouped: dict[int, tuple[list, int | None]] = {}
     for position, (operand, term) in enumerate(zip(value.operands, rule_terms)):
         if term is None or not isinstance(operand, sp.Symbol):
             continue
         arg = value.args[_index(operand)]
         if arg not in needed:
             continue
-        binding = {placeholder(i): a for i, a in enumerate(value.args)}
         safe = ops.HAZARDS.get(value.op, {}).get(position)
         gate = _gate(graph, arg, needed) if safe is not None else None
         if gate is not None:
@@ -115,29 +124,44 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
             # computed there on a harmless operand (and value), which warns of nothing.
             term = term.xreplace({operand: S.where(_GATE, operand, sp.Float(safe)),
                                   rules.OUT: S.where(_GATE, rules.OUT, 1)})
-            binding[_GATE] = gate
-        binding[rules.OUT] = vid
-        binding[rules.G] = adjoint
-        binding[rules.SHAPE] = shapes.of(arg)
-        if graph[vid].hi:
-            binding[rules.OUT_SHAPE] = shapes.of(vid)
-        else:  # a value of shape (): say so in the term itself (a mean over everything)
-            term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
-        if value.op in rules.SHAPED:
-            labels = graph[arg].lo
-        elif value.op in rules.EXPANDED:
-            labels = (frozenset(), graph[arg].hi)
-        else:
-            labels = None
-        number = sweep.number(adjoint)
-        if number is not None:  # a number: written into the term
-            term = term.xreplace({rules.G: number})
-            if labels is None:  # the term still stands for an array of the adjoint's shape
-                used = [a for s, a in binding.items() if s in term.free_symbols]
-                labels = (frozenset().union(*(graph[a].lo for a in used)),
-                          frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
-        yield arg, graph.bind(f"d{value.op}", term, binding, labels=labels,
-                              note=rules.note(value.op, value.operands))
+        terms, known = grouped.get(arg, ([], None))
+        terms.append(term.xreplace(same) if same else term)
+        grouped[arg] = (terms, gate if gate is not None else known)
+    for arg, (terms, gate) in grouped.items():
+        term = terms[0] if len(terms) == 1 else sp.Add(*terms)
+        if rules.is_zero(term):
+            continue
+        yield _contribution(graph, shapes, sweep, value, arg, term, adjoint, gate)
+
+
+def _contribution(graph, shapes, sweep, value, arg: int, term, adjoint: int, gate: int | None):
+    """The value of one contribution to ``arg``: ``term`` bound to the operands, the value,
+    its adjoint and their shapes."""
+    vid = value.id
+    binding = {placeholder(i): a for i, a in enumerate(value.args)}
+    if gate is not None:
+        binding[_GATE] = gate
+    binding[rules.OUT] = vid
+    binding[rules.G] = adjoint
+    binding[rules.SHAPE] = shapes.of(arg)
+    if graph[vid].hi:
+        binding[rules.OUT_SHAPE] = shapes.of(vid)
+    else:  # a value of shape (): say so in the term itself (a mean over everything)
+        term = term.xreplace({rules.OUT_SHAPE: sp.Tuple()})
+    if value.op in rules.SHAPED:
+        labels = graph[arg].lo
+    elif value.op in rules.EXPANDED:
+        labels = (frozenset(), graph[arg].hi)
+    else:
+        labels = None
+    number = sweep.number(adjoint)
+    if number is not None:  # a number: written into the term
+        term = term.xreplace({rules.G: number})
+        if labels is None:  # the term still stands for an array of the adjoint's shape
+            used = [a for s, a in binding.items() if s in term.free_symbols]
+            labels = (frozenset().union(*(graph[a].lo for a in used)),
+                      frozenset().union(graph[adjoint].hi, *(graph[a].hi for a in used)))
+    return arg, graph.bind(f"d{value.op}", term, binding, labels=labels, note=rules.note(value.op, value.operands))
 
 
 _GATE = sp.Symbol("_gate")

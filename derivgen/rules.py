@@ -18,13 +18,13 @@ import sympy as sp
 from . import symbolic as S
 from .ops import EXPANDED, HAZARDS, NOTES, OUT, OUT_SHAPE, POWERS, RULES, SHAPE, SHAPED, G
 
-__all__ = ["EXPANDED", "NOTES", "OUT", "OUT_SHAPE", "RULES", "SHAPE", "SHAPED", "G", "note", "vjp"]
+__all__ = ["EXPANDED", "NOTES", "OUT", "OUT_SHAPE", "RULES", "SHAPE", "SHAPED", "G", "is_zero", "note", "vjp"]
 
 ZERO = sp.Integer(0)
 ONE = sp.Integer(1)
 
 
-def _is_zero(x) -> bool:
+def is_zero(x) -> bool:
     return isinstance(x, sp.Number) and bool(x.is_zero)  # Float 0.0 is not == 0 in SymPy
 
 
@@ -57,5 +57,5 @@ def vjp(op: str, operands: tuple, static: tuple, zero_safe: bool = False) -> tup
         return tuple(None if t is None else S.where(arrives, t.xreplace(harmless), ZERO)
                      for t in vjp(op, operands, static))
     terms = rule(operands, static)
-    return tuple(None if t is None or _is_zero(t) or isinstance(operands[i], sp.Number)
+    return tuple(None if t is None or is_zero(t) or isinstance(operands[i], sp.Number)
                  else t for i, t in enumerate(terms))

@@ -725,3 +725,39 @@ def test_terms_that_cancel_keep_the_shape_they_stood_for(source, dtype):
     for name in mod.WRT:
         np.testing.assert_allclose(getattr(grads, name), R.to_float(exact.grads[name]), rtol=rtol, atol=1e-12,
                                    err_msg=name)
+
+
+# Found by fuzzing (seed 20261211, program 400): p - p sent p two terms g*e and -g*e (e =
+# exp2(98) = 4e29) that were added after the other terms of p's gradient, which they wiped
+# out (cos(p)*c + 4e29 - 4e29 is 0). An op's terms for operands that are one value are now
+# added where they are made, and cancel exactly.
+SAME_OPERANDS = [
+    ("where(x < 0.9, (p - p) * exp2(p), p) + sin(p) * c", None),
+    ("where(x < 0.9, (p - p) * exp2(p), where(c > 0, 1.0 / q @ r, p)) + arccos(0.5 * sin(p)) * c", None),
+    ("sum((p - p) * exp(p) + sin(p))", lambda p: np.cos(p)),
+    ("sum(arctan2(p, p) * exp(p) + p)", lambda p: np.exp(p) * np.arctan2(p, p) + 1),
+    ("sum(x * x)", None),
+]
+
+
+@pytest.mark.parametrize(("source", "want"), SAME_OPERANDS)
+def test_terms_of_one_value_given_twice_to_an_op_cancel_exactly(source, want):
+    from derivgen import reference as R
+
+    inputs = {"x": np.array([[95.6], [-196.9]]), "p": np.array([98.26367188, 75.33554077]),
+              "c": np.array([[0.05442664], [0.17063233]]), "q": np.full((2, 2, 3), 1.5), "r": np.ones(3)}
+    mod = derivgen.compile(source)
+    inputs = {n: v for n, v in inputs.items() if n in mod.INPUTS}
+    _, grads = mod.value_and_grad(**inputs)
+    exact = R.value_and_grad(source, inputs)
+    for name in mod.WRT:
+        np.testing.assert_allclose(getattr(grads, name), R.to_float(exact.grads[name]), rtol=1e-12, atol=1e-12,
+                                   err_msg=name)
+    if want is not None:
+        np.testing.assert_allclose(grads.p, want(inputs["p"]), rtol=1e-12)
+
+
+def test_a_square_written_as_a_product_has_one_gradient_term():
+    text = derivgen.generate("sum(sin(x) * sin(x))")
+    backward = text[text.index("def backward"):text.index("def value_and_grad")]
+    assert "2*" in backward and " + _t" not in backward.split("_as_arrays")[-1]
