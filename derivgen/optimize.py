@@ -206,16 +206,20 @@ class Rewriter:
             zero_safe: set[int] = frozenset()) -> dict[int, int]:
         for value in self.old.values:
             if value.id not in self.map:
-                conds = {c for alternatives, _ in guards.get(value.id, {}).values()
-                         for alternative in alternatives for c, _ in alternative}
-                for cond in sorted(conds):  # a guard's condition first, if it comes later
-                    self._replay_closure(cond, guards, zero_safe)
-                self._replay(value, guards, zero_safe)
+                self._replay_guarded(value, guards, zero_safe)
         return self.map
 
+    def _replay_guarded(self, value: Value, guards, zero_safe) -> None:
+        """Replay ``value``, the conditions of its guards first where they come later."""
+        conds = {c for alternatives, _ in guards.get(value.id, {}).values()
+                 for alternative in alternatives for c, _ in alternative}
+        for cond in sorted(conds):
+            self._replay_closure(cond, guards, zero_safe)
+        self._replay(value, guards, zero_safe)
+
     def _replay_closure(self, vid: int, guards, zero_safe) -> None:
-        """Replay ``vid`` and what it is computed from, in order (none of it reads the value
-        being guarded: branch_guards checked)."""
+        """Replay ``vid`` and what it is computed from, in order, each with the conditions of
+        its own guards first (none of it reads the value being guarded: branch_guards checked)."""
         needed, stack = set(), [vid]
         while stack:
             v = stack.pop()
@@ -223,7 +227,8 @@ class Rewriter:
                 needed.add(v)
                 stack.extend(self.old[v].args)
         for v in sorted(needed):
-            self._replay(self.old[v], guards, zero_safe)
+            if v not in self.map:  # a guard's condition replayed for an earlier one may hold it
+                self._replay_guarded(self.old[v], guards, zero_safe)
 
     def _replay(self, value: Value, guards, zero_safe) -> None:
         args = tuple(self.map[a] for a in value.args)

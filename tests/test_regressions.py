@@ -761,3 +761,28 @@ def test_a_square_written_as_a_product_has_one_gradient_term():
     text = derivgen.generate("sum(sin(x) * sin(x))")
     backward = text[text.index("def backward"):text.index("def value_and_grad")]
     assert "2*" in backward and " + _t" not in backward.split("_as_arrays")[-1]
+
+
+def test_a_guard_whose_value_is_replayed_for_another_guards_condition_gets_its_own_condition_first():
+    # Found by fuzzing (seed 20261212, program 15733): a KeyError at compile time. t0 - t0 is
+    # guarded by a condition that comes after it, and is itself read by the condition of a
+    # later guard: replaying that condition replayed t0 - t0 before its own condition.
+    from derivgen import reference as R
+
+    source = (
+        "def f(p, x, y, z):\n"
+        "    t0 = x\n"
+        "    t0 = sigmoid(clamp(t0, -0.6, 1.1) - (y - t0))**2.5\n"
+        "    t0 += where(log2(p) <= 0.4, t0, 2.0)\n"
+        "    return expm1(where((p <= 0.6) & (1.0 < 0.5), maximum(clamp(y, -0.1, None), t0 - t0),\n"
+        "                       -z * (x / -(1 + square(t0)))))\n"
+    )
+    inputs = {"p": np.array(1.18993235), "x": np.array([[1.05439806, 0.312558, 1.79140568],
+                                                         [0.50298029, 0.24703607, -1.11884093]]),
+              "y": np.array(1.68155086), "z": np.array(-0.13291726)}
+    mod = derivgen.compile(source)
+    value, grads = mod.value_and_grad(**inputs)
+    exact = R.value_and_grad(source, inputs)
+    np.testing.assert_allclose(value, R.to_float(exact.value), rtol=1e-12)
+    for name in mod.WRT:
+        np.testing.assert_allclose(getattr(grads, name), R.to_float(exact.grads[name]), rtol=1e-10, atol=1e-14)
