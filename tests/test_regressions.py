@@ -786,3 +786,14 @@ def test_a_guard_whose_value_is_replayed_for_another_guards_condition_gets_its_o
     np.testing.assert_allclose(value, R.to_float(exact.value), rtol=1e-12)
     for name in mod.WRT:
         np.testing.assert_allclose(getattr(grads, name), R.to_float(exact.grads[name]), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("source", ["maximum(clip(1, max=0.2) - (-0.5 + x), clamp(1, min=x))", "clamp(1, min=x) * 1",
+                                    "clamp(2, max=x) + 0"])
+def test_a_clamped_integer_constant_is_a_float_on_the_scalar_path(source):
+    # Found by fuzzing (seed 20261213, program 2732): forward(0.0) returned the int 1.
+    mod = derivgen.compile(source)
+    for x in (0.0, 3.0):
+        value = mod.forward(x)
+        assert type(value) is float, (x, type(value))
+        assert value == float(mod.forward(np.array(x)))

@@ -136,8 +136,8 @@ class MathPrinter(NumPyPrinter):
         return self._pick(*floats(expr.args), "<")
 
     def _print_clip(self, expr):
-        x, lo, hi = expr.args
-        lo, hi = floats((lo, hi))  # float results
+        # float results, as on the array path: clamp(1, x) is 1.0 where x < 1, not the int 1
+        x, lo, hi = floats(expr.args)
         if lo.is_number and hi.is_number and lo != -sp.oo and hi != sp.oo and lo > hi:
             # np.clip is min(max(x, lo), hi): hi everywhere, but for a nan x.
             x_text = self.parenthesize(x, PRECEDENCE["Relational"], strict=True)
