@@ -14,7 +14,6 @@ from .limits import MAX_AXES, MAX_INLINE_DEPTH
 class Calls:
     """Calls of ops (their parameters bound and checked) and of helper functions (inlined)."""
 
-    # ---- calls ---------------------------------------------------------------------
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node):
         bound = self.bind_arguments(spec, node, self_node)
         operands, static = [], {}

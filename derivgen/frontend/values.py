@@ -14,7 +14,6 @@ from .language import Poison, short, to_float
 class Values:
     """Values added to the graph: an op over its operands, constants folded, conditions."""
 
-    # ---- building values ------------------------------------------------------------
     def is_cond(self, item) -> bool:
         if isinstance(item, int):
             return self.graph[item].op == "cond"
