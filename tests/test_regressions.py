@@ -165,6 +165,20 @@ def test_a_non_finite_constant_that_is_used_is_still_an_error():
     np.testing.assert_array_equal(mod.forward(2.0, np.array([1.0, -1.0])), [np.nan, 2.0])
 
 
+@pytest.mark.parametrize("power", ["b**0.5", "(-1.0)**-0.5", "b**-1.5"])
+def test_a_constant_power_that_is_no_real_number_is_folded_as_sqrt_is(power):
+    # (-2.0)**0.5 is complex in Python: like sqrt(-2.0), an error only where it is used
+    # (found by fuzzing: it was an error at once, inside a branch a condition guards).
+    mod = derivgen.compile(f"def g(x, b=-2.0):\n    return where(b > 0, {power}, 1.0) * x\n\n"
+                           "def f(x):\n    return g(x)\n")
+    assert mod.forward(3.0) == 3.0
+    mod = derivgen.compile(f"def f(x, c):\n    b = -2.0\n    return where(c > 0, arccos({power}), 0) * x\n")
+    np.testing.assert_array_equal(mod.forward(2.0, np.array([1.0, -1.0])), [np.nan, 0.0])
+    with pytest.raises(ParseError, match="not a finite real number") as info:
+        derivgen.generate(f"def f(x):\n    b = -2.0\n    return {power} * x\n")
+    assert (info.value.line, info.value.col) == (3, 12)
+
+
 # ---- stability: softmax, float32 thresholds, 1 - sigmoid ------------------------------------
 
 def _softmax_grad(x, y):

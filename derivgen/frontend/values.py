@@ -64,7 +64,12 @@ class Values:
                 try:  # a float power: OverflowError instead of computing a giant integer
                     value = float(syms[0]) ** float(syms[1])
                 except (OverflowError, ZeroDivisionError):
-                    raise self.error(node, "this constant power is too large for a float64") from None
+                    return Poison(self.error(node, "this constant power is too large for a float64"))
+                if isinstance(value, complex) or not math.isfinite(value):
+                    # (-2.0)**0.5 is no real number: an error only where it is used, as sqrt(-2.0)
+                    return Poison(self.error(node, f"the constant {short(self.segment(node))} is not a finite "
+                                                   "real number", "constants are evaluated in real float64 "
+                                                                  "arithmetic"))
                 return self.number(value, node)
             try:
                 folded = build(*syms)
