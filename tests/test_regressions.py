@@ -179,6 +179,23 @@ def test_a_constant_power_that_is_no_real_number_is_folded_as_sqrt_is(power):
     assert (info.value.line, info.value.col) == (3, 12)
 
 
+@pytest.mark.parametrize("source, numpy", [
+    ("1 / where(c > 0, x, 0)", lambda c, x: 1 / np.where(c > 0, x, 0)),
+    ("arctan2(where(c > 0, x, 0), -1.0)", lambda c, x: np.arctan2(np.where(c > 0, x, 0), -1.0)),
+    ("arctan2(where(c < 0, 0, x), -1.0) * x", lambda c, x: np.arctan2(np.where(c < 0, 0, x), -1.0) * x),
+])
+def test_a_where_that_selects_zero_gives_plus_zero(source, numpy):
+    # A masked negative value was -0.0 (x * False), which arctan2 and division tell apart from
+    # NumPy's +0.0 (found by fuzzing: arctan2(t, t) of a dot product of a masked log1p).
+    mod = derivgen.compile(source)
+    c, x = np.array([-1.0, 1.0, -1.0]), np.array([-2.0, 3.0, 5.0])
+    with np.errstate(divide="ignore"):
+        want = numpy(c, x)
+        np.testing.assert_array_equal(mod.forward(c=c, x=x), want)
+        np.testing.assert_array_equal(mod.value_and_grad(c=c, x=x)[0], want)
+        assert mod.forward(c=-1.0, x=-2.0) == numpy(-1.0, -2.0)
+
+
 # ---- stability: softmax, float32 thresholds, 1 - sigmoid ------------------------------------
 
 def _softmax_grad(x, y):

@@ -310,7 +310,12 @@ def _masked(values, keep, in_place=False):
     total = out.sum()
     if total != total:  # nan: an element is nan (or an inf - inf)
         return np.where(keep, values, 0)
-    return out
+    # A negative value times False is -0.0, which np.where gives as +0.0: arctan2 and
+    # division tell them apart (1 / where(c, x, 0) is +inf where c is false). x + 0.0 is x
+    # for every other x, and +0.0 for -0.0.
+    if type(out) is np.ndarray:
+        return np.add(out, 0.0, out=out)
+    return out + 0.0
 
 
 def _erf(x):
