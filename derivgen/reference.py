@@ -269,13 +269,14 @@ def _axis(axis):
     if axis is None or isinstance(axis, int):
         return axis
     axis = tuple(int(a) for a in axis)
-    return axis if axis else None
+    # One axis as an int: NumPy reduces a 0-d array along axis 0 or -1, but not along (-1,).
+    return axis[0] if len(axis) == 1 else axis if axis else None
 
 
 def _count(x, axis) -> int:
     """How many elements a reduction over ``axis`` adds up."""
     shape = np.shape(x)
-    if axis is None:
+    if axis is None or not shape:  # a 0-d array reduced along axis 0 or -1: its one element
         return int(np.prod(shape, dtype=np.int64))
     axes = (axis,) if isinstance(axis, int) else axis
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
