@@ -70,8 +70,11 @@ _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
 _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
 # Heads that are not elementwise: a where's condition must not be moved out of them.
+# Ops that move elements (their last operand is Static), and their gradients' plumbing.
+_MOVED = (S.getitem, S.reshape, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
+          S.index_grad, S.reshape_to, notation.reshape_like)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
-          notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size)
+          notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED)
 
 Term = tuple[str, sp.Basic]  # (name, formula)
 
@@ -204,10 +207,10 @@ class _Shapes:
         args = [self.values[a] for a in value.args]
         if any(a is None for a in args):
             return None
-        static = tuple(int(s) for s in value.static)
+        static = _static(value.static)
         if isinstance(value.template, S.part):  # one result of a helper (m of an exp_shift: reduced)
             helper = self.graph[value.args[placeholder_index(value.template.args[0])]]
-            args, static = [self.values[a] for a in helper.args], tuple(int(s) for s in helper.static)
+            args, static = [self.values[a] for a in helper.args], _static(helper.static)
         spec = ops.OPS.get(value.op)
         return spec.result_shape(args, static) if spec is not None else self.broadcast(args)
 
@@ -240,6 +243,11 @@ class _Shapes:
 
     def matrix_transpose(self, shape):
         return (*shape[:-2], shape[-1], shape[-2])
+
+
+def _static(static: tuple) -> tuple:
+    """A value's static operands as its op's shape rule takes them."""
+    return tuple(s.value if isinstance(s, S.Static) else int(s) for s in static)
 
 
 def _as_shape(name: str, shape) -> tuple[int, ...]:
@@ -411,6 +419,10 @@ class _Writer:
             return g
         if isinstance(expr, _PRODUCT_GRADS):
             return self._matmul_grad(type(expr), *expr.args)
+        if isinstance(expr, S.reshape_to):  # a reshape's gradient: g reshaped back
+            g, target = expr.args
+            shape = self._shape_value(target)
+            return notation.reshape_like(g, sp.Tuple(*shape) if self.layout.concrete else self._shaped_like(shape))
         return expr
 
     def _arg(self, symbol: sp.Symbol) -> int:
@@ -450,6 +462,11 @@ class _Writer:
             inner = self._shape(expr.args[0], leaf)
             keepdims, *axes = (int(a) for a in expr.args[1:])
             return None if inner is None else layout.reduced(inner, keepdims, axes)
+        if isinstance(expr, notation.reshape_like):
+            like = expr.args[1]
+            return tuple(int(n) for n in like) if isinstance(like, sp.Tuple) else self._shape(like, leaf)
+        if isinstance(expr, _MOVED):
+            return self._moved_shape(expr, leaf)
         shapes = [self._shape(a, leaf) for a in expr.args]
         for head, method in ((S.matmul, layout.matmul), (S.dot, layout.dot), (notation.outer, layout.outer),
                              (S.transpose, layout.transpose),
@@ -457,6 +474,17 @@ class _Writer:
             if isinstance(expr, head):
                 return None if None in shapes else method(*shapes)
         return layout.broadcast(shapes)
+
+    def _moved_shape(self, expr, leaf):
+        """The shape of an op that moves elements: its own rule's, for known shapes; the
+        gradient of an index has its operand's shape in any terms."""
+        *operands, static = expr.args
+        shapes = [self._shape(a, leaf) for a in operands]
+        if isinstance(expr, S.index_grad):
+            return shapes[1]
+        if None in shapes or not self.layout.concrete:
+            return None
+        return ops.HEADS[type(expr).__name__].result_shape(shapes, (static.value,))
 
     def _stand_in(self, expr: sp.Basic, shape) -> sp.Symbol:
         """A symbol for ``expr``, a formula of this shape, in the template (replaced by the

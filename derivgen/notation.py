@@ -5,7 +5,9 @@ source (``X @ w``, ``X.T``, ``mean(x)``, ``where(c, a, b)``); they produce text 
 read, never code to run (that is the backends' printers' job). The heads defined here say, in
 NumPy's words, what the generated code does with shapes: ``size(x)``,
 ``sum_to(g, b.shape)`` (a gradient summed back over the axes broadcasting stretched),
-``expand_dims(g, axis=1)``, ``broadcast_to(g, x.shape)``, ``outer(a, b)`` and ``x.mT``.
+``expand_dims(g, axis=1)``, ``broadcast_to(g, x.shape)``, ``outer(a, b)``, ``x.mT``,
+``reshape(g, x.shape)`` and ``scatter(g, x.shape, [index])`` (zeros of that shape with g
+added in at the index: the gradient of ``x[index]``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from . import symbolic as S
+from .ops.indexing import index_text
 
 
 def _head(name: str, nargs, doc: str) -> type:
@@ -30,6 +33,7 @@ sum_to = _head("sum_to", (2, 3), "g (broadcast to full's shape first, if given) 
 broadcast_to = _head("broadcast_to", 2, "g broadcast to like's shape: (g, like)")
 outer = _head("outer", 2, "the outer product of two vectors, np.outer(a, b)")
 matrix_transpose = _head("matrix_transpose", 1, "x with its last two axes swapped, x.mT")
+reshape_like = _head("reshape_like", 2, "g reshaped to like's shape (a reshape's gradient): (g, like)")
 
 
 class expand_dims(S.Opaque):
@@ -112,6 +116,30 @@ class TextPrinter(StrPrinter):
         g, *axes = expr.args
         return f"expand_dims({self._print(g)}, axis={_axes(axes)})"
 
+    def _print_reshape_like(self, expr):
+        g, like = expr.args
+        shape = self._print(tuple(like)) if isinstance(like, sp.Tuple) else self._shape(like)
+        return f"reshape({self._print(g)}, {shape})"
+
+    # ---- ops that move elements, in NumPy's words (their last operand is Static) ------------
+    def _print_getitem(self, expr):
+        x, static = expr.args
+        text = self._print(x)
+        return f"{text if _is_atomic(x) else f'({text})'}[{index_text(static.value[0])}]"
+
+    def _print_index_grad(self, expr):
+        g, like, static = expr.args
+        return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
+
+    def _print_Static(self, expr):  # an op's static arguments, as its call takes them
+        return ", ".join(repr(v) for v in expr.value)
+
+    def _print_new_axes(self, expr):  # NumPy's names (the others are the heads' own)
+        return f"expand_dims({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_permute(self, expr):
+        return f"transpose({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     def _print_Equality(self, expr):  # x == y rather than SymPy's Eq(x, y)
         return self._relation(expr, "==")
 
@@ -187,6 +215,42 @@ class LatexFormulaPrinter(LatexPrinter):
         g, *axes = expr.args
         text = rf"\operatorname{{expand\_dims}}\left({self._print(g)}, \text{{axis={_axes(axes)}}}\right)"
         return rf"{text}^{{{exp}}}" if exp else text
+
+    # ---- ops that move elements: NumPy's words, the static arguments as code ---------------
+    @staticmethod
+    def _code(text: str) -> str:
+        return r"\texttt{" + text.replace("_", r"\_") + "}"
+
+    def _call(self, name: str, args, exp=None) -> str:
+        text = rf"\operatorname{{{name}}}\left({', '.join(args)}\right)"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_getitem(self, expr, exp=None):
+        x, static = expr.args
+        base = self._print(x) if _is_atomic(x) else rf"\left({self._print(x)}\right)"
+        text = rf"{base}\left[{self._code(index_text(static.value[0]))}\right]"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_index_grad(self, expr, exp=None):
+        g, like, static = expr.args
+        shape = rf"\operatorname{{shape}}\left({self._print(like)}\right)"
+        return self._call("scatter", [self._print(g), shape, self._code(f"[{index_text(static.value[0])}]")], exp)
+
+    def _print_reshape_like(self, expr, exp=None):
+        g, like = expr.args
+        shape = (self._print(like) if isinstance(like, sp.Tuple)
+                 else rf"\operatorname{{shape}}\left({self._print(like)}\right)")
+        return self._call("reshape", [self._print(g), shape], exp)
+
+    def _print_Static(self, expr):
+        return ", ".join(self._code(repr(v)) for v in expr.value)
+
+    def _moved(self, expr, exp=None) -> str:
+        name = {"new_axes": "expand_dims", "permute": "transpose"}.get(type(expr).__name__, type(expr).__name__)
+        return self._call(name.replace("_", r"\_"), [self._print(a) for a in expr.args], exp)
+
+    _print_reshape = _print_flatten = _print_squeeze = _print_new_axes = _moved
+    _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
 
     def _print_sigmoid(self, expr, exp=None):
         text = rf"\sigma\left({self._print(expr.args[0])}\right)"

@@ -333,8 +333,9 @@ class Kernel:
     ``exact(ctx, *operands, **static)`` works on NumPy object arrays of ``ctx.mpf``;
     ``naive(*operands, **static)`` on NumPy float arrays. ``kind`` is "elementwise",
     "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
-    ``keepdims``) or "linalg". ``rounds`` says whether float arithmetic rounds the result
-    (not so for selections such as where, clamp, maximum, abs or a transpose).
+    ``keepdims``), "linalg" or "layout" (ops that move elements, their static arguments one
+    tuple ``args``). ``rounds`` says whether float arithmetic rounds the result (not so for
+    selections such as where, clamp, maximum, abs, a transpose or an index).
     """
 
     name: str
@@ -405,6 +406,38 @@ _register("logsumexp", "reduction", 1, _logsumexp_exact, _logsumexp_naive)
 _register("matmul", "linalg", 2, lambda ctx, a, b: _obj(np.matmul(a, b)), np.matmul)
 _register("dot", "linalg", 2, lambda ctx, a, b: _obj(np.dot(a, b)), np.dot)
 _register("transpose", "linalg", 1, lambda ctx, x: np.transpose(x), np.transpose, rounds=False)
+
+
+def _index(items) -> tuple:
+    return tuple(slice(*i[1:]) if isinstance(i, tuple) and i[0] == "slice"
+                 else list(i[1]) if isinstance(i, tuple) and i[0] == "take" else i for i in items)
+
+
+def _flattened(x, start, end):
+    if np.ndim(x) == 0:
+        return np.reshape(x, (1,))
+    start, end = start % np.ndim(x), end % np.ndim(x)
+    if start > end:
+        raise ValueError("flatten: start_dim after end_dim")
+    return np.reshape(x, np.shape(x)[:start] + (-1,) + np.shape(x)[end + 1:])
+
+
+# Ops that move elements, with their static arguments as one tuple ``args``, in the order of
+# the op's parameters (an index, a shape, axes): exact and naive alike, on any dtype.
+_LAYOUT = {
+    "getitem": lambda x, items: np.asarray(x)[_index(items)],
+    "reshape": np.reshape,
+    "flatten": _flattened,
+    "squeeze": np.squeeze,
+    "expand_dims": np.expand_dims,
+    "permute": np.transpose,
+    "swapaxes": np.swapaxes,
+    "moveaxis": np.moveaxis,
+    "flip": np.flip,
+}
+for _name, _fn in _LAYOUT.items():
+    _register(_name, "layout", 1, lambda ctx, x, args, fn=_fn: _obj(fn(x, *args)),
+              lambda x, args, fn=_fn: fn(x, *args), rounds=False)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------------
@@ -581,6 +614,8 @@ class Naive:
                                      keepdims=static.get("keepdims", False)))
         if kernel.name == "transpose":
             return np.transpose(bads[0])
+        if kernel.kind == "layout":  # the exceptions move with the elements
+            return np.asarray(kernel.naive(bads[0], **static))
         product = np.matmul if kernel.name == "matmul" else np.dot
         a, b = (x.astype(np.float64) for x in bads)
         reach = product(a, np.ones(b.shape)) + product(np.ones(a.shape), b)
@@ -617,6 +652,9 @@ _HEADS = {
     "matmul": "matmul", "dot": "dot", "transpose": "transpose",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
+_MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis",
+          "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 
 Plan = Callable[[Any, Sequence], Any]  # (arith, operand values) -> value
@@ -683,6 +721,10 @@ def _compile(expr) -> Plan:
         value, *operands = expr.args
         same = [_fold("eq", [_compile(o), _compile(o)]) for o in operands]
         return _fold("and" if not value else "or", [_const(bool(value)), *same])
+    if head in _MOVED:  # an op that moves elements: its operand, then its static arguments
+        operand = _compile(expr.args[0])
+        name, static = _MOVED[head], expr.args[1].value
+        return lambda arith, args: arith.call(name, operand(arith, args), args=static)
     if head in _REDUCTIONS:
         operand = _compile(expr.args[0])
         keepdims = bool(int(expr.args[1]))

@@ -23,6 +23,30 @@ class Opaque(sp.Function):
         return None
 
 
+class Static(sp.Atom):
+    """A static operand that is no number: an index (``x[1:, None]``), a shape or an order
+    of axes, as a tuple of Python values (ints, None, Ellipsis, and ("slice", start, stop,
+    step) or ("take", ints) for the items of an index). It has no free symbols, so passes
+    see through it; equal values are one operand."""
+
+    def __new__(cls, value: tuple):
+        obj = super().__new__(cls)
+        obj.value = value
+        return obj
+
+    def _hashable_content(self):
+        return (self.value,)
+
+    def __getnewargs__(self):
+        return (self.value,)
+
+    # Printers write it with their _print_Static (SymPy's printers would ask a _sympystr first).
+    def __repr__(self):
+        return f"Static({self.value!r})"
+
+    __str__ = __repr__
+
+
 def _opaque(name: str, nargs, doc: str) -> type:
     return type(name, (Opaque,), {"nargs": nargs, "__doc__": doc, "__module__": __name__})
 
@@ -69,6 +93,16 @@ reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")
 reduce_mean = _opaque("reduce_mean", None, "mean(x, axis, keepdims)")
 reduce_logsumexp = _opaque("reduce_logsumexp", None, "logsumexp(x, axis, keepdims)")
 max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
+# Moving elements: an index, a new shape, an axes order are Static operands.
+getitem = _opaque("getitem", 2, "x[index]")
+reshape = _opaque("reshape", 2, "x.reshape(shape)")
+flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
+squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
+new_axes = _opaque("new_axes", 2, "np.expand_dims(x, axes)")
+permute = _opaque("permute", 2, "np.transpose(x, order)")
+swapaxes = _opaque("swapaxes", 2, "np.swapaxes(x, a, b)")
+moveaxis = _opaque("moveaxis", 2, "np.moveaxis(x, source, destination)")
+flip = _opaque("flip", 2, "np.flip(x, axes)")
 matmul = _opaque("matmul", 2, "a @ b")
 dot = _opaque("dot", 2, "np.dot(a, b)")
 transpose = _opaque("transpose", 1, "x.T")
@@ -96,5 +130,7 @@ matmul_grad_a = _opaque("matmul_grad_a", 3, "gradient of a @ b with respect to a
 matmul_grad_b = _opaque("matmul_grad_b", 3, "gradient of a @ b with respect to b")
 dot_grad_a = _opaque("dot_grad_a", 3, "gradient of np.dot(a, b) with respect to a")
 dot_grad_b = _opaque("dot_grad_b", 3, "gradient of np.dot(a, b) with respect to b")
+index_grad = _opaque("index_grad", 3, "(g, x, index): zeros like x, g added in at x[index]")
+reshape_to = _opaque("reshape_to", 2, "np.reshape(g, shape)")
 # Blocked evaluation (blocking.py).
 accumulate = _opaque("accumulate", 2, "blocks.total(acc, part): a result added up, or put together, over blocks")

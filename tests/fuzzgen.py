@@ -80,6 +80,10 @@ BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 REDUCTIONS = ["sum", "mean", "logsumexp"]
+# Ops that move elements; a node's attrs["static"] holds their static arguments as one tuple,
+# in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
+# ("slice", start, stop, step), ("take", positions)).
+LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip"]
 ALIASES = {"arcsin": ["asin"], "arccos": ["acos"], "arctan": ["atan"], "arcsinh": ["asinh"],
            "arccosh": ["acosh"], "arctanh": ["atanh"], "abs": ["absolute", "fabs"], "sigmoid": ["expit"],
            "arctan2": ["atan2"], "pow": ["power", "pow"], "clamp": ["clip"], "transpose": ["t"]}
@@ -195,6 +199,8 @@ def _shape_of(op, args, attrs):
             return np.dot(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
         if op == "transpose":
             return tuple(reversed(shapes[0]))
+        if op in LAYOUT:
+            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
         return np.broadcast_shapes(*shapes)
     except (ValueError, np.exceptions.AxisError, IndexError) as exc:
         raise ShapeError(str(exc)) from None
@@ -313,7 +319,7 @@ def _interval(op, args, attrs, shape):
             small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
             return small, big
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
-    if op == "transpose":
+    if op == "transpose" or op in LAYOUT:  # the same values, moved (some of them, or repeated)
         return ivs[0]
     return -inf, inf
 
@@ -407,6 +413,8 @@ def _ev(node, arith, env, memo, trace):
     elif op in REDUCTIONS:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), axis=node.attrs.get("axis"),
                            keepdims=node.attrs.get("keepdims", False))
+    elif op in LAYOUT:
+        value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
     else:
         operands = [_ev(a, arith, env, memo, trace) for a in node.args]
         if isinstance(trace, Trace) and op in DOMAIN_EDGES:
@@ -511,6 +519,8 @@ def _r(node, full=False):
         return f"{sub(a[0], P_OR)} {CONDITIONS[op]} {sub(a[1], P_OR)}", P_CMP
     if op == "transpose" and spell.get("attribute", True):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
+    if op in LAYOUT:
+        return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
     if op == "call":
         helper = node.attrs["helper"]
         parts = [arg(x) if kw is None else f"{kw}={arg(x)}" for x, kw in zip(a, node.attrs["keywords"])]
@@ -565,6 +575,71 @@ def _r(node, full=False):
     if method:
         return f"{sub(operands[0], P_ATOM)}.{spell.get('name', base)}({', '.join(texts[1:])})", P_ATOM
     return f"{name}({', '.join(texts)})", P_ATOM
+
+
+def _index_item(item, newaxis: str) -> str:
+    if item is None:
+        return newaxis
+    if item is Ellipsis:
+        return "..."
+    if isinstance(item, tuple) and item[0] == "slice":
+        start, stop, step = ("" if v is None else str(v) for v in item[1:])
+        return f"{start}:{stop}" + (f":{step}" if step else "")
+    if isinstance(item, tuple):
+        return "[" + ", ".join(map(str, item[1])) + "]"
+    return str(item)
+
+
+def _tuple(values) -> str:
+    return "(" + ", ".join(map(str, values)) + ("," if len(values) == 1 else "") + ")"
+
+
+def _render_layout(node, receiver: str, operand: str) -> str:
+    """An op that moves elements, in the spelling chosen at generation (attrs["spell"]["form"])."""
+    op, static, spell = node.op, node.attrs["static"], node.attrs.get("spell", {})
+    form = spell.get("form", "np")
+    if op == "getitem":
+        items = [_index_item(i, spell.get("newaxis", "None")) for i in static[0]]
+        return f"{receiver}[{', '.join(items)}]"
+    if op == "reshape":
+        shape = static[0]
+        if form == "method":
+            return f"{receiver}.{spell.get('name', 'reshape')}({', '.join(map(str, shape))})"
+        if form == "method-tuple":
+            return f"{receiver}.reshape({_tuple(shape)})"
+        return f"{spell.get('prefix', 'np.')}reshape({operand}, {_tuple(shape)})"
+    if op == "flatten":
+        start, end = static
+        if (start, end) == (0, -1) and form != "torch":
+            return {"np": f"np.ravel({operand})", "method": f"{receiver}.ravel()"}.get(form, f"{receiver}.flatten()")
+        if form == "method":
+            return f"{receiver}.flatten({start}, {end})"
+        return f"torch.flatten({operand}, start_dim={start}, end_dim={end})"
+    if op in ("squeeze", "flip") and static[0] is None:
+        return f"{receiver}.{op}()" if form == "method" and op == "squeeze" else f"np.{op}({operand})"
+    if op in ("squeeze", "expand_dims", "flip"):
+        (axis,) = static
+        if form == "method":
+            return f"{receiver}.{'unsqueeze' if op == 'expand_dims' else op}({axis})"
+        if form == "torch":
+            name = "unsqueeze" if op == "expand_dims" else op
+            return f"torch.{name}({operand}, {_tuple((axis,)) if op == 'flip' else axis})"
+        return f"np.{op}({operand}, axis={axis})"
+    if op == "permute":
+        (order,) = static
+        if form == "method":
+            return f"{receiver}.{spell.get('name', 'permute')}({', '.join(map(str, order))})"
+        return f"np.transpose({operand}, {_tuple(order)})"
+    if op == "swapaxes":
+        if form == "mT":
+            return f"{receiver}.mT"
+        if form == "method":
+            return f"{receiver}.{spell.get('name', 'swapaxes')}({static[0]}, {static[1]})"
+        return f"{'torch.transpose' if form == 'torch' else 'np.swapaxes'}({operand}, {static[0]}, {static[1]})"
+    # moveaxis
+    if form == "method":
+        return f"{receiver}.movedim({static[0]}, {static[1]})"
+    return f"{'torch.movedim' if form == 'torch' else 'np.moveaxis'}({operand}, {static[0]}, {static[1]})"
 
 
 def render_expr(node, full=False) -> str:
@@ -834,7 +909,7 @@ class Generator:
                     (self.constant_where, 2)]
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
-                         (self.softmax, 1.5)]
+                         (self.softmax, 1.5), (self.layout, 8)]
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1309,6 +1384,141 @@ class Generator:
             spell = {"attribute": True}
         return mk("transpose", x, spell=spell)
 
+    def layout(self, shape, depth, scope):
+        """An op that moves elements, from an operand of another shape (or order) than its own."""
+        rng = self.rng
+        op = rng.choices(LAYOUT, [4] + [1] * (len(LAYOUT) - 1))[0]  # indexing most: it has most forms
+        sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
+        if not sources:
+            return None
+        for _ in range(12):
+            src = rng.choice(sources)
+            static = ((self._index(src, tuple(shape)),) if op == "getitem"
+                      else self._layout_static(op, src, shape))
+            if static is None:
+                continue
+            try:
+                result = _shape_of(op, (Node("var", shape=src),), {"static": static})
+            except ShapeError:
+                continue
+            if result == tuple(shape):
+                x = self.gen(src, depth - 1, scope)
+                if x is None or _constant(x) or not _contains(x, {"var"}):
+                    return None  # a number cannot be indexed (nor moved: it has no axes)
+                return mk(op, x, static=static, spell=self._layout_spelling(op, src, static))
+        return None
+
+    def _layout_sources(self, op, shape):
+        """Shapes an operand of ``op`` may have for a result of ``shape``."""
+        rng = self.rng
+        at = rng.randrange(len(shape) + 1)
+        if op == "getitem":  # an axis read by an integer, or longer than the slice or list read
+            grown = [shape[:i] + (shape[i] + rng.randint(0, 3),) + shape[i + 1:] for i in range(len(shape))]
+            fewer = [shape[:i] + shape[i + 1:] for i, n in enumerate(shape) if n == 1]  # x[:, None]
+            return [shape[:at] + (rng.randint(2, 3),) + shape[at:], *grown, *fewer, shape]
+        if op == "reshape":
+            return [s for s in SHAPES if math.prod(s) == math.prod(shape) and s != shape] or [shape[::-1]]
+        if op == "flatten":
+            split = [shape[:i] + (a, n // a) + shape[i + 1:] for i, n in enumerate(shape) for a in (1, 2, 3)
+                     if n % a == 0]
+            return split or [shape]
+        if op == "squeeze":
+            return [shape[:at] + (1,) + shape[at:]]
+        if op == "expand_dims":
+            return [shape[:i] + shape[i + 1:] for i, n in enumerate(shape) if n == 1]
+        order = list(range(len(shape)))
+        rng.shuffle(order)
+        return [tuple(shape[i] for i in order), shape]
+
+    def _layout_static(self, op, src, shape):
+        """Random static arguments of ``op`` for an operand of shape ``src`` (None: none fit)."""
+        rng, ndim = self.rng, len(src)
+        if op == "reshape":
+            if math.prod(src) != math.prod(shape) or src == tuple(shape):
+                return None
+            sizes = list(shape)
+            if sizes and rng.random() < 0.5:
+                sizes[rng.randrange(len(sizes))] = -1
+            return (tuple(sizes),)
+        if op == "flatten":
+            if ndim == 0:
+                return (0, -1)
+            start = rng.randrange(ndim)
+            return (start, rng.choice([-1, rng.randrange(start, ndim)]))
+        if op == "squeeze":
+            ones = [i for i, n in enumerate(src) if n == 1]
+            if not ones:
+                return None
+            return (rng.choice([None, rng.choice(ones), rng.choice(ones) - ndim]),)
+        if op == "expand_dims":
+            return (rng.randrange(-ndim - 1, ndim + 1),)
+        if ndim == 0:
+            return (None,) if op == "flip" else None
+        if op == "permute":
+            order = list(range(ndim))
+            rng.shuffle(order)
+            return (tuple(order),)
+        if op == "swapaxes":
+            return (rng.randrange(-ndim, ndim), rng.randrange(-ndim, ndim))
+        if op == "moveaxis":
+            return (rng.randrange(-ndim, ndim), rng.randrange(-ndim, ndim))
+        return (rng.choice([None, rng.randrange(-ndim, ndim)]),)  # flip
+
+    def _index(self, src, shape):
+        """A random index of an array of shape ``src`` aiming at a result of ``shape``:
+        integers (negative too), slices with steps (negative too), a list of positions
+        (repeating), None and an ellipsis."""
+        rng = self.rng
+        items, want = [], list(shape)
+        axes = list(src)
+        if axes and rng.random() < 0.2:  # an ellipsis for the leading axes, read whole
+            keep = rng.randrange(len(axes) + 1)
+            lead = len(axes) - keep
+            items.append(Ellipsis)
+            axes, want = axes[lead:], want[lead:] if len(want) >= lead else []
+        for k, n in enumerate(axes):
+            if want and want[0] == 1 and (len(want) > len(axes) - k or n != 1 and rng.random() < 0.3):
+                items.append(None)  # a new axis where the result has one of size 1
+                want.pop(0)
+            m = want[0] if want else None
+            roll = rng.random()
+            if n and (m is None or len(want) < len(axes) - len([i for i in items if i not in (None, Ellipsis)]))\
+                    and roll < 0.5:
+                items.append(rng.randrange(-n, n))  # the axis is read away
+                continue
+            if m is not None and n and roll < 0.7 and not any(isinstance(i, tuple) and i[0] == "take" for i in items):
+                items.append(("take", tuple(rng.randrange(-n, n) for _ in range(m))))
+            else:
+                items.append(self._slice(n, m))
+            if want:
+                want.pop(0)
+        return tuple(items) if items else (("slice", None, None, None),)
+
+    def _slice(self, n, m):
+        """A slice of n elements that reads m of them (any slice where m is None)."""
+        rng = self.rng
+        options = [(start, stop, step) for step in (None, 1, 2, -1, -2) for start in (None, 0, 1, -1, -2)
+                   for stop in (None, n, 1, -1, 2)]
+        fits = [o for o in options if m is None or len(range(n)[slice(*o)]) == m]
+        return ("slice", *rng.choice(fits or [(None, None, None)]))
+
+    def _layout_spelling(self, op, src, static):
+        rng = self.rng
+        spell = {"form": rng.choice(["np", "method", "torch", "method-tuple"])}
+        if op == "getitem":
+            spell["newaxis"] = rng.choice(["None", "np.newaxis"])
+        elif op == "reshape" and spell["form"] in ("method", "torch"):
+            spell["name"] = rng.choice(["reshape", "view"])
+            spell["prefix"] = "torch."
+        elif op == "permute" and spell["form"] == "method" and len(src) != 2:
+            spell["name"] = rng.choice(["permute", "transpose"])
+        elif op == "swapaxes":
+            if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
+                spell["form"] = "mT"
+            elif spell["form"] == "method":
+                spell["name"] = rng.choice(["swapaxes", "transpose", "swapdims"])
+        return spell
+
     def softmax(self, shape, depth, scope):
         """exp(u) / sum(exp(u)), over everything or the last axis."""
         if shape == ():
@@ -1378,6 +1588,11 @@ class _Retry(Exception):
 def _inside(node, domain) -> bool:
     lo, hi = domain
     return node.lo >= lo and node.hi <= hi
+
+
+def _constant(node) -> bool:
+    """Whether the node is one number whatever the inputs (a constant, a name bound to one)."""
+    return node.lo == node.hi
 
 
 def _moderate(node) -> bool:
@@ -1499,6 +1714,15 @@ def features(program: Program) -> set:
             both = [b for b in bounds if b is not None and b.op == "const"]
             if bounds[0] is bounds[1] or len(both) == 2 and both[0].attrs["value"] == both[1].attrs["value"]:
                 found.add("clamp-equal-bounds")
+        if op == "getitem":
+            items = node.attrs["static"][0]
+            kinds = {"int" if isinstance(i, int) else "newaxis" if i is None else "ellipsis" if i is Ellipsis
+                     else i[0] for i in items}
+            found.update(f"index-{k}" for k in kinds)
+            if any(isinstance(i, tuple) and i[0] == "slice" and (i[3] or 1) < 0 for i in items):
+                found.add("index-negative-step")
+            if any(isinstance(i, tuple) and i[0] == "take" and len(set(i[1])) < len(i[1]) for i in items):
+                found.add("index-repeated-positions")
         if op == "dot":
             found.add(f"dot-{min(3, max(len(c.shape) for c in a))}d")
         if op == "matmul":

@@ -817,10 +817,97 @@ TRANSPOSE = OpInfo("transpose", "linalg", (Variant(
           + _shaped("transpose", [("2d", (2, 3))], "float32"))),))
 
 
+# ---- ops that move elements -------------------------------------------------------------------
+
+def _layout(op, name, sources, reference, shapes, float32=("2d", "3d")) -> Variant:
+    """One program of an op that moves elements, on inputs of the shapes given by name."""
+    key = f"{op}/{name}"
+    samples = _shaped(key, shapes) + _shaped(key, [s for s in shapes if s[0] in float32], "float32")
+    return Variant(op, name, ("x",), tuple(as_spelling(s) for s in sources), reference, tuple(samples))
+
+
+_VEC, _2D, _3D, _0D = ("vec", (5,)), ("2d", (3, 4)), ("3d", (3, 4, 2)), ("0d", ())
+LAYOUT = (
+    OpInfo("getitem", "linalg", (
+        _layout("getitem", "int", ["x[1]"], lambda x: x[1], [_VEC, _2D, _3D]),
+        _layout("getitem", "int,slice", ["x[-1, 1:]"], lambda x: x[-1, 1:], [_2D, _3D, ("empty", (2, 0))]),
+        _layout("getitem", "step", ["x[::2]", "x[0::2]", "x[:None:2]"], lambda x: x[::2],
+                [_VEC, _2D, ("empty", (0, 3))]),
+        _layout("getitem", "ellipsis,newaxis", ["x[..., None, 0]", "x[..., np.newaxis, 0]"],
+                lambda x: x[..., None, 0], [_VEC, _2D, _3D]),
+        _layout("getitem", "newaxis", ["x[None]", "x[np.newaxis]"], lambda x: x[None], [_0D, _2D]),
+        _layout("getitem", "positions", ["x[[0, 2, 0]]"], lambda x: x[[0, 2, 0]], [_VEC, _2D, _3D]),
+        _layout("getitem", "slice,positions", ["x[1:3, [1, 1, -1]]"], lambda x: x[1:3, [1, 1, -1]], [_2D, _3D]),
+        _layout("getitem", "negative-step", ["x[::-1, 2:0:-1]"], lambda x: x[::-1, 2:0:-1], [_2D, _3D]),
+    )),
+    OpInfo("reshape", "linalg", (
+        _layout("reshape", "", ["reshape(x, (2, -1))", "np.reshape(x, (2, -1))", "numpy.reshape(x, (2, -1))",
+                                "torch.reshape(x, (2, -1))", "x.reshape(2, -1)", "x.reshape((2, -1))",
+                                "x.view(2, -1)", "view(x, (2, -1))", "reshape(x, shape=(2, -1))"],
+                lambda x: np.reshape(x, (2, -1)), [_2D, ("vec", (6,)), _3D]),
+        _layout("reshape", "to-0d", ["reshape(x, ())", "x.reshape(())"], lambda x: np.reshape(x, ()),
+                [("one", (1,)), _0D, ("one-2d", (1, 1))], float32=("one",)),
+    )),
+    OpInfo("flatten", "linalg", (
+        _layout("flatten", "", ["flatten(x)", "ravel(x)", "np.ravel(x)", "numpy.ravel(x)", "x.ravel()",
+                                "x.flatten()", "torch.flatten(x)", "torch.ravel(x)"],
+                np.ravel, [_2D, _3D, _0D, _VEC]),
+        _layout("flatten", "start_dim=1", ["flatten(x, 1)", "torch.flatten(x, 1)", "x.flatten(1)",
+                                           "torch.flatten(x, start_dim=1)"],
+                lambda x: np.reshape(x, (x.shape[0], -1)), [_2D, _3D]),
+        _layout("flatten", "0..-2", ["flatten(x, 0, -2)", "x.flatten(0, 1)", "torch.flatten(x, end_dim=-2)"],
+                lambda x: np.reshape(x, (-1, x.shape[-1])), [_3D]),
+    )),
+    OpInfo("squeeze", "linalg", (
+        _layout("squeeze", "", ["squeeze(x)", "np.squeeze(x)", "numpy.squeeze(x)", "torch.squeeze(x)",
+                                "x.squeeze()"], np.squeeze, [("3d", (1, 3, 1)), ("2d", (2, 1)), _0D]),
+        _layout("squeeze", "axis=1", ["squeeze(x, 1)", "np.squeeze(x, axis=1)", "torch.squeeze(x, 1)",
+                                      "x.squeeze(1)", "x.squeeze(dim=1)"],
+                lambda x: np.squeeze(x, 1), [("3d", (2, 1, 3)), ("2d", (3, 1))]),
+    )),
+    OpInfo("expand_dims", "linalg", (
+        _layout("expand_dims", "", ["expand_dims(x, 1)", "np.expand_dims(x, 1)", "numpy.expand_dims(x, axis=1)",
+                                    "unsqueeze(x, 1)", "torch.unsqueeze(x, 1)", "x.unsqueeze(1)",
+                                    "x.unsqueeze(dim=1)"], lambda x: np.expand_dims(x, 1), [_VEC, _2D, _3D]),
+        _layout("expand_dims", "axis=(0,-1)", ["expand_dims(x, (0, -1))", "np.expand_dims(x, axis=(0, -1))"],
+                lambda x: np.expand_dims(x, (0, -1)), [_VEC, _2D, _0D]),
+    )),
+    OpInfo("permute", "linalg", (
+        _layout("permute", "", ["permute(x, (2, 0, 1))", "np.transpose(x, (2, 0, 1))",
+                                "numpy.transpose(x, axes=(2, 0, 1))", "transpose(x, (2, 0, 1))",
+                                "np.permute_dims(x, (2, 0, 1))", "permute_dims(x, (2, 0, 1))",
+                                "torch.permute(x, (2, 0, 1))", "x.permute(2, 0, 1)", "x.permute((2, 0, 1))",
+                                "x.transpose(2, 0, 1)", "x.permute(dims=(2, 0, 1))"],
+                lambda x: np.transpose(x, (2, 0, 1)), [_3D, ("empty", (2, 0, 3))], float32=("3d",)),
+    )),
+    OpInfo("swapaxes", "linalg", (
+        _layout("swapaxes", "", ["swapaxes(x, 0, 2)", "np.swapaxes(x, 0, 2)", "numpy.swapaxes(x, 0, 2)",
+                                 "torch.swapaxes(x, 0, 2)", "torch.swapdims(x, 0, 2)", "swapdims(x, 0, 2)",
+                                 "torch.transpose(x, 0, 2)", "x.swapaxes(0, 2)", "x.transpose(0, 2)",
+                                 "x.swapdims(0, 2)", "torch.transpose(x, dim0=0, dim1=2)"],
+                lambda x: np.swapaxes(x, 0, 2), [_3D]),
+        _layout("swapaxes", "mT", ["x.mT"], lambda x: np.swapaxes(x, -1, -2), [_2D, _3D]),
+    )),
+    OpInfo("moveaxis", "linalg", (
+        _layout("moveaxis", "", ["moveaxis(x, 0, -1)", "np.moveaxis(x, 0, -1)", "numpy.moveaxis(x, 0, -1)",
+                                 "torch.movedim(x, 0, -1)", "torch.moveaxis(x, 0, -1)", "movedim(x, 0, -1)",
+                                 "x.movedim(0, -1)", "x.moveaxis(0, -1)"],
+                lambda x: np.moveaxis(x, 0, -1), [_3D, _2D]),
+        _layout("moveaxis", "tuples", ["moveaxis(x, (0, 1), (2, 0))", "np.moveaxis(x, (0, 1), (2, 0))"],
+                lambda x: np.moveaxis(x, (0, 1), (2, 0)), [_3D]),
+    )),
+    OpInfo("flip", "linalg", (
+        _layout("flip", "", ["flip(x)", "np.flip(x)", "numpy.flip(x)"], np.flip, [_2D, _VEC, _0D]),
+        _layout("flip", "axis=1", ["flip(x, 1)", "np.flip(x, axis=1)", "torch.flip(x, (1,))", "x.flip(1)",
+                                   "torch.flip(x, dims=(1,))"], lambda x: np.flip(x, 1), [_2D, _3D]),
+    )),
+)
+
+
 # ---- the database -----------------------------------------------------------------------------
 
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -73,7 +73,10 @@ REQUIRED = {
     "blockable", "def",
 } | {f"op:{op}" for op in G.UNARY + G.BINARY_FUNCTIONS + G.REDUCTIONS} | {
     f"op:{op}" for op in ("add", "sub", "mul", "div", "pow", "neg", "where", "clamp", "matmul", "dot",
-                          "transpose", "gt", "lt", "ge", "le", "ne", "and", "or", "not", "call")}
+                          "transpose", "gt", "lt", "ge", "le", "ne", "and", "or", "not", "call")} | {
+    f"op:{op}" for op in G.LAYOUT} | {
+    "index-int", "index-slice", "index-take", "index-newaxis", "index-ellipsis", "index-negative-step",
+    "index-repeated-positions"}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from derivgen import ops
 from derivgen import symbolic as S
 from derivgen.compiler import GRADIENT_PASSES, load
 from derivgen.emit import describe, render
+from derivgen.frontend.values import STATIC_KINDS
 from derivgen.graph import Graph, Program, placeholder
 from derivgen.reverse import differentiate
 
@@ -148,6 +149,28 @@ def test_expand_reduced(shape, static):
     check_vjp(module, {"g": x}, ["g"])
 
 
+# index_grad(g, x, index) writes g into zeros like x at x[index] (a repeated position adds up);
+# reshape_to(g, shape) reshapes g. Both are linear in g; x and the shape give only a shape.
+@pytest.mark.parametrize(("g", "x", "index"), [((2,), (3,), (("slice", 1, None, None),)), ((), (3, 2), (1, -1)),
+                                               ((3,), (4,), (("take", (0, 2, 0)),)),
+                                               ((2, 1, 2), (2, 3), (Ellipsis, None, ("slice", None, None, 2)))])
+def test_index_grad(g, x, index):
+    b = Builder("g", "x")
+    static = S.Static((index,))
+    value = b.value("index_grad", S.index_grad(A0, A1, static), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(static,))
+    module = b.module(value, ["g"])
+    check_vjp(module, {"g": RNG.normal(size=g), "x": np.zeros(x)}, ["g"])
+
+
+@pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
+def test_reshape_to(g, target):
+    b = Builder("g", "t")
+    value = b.value("reshape_to", S.reshape_to(A0, A1), [b.ids["g"], b.shape("t")], labels=frozenset({"t"}))
+    module = b.module(value, ["g"])
+    check_vjp(module, {"g": RNG.normal(size=g), "t": np.zeros(target)}, ["g"])
+
+
 def _heads():
     return sorted(name for name, obj in vars(S).items()
                   if inspect.isclass(obj) and issubclass(obj, S.Opaque) and obj is not S.Opaque)
@@ -172,9 +195,15 @@ def _arity(spec) -> int:
     return 2 if nargs == sp.S.Naturals0 else int(min(nargs))
 
 
+STATIC_SAMPLES = {"int": 0, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "index": (0,)}
+
+
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     def passes_none(spec):
-        terms = spec.rule(tuple(sp.symbols(f"_p0:{_arity(spec)}")), (sp.Integer(0),))
+        static = (sp.Integer(0),)
+        if any(p.kind in STATIC_KINDS for p in spec.params):  # an op moving elements: a Static operand
+            static = (S.Static(tuple(STATIC_SAMPLES[p.kind] for p in spec.params if p.kind in STATIC_KINDS)),)
+        terms = spec.rule(tuple(sp.symbols(f"_p0:{_arity(spec)}")), static)
         return all(t is None for t in terms)
 
     none = sorted(spec.head_name for spec in ops.OPS.values()

@@ -40,3 +40,12 @@ def test_readme_opens_with_the_install_and_test_commands():
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
           if line and not line.startswith(("#", "set ", "cd "))]
     assert first_block == ci
+
+
+def test_readme_input_language_lists_every_op_and_spelling():
+    from derivgen import ops
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Input language"):text.index("## Semantics at kinks")]
+    missing = sorted(s for s in ops.SPELLINGS if not re.search(rf"\b{s}\b", section))
+    assert not missing, f"ops the README's input language does not name: {missing}"

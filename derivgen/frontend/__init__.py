@@ -6,7 +6,8 @@ alike; every other node is rejected with a ParseError that names the construct a
 at its line and column. Helper functions are inlined at their call sites (``calls.py``);
 re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
-level; ``limits.py`` bounds the work a source can cause. Later stages read the Program
+level; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes);
+``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
 """
 
@@ -20,12 +21,13 @@ from .definitions import Definitions
 from .expressions import Expressions
 from .reading import Reading, normalize
 from .statements import Statements
+from .statics import Statics
 from .values import Values
 
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Statements, Expressions, Calls, Values):
+class Parser(Reading, Definitions, Statements, Expressions, Calls, Statics, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

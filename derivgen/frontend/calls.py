@@ -10,11 +10,15 @@ from .. import ops
 from .language import Poison, int_literal, short
 from .limits import MAX_AXES, MAX_INLINE_DEPTH
 
+# Parameters that may be given as several positional arguments (the last ones of a call).
+VARARGS = ("shape", "axes", "order")
+
 
 class Calls:
     """Calls of ops (their parameters bound and checked) and of helper functions (inlined)."""
 
-    def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node):
+    def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):
+        spec = _transpose_overload(spec, node, self_node, torch)
         bound = self.bind_arguments(spec, node, self_node)
         operands, static = [], {}
         for param in spec.params:
@@ -44,11 +48,33 @@ class Calls:
                 static["axes"] = self.axis(arg)
             elif param.kind == "flag":
                 static["keepdims"] = self.flag(arg, param)
+            else:  # an argument of an op that moves elements, written into its Static operand
+                static[param.name] = self.static_argument(spec, param, arg, node, env)
         return self.apply_op(spec, operands, static, node)
+
+    def static_argument(self, spec, param, arg, node, env):
+        if arg is None:
+            if param.default is ops.REQUIRED:
+                raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
+                                 f"signature: {spec.signature()}")
+            return param.default
+        if param.kind == "int":
+            return self.static_int(arg, env, f"{spec.name}()'s {param.name}")
+        if param.kind == "shape":
+            return self.static_shape(arg, env)
+        axes = self.static_axes(arg, env, none=param.default is None)
+        return (axes,) if param.kind == "order" and isinstance(axes, int) else axes
 
     def bind_arguments(self, spec, node, self_node) -> dict:
         params = spec.params
         positional = ([self_node] if self_node is not None else []) + list(node.args)
+        if len(positional) > len(params) and params and params[-1].kind in VARARGS:
+            # x.reshape(2, -1), x.permute(2, 0, 1): the last sizes or axes as one tuple
+            rest = positional[len(params) - 1:]
+            packed = ast.Tuple(elts=rest, ctx=ast.Load())
+            ast.copy_location(packed, rest[0])
+            packed.end_lineno, packed.end_col_offset = rest[-1].end_lineno, rest[-1].end_col_offset
+            positional = positional[:len(params) - 1] + [packed]
         if len(positional) > len(params):
             raise self.error(node, f"{spec.name}() takes at most {len(params)} arguments, "
                                    f"got {len(positional)}", f"signature: {spec.signature()}")
@@ -142,3 +168,15 @@ class Calls:
             self.call_stack.pop()
         self.inlined[key] = result
         return result
+
+
+def _transpose_overload(spec, node, self_node, torch: bool):
+    """transpose with axes: NumPy's permutes them (np.transpose(x, (1, 0, 2))), PyTorch's
+    swaps two (torch.transpose(x, 0, 1)); a method given two axes swaps them, which is also
+    NumPy's meaning for a matrix (x.transpose(1, 0))."""
+    given = len(node.args) + len(node.keywords) + (self_node is not None)
+    if spec.name != "transpose" or given <= 1:
+        return spec
+    if torch or (self_node is not None and given == 3):
+        return ops.OPS["swapaxes"]
+    return ops.OPS["permute"]

@@ -17,6 +17,7 @@ from .language import (
     COMPARE,
     MODULE_ROOTS,
     OP_TEXT,
+    Poison,
     dotted_name,
     is_const,
     short,
@@ -182,8 +183,24 @@ class Expressions:
         if node.attr == "T":
             self.require_tensor(base, node.value)
             return self.apply_op(ops.OPS["transpose"], [base], {}, node)
+        if node.attr == "mT":  # the last two axes swapped (a stack of matrices transposed)
+            self.require_tensor(base, node.value)
+            if not isinstance(base, int):
+                raise self.error(node, ".mT needs an array of two or more dimensions, not a number")
+            return self.apply_op(ops.OPS["swapaxes"], [base], {"axis1": -2, "axis2": -1}, node)
         raise self.error(node, f"attribute .{short(node.attr)} is not supported",
-                         "only .T and method calls such as x.sum() are understood")
+                         "only .T, .mT and method calls such as x.sum() are understood")
+
+    def visit_Subscript(self, node, env):
+        base = self.expr(node.value, env)
+        if isinstance(base, Poison):
+            raise base.error
+        if self.is_cond(base):
+            raise self.error(node.value, "a condition cannot be indexed", "index the values it compares")
+        if not isinstance(base, int):
+            raise self.error(node.value, "a constant is a single number and cannot be indexed")
+        index = self.static_index(node.slice, env)
+        return self.apply_op(ops.OPS["getitem"], [base], {"index": index}, node)
 
     def visit_Call(self, node, env):
         func = node.func
@@ -212,7 +229,7 @@ class Expressions:
                 spec = ops.lookup(dotted)
                 if spec is None:
                     raise self.unknown_function(func, dotted)
-                return self.call(spec, node, env, None)
+                return self.call(spec, node, env, None, torch=root == "torch")
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

@@ -40,7 +40,6 @@ HINTS = {
     "BoolOp": "combine conditions with & and |, e.g. where((x > 0) & (x < 1), a, b)",
     "For": "unroll the loop, or express it with sum()/mean() over an axis",
     "While": "unroll the loop",
-    "Subscript": "use reductions (sum, mean) or matmul instead of indexing",
     "Import": "imports are not needed: np., torch., math. and F. prefixes are understood as written",
     "ImportFrom": "imports are not needed: np., torch., math. and F. prefixes are understood as written",
     "Lambda": "define a helper function with def instead",

@@ -10,6 +10,9 @@ from .. import ops, symbolic
 from ..graph import placeholder
 from .language import Poison, short, to_float
 
+# Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
+STATIC_KINDS = ("index", "shape", "int", "axes", "order")
+
 
 class Values:
     """Values added to the graph: an op over its operands, constants folded, conditions."""
@@ -121,8 +124,12 @@ class Values:
             vid = self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
                                  labels=labels if labels is not None else frozenset({f"#{len(self.graph.values)}"}))
             return vid
-        template = spec.build(*syms)
-        return self.graph.add(spec.name, template, args, operands=tuple(syms),
+        statics = ()
+        moved = [p.name for p in spec.params if p.kind in STATIC_KINDS]
+        if moved:  # an op that moves elements: its static arguments are one operand
+            statics = (symbolic.Static(tuple(static[name] for name in moved)),)
+        template = spec.build(*syms, *statics)
+        return self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
                               labels=frozenset({f"#{len(self.graph.values)}"}))
 
     def cond(self, cls, items, node):

@@ -63,7 +63,12 @@ class Param:
     """One parameter of an op.
 
     kind: "tensor" (differentiable operand), "cond" (a boolean condition),
-    "bound" (a tensor or None), "axis" (None, an int or a tuple of ints), "flag" (bool).
+    "bound" (a tensor or None), "axis" (a reduction's: None, an int or a tuple of ints),
+    "flag" (bool); and the static arguments of an op that moves elements, written into its
+    Static operand in the order of its parameters: "int", "axes" (None, an int or a tuple),
+    "order" (every axis, in a new order: a tuple), "shape" (a tuple of sizes), "index" (of a
+    subscript, derivgen/ops/indexing.py). The last parameter of kind "shape", "axes" or
+    "order" may be given as several positional arguments.
     """
 
     name: str
@@ -126,6 +131,9 @@ class OpSpec:
     # comes out a float64 array (np.dot(x, 2), np.mean(-0.5)), whatever the inputs' dtype.
     promotes: int = 0
     shape_operands: Callable | None = None  # (operand count) -> the positions that are shapes
+    # Of 0-d operands, its result is a 0-d array (a view, or an array a helper made), where
+    # NumPy's arithmetic gives a NumPy scalar: a result it computes is cast to one.
+    zero_d: bool = False
     doc: str = ""
 
     def __post_init__(self):
@@ -300,7 +308,7 @@ def elementwise(name: str, arity: int, head: type | None = None, d: Callable | N
                   hazards=tuple(sorted((hazards or {}).items())), **facts)
 
 
-from . import catalog, internal  # the built-in entries register themselves (after the above)
+from . import catalog, internal, layout  # the built-in entries register themselves (after the above)
 
 __all__ = [
     "CONSTANTS",
@@ -317,6 +325,7 @@ __all__ = [
     "catalog",
     "elementwise",
     "internal",
+    "layout",
     "lookup",
     "register",
     "strip_prefix",

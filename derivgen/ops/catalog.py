@@ -245,7 +245,7 @@ register(OpSpec("dot", _XY, "linalg", S.dot, ("dot",), head=S.dot,
                 scalar=False, gradient="shaped", shape=shapes.dot, promotes=2))
 register(OpSpec("transpose", _X, "linalg", S.transpose, ("transpose", "t"), head=S.transpose,
                 rule=lambda ops, static: (S.transpose(G),), scalar=False, gradient="shaped",
-                shape=shapes.transpose))
+                shape=shapes.transpose, zero_d=True))
 
 # ---- the operators of the language -----------------------------------------------------------
 # d(a/b)/db = -(a/b)/b: the quotient is computed already, and b**2 would overflow (or

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .indexing import as_index
+
 
 def broadcast(shapes, static=()) -> tuple:
     """An elementwise op's: its operands broadcast together."""
@@ -67,3 +69,39 @@ def first(shapes, static=()) -> tuple:
 
 def second(shapes, static=()) -> tuple:
     return shapes[1]
+
+
+# ---- ops that move elements: NumPy's own rule, applied to an array of that shape that holds
+# no memory (every stride 0). Their static operand is one tuple of Python values.
+def _moved(fn):
+    def shape(shapes, static):
+        try:
+            return np.shape(fn(np.broadcast_to(np.zeros(()), shapes[0]), *static[0]))
+        except (IndexError, TypeError, ValueError) as exc:  # np.exceptions.AxisError is both
+            raise ValueError(str(exc)) from None
+    shape.__doc__ = fn.__doc__
+    return shape
+
+
+def _flatten(x, start, end):
+    """Axes start..end (inclusive) as one."""
+    ndim = np.ndim(x)
+    if not (-ndim <= start < max(ndim, 1) and -ndim <= end < max(ndim, 1)):
+        raise ValueError(f"flatten({start}, {end}) is out of range for {ndim} dimensions")
+    if ndim == 0:
+        return np.reshape(x, (1,))
+    start, end = start % ndim, end % ndim
+    if start > end:
+        raise ValueError("flatten's start_dim comes after its end_dim")
+    return np.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+getitem = _moved(lambda x, items: x[as_index(items)])
+reshape = _moved(lambda x, shape: np.reshape(x, shape))
+flatten = _moved(_flatten)
+squeeze = _moved(lambda x, axes: np.squeeze(x, axes))
+expand_dims = _moved(lambda x, axes: np.expand_dims(x, axes))
+permute = _moved(lambda x, order: np.transpose(x, order))
+swapaxes = _moved(np.swapaxes)
+moveaxis = _moved(np.moveaxis)
+flip = _moved(lambda x, axes: np.flip(x, axes))

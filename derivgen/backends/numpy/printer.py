@@ -23,6 +23,7 @@ from ... import symbolic as S
 # of one array whose result has the operand's dtype (written over the operand where that is a
 # new array nothing else holds).
 from ...ops import AXES, HEADS, HELPERS, MATH, NUMPY, UNARY_UFUNCS
+from ...ops.indexing import index_text
 from ..code import enclosed
 
 __all__ = ["HELPERS", "MATH", "NUMPY", "UNARY_UFUNCS", "NumPyPrinter", "floats"]
@@ -227,7 +228,8 @@ class NumPyPrinter(StrPrinter):
         (``"arctan2"``), or a format of the operands (``"{np}.power({0}, 3)"``), each of which
         is parenthesised unless it is a whole argument of a call there."""
         if _is_name(spelling):
-            return f"{self.alias(module)}.{spelling}({', '.join(self._print(a) for a in expr.args)})"
+            args = [text for text in (self._print(a) for a in expr.args) if text]  # an empty Static
+            return f"{self.alias(module)}.{spelling}({', '.join(args)})"
         whole = {int(i) for i in re.findall(r"[(,]\s*\{(\d+)\}\s*(?=[,)])", spelling)}
         operands = [self._print(a) if i in whole else self.parenthesize(a, PRECEDENCE["Pow"] + 1, strict=True)
                     for i, a in enumerate(expr.args)]
@@ -301,6 +303,29 @@ class NumPyPrinter(StrPrinter):
 
     def _print_transpose(self, expr):
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
+
+    # ---- ops that move elements: their last operand is Static (derivgen/ops/layout.py) ----
+    def _print_getitem(self, expr):
+        x, static = expr.args
+        return f"{self.parenthesize(x, PRECEDENCE['Atom'], strict=True)}[{index_text(static.value[0])}]"
+
+    def _print_index_grad(self, expr):
+        g, x, static = expr.args
+        index = f"{self.np('s_')}[{index_text(static.value[0])}]"
+        return f"{self.alias('index_grad')}({self._print(g)}, {self._print(x)}, {index})"
+
+    def _print_Static(self, expr):
+        # The static arguments of an op that moves elements, as the last arguments of its
+        # NumPy call; an absent axis (None, the last argument) is left out.
+        values = list(expr.value)
+        while values and values[-1] is None:
+            values.pop()
+        return ", ".join(repr(v) for v in values)
+
+    def _print_flatten(self, expr):
+        if expr.args[1].value == (0, -1):
+            return f"{self.np('ravel')}({self._print(expr.args[0])})"
+        return f"{self.alias('flatten')}({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_expand_reduced(self, expr):
         # The reduced axes come back as size 1; broadcasting in the terms that use the

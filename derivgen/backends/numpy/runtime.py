@@ -442,6 +442,29 @@ def _matmul_grad_b(g, a, b):
     return _unbroadcast(grad, getattr(b, "shape", ()))
 
 
+def _index_grad(g, x, index):
+    """The gradient of x[index]: zeros of x's shape with g written in at the positions read;
+    where a list of positions names one twice, both adjoints are added (np.add.at)."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, list) for item in items):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+def _flatten(x, start, end):
+    """x with axes start..end (inclusive) as one, as torch.flatten(x, start, end)."""
+    ndim = np.ndim(x)
+    if ndim == 0:
+        return np.reshape(x, (1,))
+    start, end = start % ndim, end % ndim
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start} comes after end_dim {end}")
+    return np.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
 def _per_element(shape):
     """1/n for a mean over the n elements of an array of this shape; inf where there are
     none, so that the empty sum times it is nan, as NumPy's mean of nothing."""

@@ -1,0 +1,109 @@
+"""Ops that move elements without arithmetic: indexing, new shapes, axes reordered.
+
+Each is linear in its operand, and its rule is its transpose: the adjoint written back
+into zeros of the operand's shape (an index), reshaped back (a new shape), reordered back
+(an order of axes). Their static arguments (the index, the shape, the axes) are one
+:class:`derivgen.symbolic.Static` operand, the template's last, holding a tuple of Python
+values; ``static`` of a value holds it too. Shapes are known only at run time, so nothing
+here checks that an index or a shape fits: NumPy does, when the module runs.
+
+An index is a tuple of items (``derivgen/ops/indexing.py``); a list of positions in it may
+repeat one, and the gradient then adds up.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .. import symbolic as S
+from . import SHAPE, G, OpSpec, Param, register, shapes
+
+ZERO = sp.Integer(0)
+
+
+def _static(static) -> tuple:
+    """The static arguments of a value, in the order of its op's parameters."""
+    return static[0].value
+
+
+# ---- rules ------------------------------------------------------------------------------------
+def _getitem(ops, static):
+    # The adjoint written into zeros of x's shape (and dtype) at the positions read; where
+    # an index list repeats a position, its adjoints add up.
+    return (S.index_grad(G, ops[0], static[0]), None)
+
+
+def _reshaped(ops, static):
+    # Reshaping, flattening, adding or removing axes of size 1: the adjoint reshaped back.
+    return (S.reshape_to(G, SHAPE), None)
+
+
+def _inverse_permutation(order: tuple) -> tuple:
+    n = len(order)
+    inverse = [0] * n
+    for i, a in enumerate(order):
+        inverse[a % n] = i
+    return tuple(inverse)
+
+
+def _permute(ops, static):
+    (order,) = _static(static)
+    return (S.permute(G, S.Static((_inverse_permutation(order),))), None)
+
+
+def _swapaxes(ops, static):
+    return (S.swapaxes(G, static[0]), None)
+
+
+def _moveaxis(ops, static):
+    source, destination = _static(static)
+    return (S.moveaxis(G, S.Static((destination, source))), None)
+
+
+def _flip(ops, static):
+    return (S.flip(G, static[0]), None)
+
+
+_X = Param("x", aliases=("input", "a"))
+
+
+def _layout(name: str, head, params, rule, spellings=(), **facts) -> OpSpec:
+    return register(OpSpec(name, (_X, *params), "linalg", lambda x, static, head=head: head(x, static),
+                           (name, *spellings), head=head, rule=rule, scalar=False, gradient="shaped",
+                           zero_d=True, **facts))
+
+
+# x[index]: built from a subscript, never called by name.
+register(OpSpec("getitem", (_X, Param("index", "index")), "linalg", lambda x, static: S.getitem(x, static), (),
+                head=S.getitem, rule=_getitem, scalar=False, gradient="shaped", shape=shapes.getitem, zero_d=True,
+                doc="x[index]: integers, slices, None, ..., and constant lists of positions"))
+_layout("reshape", S.reshape, (Param("shape", "shape", aliases=("newshape",)),), _reshaped, ("view",),
+        shape=shapes.reshape, numpy="reshape",
+        doc="a new shape, -1 standing for what is left; x.reshape(2, -1) or x.view(...)")
+_layout("flatten", S.flatten, (Param("start_dim", "int", 0), Param("end_dim", "int", -1)), _reshaped,
+        ("ravel",), shape=shapes.flatten, doc="axes start_dim..end_dim as one; ravel() flattens every axis")
+_layout("squeeze", S.squeeze, (Param("axis", "axes", None, ("dim",)),), _reshaped, (),
+        shape=shapes.squeeze, numpy="squeeze", doc="axes of size 1 removed (those listed, or all)")
+_layout("expand_dims", S.new_axes, (Param("axis", "axes", aliases=("dim",)),), _reshaped, ("unsqueeze",),
+        shape=shapes.expand_dims, numpy="expand_dims", doc="new axes of size 1 at the positions listed")
+_layout("permute", S.permute, (Param("dims", "order", aliases=("axes",)),), _permute, ("permute_dims",),
+        shape=shapes.permute, numpy="transpose",
+        doc="axes in a new order: x.permute(2, 0, 1), np.transpose(x, (2, 0, 1))")
+_layout("swapaxes", S.swapaxes,
+        (Param("axis1", "int", aliases=("dim0",)), Param("axis2", "int", aliases=("dim1",))), _swapaxes,
+        ("swapdims",), shape=shapes.swapaxes, numpy="swapaxes", doc="two axes exchanged")
+_layout("moveaxis", S.moveaxis, (Param("source", "axes"), Param("destination", "axes")), _moveaxis, ("movedim",),
+        shape=shapes.moveaxis, numpy="moveaxis", doc="axes moved to new positions, the others keeping their order")
+_layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
+        shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
+
+# ---- their gradients' plumbing -------------------------------------------------------------
+# index_grad(g, x, index) is linear in g: its own adjoint reads G at the index; x gives only a
+# shape and a dtype. Its static operand is the index, as getitem's is.
+register(OpSpec("index_grad", kind="internal", head=S.index_grad, helper="index_grad", scalar=False,
+                gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.getitem(G, static[0]), None)))
+# reshape_to(g, shape): the adjoint of a reshape is a reshape back to g's shape.
+register(OpSpec("reshape_to", kind="internal", head=S.reshape_to, numpy="reshape", scalar=False,
+                gradient="shaped", shape_operands=lambda n: (1,), zero_d=True,
+                rule=lambda ops, static: (S.reshape_to(G, SHAPE), None)))

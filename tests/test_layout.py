@@ -1,0 +1,128 @@
+"""Ops that move elements: indexing, reshaping, axes reordered (derivgen/ops/layout.py).
+
+The op database (tests/opdb.py) checks every op and spelling for values, gradients, dtypes and
+paths; here are what it does not cover: the front end's reading of indexes and static
+arguments (and its errors), the meanings of transpose with axes, the gradient where a list
+of positions repeats one, the code and formulas they print.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import derivgen
+from derivgen import ParseError
+from derivgen.formulas import formulas
+
+RNG = np.random.default_rng(3)
+
+
+def numeric_vjp(forward, x, g, h=1e-6):
+    """d<g, forward(x)>/dx by central differences."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (np.sum(g * forward(x + step)) - np.sum(g * forward(x - step))) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("source, numpy", [
+    ("x[[0, 0, 2]]", lambda x: x[[0, 0, 2]]),
+    ("x[[1, -3, 1], ::-1]", lambda x: x[[1, -3, 1], ::-1]),
+    ("x[:, [2, 2]] * x[0, None, :2]", lambda x: x[:, [2, 2]] * x[0, None, :2]),
+    ("x[1:, None, -1] + x.T[0]", lambda x: x[1:, None, -1] + x.T[0]),
+])
+def test_a_position_read_twice_gets_both_gradients(source, numpy):
+    mod = derivgen.compile(source)
+    x = RNG.normal(size=(3, 3))
+    value = mod.forward(x)
+    np.testing.assert_array_equal(value, numpy(x))
+    g = RNG.normal(size=np.shape(value))
+    np.testing.assert_allclose(mod.backward(x, grad_output=g).x, numeric_vjp(numpy, x, g), rtol=1e-7, atol=1e-9)
+
+
+def test_constant_names_and_arithmetic_index():
+    mod = derivgen.compile("K = 2\ndef f(x):\n    return x[K - 1] * x[:K].sum() + x[-K]\n")
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    assert mod.forward(x) == 2.0 * 3.0 + 3.0
+    np.testing.assert_array_equal(mod.backward(x).x, [2.0, 3.0 + 2.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("source, numpy", [
+    ("x.transpose(0, 1)", lambda x: np.swapaxes(x, 0, 1)),  # two axes: swapped, as in PyTorch
+    ("torch.transpose(x, 0, 1)", lambda x: np.swapaxes(x, 0, 1)),
+    ("np.transpose(x, (0, 1))", lambda x: x),  # NumPy's: a permutation
+    ("transpose(x, (1, 0))", lambda x: x.T),
+    ("x.transpose()", lambda x: x.T),
+    ("x.mT", lambda x: np.swapaxes(x, -1, -2)),
+])
+def test_transpose_with_axes_means_what_the_library_spelled_means(source, numpy):
+    x = RNG.normal(size=(2, 3))
+    np.testing.assert_array_equal(derivgen.compile(source).forward(x), numpy(x))
+
+
+def test_a_permutation_of_three_axes_and_its_gradient():
+    mod = derivgen.compile("sum(x.transpose(2, 0, 1) * w)")
+    x, w = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(4, 2, 3))
+    grads = mod.backward(x, w)
+    np.testing.assert_allclose(grads.x, np.transpose(w, (1, 2, 0)))
+    np.testing.assert_allclose(grads.w, np.transpose(x, (2, 0, 1)))
+
+
+def test_python_numbers_go_in_and_arrays_of_the_same_values_come_out():
+    mod = derivgen.compile("reshape(x, (1, 1)) * 2")
+    value, grads = mod.value_and_grad(3.0)
+    assert value.shape == (1, 1) and value.dtype == np.float64 and value[0, 0] == 6.0
+    assert grads.x == 2.0 and isinstance(grads.x, float)
+
+
+def test_an_index_that_does_not_fit_is_numpys_error_at_run_time():
+    mod = derivgen.compile("sum(x[5])")
+    with pytest.raises(IndexError):
+        mod.forward(np.zeros(3))
+    with pytest.raises(ValueError):
+        derivgen.compile("x.reshape(2, -1)").forward(np.zeros(3))
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("x[y]", "an index must be an integer known at compile time", 3),
+    ("x[1.5]", "an index must be an integer", 3),
+    ("x[True]", "an index must be an integer, not True", 3),
+    ("x[::0]", "a slice step cannot be zero", 5),
+    ("x[..., 0, ...]", "a single ellipsis", 3),
+    ("x[[]]", "an empty list of positions", 3),
+    ("x[[[0, 1]]]", "a list of positions must be flat", 3),
+    ("x[x > 0]", "a boolean mask", 3),
+    ("np.pi[0]", "a constant is a single number and cannot be indexed", 1),
+    ("(x > 0)[0]", "a condition cannot be indexed", 2),
+    ("x.reshape(2, -1, -1)", "only one size can be -1", 11),
+    ("x.reshape(-2)", "a size cannot be -2", 11),
+    ("x.reshape(y)", "a size must be an integer known at compile time", 11),
+    ("np.transpose(x, (0, 0))", "axis 0 is repeated", 21),
+    ("x.squeeze(axis=1.0)", "an axis must be an integer", 16),
+    ("flatten(x, 2**40)", "too large", 12),
+    ("np.expand_dims(x, 99)", "axis 99 is out of range", 19),
+    ("x.swapaxes(0)", "swapaxes() is missing its argument 'axis2'", 1),
+    ("np.pi.mT", "not a supported constant", 1),
+])
+def test_static_arguments_that_are_not_known_integers_are_errors_at_their_place(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.generate(source)
+    assert message in info.value.message
+    assert (info.value.line, info.value.col) == (1, col)
+
+
+def test_the_generated_code_reads_as_written():
+    text = derivgen.generate("def f(x):\n    return sum(sin(x[1:, None, ::2]) * x.reshape(2, -1)[0, None])\n")
+    assert "x[1:, None, ::2]" in text and "np.reshape(x, (2, -1))" in text
+    assert "_index_grad(" in text and "np.s_[1:, None, ::2]" in text
+    assert derivgen.generate("x[[0, 2]]") == derivgen.generate("x[[0, 2]]")
+
+
+def test_formulas_write_the_gradient_of_an_index_as_a_scatter():
+    result = formulas("sum(x[1:] ** 2)")
+    assert "x[1:]" in result.text() and "scatter(" in result.text()
+    shaped = formulas("sum(x.reshape(-1)[0:2] * w)", shapes={"x": (2, 2), "w": (2,)})
+    assert "reshape(" in shaped.text()
