@@ -531,6 +531,15 @@ class Tracked(NamedTuple):
     mixed: np.ndarray | None = None
 
 
+def _drops_bad(kernel, bad, static) -> bool:
+    """Whether an index leaves out an element an exception reached."""
+    if not bad.any():
+        return False
+    read = np.zeros(bad.shape, dtype=bool)
+    read.flat[np.asarray(kernel.naive(np.arange(bad.size).reshape(bad.shape), **static)).ravel()] = True
+    return bool(np.any(bad & ~read))
+
+
 def _broadcast_or(bads, shape) -> np.ndarray:
     out = np.zeros(shape, dtype=bool)
     for b in bads:
@@ -548,6 +557,8 @@ class Naive:
     result that is not finite) reached, following each element's dependencies: through
     elementwise ops, along reduced axes, the rows and columns of a matrix product, and into a
     where() only from the branch selected at that element (or from the condition).
+    ``dropped`` says whether an exception happened at an element an index then left out: no
+    element of the output shows it, but NumPy computed it (and warned of it).
     """
 
     exact = False
@@ -555,6 +566,7 @@ class Naive:
     def __init__(self, dtype=np.float64, track: bool = False):
         self.dtype = np.dtype(dtype)
         self.track = track
+        self.dropped = False
 
     def input(self, value):
         array = np.array(value, dtype=self.dtype)
@@ -574,6 +586,8 @@ class Naive:
         values = [None if o is None else o.value for o in operands]
         result = self._compute(kernel, values, static)
         bad = self._propagate(kernel, operands, values, result, static)
+        if kernel.name == "getitem" and not self.dropped:
+            self.dropped = _drops_bad(kernel, np.broadcast_to(operands[0].bad, np.shape(values[0])), static)
         shape = np.shape(result)
         mixes = [np.broadcast_to(o.mixed if o.mixed is not None else False, np.shape(v))
                  for o, v in zip(operands, values) if o is not None]

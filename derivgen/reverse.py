@@ -100,7 +100,6 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
     """(operand id, contribution) for each operand of ``vid`` a gradient flows into: its
     rule's term, bound to the operands, the value, its adjoint and their shapes."""
     value = graph[vid]
-    rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe)
     # Operands that are one value (p - p, atan2(c, c), x * x) are written as one symbol, and
     # their terms are added here, where SymPy cancels them exactly: p - p sends p nothing,
     # where two terms g*e and -g*e added among others would lose the others (e = 1e29).
@@ -110,6 +109,15 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
         j = first.setdefault(a, i)
         if j != i:
             same[placeholder(i)] = placeholder(j)
+    if same and value.template is not None:
+        # An op of one value that is a number (p / p is 1): that number stands for its value
+        # in the terms, so they cancel exactly (g/p - g*1/p is nothing), where an infinite
+        # adjoint (arccos at 1) times 0 would be nan. They are made zero-safe once added.
+        number = value.template.xreplace(same)
+        if number.is_Number and number.is_finite:
+            same[rules.OUT] = number
+    later = rules.OUT in same and value.zero_safe
+    rule_terms = rules.vjp(value.op, value.operands, value.static, value.zero_safe and not later)
     grouped: dict[int, tuple[list, int | None]] = {}
     for position, (operand, term) in enumerate(zip(value.operands, rule_terms)):
         if term is None or not isinstance(operand, sp.Symbol):
@@ -129,6 +137,9 @@ def _contributions(graph, shapes, sweep, vid: int, adjoint: int, needed):
         grouped[arg] = (terms, gate if gate is not None else known)
     for arg, (terms, gate) in grouped.items():
         term = terms[0] if len(terms) == 1 else sp.Add(*terms)
+        if later and not rules.is_zero(term):
+            unified = tuple(same.get(o, o) for o in value.operands)
+            (term,) = rules.zero_where_none_arrives(value.op, unified, value.static, (term,))
         if rules.is_zero(term):
             continue
         yield _contribution(graph, shapes, sweep, value, arg, term, adjoint, gate)

@@ -47,15 +47,19 @@ def vjp(op: str, operands: tuple, static: tuple, zero_safe: bool = False) -> tup
     except KeyError:  # an op in the registry without a rule: a bug in derivgen, not in the input
         raise NotImplementedError(f"no derivative rule for op {op!r}") from None
     if zero_safe and op not in SHAPED:
-        arrives = sp.Ne(S.expand_reduced(G, *static) if op in EXPANDED else G, 0)
-        # Where nothing arrives, the terms are computed on harmless operands (and value), so
-        # that 0/0 is not computed there, warning, only to be masked: arccos(-1)'s -g/sqrt(0).
-        harmless = {operands[i]: S.where(arrives, operands[i], sp.Float(safe))
-                    for i, safe in HAZARDS.get(op, {}).items() if isinstance(operands[i], sp.Symbol)}
-        if harmless:
-            harmless[OUT] = S.where(arrives, OUT, ONE)
-        return tuple(None if t is None else S.where(arrives, t.xreplace(harmless), ZERO)
-                     for t in vjp(op, operands, static))
+        return zero_where_none_arrives(op, operands, static, vjp(op, operands, static))
     terms = rule(operands, static)
     return tuple(None if t is None or is_zero(t) or isinstance(operands[i], sp.Number)
                  else t for i, t in enumerate(terms))
+
+
+def zero_where_none_arrives(op: str, operands: tuple, static: tuple, terms: tuple) -> tuple:
+    """``terms`` made 0 where no gradient arrives (the op's adjoint is 0): see :func:`vjp`."""
+    arrives = sp.Ne(S.expand_reduced(G, *static) if op in EXPANDED else G, 0)
+    # Where nothing arrives, the terms are computed on harmless operands (and value), so
+    # that 0/0 is not computed there, warning, only to be masked: arccos(-1)'s -g/sqrt(0).
+    harmless = {operands[i]: S.where(arrives, operands[i], sp.Float(safe))
+                for i, safe in HAZARDS.get(op, {}).items() if isinstance(operands[i], sp.Symbol)}
+    if harmless:
+        harmless[OUT] = S.where(arrives, OUT, ONE)
+    return tuple(None if t is None else S.where(arrives, t.xreplace(harmless), ZERO) for t in terms)

@@ -196,6 +196,19 @@ def test_a_where_that_selects_zero_gives_plus_zero(source, numpy):
         assert mod.forward(c=-1.0, x=-2.0) == numpy(-1.0, -2.0)
 
 
+@pytest.mark.parametrize("source", ["sum(arccos(mean(p / p, axis=0)))", "where(c > 0, arccos(mean(p / p)), 0) * c",
+                                    "sum(sqrt(p - p) * 2)"])
+def test_an_op_of_one_value_that_is_a_number_sends_it_nothing(source):
+    # p / p is 1: its terms g/p - g*out/p, with out written as 1, cancel exactly; they were
+    # (-inf)/p - (-inf)*1/p = nan with arccos at 1 sending -inf (found by fuzzing:
+    # where(c > 0, arccos((p / p).mean(axis=(0, 2))), ...)).
+    mod = derivgen.compile(source)
+    inputs = {"p": np.array([[1.5, 0.5], [1.2, 1.9]]), "c": np.array(1.5)}
+    with _strict():
+        grads = mod.backward(*(inputs[n] for n in mod.INPUTS))
+    np.testing.assert_array_equal(grads.p, np.zeros((2, 2)))
+
+
 # ---- stability: softmax, float32 thresholds, 1 - sigmoid ------------------------------------
 
 def _softmax_grad(x, y):
