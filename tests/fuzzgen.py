@@ -146,11 +146,18 @@ class Helper:
 
 @dataclass(eq=False)
 class Stmt:
-    """``target = expr`` or, with ``aug`` (an operator's kernel name), ``target <op>= expr``."""
+    """``target = expr`` or, with ``aug`` (an operator's kernel name), ``target <op>= expr``.
+
+    ``form`` is how it is written, never what it computes: ``("loop", k)`` runs it k times
+    (``for i in range(k):``), ``("if", condition text, taken)`` puts it in the branch of an
+    if statement that a condition known at compile time takes (the other branch holds a
+    statement that must never run), ``("pair",)`` writes it and the next statement as one
+    tuple assignment (``a, b = e1, e2``: the next does not read this one's target)."""
 
     target: str
     expr: Node
     aug: str | None = None
+    form: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,8 @@ def _shape_of(op, args, attrs):
             return tuple(reversed(shapes[0]))
         if op in LAYOUT:
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
+        if op == "ifexp":
+            return shapes[0]
         return np.broadcast_shapes(*shapes)
     except (ValueError, np.exceptions.AxisError, IndexError) as exc:
         raise ShapeError(str(exc)) from None
@@ -319,7 +328,7 @@ def _interval(op, args, attrs, shape):
             small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
             return small, big
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
-    if op == "transpose" or op in LAYOUT:  # the same values, moved (some of them, or repeated)
+    if op in ("transpose", "ifexp") or op in LAYOUT:  # the same values, moved (or some, or repeated)
         return ivs[0]
     return -inf, inf
 
@@ -381,10 +390,11 @@ def run(program: Program, arith, values: dict, memo: dict | None = None, trace: 
     memo = {} if memo is None else memo
     env = dict(values)
     for stmt in program.body:
-        value = _ev(stmt.expr, arith, env, memo, trace)
-        env[stmt.target] = value if stmt.aug is None else arith.call(stmt.aug, env[stmt.target], value)
-        if trace is not None:
-            _traced(trace, stmt.aug or "assign", env[stmt.target])
+        for _ in range(stmt.form[1] if stmt.form[:1] == ("loop",) else 1):
+            value = _ev(stmt.expr, arith, env, memo, trace)
+            env[stmt.target] = value if stmt.aug is None else arith.call(stmt.aug, env[stmt.target], value)
+            if trace is not None:
+                _traced(trace, stmt.aug or "assign", env[stmt.target])
     return _ev(program.ret, arith, env, memo, trace)
 
 
@@ -415,6 +425,8 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
+    elif op == "ifexp":  # a if c else b with c known at compile time: the other is never evaluated
+        value = _ev(node.args[0], arith, env, memo, trace)
     else:
         operands = [_ev(a, arith, env, memo, trace) for a in node.args]
         if isinstance(trace, Trace) and op in DOMAIN_EDGES:
@@ -467,6 +479,7 @@ def tree_function(program: Program) -> Callable:
 # ---- rendering ----------------------------------------------------------------------------------
 
 P_CMP, P_OR, P_AND, P_ADD, P_MUL, P_UNARY, P_POW, P_ATOM = 5, 6, 8, 10, 11, 12, 13, 15
+P_IF = 1  # a if c else b: below every operator
 _BINARY_PREC = {"add": P_ADD, "sub": P_ADD, "mul": P_MUL, "div": P_MUL, "matmul": P_MUL}
 
 
@@ -521,6 +534,11 @@ def _r(node, full=False):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
     if op in LAYOUT:
         return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
+    if op == "ifexp":
+        taken, other = sub(a[0], P_CMP), sub(a[1], P_CMP)
+        cond = node.attrs["cond"]
+        text = f"{taken} if {cond} else {other}" if node.attrs["taken"] else f"{other} if {cond} else {taken}"
+        return text, P_IF
     if op == "call":
         helper = node.attrs["helper"]
         parts = [arg(x) if kw is None else f"{kw}={arg(x)}" for x, kw in zip(a, node.attrs["keywords"])]
@@ -652,10 +670,35 @@ def _render_stmt(stmt, full=False):
     return f"{stmt.target} {OPERATORS[stmt.aug]}= {render_expr(stmt.expr, full)}"
 
 
+def _render_body(body, full=False) -> list[str]:
+    """A body's statements as lines (indented one level), in each statement's form."""
+    lines, i = [], 0
+    while i < len(body):
+        stmt = body[i]
+        kind = stmt.form[:1]
+        if kind == ("pair",) and i + 1 < len(body) and body[i + 1].aug is None and stmt.aug is None:
+            other = body[i + 1]
+            lines.append(f"    {stmt.target}, {other.target} = {render_expr(stmt.expr, full)}, "
+                         f"{render_expr(other.expr, full)}")
+            i += 2
+            continue
+        if kind == ("loop",):
+            lines += [f"    for i in range({stmt.form[1]}):", f"        {_render_stmt(stmt, full)}"]
+        elif kind == ("if",):
+            _, cond, taken = stmt.form
+            dead = f"{stmt.target} = 2.0 * ({render_expr(stmt.expr, full)}) + 1.0"  # never run
+            first, second = (_render_stmt(stmt, full), dead) if taken else (dead, _render_stmt(stmt, full))
+            lines += [f"    if {cond}:", f"        {first}", "    else:", f"        {second}"]
+        else:
+            lines.append(f"    {_render_stmt(stmt, full)}")
+        i += 1
+    return lines
+
+
 def used_inputs(program: Program) -> list:
     """The program's inputs that its output can read, in the program's order."""
     names = set()
-    for node in walk(program):
+    for node in walk(program, live=True):
         if node.op == "var":
             names.add(node.attrs["name"])
     return [spec for spec in program.inputs if spec.name in names]
@@ -676,12 +719,12 @@ def render(program: Program, full=False) -> str:
         params = [p if p not in helper.defaults else f"{p}={helper.defaults[p].attrs['text']}"
                   for p in helper.params]
         lines.append(f"def {helper.name}({', '.join(params)}):")
-        lines.extend(f"    {_render_stmt(s, full)}" for s in helper.body)
+        lines.extend(_render_body(helper.body, full))
         lines.append(f"    return {render_expr(helper.ret, full)}")
         lines.append("")
         lines.append("")
     lines.append(f"def f({', '.join(spec.name for spec in program.inputs)}):")
-    lines.extend(f"    {_render_stmt(s, full)}" for s in program.body)
+    lines.extend(_render_body(program.body, full))
     lines.append(f"    return {render_expr(program.ret, full)}")
     return "\n".join(lines) + "\n"
 
@@ -829,6 +872,7 @@ class Generator:
                 stmt = self._statement(scope, body, depth - 1, i)
                 if stmt is not None:
                     body.append(stmt)
+            self._pair_up(body)
         if family == "loss" and out_shape == ():
             inner = self.gen(scope.shapes[0], depth, scope, top=True)
             ret = None if inner is None else self._reduce_all(inner)
@@ -867,18 +911,21 @@ class Generator:
             expr = self.gen(rng.choice(_sub_shapes(shape) if scope.shapes is None else [shape]), depth, scope)
             if expr is None:
                 return None
-            combined = mk(aug, var(name, shape, lo, hi), expr)
+            times = rng.choice([1, 1, 2, 3]) if aug != "mul" and not _reads(expr, name) else 1
+            combined = var(name, shape, lo, hi)
+            for _ in range(times):  # a loop adds the same term each time
+                combined = mk(aug, combined, expr)
             if not _moderate(combined):
                 return None
             self._bind(scope, name, combined)
-            return Stmt(name, expr, aug)
+            return self._written(Stmt(name, expr, aug, ("loop", times) if times > 1 else ()))
         if locals_ and roll < 0.45:  # reassignment, reading the old value
             name, shape, lo, hi = rng.choice(locals_)
             expr = self.gen(shape, depth, scope)
             if expr is None:
                 return None
             self._bind(scope, name, expr)
-            return Stmt(name, expr)
+            return self._written(Stmt(name, expr))
         shapes = scope.shapes or SHAPES
         shape = rng.choice(shapes)
         expr = self.gen(shape, depth, scope)
@@ -886,7 +933,46 @@ class Generator:
             return None
         name = f"t{i}"
         self._bind(scope, name, expr)
-        return Stmt(name, expr)
+        return self._written(Stmt(name, expr))
+
+    def _written(self, stmt):
+        """The statement, sometimes inside the branch of an if statement whose condition is
+        known at compile time."""
+        if not stmt.form and self.rng.random() < 0.15:
+            taken = self.rng.random() < 0.6
+            stmt.form = ("if", self._static_condition(taken), taken)
+        return stmt
+
+    def _static_condition(self, value: bool) -> str:
+        """The text of a condition known at compile time, true or false as asked."""
+        true = ["True", "2 > 1", "not False", "1 == 1 and 3 >= 2", "0 or 1"]
+        false = ["False", "1 > 2", "not True", "0 > 1 or 1 < 0", "1 and 0"]
+        if "EPS" in self.constants:
+            true.append("EPS > 0")
+            false.append("EPS < 0")
+        return self.rng.choice(true if value else false)
+
+    def _pair_up(self, body):
+        """Consecutive assignments written as one tuple assignment where that means the same
+        (the second does not read the first's target)."""
+        i = 0
+        while i + 1 < len(body):
+            a, b = body[i], body[i + 1]
+            if (not a.form and not b.form and a.aug is None and b.aug is None and a.target != b.target
+                    and not _reads(b.expr, a.target) and self.rng.random() < 0.4):
+                a.form = ("pair",)
+                i += 2
+            else:
+                i += 1
+
+    def ifexp(self, shape, depth, scope):
+        """a if c else b, c known at compile time: b is never evaluated (and reads no new input)."""
+        chosen = self.gen(shape, depth - 1, scope)
+        if chosen is None:
+            return None
+        other = self.gen(self.rng.choice(SHAPES), depth - 1, scope.with_(create=False)) or self.constant()
+        taken = self.rng.random() < 0.5
+        return mk("ifexp", chosen, other, cond=self._static_condition(taken), taken=taken)
 
     @staticmethod
     def _bind(scope, name, expr):
@@ -906,7 +992,7 @@ class Generator:
             return self.leaf(shape, scope)
         builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6),
                     (self.binary_function, 6), (self.where, 7), (self.guard, 8), (self.clamp, 4),
-                    (self.constant_where, 2)]
+                    (self.constant_where, 2), (self.ifexp, 1.5)]
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
                          (self.softmax, 1.5), (self.layout, 8)]
@@ -1590,6 +1676,20 @@ def _inside(node, domain) -> bool:
     return node.lo >= lo and node.hi <= hi
 
 
+def _reads(node, name: str) -> bool:
+    """Whether the expression reads the variable ``name``."""
+    return any(n.op == "var" and n.attrs["name"] == name for n in _nodes(node))
+
+
+def _nodes(node):
+    stack, out = [node], []
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(n.children())
+    return out
+
+
 def _constant(node) -> bool:
     """Whether the node is one number whatever the inputs (a constant, a name bound to one)."""
     return node.lo == node.hi
@@ -1605,8 +1705,9 @@ def _bounded(x):
 
 # ---- walking and features ------------------------------------------------------------------------
 
-def walk(program: Program):
-    """Every node of the program once (helpers' bodies included), parents before children."""
+def walk(program: Program, live: bool = False):
+    """Every node of the program once (helpers' bodies included), parents before children;
+    ``live``: not the branch of a conditional expression its condition never selects."""
     seen, out = set(), []
     roots = [s.expr for s in program.body] + [program.ret]
     for helper in program.helpers:
@@ -1618,7 +1719,7 @@ def walk(program: Program):
             continue
         seen.add(id(node))
         out.append(node)
-        stack.extend(reversed(node.children()))
+        stack.extend(reversed(node.children()[:1] if live and node.op == "ifexp" else node.children()))
     return out
 
 
@@ -1714,6 +1815,8 @@ def features(program: Program) -> set:
             both = [b for b in bounds if b is not None and b.op == "const"]
             if bounds[0] is bounds[1] or len(both) == 2 and both[0].attrs["value"] == both[1].attrs["value"]:
                 found.add("clamp-equal-bounds")
+        if op == "ifexp":
+            found.add("conditional-expression")
         if op == "getitem":
             items = node.attrs["static"][0]
             kinds = {"int" if isinstance(i, int) else "newaxis" if i is None else "ellipsis" if i is Ellipsis
@@ -1755,6 +1858,8 @@ def features(program: Program) -> set:
             found.add("reassignment")
         if any(s.aug for s in program.body):
             found.add("augmented-assignment")
+        found.update({"loop": "for-loop", "if": "static-if", "pair": "tuple-assignment"}[s.form[0]]
+                     for s in program.body if s.form)
     if program.constants:
         found.add("module-constant")
     if program.style == "def":
@@ -2472,14 +2577,14 @@ def _map(program: Program, fn) -> Program:
 
     helpers = []
     for h in program.helpers:
-        body = [Stmt(st.target, go(st.expr), st.aug) for st in h.body]
+        body = [Stmt(st.target, go(st.expr), st.aug, st.form) for st in h.body]
         ret = go(h.ret)
         if ret is h.ret and all(a.expr is b.expr for a, b in zip(body, h.body)):
             helpers.append(h)
         else:
             helpers.append(Helper(h.name, list(h.params), dict(h.defaults), body, ret))
             helper_map[id(h)] = helpers[-1]
-    body = [Stmt(st.target, go(st.expr), st.aug) for st in program.body]
+    body = [Stmt(st.target, go(st.expr), st.aug, st.form) for st in program.body]
     return replace(program, body=body, ret=go(program.ret), helpers=helpers)
 
 

@@ -166,11 +166,11 @@ def test_syntax_error_prints_location_source_line_and_caret(tmp_path):
 
 
 def test_unsupported_construct_points_at_it(tmp_path, derivgen_main):
-    write(tmp_path / "loop.py", "def f(x):\n    for i in x:\n        x = x + i\n    return x\n")
+    write(tmp_path / "loop.py", "def f(x):\n    while x:\n        x = x + 1\n    return x\n")
     result = derivgen_main("generate", "loop.py", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("loop.py:2:5: error: for loops are not supported")
-    assert "\n        for i in x:\n        ^" in result.stderr
+    assert result.stderr.startswith("loop.py:2:5: error: while loops are not supported")
+    assert "\n        while x:\n        ^" in result.stderr
     assert_no_traceback(result)
 
 

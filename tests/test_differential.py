@@ -76,7 +76,7 @@ REQUIRED = {
                           "transpose", "gt", "lt", "ge", "le", "ne", "and", "or", "not", "call")} | {
     f"op:{op}" for op in G.LAYOUT} | {
     "index-int", "index-slice", "index-take", "index-newaxis", "index-ellipsis", "index-negative-step",
-    "index-repeated-positions"}
+    "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "conditional-expression"}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ alike; every other node is rejected with a ParseError that names the construct a
 at its line and column. Helper functions are inlined at their call sites (``calls.py``);
 re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
-level; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes);
+level; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
+``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
 """
@@ -19,6 +20,7 @@ from ..graph import Graph, Program
 from .calls import Calls
 from .definitions import Definitions
 from .expressions import Expressions
+from .python import CompileTime
 from .reading import Reading, normalize
 from .statements import Statements
 from .statics import Statics
@@ -27,7 +29,7 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Statements, Expressions, Calls, Statics, Values):
+class Parser(Reading, Definitions, Statements, Expressions, CompileTime, Calls, Statics, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):
@@ -43,6 +45,7 @@ class Parser(Reading, Definitions, Statements, Expressions, Calls, Statics, Valu
         self.call_stack: list[str] = []
         self.inlined: dict[tuple, object] = {}  # (helper, arguments) -> its value
         self.nodes = 0  # expression nodes read so far, against limits.MAX_NODES
+        self.returned_at = None  # the value of the last return statement read
 
 
 def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:

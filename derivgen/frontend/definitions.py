@@ -115,7 +115,7 @@ class Definitions:
         self._check_decorators(fdef)
         self.call_stack.append(fdef.name)
         result = self.run_body(fdef, env)
-        out = self.as_value(result, fdef, f"function '{fdef.name}'")
+        out = self.as_value(result, self.returned_at or fdef, f"function '{fdef.name}'")
         text = ast.get_source_segment(self.source, fdef) or fdef.name
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, fdef.name, "function",
                        self.source, self.filename, text)

@@ -110,6 +110,8 @@ class Expressions:
         raise self.error(node, f"name '{short(ident)}' is not defined", hint)
 
     def visit_UnaryOp(self, node, env):
+        if isinstance(node.op, ast.Not):
+            return self.logical_not(node, env)
         operand = self.expr(node.operand, env)
         if isinstance(node.op, ast.USub):
             self.require_tensor(operand, node.operand)
@@ -121,7 +123,7 @@ class Expressions:
             if self.is_cond(operand):
                 return self.cond(sp.Not, [operand], node)
             raise self.error(node, "~ applies only to conditions", "use it as ~(x > 0) inside where()")
-        raise self.unsupported(node, "'not' is")
+        return self.logical_not(node, env)
 
     def visit_BinOp(self, node, env):
         # a + b + c + ... nests to the left: walk that spine in a loop, not by recursion
@@ -195,6 +197,8 @@ class Expressions:
         base = self.expr(node.value, env)
         if isinstance(base, Poison):
             raise base.error
+        if isinstance(base, tuple):
+            return self.tuple_item(base, node.slice, env)
         if self.is_cond(base):
             raise self.error(node.value, "a condition cannot be indexed", "index the values it compares")
         if not isinstance(base, int):

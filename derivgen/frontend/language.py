@@ -35,11 +35,7 @@ CONSTRUCTS = {
 
 
 HINTS = {
-    "If": "write the branches as where(condition, a, b)",
-    "IfExp": "write it as where(condition, a, b)",
-    "BoolOp": "combine conditions with & and |, e.g. where((x > 0) & (x < 1), a, b)",
-    "For": "unroll the loop, or express it with sum()/mean() over an axis",
-    "While": "unroll the loop",
+    "While": "loop with for over range(K), K known at compile time (loops are unrolled)",
     "Import": "imports are not needed: np., torch., math. and F. prefixes are understood as written",
     "ImportFrom": "imports are not needed: np., torch., math. and F. prefixes are understood as written",
     "Lambda": "define a helper function with def instead",

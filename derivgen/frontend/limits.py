@@ -13,4 +13,8 @@ RECURSION_LIMIT = 60000
 MAX_NODES = 100_000
 
 
+# Iterations of one for loop, which is unrolled: each adds its body's values to the graph.
+MAX_UNROLL = 10_000
+
+
 MAX_AXES = 64  # NumPy arrays have at most 64 dimensions

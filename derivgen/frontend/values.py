@@ -23,6 +23,9 @@ class Values:
         return isinstance(item, sp.logic.boolalg.BooleanAtom)
 
     def require_tensor(self, item, node):
+        if isinstance(item, tuple):
+            raise self.error(node, f"a tuple of {len(item)} values is not an array",
+                             "unpack it (a, b = ...) or index it (t[0])")
         if self.is_cond(item):
             raise self.error(node, "a condition can only be the first argument of where()",
                              "write where(condition, a, b)")
@@ -38,6 +41,9 @@ class Values:
     def as_value(self, item, node, what) -> int:
         if isinstance(item, Poison):
             raise item.error
+        if isinstance(item, tuple):
+            raise self.error(node, f"{what} returns a tuple of {len(item)} values, not an array",
+                             "derivgen differentiates one output: return a single array")
         if self.is_cond(item):
             raise self.error(node, f"{what} returns a condition, not a number")
         if isinstance(item, int):
