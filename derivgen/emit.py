@@ -696,14 +696,14 @@ class _Typing:
         self.reduced: dict[int, bool] = {}
 
     def cast(self, vid: int, text: str, like, gradient: bool = False) -> str:
-        # A transpose (an index, a reshape) is a view: of a 0-d array, a 0-d array where every
-        # other result of a single number is a NumPy scalar.
+        # A transpose (an index, a reshape) of a 0-d array is a 0-d array, where every other
+        # result of a single number is a NumPy scalar (OpSpec.zero_d).
         spec = ops.HEADS.get(type(self.graph[vid].template).__name__)
-        view = spec is not None and spec.zero_d
+        zero_d = spec is not None and spec.zero_d
         # A reduction along axis -1 or 0 of a 0-d input (NumPy allows it) gives its gradient
         # a dimension of size 1 back: a gradient of such a program is reshaped if it must be.
         shaped = gradient and self._reduced_along_axes(vid)
-        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid) and not view
+        if not like or (self.graph.takes_input(vid, self.typed) and not self._strong(vid) and not zero_d
                         and not shaped):
             return text
         self.used.add("typed")

@@ -1678,16 +1678,7 @@ def _inside(node, domain) -> bool:
 
 def _reads(node, name: str) -> bool:
     """Whether the expression reads the variable ``name``."""
-    return any(n.op == "var" and n.attrs["name"] == name for n in _nodes(node))
-
-
-def _nodes(node):
-    stack, out = [node], []
-    while stack:
-        n = stack.pop()
-        out.append(n)
-        stack.extend(n.children())
-    return out
+    return _contains(node, {"var"}, lambda n: n.attrs["name"] == name)
 
 
 def _constant(node) -> bool:
@@ -1726,11 +1717,12 @@ def walk(program: Program, live: bool = False):
 _CALLED = ("clamp", "where", "dot", "matmul", "transpose", "pow")  # ops spelled as calls (features)
 
 
-def _contains(node, ops) -> bool:
+def _contains(node, ops, where=lambda n: True) -> bool:
+    """Whether the expression has a node of one of ``ops`` (that ``where`` says True of)."""
     stack = [node]
     while stack:
         n = stack.pop()
-        if n.op in ops:
+        if n.op in ops and where(n):
             return True
         stack.extend(n.children())
     return False
