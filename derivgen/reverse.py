@@ -178,9 +178,18 @@ def _contribution(graph, shapes, sweep, value, arg: int, term, adjoint: int, gat
 _GATE = sp.Symbol("_gate")
 
 
-def _gate(graph, vid: int, needed) -> int | None:
+_INNER = tuple(sp.Symbol(f"_inner{i}") for i in range(3))
+_GATE_DEPTH = 8  # how many gated ops in a row a gate looks through
+
+
+def _gate(graph, vid: int, needed, depth: int = _GATE_DEPTH) -> int | None:
     """A condition value, false where the op computing ``vid`` passes no gradient to any
-    operand that needs one (its op entry's gate), or None where it may pass one everywhere."""
+    operand that needs one (its op entry's gate), or None where it may pass one everywhere.
+
+    An operand computed by a gated op passes its own gradient on only where its gate is
+    true, so the condition for that operand is both gates: where(c, sqrt(where(d, 0, p)), 2)
+    passes p a gradient only where c & ~d, and sqrt's term is computed on harmless values
+    everywhere else (the guard of a branch is a where of its own, gating nothing more)."""
     value = graph[vid]
     spec = ops.OPS.get(value.op)
     if spec is None or spec.gate is None or value.template is None:
@@ -189,15 +198,20 @@ def _gate(graph, vid: int, needed) -> int | None:
     if gates is None:
         return None
     conditions = []
+    binding = {placeholder(i): a for i, a in enumerate(value.args)}
     for operand, condition in zip(value.operands, gates):
         if isinstance(operand, sp.Symbol) and value.args[_index(operand)] in needed:
             if condition is None:
                 return None
+            inner = _gate(graph, value.args[_index(operand)], needed, depth - 1) if depth > 1 else None
+            if inner is not None:
+                symbol = _INNER[len(conditions)]
+                binding[symbol] = inner
+                condition = sp.And(condition, symbol)
             conditions.append(condition)
     condition = sp.Or(*conditions)
     if not conditions or isinstance(condition, sp.logic.boolalg.BooleanAtom):
         return None  # where(c, x, y) passes gradient to x or y everywhere: c | ~c is True
-    binding = {placeholder(i): a for i, a in enumerate(value.args)}
     binding[rules.OUT] = vid
     return graph.bind("cond", condition, binding)
 

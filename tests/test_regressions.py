@@ -841,3 +841,25 @@ def test_a_clamped_integer_constant_is_a_float_on_the_scalar_path(source):
         value = mod.forward(x)
         assert type(value) is float, (x, type(value))
         assert value == float(mod.forward(np.array(x)))
+
+
+@pytest.mark.parametrize("source", ["where(d > 0, sqrt(where(p < 1, 0, p)), 2)",
+                                    "where(d > 0, sqrt(where(p < 1, 0, relu(p - 2))), 2)",
+                                    "where(d > 0, sqrt(clamp(where(p < 1, -1, p - 2), 0)), 2) * d"])
+def test_the_gates_of_a_branch_and_of_a_gated_op_inside_it_are_both_kept(source):
+    # Found by fuzzing (seed 20261216): sqrt's term was guarded by the branch's condition
+    # alone, so at p = 0.5 it computed g / (2 * sqrt(0)), warning, for a gradient the inner
+    # where then made 0. The condition is both gates: d > 0 and the inner op's own.
+    mod = derivgen.compile(source)
+    p = np.array([0.5, 0.99, 1.5, 2.5, 4.0])
+    d = np.array([0.5, 2.0, 0.5, -1.0, 3.0])
+    args = {"p": p, "d": d}
+    with _strict():
+        value, grads = _all_paths(mod, *[args[n] for n in mod.INPUTS])
+    ref = reference.value_and_grad(source, args)
+    np.testing.assert_allclose(value, reference.to_float(ref.value), rtol=1e-12)
+    gp = dict(zip(mod.WRT, grads))["p"]
+    np.testing.assert_array_equal(gp[:2], 0.0)
+    smooth = ref.smooth["p"]
+    assert smooth.sum() >= 3
+    np.testing.assert_allclose(gp[smooth], reference.to_float(ref.grads["p"])[smooth], rtol=1e-10)
