@@ -377,7 +377,49 @@ def branch_guards(graph: Graph, output: int):
         unguarded = any(opaque for _, opaque in usable) or not _elementwise(value)
         if unguarded and value.op not in ops.SHAPED:
             zero_safe.add(vid)
+    _break_cycles(graph, guards, zero_safe)
     return guards, zero_safe
+
+
+def _break_cycles(graph: Graph, guards, zero_safe: set[int]) -> None:
+    """Leave out the conditions a value's guard cannot wait for: a condition computed from
+    another guarded value whose own guard's condition is computed from the first (each
+    would have to be replayed before the other). The value is then live on more positions
+    than it needs to be, and its gradient zero where none arrives, as for a condition
+    that reads the value itself. Values are taken in order and a condition is kept only
+    where its replay does not come back to the value: what is left has no cycle."""
+    for vid in sorted(guards):
+        positions = guards[vid]
+        alternatives, _ = next(iter(positions.values()))
+        conds = {c for alternative in alternatives for c, _ in alternative}
+        cyclic = {c for c in conds if _replay_reaches(graph, guards, c, vid)}
+        if not cyclic:
+            continue
+        kept = sorted({tuple(step for step in alternative if step[0] not in cyclic) for alternative in alternatives})
+        if any(not alternative for alternative in kept):
+            del guards[vid]  # live everywhere: nothing left to guard with
+        else:
+            for position, (_, safe) in positions.items():
+                positions[position] = ([list(alternative) for alternative in kept], safe)
+        if graph[vid].op not in ops.SHAPED:
+            zero_safe.add(vid)
+
+
+def _replay_reaches(graph: Graph, guards, start: int, vid: int) -> bool:
+    """Whether replaying ``start`` replays ``vid`` first: through the values it is computed
+    from and the conditions of their guards."""
+    seen, stack = set(), [start]
+    while stack:
+        v = stack.pop()
+        if v == vid:
+            return True
+        if v in seen:
+            continue
+        seen.add(v)
+        stack.extend(graph[v].args)
+        for alternatives, _ in guards.get(v, {}).values():
+            stack.extend(c for alternative in alternatives for c, _ in alternative)
+    return False
 
 
 def _reads(graph: Graph, cond: int, vid: int) -> bool:

@@ -253,9 +253,9 @@ def _masked(values, keep, in_place=False):
     # A negative value times False is -0.0, which np.where gives as +0.0: arctan2 and
     # division tell them apart (1 / where(c, x, 0) is +inf where c is false). x + 0.0 is x
     # for every other x, and +0.0 for -0.0.
-    if type(out) is np.ndarray:
+    if type(out) is np.ndarray and out.dtype.kind == "f":
         return np.add(out, 0.0, out=out)
-    return out + 0.0
+    return out + 0.0  # a float, also where values is an integer: where(c, 1, 0) is 1.0 or 0.0
 
 
 def _bad_grad_output(g, shape):

@@ -434,6 +434,8 @@ def _ev(node, arith, env, memo, trace):
             trace.edges.append((op, [operands[i] for i in positions if i < len(operands)]))
         if isinstance(trace, Trace) and op in PERIODIC:
             trace.periodic.append(operands[0])
+        if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
+            trace.powers.append(operands[0])
         value = arith.call(op, *operands)
     memo[key] = value
     if trace is not None:
@@ -456,13 +458,15 @@ PERIODIC = ("sin", "cos", "tan")
 
 class Trace(list):
     """Every value of an evaluation, in order, and the op that computed each (``ops``); the
-    operands of ops with an edge to their domain (``edges``) and of periodic ops (``periodic``)."""
+    operands of ops with an edge to their domain (``edges``) and of periodic ops (``periodic``),
+    and the bases of powers whose exponent reads a variable (``powers``)."""
 
     def __init__(self):
         super().__init__()
         self.ops: list[str] = []
         self.edges: list[tuple[str, list]] = []
         self.periodic: list = []
+        self.powers: list = []
 
 
 def _traced(trace: list, op: str, value) -> None:
@@ -2126,6 +2130,18 @@ def _undefined(edges) -> bool:
     return False
 
 
+def _negative_base(bases) -> bool:
+    """Whether a power whose exponent varies has a negative base: b**e is then real only at
+    integer e, so it has no derivative in e, and the gradient through its exponent is nan
+    (as PyTorch's and JAX's: g * out * log(b)) even where that exponent is locally constant
+    and the program's derivative is 0 (b**(0 * x))."""
+    for b in bases:
+        b = np.asarray(b)
+        if b.dtype.kind in "fO" and np.any(np.asarray(b < 0, dtype=bool)):
+            return True
+    return False
+
+
 def _edge_by_rounding(exact_edges, naive_edges) -> bool:
     """Whether an operand sits on an edge of its op's domain (sqrt's 0, arccos's 1) in the
     naive evaluation but not exactly: sqrt(sigmoid(-129)) in float32 is sqrt(0), whose
@@ -2198,6 +2214,7 @@ class Oracle:
             trace = Trace()
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
+                                           or _negative_base(exact_trace.powers)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))
             peak = 0.0

@@ -356,6 +356,24 @@ def test_arctan2_exactly_at_the_origin_skips_the_gradient_checks():
     assert oracle.reference(program, values, wrt=["x", "y"]).flips == {"float64": False, "float32": False}
 
 
+def test_a_negative_base_to_a_varying_exponent_skips_the_gradient_checks():
+    # p ** (0 * x) at p < 0: the program is 1 for every x, so d/dx is 0, but b ** e has no
+    # derivative in e at a negative base (nan by the rule, as in PyTorch and JAX), and the
+    # chain rule gives 0 * nan (found by fuzzing, seed 20261217). At p > 0 it is checked.
+    p = G.var("p", (), -2, 2)
+    x = G.var("x", (2,), -2, 2)
+    program = _program(G.mk("pow", p, G.mk("mul", G.const(0.0), x)), ("p", ()), ("x", (2,)))
+    oracle = G.Oracle()
+    values = {"p": np.array(-0.75), "x": np.array([0.5, -1.0])}
+    assert oracle.reference(program, values, wrt=["p", "x"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(program, values).failures
+    values = {"p": np.array(0.75), "x": np.array([0.5, -1.0])}
+    assert oracle.reference(program, values, wrt=["p", "x"]).flips == {"float64": False, "float32": False}
+    constant = _program(G.mk("pow", p, G.const(2.0)), ("p", ()))
+    assert oracle.reference(constant, {"p": np.array(-0.75)}, wrt=["p"]).flips == {
+        "float64": False, "float32": False}
+
+
 def test_a_periodic_op_of_an_argument_beyond_the_references_precision_skips_the_gradient_checks():
     # sin(cosh(p) - q): cosh(150) is 7e64, held to 1e15 at 50 digits, so the reference's
     # difference quotient in q is 0 where the derivative is -cos(...); at p = 2 it is checked.

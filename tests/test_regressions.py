@@ -863,3 +863,40 @@ def test_the_gates_of_a_branch_and_of_a_gated_op_inside_it_are_both_kept(source)
     smooth = ref.smooth["p"]
     assert smooth.sum() >= 3
     np.testing.assert_allclose(gp[smooth], reference.to_float(ref.grads["p"])[smooth], rtol=1e-10)
+
+
+def test_guards_whose_conditions_need_each_other_s_values_are_replayed_without_a_cycle():
+    # Found by fuzzing (seed 20261217): arcsin's guard needed the outer where's condition,
+    # which reads t0, which reads hypot, whose guard needed a condition reading arcsin:
+    # replaying either before the other recursed until "too large or too deeply nested".
+    source = ("def f(d, c, x, k, y):\n"
+              "    t0 = where(c > -1.6, 0.25 - y * y, square(arcsin(0.5 * sin(x))))\n"
+              "    t1 = maximum(maximum(k + d, y), ceil(hypot(k, 0.1)))\n"
+              "    return mean(arcsin(tanh(tanh(where((t0 + c) * t0 > 1.7,\n"
+              "                                       where(t1 < 1.8, t0 + t0, minimum(-1.0, x)), t1 * d + t0)))))\n")
+    mod = derivgen.compile(source)
+    inputs = {"d": np.array(0.419), "c": np.array([[0.255, 1.444, 0.077], [1.277, 0.727, -0.754]]),
+              "x": np.array([[-73.2, 126.5, -59.2], [-146.6, -81.9, 25.1]]), "k": np.array(1.306),
+              "y": np.array(0.25)}
+    args = [inputs[n] for n in mod.INPUTS]
+    value, grads = _all_paths(mod, *args)
+    exact = reference.value_and_grad(source, inputs)
+    np.testing.assert_allclose(value, reference.to_float(exact.value), rtol=1e-12)
+    for name, got in zip(mod.WRT, grads):
+        smooth = exact.smooth[name]
+        np.testing.assert_allclose(got[smooth], reference.to_float(exact.grads[name])[smooth], rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("source", ["sum(where(c > 0, sin(y), 0) - (where(c > 0, sin(y), 0) + y - where(c > 0, sin(y), 0)))",
+                                    "sum(where(c > 0, 1, 0) * y)"])
+def test_a_gradient_masked_from_an_integer_is_a_float_array(source):
+    # Found by fuzzing (seed 20261217): d/dy was _masked(1, c > 0) written over in place,
+    # an int64 array that cannot hold the + 0.0 that makes -0.0 into +0.0.
+    mod = derivgen.compile(source)
+    c, y = np.array([0.5, -0.5, 1.0]), np.array([0.2, 0.4, -0.3])
+    args = {"c": c, "y": y}
+    _, grads = _all_paths(mod, *[args[n] for n in mod.INPUTS])
+    gy = dict(zip(mod.WRT, grads))["y"]
+    assert gy.dtype == np.float64
+    want = np.where(c > 0, np.cos(y), 0.0) - 1 if "sin" in source else np.where(c > 0, 1.0, 0.0)
+    np.testing.assert_allclose(gy, want, rtol=1e-15)
