@@ -443,6 +443,13 @@ def _ev(node, arith, env, memo, trace):
     return value
 
 
+# Import lines a rendered program may start with: each binds a prefix to what it already means
+# (the programs spell np., torch., F., math. as written), through aliases of the same libraries.
+IMPORTS = ("import numpy as np", "import torch", "import torch.nn.functional as F", "import math",
+           "import autograd.numpy as np", "import jax.numpy as jnp", "from torch import nn",
+           "from torch.nn import functional as F", "import numpy", "from math import pi")
+
+
 # Ops whose derivative is infinite at an edge of their domain: (operand positions, edges).
 DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0.0,)), "log10": ((0,), (0.0,)),
                 "div": ((1,), (0.0,)), "pow": ((0,), (0.0,)), "arcsin": ((0,), (-1.0, 1.0)),
@@ -895,8 +902,7 @@ class Generator:
         if prog.style == "def":
             rng.shuffle(prog.inputs)
             if rng.random() < 0.3:
-                prog.imports = tuple(rng.sample(["import numpy as np", "import torch",
-                                                 "import torch.nn.functional as F", "import math"], 2))
+                prog.imports = tuple(rng.sample(IMPORTS, 2))
         else:
             prog.inputs = used_inputs(prog)
             prog.constants = {}

@@ -6,7 +6,7 @@ alike; every other node is rejected with a ParseError that names the construct a
 at its line and column. Helper functions are inlined at their call sites (``calls.py``);
 re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
-level; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
+level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
@@ -20,6 +20,7 @@ from ..graph import Graph, Program
 from .calls import Calls
 from .definitions import Definitions
 from .expressions import Expressions
+from .modules import Modules
 from .python import CompileTime
 from .reading import Reading, normalize
 from .statements import Statements
@@ -29,7 +30,7 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Statements, Expressions, CompileTime, Calls, Statics, Values):
+class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):
@@ -40,6 +41,7 @@ class Parser(Reading, Definitions, Statements, Expressions, CompileTime, Calls, 
         self.graph = Graph()
         self.functions: dict[str, ast.FunctionDef] = {}
         self.globals: dict[str, object] = {}
+        self.imports: dict[str, str] = {}  # local name -> module path (modules.py)
         self.inputs: dict[str, int] = {}
         self.free_inputs = False  # expression mode: unknown names become inputs
         self.call_stack: list[str] = []

@@ -7,7 +7,7 @@ import difflib
 
 from ..errors import UnsupportedError, UsageError
 from ..graph import Program
-from .language import KNOWN_IMPORTS, MODULE_ROOTS, is_const, is_docstring, short
+from .language import is_const, is_docstring, short
 
 
 class Definitions:
@@ -32,8 +32,8 @@ class Definitions:
                 self.functions[stmt.name] = stmt
             elif i == 0 and is_docstring(stmt):
                 continue
-            elif isinstance(stmt, (ast.Import, ast.ImportFrom)) and self._known_import(stmt):
-                continue  # accepted as documentation of the prefixes; nothing is imported
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self.read_import(stmt)  # what a name stands for; nothing is imported
             elif isinstance(stmt, ast.Pass):
                 continue
             elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
@@ -56,17 +56,12 @@ class Definitions:
         if not self.functions:
             raise self.error(tree.body[0] if tree.body else None,
                              "the source has no function definition and is not a single expression")
+        for name, fdef in self.functions.items():
+            if name in self.imports or name in self.globals:
+                raise self.error(fdef, f"'{short(name)}' is both a function and an imported or constant name",
+                                 "rename the function")
         entry = self._entry(function)
         return self._function(entry)
-
-    def _known_import(self, stmt) -> bool:
-        if isinstance(stmt, ast.Import):
-            return all(a.name in KNOWN_IMPORTS and (a.asname or a.name.split(".")[0]) in MODULE_ROOTS
-                       for a in stmt.names)
-        return (stmt.module in KNOWN_IMPORTS and stmt.level == 0
-                and all(f"{stmt.module}.{a.name}" in KNOWN_IMPORTS or a.name == "functional"
-                        for a in stmt.names)
-                and all((a.asname or a.name) in MODULE_ROOTS for a in stmt.names))
 
     def _entry(self, function: str | None) -> ast.FunctionDef:
         names = sorted(self.functions)
@@ -133,7 +128,8 @@ class Definitions:
 
     def _check_name(self, name: str, node) -> str:
         if name.startswith("__"):
-            raise self.error(node, f"names starting with '__' are not allowed: '{short(name)}'")
+            raise self.error(node, f"names starting with '__' are not allowed: '{short(name)}'",
+                             "choose a name without the leading '__'")
         return name
 
     def _target(self, node) -> str:

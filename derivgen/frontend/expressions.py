@@ -172,8 +172,9 @@ class Expressions:
         if node.attr.startswith("__"):
             raise self.error(node, f"dunder attributes such as .{short(node.attr)} are never accessed")
         dotted = dotted_name(node)
-        if dotted is not None and dotted.split(".")[0] in MODULE_ROOTS and dotted.split(".")[0] not in env:
-            prefix, rest = ops.strip_prefix(dotted)
+        path = self.module_path(dotted, env)
+        if path is not None:
+            prefix, rest = ops.strip_prefix(path)
             name = rest
             while name.endswith(".T"):
                 name = name[:-2]  # np.pi.T.T: a scalar's transpose is itself
@@ -228,12 +229,12 @@ class Expressions:
             if func.attr.startswith("__"):
                 raise self.error(func, f"dunder attributes such as .{short(func.attr)} are never accessed")
             dotted = dotted_name(func)
-            root = dotted.split(".")[0] if dotted else None
-            if dotted and root in MODULE_ROOTS and root not in env and root not in self.globals:
-                spec = ops.lookup(dotted)
+            path = self.module_path(dotted, env)
+            if path is not None:
+                spec = ops.lookup(path)
                 if spec is None:
                     raise self.unknown_function(func, dotted)
-                return self.call(spec, node, env, None, torch=root == "torch")
+                return self.call(spec, node, env, None, torch=path.startswith("torch."))
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

@@ -58,11 +58,6 @@ COMPARE = {ast.Lt: sp.StrictLessThan, ast.LtE: sp.LessThan, ast.Gt: sp.StrictGre
 MODULE_ROOTS = {"np", "numpy", "torch", "math", "F", "scipy"}
 
 
-# Top-level imports of these modules are accepted (and ignored: nothing is imported).
-KNOWN_IMPORTS = {"numpy", "torch", "math", "torch.nn.functional", "torch.nn", "scipy.special",
-                 "torch.special", "scipy"}
-
-
 OP_TEXT = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>", ast.BitXor: "^",
             ast.BitAnd: "&", ast.BitOr: "|", ast.Is: "is", ast.IsNot: "is not", ast.In: "in",
             ast.NotIn: "not in"}

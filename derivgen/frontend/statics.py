@@ -89,7 +89,7 @@ class Statics:
     def _index_item(self, node, env):
         if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
             return node.value
-        if isinstance(node, ast.Attribute) and dotted_name(node) in _NEW_AXIS:
+        if isinstance(node, ast.Attribute) and self.module_path(dotted_name(node), env) in _NEW_AXIS:
             return None
         if isinstance(node, ast.Slice):
             start, stop, step = (None if part is None or (isinstance(part, ast.Constant) and part.value is None)
