@@ -481,7 +481,8 @@ class _Module:
 
     @property
     def signature(self) -> str:
-        return ", ".join(self.program.inputs)
+        defaults = self.program.defaults
+        return ", ".join(f"{n}={defaults[n]!r}" if n in defaults else n for n in self.program.inputs)
 
 
 def describe(program: Program, grad: Gradient, wrt: tuple[str, ...], header: str,

@@ -676,6 +676,8 @@ def _unguarded(expr: sp.Basic) -> sp.Basic:
             return e
         if _two_way(e) and e.args[0].cond == cond:
             return strip(e.args[taken].expr, cond, taken)
+        if _two_way(e) and e.args[0].cond == sp.Not(cond):  # a guard where(~c, x, safe) in b
+            return strip(e.args[1 - taken].expr, cond, taken)
         return e.func(*(strip(a, cond, taken) for a in e.args))
 
     return expr.replace(_two_way, lambda e: sp.Piecewise(

@@ -174,3 +174,4 @@ class Program:
     source: str
     filename: str
     text: str  # the expression or the entry function's source, for docstrings
+    defaults: dict = field(default_factory=dict)  # input name -> its default, an int or a float

@@ -203,7 +203,8 @@ class Rewriter:
                             operands=value.operands, static=value.static, zero_safe=value.zero_safe)
 
     def run(self, guards: dict[int, dict[int, tuple[list[list[tuple[int, bool]]], float]]],
-            zero_safe: set[int] = frozenset()) -> dict[int, int]:
+            zero_safe: set[int] = frozenset(), own_shape: set[int] = frozenset()) -> dict[int, int]:
+        self.own_shape = own_shape
         for value in self.old.values:
             if value.id not in self.map:
                 self._replay_guarded(value, guards, zero_safe)
@@ -235,7 +236,8 @@ class Rewriter:
         if value.id in zero_safe:  # its rule's terms are 0 where its adjoint is (rules.py)
             value = replace(value, zero_safe=True)
         for position, (alternatives, safe) in sorted(guards.get(value.id, {}).items()):
-            args = args[:position] + (self._guarded(args[position], alternatives, safe),) + args[position + 1:]
+            guarded = self._guarded(args[position], alternatives, safe, value.id in self.own_shape)
+            args = args[:position] + (guarded,) + args[position + 1:]
         first = len(self.new.values)
         if value.op == "logsumexp":
             replaced = self.logsumexp(args[0], value.static, value.lo)
@@ -247,12 +249,18 @@ class Rewriter:
                 if new.op not in ops.SHAPED and new.template is not None:
                     self.new.values[new.id] = replace(new, zero_safe=True)
 
-    def _guarded(self, arg: int, alternatives: list[list[tuple[int, bool]]], safe: float) -> int:
+    def _guarded(self, arg: int, alternatives: list[list[tuple[int, bool]]], safe: float,
+                 own_shape: bool = False) -> int:
         """``arg`` where it is live, ``safe`` elsewhere: nowhere without alternatives, one
-        where per condition (innermost first) with one, their disjunction with several."""
+        where per condition (innermost first) with one, their disjunction with several.
+        ``own_shape``: the value is read by an op that is not elementwise (a transpose, a
+        reduction), so its shape must stay its own: conditions that may have axes the
+        argument has not are taken down to its shape below."""
         if not alternatives:
             return self._guard(arg, None, False, safe)
-        if len(alternatives) == 1:
+        within = self.new[arg].lo
+        if len(alternatives) == 1 and (not own_shape or all(self.new[self.map[c]].hi <= within
+                                                              for c, _ in alternatives[0])):
             for cond, selected in alternatives[0]:
                 arg = self._guard(arg, self.map[cond], selected, safe)
             return arg
@@ -268,9 +276,10 @@ class Rewriter:
         renamed = {s: placeholder(i) for i, s in enumerate(used)}
         cond = self.new.add("cond", live.xreplace(renamed), tuple(conds[int(s.name[2:])] for s in used),
                             operands=tuple(placeholder(i) for i in range(len(used))))
-        # The alternatives come from different wheres, whose conditions may have shapes that
-        # the other paths do not: the disjunction is taken down to the argument's own shape (a
-        # position is live where any position it is broadcast to is), which guarding keeps.
+        # The conditions may have shapes that the argument does not (the alternatives come from
+        # different wheres, or a where broadcasts the argument): the disjunction is taken down
+        # to the argument's own shape (a position is live where any position it is broadcast
+        # to is), which guarding keeps.
         shape = self.new[arg]
         cond = self.new.add("live", S.live(A0, A1), (cond, arg), labels=(shape.lo, shape.hi), operands=(A0, A1))
         return self._guard(arg, cond, True, safe)
@@ -378,7 +387,30 @@ def branch_guards(graph: Graph, output: int):
         if unguarded and value.op not in ops.SHAPED:
             zero_safe.add(vid)
     _break_cycles(graph, guards, zero_safe)
-    return guards, zero_safe
+    return guards, zero_safe, _shape_read(graph, guards)
+
+
+def _shape_read(graph: Graph, guards) -> set[int]:
+    """The guarded values whose shape an op that is not elementwise reads, through the
+    elementwise values computed from them: x / x of shape () transposed, where a guard by a
+    condition of shape (2, 1) would make it (2, 1) and its transpose (1, 2)."""
+    users: dict[int, list[int]] = {}
+    for value in graph.values:
+        for a in set(value.args):
+            users.setdefault(a, []).append(value.id)
+    shaped = set()
+    for vid in guards:
+        seen, stack = set(), [vid]
+        while stack:
+            v = stack.pop()
+            if v in seen:
+                continue
+            seen.add(v)
+            if v != vid and not _elementwise(graph[v]):
+                shaped.add(vid)
+                break
+            stack.extend(users.get(v, ()))
+    return shaped
 
 
 def _break_cycles(graph: Graph, guards, zero_safe: set[int]) -> None:
@@ -493,6 +525,5 @@ def optimize(program: Program) -> Program:
     """The program with stability rewrites and NaN-safe where branches applied."""
     rewriter = Rewriter(program.graph)
     mapping = rewriter.run(*branch_guards(program.graph, program.output))
-    return Program(rewriter.new, program.inputs, {n: mapping[v] for n, v in program.input_ids.items()},
-                   mapping[program.output], program.name, program.kind, program.source,
-                   program.filename, program.text)
+    return replace(program, graph=rewriter.new, input_ids={n: mapping[v] for n, v in program.input_ids.items()},
+                   output=mapping[program.output])

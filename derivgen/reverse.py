@@ -43,11 +43,15 @@ def own_graph(grad: Gradient) -> Gradient:
     return replace(grad, graph=grad.graph.copy())
 
 
+_CONDITIONS = ("cond", "live")  # boolean values: no gradient flows through them
+
+
 def active_values(graph: Graph, sources: set[int]) -> set[int]:
-    """Values that depend on a source through differentiable operands."""
+    """Values that depend on a source through differentiable operands (not conditions:
+    comparisons, and guards' conditions taken down to a value's shape)."""
     active = set(sources)
     for value in graph.values:
-        if value.op != "cond" and any(a in active for a in value.args):
+        if value.op not in _CONDITIONS and any(a in active for a in value.args):
             active.add(value.id)
     return active
 

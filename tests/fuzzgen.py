@@ -177,6 +177,7 @@ class Program:
     style: str = "expr"  # "expr" (one expression) or "def"
     wrt: tuple | None = None
     imports: tuple = ()
+    defaults: dict = field(default_factory=dict)  # input name -> the text of its default (the last input's)
     family: str = "general"
     seed: int | None = None
 
@@ -432,6 +433,7 @@ def _ev(node, arith, env, memo, trace):
         if isinstance(trace, Trace) and op in DOMAIN_EDGES:
             positions, _ = DOMAIN_EDGES[op]
             trace.edges.append((op, [operands[i] for i in positions if i < len(operands)]))
+            trace.sources.append([_source_op(node.args[i]) for i in positions if i < len(operands)])
         if isinstance(trace, Trace) and op in PERIODIC:
             trace.periodic.append(operands[0])
         if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
@@ -458,6 +460,19 @@ DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0
                 "arctan2": ((0, 1), (0.0,)), "hypot": ((0, 1), (0.0,))}
 
 
+# Ops that tend to an edge of a domain (arccos's 1) without reaching it at any finite argument:
+# an operand of theirs exactly on such an edge is there by rounding, at any precision the
+# reference has (erf(-128) is -1 + 1e-7116).
+SATURATING = ("erf", "tanh", "sigmoid")
+
+
+def _source_op(node) -> str:
+    """The op a value comes from, looking through negation and the ops that move elements."""
+    while node.op in LAYOUT or node.op == "neg":
+        node = node.args[0]
+    return node.op
+
+
 # Periodic ops: their derivative at an argument of magnitude 10**k needs the argument to k more
 # digits than its value does (see _beyond_precision).
 PERIODIC = ("sin", "cos", "tan")
@@ -472,6 +487,7 @@ class Trace(list):
         super().__init__()
         self.ops: list[str] = []
         self.edges: list[tuple[str, list]] = []
+        self.sources: list[list[str]] = []  # for each of edges, the ops its operands come from
         self.periodic: list = []
         self.powers: list = []
 
@@ -734,7 +750,10 @@ def render(program: Program, full=False) -> str:
         lines.append(f"    return {render_expr(helper.ret, full)}")
         lines.append("")
         lines.append("")
-    lines.append(f"def f({', '.join(spec.name for spec in program.inputs)}):")
+    params = [spec.name for spec in program.inputs]
+    if params and params[-1] in program.defaults:  # the oracle passes every input: the default is only read
+        params[-1] += f"={program.defaults[params[-1]]}"
+    lines.append(f"def f({', '.join(params)}):")
     lines.extend(_render_body(program.body, full))
     lines.append(f"    return {render_expr(program.ret, full)}")
     return "\n".join(lines) + "\n"
@@ -903,6 +922,9 @@ class Generator:
             rng.shuffle(prog.inputs)
             if rng.random() < 0.3:
                 prog.imports = tuple(rng.sample(IMPORTS, 2))
+            if rng.random() < 0.15 and prog.inputs:
+                prog.defaults = {prog.inputs[-1].name: rng.choice(("0.5", "-1", "2.0", "1e-08", "EPS"))
+                                 if self.constants else rng.choice(("0.5", "-1", "2.0", "1e-08"))}
         else:
             prog.inputs = used_inputs(prog)
             prog.constants = {}
@@ -1866,6 +1888,9 @@ def features(program: Program) -> set:
         found.add("module-constant")
     if program.style == "def":
         found.add("def")
+        if program.inputs and program.inputs[-1].name in program.defaults:
+            found.add("entry-default")
+        found.update(f"import:{line}" for line in program.imports)
     if all(s.shape == () for s in program.inputs):
         found.add("scalar-program")
     if program.family == "loss":
@@ -2148,6 +2173,20 @@ def _negative_base(bases) -> bool:
     return False
 
 
+def _saturated(trace: Trace) -> bool:
+    """Whether an operand on a domain edge of +-1 comes from an op that only tends to it
+    (arccos(erf(-128))): its value is on the edge by the reference's own rounding, and so is
+    its finite-difference gradient (0 where the float chain rule gives -inf * 0)."""
+    for (op, operands), sources in zip(trace.edges, trace.sources):
+        edges = [e for e in DOMAIN_EDGES[op][1] if e != 0.0]
+        for e, source in zip(operands, sources):
+            e = np.asarray(e)
+            if source in SATURATING and e.dtype.kind in "fO" and any(
+                    np.any(np.asarray(e == edge, dtype=bool)) for edge in edges):
+                return True
+    return False
+
+
 def _edge_by_rounding(exact_edges, naive_edges) -> bool:
     """Whether an operand sits on an edge of its op's domain (sqrt's 0, arccos's 1) in the
     naive evaluation but not exactly: sqrt(sigmoid(-129)) in float32 is sqrt(0), whose
@@ -2220,7 +2259,7 @@ class Oracle:
             trace = Trace()
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
-                                           or _negative_base(exact_trace.powers)
+                                           or _negative_base(exact_trace.powers) or _saturated(exact_trace)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))
             peak = 0.0

@@ -135,7 +135,7 @@ HOSTILE = [
     (f"@{CANARY_IMPORT}.thing\ndef f(x):\n    return x", "decorators", 1, 2),
     (f"X = {CANARY_IMPORT}\ndef f(x):\n    return x", "unknown function '__import__'", 1, 5),
     (f"def g(a, b={CANARY_IMPORT}):\n    return a\ndef f(x):\n    return g(x)", "'__import__'", 1, 12),
-    (f"def f(x={CANARY_IMPORT}):\n    return x", "cannot have defaults", 1, 9),
+    (f"def f(x={CANARY_IMPORT}):\n    return x", "unknown function '__import__'", 1, 9),
     ("if __name__ == '__main__':\n    pass\ndef f(x):\n    return x", "if statements", 1, 1),
 ]
 

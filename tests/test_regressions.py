@@ -900,3 +900,23 @@ def test_a_gradient_masked_from_an_integer_is_a_float_array(source):
     assert gy.dtype == np.float64
     want = np.where(c > 0, np.cos(y), 0.0) - 1 if "sin" in source else np.where(c > 0, 1.0, 0.0)
     np.testing.assert_allclose(gy, want, rtol=1e-15)
+
+
+@pytest.mark.parametrize("source, wrt", [
+    ("where(p > 0.8, where(x / x > -1.7, y, y), where(True, sinh(z), (x / x).T))", ["y"]),
+    ("where(p > 0.8, sqrt(x), 1.0) + sum(sqrt(x).T * z)", None),
+    ("where(p > 0.8, log(x) * y, 1.0) + mean(log(x))", None),
+])
+def test_a_guard_by_a_condition_of_a_larger_shape_keeps_the_value_s_own_shape(source, wrt):
+    # Found by fuzzing (seed 20261217): x / x, a number, was guarded by p > 0.8 of shape
+    # (2, 1) as x / where(p > 0.8, x, 1.0), so its transpose was (1, 2) and broadcasting the
+    # result with (2, 3) failed. The condition is now taken down to the value's shape.
+    mod = derivgen.compile(source, wrt=wrt)
+    inputs = {"p": np.array([[0.5], [0.9]]), "y": np.array(0.5), "x": np.array(1.5), "z": np.array([0.5, 0.25, 2.0])}
+    args = [inputs[n] for n in mod.INPUTS]
+    value, grads = _all_paths(mod, *args)
+    exact = reference.value_and_grad(source, {n: inputs[n] for n in mod.INPUTS}, wrt=list(mod.WRT))
+    np.testing.assert_allclose(value, reference.to_float(exact.value), rtol=1e-12)
+    for name, got in zip(mod.WRT, grads):
+        assert np.shape(got) == np.shape(inputs[name])
+        np.testing.assert_allclose(got, reference.to_float(exact.grads[name]), rtol=1e-9, atol=1e-14)

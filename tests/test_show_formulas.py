@@ -51,7 +51,12 @@ def _sum_to(g, like, full=None):
 
 
 def _reduction(f):
-    return lambda x, keepdims, *axes: f(x, axis=tuple(int(a) for a in axes) or None, keepdims=bool(keepdims))
+    def reduce(x, keepdims, *axes):
+        # One axis as an int, as the generated code writes it: NumPy reduces a 0-d array along
+        # axis 0 or -1 given as an int, and refuses the tuple (0,).
+        axis = int(axes[0]) if len(axes) == 1 else tuple(int(a) for a in axes) or None
+        return f(x, axis=axis, keepdims=bool(keepdims))
+    return reduce
 
 
 def _logsumexp(x, axis=None, keepdims=False):

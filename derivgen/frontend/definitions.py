@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 
 from ..errors import UnsupportedError, UsageError
 from ..graph import Program
-from .language import is_const, is_docstring, short
+from .language import Poison, is_const, is_docstring, short, to_float
 
 
 class Definitions:
@@ -95,9 +96,6 @@ class Definitions:
             bad = bad[0] if isinstance(bad, list) else bad
             raise self.error(bad, "the entry function takes plain positional parameters only "
                                   "(no *args, **kwargs, keyword-only or positional-only)")
-        if args.defaults:
-            raise self.error(args.defaults[0], "the entry function's parameters cannot have defaults",
-                             "every parameter is an input; move constants into the body")
         if not args.args:
             raise self.error(fdef, f"function '{fdef.name}' has no parameters: nothing to differentiate")
         env = {}
@@ -108,12 +106,35 @@ class Definitions:
             self.inputs[name] = vid
             env[name] = vid
         self._check_decorators(fdef)
+        defaults = self._defaults(fdef)
         self.call_stack.append(fdef.name)
         result = self.run_body(fdef, env)
         out = self.as_value(result, self.returned_at or fdef, f"function '{fdef.name}'")
         text = ast.get_source_segment(self.source, fdef) or fdef.name
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, fdef.name, "function",
-                       self.source, self.filename, text)
+                       self.source, self.filename, text, defaults)
+
+    def _defaults(self, fdef) -> dict:
+        """The entry function's defaults: each a number known at compile time (it becomes
+        the default of the generated functions' parameter, which is still an input)."""
+        args = fdef.args.args
+        defaults = {}
+        for a, node in zip(args[len(args) - len(fdef.args.defaults):], fdef.args.defaults):
+            if isinstance(node, ast.Constant) and node.value is None:
+                raise self.error(node, f"the default of '{a.arg}' cannot be None: every parameter is an input",
+                                 "pass it always, or make it a number (an optional input is not supported)")
+            value = self.expr(node, {})
+            if isinstance(value, Poison):
+                raise value.error
+            if not is_const(value) or not (value.is_Integer or value.is_Float or value.is_Rational):
+                raise self.error(node, f"the default of '{a.arg}' must be a number known at compile time",
+                                 "write a literal such as 0.1, or a constant (EPS = 1e-8); "
+                                 "an optional array input is not supported: pass it always")
+            number = int(value) if value.is_Integer else to_float(value)
+            if not math.isfinite(number):
+                raise self.error(node, f"the default of '{a.arg}' is not a finite number")
+            defaults[a.arg] = number
+        return defaults
 
     def _check_parameters(self, fdef):
         seen = set()
