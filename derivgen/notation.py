@@ -46,7 +46,8 @@ class expand_dims(S.Opaque):
         return g if g.is_Number else None
 
 
-_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
+_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "max",
+               "reduce_min": "min"}
 
 
 def _precedence(expr) -> int:
@@ -155,6 +156,7 @@ class TextPrinter(StrPrinter):
         return f"{_REDUCTIONS[type(expr).__name__]}({', '.join(args)})"
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
+    _print_reduce_max = _print_reduce_min = _print_reduction
 
     def _print_Piecewise(self, expr):
         *pieces, (last, cond) = expr.args
@@ -195,6 +197,7 @@ class LatexFormulaPrinter(LatexPrinter):
         return rf"{text}^{{{exp}}}" if exp else text
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
+    _print_reduce_max = _print_reduce_min = _print_reduction
 
     _print_matrix_transpose = _print_transpose
 

@@ -403,6 +403,10 @@ _register("sum", "reduction", 1, _sum_exact,
 _register("mean", "reduction", 1, _mean_exact,
           lambda x, axis=None, keepdims=False: np.mean(x, axis=_axis(axis), keepdims=keepdims))
 _register("logsumexp", "reduction", 1, _logsumexp_exact, _logsumexp_naive)
+for _name, _fn in (("amax", np.max), ("amin", np.min)):
+    _register(_name, "reduction", 1,
+              lambda ctx, x, axis=None, keepdims=False, fn=_fn: _obj(fn(x, axis=_axis(axis), keepdims=keepdims)),
+              lambda x, axis=None, keepdims=False, fn=_fn: fn(x, axis=_axis(axis), keepdims=keepdims), rounds=False)
 _register("matmul", "linalg", 2, lambda ctx, a, b: _obj(np.matmul(a, b)), np.matmul)
 _register("dot", "linalg", 2, lambda ctx, a, b: _obj(np.dot(a, b)), np.dot)
 _register("transpose", "linalg", 1, lambda ctx, x: np.transpose(x), np.transpose, rounds=False)
@@ -665,7 +669,8 @@ _HEADS = {
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
     "matmul": "matmul", "dot": "dot", "transpose": "transpose",
 }
-_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp"}
+_REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
+               "reduce_min": "amin"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze",
           "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis",
           "flip": "flip"}

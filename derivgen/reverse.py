@@ -196,8 +196,10 @@ def _gate(graph, vid: int, needed, depth: int = _GATE_DEPTH) -> int | None:
     everywhere else (the guard of a branch is a where of its own, gating nothing more)."""
     value = graph[vid]
     spec = ops.OPS.get(value.op)
-    if spec is None or spec.gate is None or value.template is None:
+    if spec is None or value.template is None:
         return None
+    if spec.gate is None:
+        return _passed_on(graph, value, spec, needed, depth)
     gates = spec.gate(value.operands)
     if gates is None:
         return None
@@ -218,6 +220,34 @@ def _gate(graph, vid: int, needed, depth: int = _GATE_DEPTH) -> int | None:
         return None  # where(c, x, y) passes gradient to x or y everywhere: c | ~c is True
     binding[rules.OUT] = vid
     return graph.bind("cond", condition, binding)
+
+
+def _passed_on(graph, value, spec, needed, depth: int) -> int | None:
+    """The gate of an elementwise op with none of its own: its operands' gates, which it
+    passes on (atan(where(c, 0, y)) passes y a gradient only where ~c), or None.
+
+    Only the gates of where are passed on: a branch not taken is often a constant that a
+    user's op cannot take (sqrt(atan(0))). The gates of clamp, relu and maximum would be
+    too, but a clamp's bounds usually keep its users inside their domain (BCE's
+    log1p(-clamp(p, eps, 1 - eps))), where the harmless values would cost passes for nothing."""
+    if spec.kind != "elementwise" or depth <= 1:
+        return None
+    inner = []
+    for operand in value.operands:
+        if isinstance(operand, sp.Symbol) and value.args[_index(operand)] in needed:
+            arg = value.args[_index(operand)]
+            if graph[arg].op != "where" and ops.OPS.get(graph[arg].op) is not None and ops.OPS[graph[arg].op].gate:
+                return None  # a gate of clamp, relu or maximum: not passed on (above)
+            gate = _gate(graph, arg, needed, depth - 1)
+            if gate is None:
+                return None
+            inner.append(gate)
+    if not inner:
+        return None
+    if len(set(inner)) == 1:
+        return inner[0]
+    return graph.add("cond", sp.Or(*_INNER[:len(inner)]).xreplace(
+        {s: placeholder(i) for i, s in enumerate(_INNER)}), tuple(inner))
 
 
 def _gradient(graph, shapes, sweep, vid: int, contributions) -> int:

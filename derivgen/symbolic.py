@@ -92,6 +92,8 @@ shaped_condition = _opaque("shaped_condition", None, "(value, *operands): value 
 reduce_sum = _opaque("reduce_sum", None, "sum(x, axis, keepdims)")
 reduce_mean = _opaque("reduce_mean", None, "mean(x, axis, keepdims)")
 reduce_logsumexp = _opaque("reduce_logsumexp", None, "logsumexp(x, axis, keepdims)")
+reduce_max = _opaque("reduce_max", None, "max(x, axis, keepdims)")
+reduce_min = _opaque("reduce_min", None, "min(x, axis, keepdims)")
 max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
 # Moving elements: an index, a new shape, an axes order are Static operands.
 getitem = _opaque("getitem", 2, "x[index]")

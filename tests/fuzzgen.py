@@ -79,7 +79,7 @@ UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tan
 BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
-REDUCTIONS = ["sum", "mean", "logsumexp"]
+REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # Ops that move elements; a node's attrs["static"] holds their static arguments as one tuple,
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
@@ -318,7 +318,7 @@ def _interval(op, args, attrs, shape):
         lo, hi = ivs[0]
         if op == "sum":
             return _mul_iv((lo, hi), (n, n))
-        if op == "mean":
+        if op in ("mean", "amax", "amin"):
             return lo, hi
         return lo + math.log(n), hi + math.log(n)
     if op in ("matmul", "dot"):

@@ -731,7 +731,10 @@ def _reduction_spellings(op, numpy_args, torch_args, method_args) -> tuple[Spell
         sources += [call("np.", numpy_args), call("numpy.", numpy_args)]
         if torch_args is not None:
             sources.append(call("torch.", torch_args))
-    sources += [f"x.{op}({args})" for args in method_args]
+    if op in ("amax", "amin"):  # np.max, np.min; the method only with axis= (calls.py refuses x.max(1))
+        sources.append(call("np.", numpy_args).replace(f"np.{op}(", f"np.{op[1:]}("))
+        if numpy_args.startswith("axis=") or not numpy_args:  # bare max(x, 1) is Python's max: refused
+            sources += [f"x.{op[1:]}({numpy_args})", call("", numpy_args).replace(f"{op}(", f"{op[1:]}(")]
     return tuple(as_spelling(s) for s in sources)
 
 
@@ -742,8 +745,11 @@ def reduction(op, reference) -> OpInfo:
             return reference(x, **keywords)
 
         key = f"{op}/{name}"
-        samples = _shaped(key, REDUCTION_SHAPES[shapes])
-        samples += _shaped(key, [s for s in REDUCTION_SHAPES[shapes] if s[0] in FLOAT32_REDUCTION_SAMPLES],
+        shape_list = REDUCTION_SHAPES[shapes]
+        if op in ("amax", "amin"):  # of no elements: an error in NumPy, as in derivgen
+            shape_list = [s for s in shape_list if not s[0].startswith("empty")]
+        samples = _shaped(key, shape_list)
+        samples += _shaped(key, [s for s in shape_list if s[0] in FLOAT32_REDUCTION_SAMPLES],
                            "float32")
         if op == "logsumexp":
             samples += [extreme(n, [x], dtype=dtype) for n, x, dtype in LOGSUMEXP_EXTREMES]
@@ -767,7 +773,8 @@ LOGSUMEXP = replace(LOGSUMEXP, variants=LOGSUMEXP.variants + (
     _logsumexp_rewrite("exp(x) / sum(exp(x))", softmax),
     _logsumexp_rewrite("exp(x) / sum(exp(x), axis=-1, keepdims=True)", lambda x: softmax(x, axis=-1)),
 ))
-REDUCTIONS = [reduction("sum", np.sum), reduction("mean", np.mean), LOGSUMEXP]
+REDUCTIONS = [reduction("sum", np.sum), reduction("mean", np.mean), LOGSUMEXP, reduction("amax", np.max),
+              reduction("amin", np.min)]
 
 
 # ---- linear algebra ---------------------------------------------------------------------------

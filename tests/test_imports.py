@@ -37,6 +37,7 @@ def _same(aliased: str, plain: str):
     ("from numpy import exp, sin", "np.sum(exp(sin(x)))", "np.sum(np.exp(np.sin(x)))"),
     ("import numpy as onp", "x[onp.newaxis].sum()", "x[np.newaxis].sum()"),
     ("import numpy as onp\nimport numpy as onp", "onp.sum(x)", "np.sum(x)"),
+    ("import autograd.numpy as np\nimport numpy as np", "np.sum(np.sin(x))", "np.sum(np.sin(x))"),
 ])
 def test_an_imported_name_means_its_library(imports, call, plain):
     _same(f"{imports}\n\ndef f(x):\n    return {call}\n", f"def f(x):\n    return {plain}\n")

@@ -920,3 +920,22 @@ def test_a_guard_by_a_condition_of_a_larger_shape_keeps_the_value_s_own_shape(so
     for name, got in zip(mod.WRT, grads):
         assert np.shape(got) == np.shape(inputs[name])
         np.testing.assert_allclose(got, reference.to_float(exact.grads[name]), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("source", ["sqrt(arctan(where(c > 0, 0.0, y)))", "sqrt(expm1(where(y < 1, 0.0, y - 1))) * c",
+                                    "sum(sqrt(tanh(where(c > 0, 0.0, y))) @ z)"])
+def test_a_gate_is_passed_on_through_elementwise_ops_without_one(source):
+    # Found by fuzzing (seed 20261218): sqrt(t1) @ c with t1 = atan(where(|atan(y)| >= 1, 0,
+    # ...)) computed g / (2 * sqrt(0)), warning, where the where then passed y nothing: atan
+    # has no gate of its own, and now passes on its operand's.
+    mod = derivgen.compile(source)
+    inputs = {"c": np.array([1.0, -1.0, 2.0]), "y": np.array([0.5, 0.7, 3.0]), "z": np.array([1.0, 2.0, 3.0])}
+    args = [inputs[n] for n in mod.INPUTS]
+    with _strict():
+        value, grads = _all_paths(mod, *args)
+    exact = reference.value_and_grad(source, {n: inputs[n] for n in mod.INPUTS})
+    np.testing.assert_allclose(value, reference.to_float(exact.value), rtol=1e-12)
+    gy = dict(zip(mod.WRT, grads))["y"]
+    smooth = exact.smooth["y"]
+    np.testing.assert_allclose(gy[smooth], reference.to_float(exact.grads["y"])[smooth], rtol=1e-9, atol=1e-14)
+    assert np.isfinite(gy).all()

@@ -17,8 +17,29 @@ VARARGS = ("shape", "axes", "order")
 class Calls:
     """Calls of ops (their parameters bound and checked) and of helper functions (inlined)."""
 
+    def _check_max(self, spec, node, self_node, torch: bool) -> None:
+        """max and min with an axis mean the values in NumPy (np.max(x, 1), x.max(axis=1))
+        but (values, indices) in PyTorch (torch.max(x, 1), x.max(dim=1), x.max(1)), and
+        torch.max(a, b) and Python's max(a, b) are maximum(a, b): those are refused, not guessed."""
+        name = _spelled(node)
+        if spec.name not in ("amax", "amin") or name not in ("max", "min"):
+            return
+        keywords = {kw.arg for kw in node.keywords}
+        values = f"{'torch.' if torch else 'x.'}a{name}"
+        if torch and (node.args[1:] or "dim" in keywords):
+            raise self.error(node, f"torch.{name}(x, dim) returns (values, indices), and torch.{name}(a, b) "
+                                   f"is the elementwise {name}imum", f"write torch.a{name}(x, dim) for the values, "
+                                                                     f"or torch.{name}imum(a, b)")
+        if self_node is not None and (node.args or "dim" in keywords):
+            raise self.error(node, f"x.{name}(dim) is the values in NumPy but (values, indices) in PyTorch",
+                             f"write x.{name}(axis=...) or {values}(dim) for the values")
+        if self_node is None and not torch and isinstance(node.func, ast.Name) and node.args[1:]:
+            raise self.error(node, f"{name}(a, b) is the elementwise {name}imum in Python",
+                             f"write {name}imum(a, b), or np.{name}(x, axis=...) for a reduction")
+
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):
         spec = _transpose_overload(spec, node, self_node, torch)
+        self._check_max(spec, node, self_node, torch)
         bound = self.bind_arguments(spec, node, self_node)
         operands, static = [], {}
         for param in spec.params:
@@ -168,6 +189,10 @@ class Calls:
             self.call_stack.pop()
         self.inlined[key] = result
         return result
+
+
+def _spelled(node: ast.Call) -> str:
+    return node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
 
 
 def _transpose_overload(spec, node, self_node, torch: bool):

@@ -105,8 +105,9 @@ class Modules:
         if name not in _PACKAGES and name not in _ROOTS and name in sys.stdlib_module_names:
             raise self.error(at, f"import statements cannot bind '{name}': it names another module",
                              f"import {path} under another name")
-        if self.imports.get(name, path) != path:
-            raise self.error(at, f"'{short(name)}' is bound twice", "use one name for one module")
+        if canonical(self.imports.get(name, path)) != library:  # numpy and autograd.numpy are one
+            raise self.error(at, f"'{short(name)}' is bound twice, to two libraries",
+                             "use one name for one library")
         self.imports[name] = path
 
     def _not_a_library(self, stmt, module: str) -> Exception:

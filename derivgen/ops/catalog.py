@@ -115,6 +115,9 @@ def _reduction_rule(op):
             return (expand,)
         if op == "mean":  # divide by the count of reduced elements (before expanding: cheaper)
             return (S.expand_reduced(G / S.size_ratio(SHAPE, OUT_SHAPE), *static),)
+        if op in ("amax", "amin"):  # to the elements equal to the result, split evenly among ties
+            hit = S.where(sp.Eq(ops[0], S.expand_reduced(OUT, *static)), ONE, ZERO)
+            return (expand * hit / S.expand_reduced(S.reduce_sum(hit, *static), *static),)
         # logsumexp: softmax weights exp(x - lse), with lse broadcast back over x.
         return (expand * sp.exp(ops[0] - S.expand_reduced(OUT, *static)),)
     return rule
@@ -235,6 +238,14 @@ for _name, _head, _numpy, _helper, _summed in (
                     head=_head, rule=_reduction_rule(_name), numpy=_numpy, helper=_helper, gradient="expanded",
                     summed=_summed, promotes=1,
                     note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
+# max and min over axes (np.max, np.amax, x.max(axis=...), torch.amax(x, dim)): the gradient
+# goes to the elements equal to the result, split evenly among ties (NumPy autograd's and
+# torch.amax's convention). torch.max(x, dim) returns (values, indices): calls.py refuses it.
+for _name, _head, _numpy in (("amax", S.reduce_max, "max"), ("amin", S.reduce_min, "min")):
+    register(OpSpec(_name, _REDUCE, "reduction",
+                    lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes),
+                    (_name, _numpy), head=_head, rule=_reduction_rule(_name), numpy=_numpy, gradient="expanded",
+                    promotes=1, note="ties split the gradient evenly, as torch.amax and NumPy autograd do"))
 register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
                 rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),
                 scalar=False, gradient="shaped", shape=shapes.matmul, promotes=2))
