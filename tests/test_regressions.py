@@ -939,3 +939,21 @@ def test_a_gate_is_passed_on_through_elementwise_ops_without_one(source):
     smooth = exact.smooth["y"]
     np.testing.assert_allclose(gy[smooth], reference.to_float(exact.grads["y"])[smooth], rtol=1e-9, atol=1e-14)
     assert np.isfinite(gy).all()
+
+
+@pytest.mark.parametrize("source", ["sum(arccos(x)[1])", "sum(where(c > 0, arccos(x), 0.5)[[1, 1], -2:])",
+                                    "sum(sqrt(x + 1)[:, 1:])"])
+def test_an_element_an_index_leaves_out_sends_no_nan_from_an_infinite_rule(source):
+    # Found by fuzzing (seed 20261219): arccos(-1) inside a where, reduced and indexed so that
+    # row 0 was left out: its adjoint was 0 and its term -0 / sqrt(1 - 1) = nan, where the
+    # program's derivative in that element is 0 (or another path's, finite).
+    mod = derivgen.compile(source)
+    inputs = {"x": np.array([[-1.0, 0.25, 0.5], [0.5, -0.25, 0.75]]), "c": np.array([1.0, -1.0, 2.0])}
+    args = [inputs[n] for n in mod.INPUTS]
+    with _strict():
+        value, grads = _all_paths(mod, *args)
+    exact = reference.value_and_grad(source, {n: inputs[n] for n in mod.INPUTS})
+    np.testing.assert_allclose(value, reference.to_float(exact.value), rtol=1e-12)
+    gx = dict(zip(mod.WRT, grads))["x"]
+    assert np.isfinite(gx).all()
+    np.testing.assert_allclose(gx, reference.to_float(exact.grads["x"]), rtol=1e-9, atol=1e-14)
