@@ -436,6 +436,8 @@ def _ev(node, arith, env, memo, trace):
             trace.sources.append([_source_op(node.args[i]) for i in positions if i < len(operands)])
         if isinstance(trace, Trace) and op in PERIODIC:
             trace.periodic.append(operands[0])
+        if isinstance(trace, Trace) and op in ("maximum", "minimum"):
+            trace.ties.append(operands)
         if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
             trace.powers.append(operands[0])
         value = arith.call(op, *operands)
@@ -490,6 +492,7 @@ class Trace(list):
         self.sources: list[list[str]] = []  # for each of edges, the ops its operands come from
         self.periodic: list = []
         self.powers: list = []
+        self.ties: list = []  # the operands of maximum and minimum
 
 
 def _traced(trace: list, op: str, value) -> None:
@@ -2161,6 +2164,19 @@ def _undefined(edges) -> bool:
     return False
 
 
+def _tied(pairs) -> bool:
+    """Whether maximum or minimum is evaluated at a tie of two varying operands: its gradient
+    there is a convention (split 0.5 / 0.5, as in PyTorch), and a program constant in an input
+    through it (minimum(p, maximum(x, p)) is p) has derivative 0 where the convention gives
+    0.25 (found by fuzzing, seed 20261220): the program's derivative is not the ops'."""
+    for a, b in pairs:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size:
+            if np.any(np.asarray(np.broadcast_arrays(a, b)[0] == np.broadcast_arrays(a, b)[1], dtype=bool)):
+                return True
+    return False
+
+
 def _negative_base(bases) -> bool:
     """Whether a power whose exponent varies has a negative base: b**e is then real only at
     integer e, so it has no derivative in e, and the gradient through its exponent is nan
@@ -2260,6 +2276,7 @@ class Oracle:
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
                                            or _negative_base(exact_trace.powers) or _saturated(exact_trace)
+                                           or _tied(exact_trace.ties)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))
             peak = 0.0

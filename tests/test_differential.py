@@ -374,6 +374,19 @@ def test_arccos_of_erf_saturated_past_the_references_precision_skips_the_gradien
         "float64": False, "float32": False}
 
 
+def test_a_tie_of_maximum_or_minimum_skips_the_gradient_checks():
+    # minimum(p, maximum(x, p)) is p for every x: d/dx is 0, but at x == p both ops split the
+    # gradient 0.5 / 0.5 (PyTorch's convention) and give 0.25 (found by fuzzing, seed 20261220).
+    x, p = G.var("x", (), -2, 2), G.var("p", (2,), -2, 2)
+    program = _program(G.mk("minimum", p, G.mk("maximum", x, p)), ("x", ()), ("p", (2,)))
+    oracle = G.Oracle()
+    values = {"x": np.array(0.92499244), "p": np.array([0.92499244, 1.5])}
+    assert oracle.reference(program, values, wrt=["x", "p"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(program, values).failures
+    values = {"x": np.array(1.9), "p": np.array([0.92499244, 1.5])}  # no tie: maximum is x
+    assert oracle.reference(program, values, wrt=["x", "p"]).flips == {"float64": False, "float32": False}
+
+
 def test_a_negative_base_to_a_varying_exponent_skips_the_gradient_checks():
     # p ** (0 * x) at p < 0: the program is 1 for every x, so d/dx is 0, but b ** e has no
     # derivative in e at a negative base (nan by the rule, as in PyTorch and JAX), and the

@@ -147,6 +147,15 @@ class Expressions:
             hint = BINOP_HINTS.get(type(op))
             raise self.error(node, f"the operator {OP_TEXT.get(type(op), type(op).__name__)} is not supported",
                              hint, UnsupportedError)
+        if name in ("add", "sub", "mul", "div") and self.is_cond(left) != self.is_cond(right):
+            # A condition beside a number is 1.0 where true and 0.0 elsewhere, as NumPy
+            # computes with a bool array ((x > 0) * 1.0). Two conditions are not numbers there
+            # (True + True is True, True - True an error): & and | combine them.
+            left, right = (self.as_number(item, node) for item in (left, right))
+        elif self.is_cond(left) and self.is_cond(right):
+            raise self.error(node, "arithmetic of two conditions is not a number in NumPy "
+                                   "(True + True is True)", "combine them with & or |, or write "
+                                                            "where(c, 1.0, 0.0) for the numbers")
         self.require_tensor(left, node)
         self.require_tensor(right, node)
         if name == "matmul":
@@ -154,6 +163,12 @@ class Expressions:
         if name == "div" and is_const(right) and right.is_zero:
             raise self.error(node, "division by a zero constant")
         return self.apply(name, ops.OPERATORS[name], [left, right], node)
+
+    def as_number(self, item, node):
+        """A condition as the numbers 1.0 and 0.0 (anything else as it is)."""
+        if not self.is_cond(item):
+            return item
+        return self.apply_op(ops.OPS["where"], [item, sp.Float(1.0), sp.Float(0.0)], {}, node)
 
     def visit_Compare(self, node, env):
         if len(node.ops) != 1:
