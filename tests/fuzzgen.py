@@ -2171,9 +2171,9 @@ def _tied(pairs) -> bool:
     0.25 (found by fuzzing, seed 20261220): the program's derivative is not the ops'."""
     for a, b in pairs:
         a, b = np.asarray(a), np.asarray(b)
-        if a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size:
-            if np.any(np.asarray(np.broadcast_arrays(a, b)[0] == np.broadcast_arrays(a, b)[1], dtype=bool)):
-                return True
+        if a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size and np.any(
+                np.asarray(np.broadcast_arrays(a, b)[0] == np.broadcast_arrays(a, b)[1], dtype=bool)):
+            return True
     return False
 
 
