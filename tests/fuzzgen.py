@@ -396,6 +396,9 @@ def run(program: Program, arith, values: dict, memo: dict | None = None, trace: 
             env[stmt.target] = value if stmt.aug is None else arith.call(stmt.aug, env[stmt.target], value)
             if trace is not None:
                 _traced(trace, stmt.aug or "assign", env[stmt.target])
+            if isinstance(trace, Trace):
+                trace.kinked_names[stmt.target] = (trace.kinked[id(stmt.expr)]
+                                                   or stmt.aug is not None and trace.kinked_names.get(stmt.target, False))
     return _ev(program.ret, arith, env, memo, trace)
 
 
@@ -417,7 +420,12 @@ def _ev(node, arith, env, memo, trace):
             if param not in local:
                 local[param] = arith.constant(helper.defaults[param].attrs["value"])
         inner = Program([], helper.ret, helper.body)
+        if isinstance(trace, Trace):
+            outer = trace.kinked_names
+            trace.kinked_names = {param: any(trace.kinked[id(arg)] for arg in node.args) for param in helper.params}
         value = run(inner, arith, local, {}, trace)
+        if isinstance(trace, Trace):
+            trace.kinked_names = outer
     elif op == "clamp":
         x, lo, hi = (None if a is None else _ev(a, arith, env, memo, trace) for a in node.args)
         value = arith.call("clamp", x, lo, hi)
@@ -444,7 +452,45 @@ def _ev(node, arith, env, memo, trace):
     memo[key] = value
     if trace is not None:
         _traced(trace, op, value)
+    if isinstance(trace, Trace):
+        _track_ties(node, value, trace)
     return value
+
+
+def _track_ties(node, value, trace: Trace) -> None:
+    """Marks ``node`` as kinked when its value depends on a tie of maximum or minimum (or of
+    amax or amin), and records a tie evaluated on kinked operands (``trace.nested_tie``).
+
+    At one tie the ops' convention (split 0.5 / 0.5) is the mean of the two one-sided
+    derivatives, which is what the reference's differences see; a tie whose operands' derivatives
+    depend on another tie's choice composes the conventions (0.5 * 0.5) where the program may be
+    smooth: minimum(p, maximum(x, p)) is p, derivative 0 in x, convention 0.25 (seed 20261220)."""
+    op = node.op
+    if op == "var":
+        below = trace.kinked_names.get(node.attrs["name"], False)
+    elif op == "call":
+        below = trace.kinked.get(id(node.attrs["helper"].ret), False) or any(
+            trace.kinked.get(id(a), False) for a in node.args if a is not None)
+    else:
+        below = any(trace.kinked.get(id(a), False) for a in node.args if a is not None)
+    tied = False
+    if op in ("maximum", "minimum") and len(node.args) == 2:
+        a, b = (np.asarray(getattr(v, "value", v)) for v in (trace.operand_values[id(a)] for a in node.args))
+        if a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size:
+            a, b = np.broadcast_arrays(a, b)
+            tied = bool(np.any(np.asarray(a == b, dtype=bool)))
+    elif op in ("amax", "amin"):
+        x = trace.operand_values[id(node.args[0])]
+        x, axis, peak = np.asarray(getattr(x, "value", x)), node.attrs.get("axis"), np.asarray(getattr(value, "value", value))
+        if x.dtype.kind in "fO" and x.size:
+            if axis is not None and not node.attrs.get("keepdims", False):
+                peak = np.expand_dims(peak, axis)
+            hits = np.asarray(x == peak, dtype=bool)
+            tied = bool(np.any(hits.sum(axis=axis) > 1))
+    if tied and below:
+        trace.nested_tie = True
+    trace.kinked[id(node)] = below or tied
+    trace.operand_values[id(node)] = value
 
 
 # Import lines a rendered program may start with: each binds a prefix to what it already means
@@ -493,6 +539,12 @@ class Trace(list):
         self.periodic: list = []
         self.powers: list = []
         self.steps: list = []  # the operands of floor and ceil
+        # for _track_ties: each node's value and whether it depends on a tie, by id; the same
+        # for the names assigned in the scope being evaluated; whether a tie read a tie
+        self.operand_values: dict[int, object] = {}
+        self.kinked: dict[int, bool] = {}
+        self.kinked_names: dict[str, bool] = {}
+        self.nested_tie = False
 
 
 def _traced(trace: list, op: str, value) -> None:
@@ -2285,6 +2337,7 @@ class Oracle:
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
                                            or _negative_base(exact_trace.powers) or _saturated(exact_trace)
+                                           or exact_trace.nested_tie
                                            or _near_step(exact_trace.steps, dtype)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))

@@ -409,6 +409,29 @@ def test_a_negative_base_to_a_varying_exponent_skips_the_gradient_checks():
         "float64": False, "float32": False}
 
 
+def test_a_tie_of_maximum_or_minimum_read_by_another_tie_skips_the_gradient_checks():
+    # minimum(p, maximum(x, p)) at x == p is p: d/dx is 0 on both sides, but the ties' 0.5 / 0.5
+    # conventions compose to 0.25 (found by fuzzing, seed 20261220). One tie alone is a kink the
+    # reference sees (its one-sided differences disagree) and is checked as such; two ties side
+    # by side (maximum(x, p) + minimum(x, p) is x + p) compose linearly and are checked too.
+    x, p = G.var("x", (2,), -2, 2), G.var("p", (2,), -2, 2)
+    nested = _program(G.mk("minimum", p, G.mk("maximum", x, p)), ("x", (2,)), ("p", (2,)))
+    oracle = G.Oracle()
+    tied = {"x": np.array([0.5, -1.0]), "p": np.array([0.5, 0.25])}
+    assert oracle.reference(nested, tied, wrt=["x", "p"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(nested, tied).failures
+    apart = {"x": np.array([0.75, -1.0]), "p": np.array([0.5, 0.25])}
+    assert oracle.reference(nested, apart, wrt=["x", "p"]).flips == {"float64": False, "float32": False}
+    side_by_side = _program(G.mk("add", G.mk("maximum", x, p), G.mk("minimum", x, p)), ("x", (2,)), ("p", (2,)))
+    assert oracle.reference(side_by_side, tied, wrt=["x", "p"]).flips == {"float64": False, "float32": False}
+    assert not oracle.check(side_by_side, tied).failures
+    through_a_reduction = _program(G.mk("maximum", G.mk("amax", G.mk("maximum", x, p)), G.const(0.5)),
+                                   ("x", (2,)), ("p", (2,)))
+    assert oracle.reference(through_a_reduction, tied, wrt=["x", "p"]).flips == {
+        "float64": True, "float32": True}
+    assert not oracle.check(through_a_reduction, tied).failures
+
+
 def test_a_periodic_op_of_an_argument_beyond_the_references_precision_skips_the_gradient_checks():
     # sin(cosh(p) - q): cosh(150) is 7e64, held to 1e15 at 50 digits, so the reference's
     # difference quotient in q is 0 where the derivative is -cos(...); at p = 2 it is checked.
