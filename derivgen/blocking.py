@@ -37,7 +37,7 @@ import sympy as sp
 from . import symbolic as S
 from .backends.numpy.runtime import _Blocks
 from .graph import Graph, Value, placeholder
-from .ops import AXES, BLOCKABLE, HEADS, SHAPE_OPERANDS, SUMMED
+from .ops import AXES, BLOCKABLE, HEADS, SHAPE_OPERANDS, SIZES, SUMMED
 from .reverse import Gradient
 
 # Elements per block, set where the generated code reads it (the run-time _Blocks.size): four
@@ -359,7 +359,7 @@ class _Splitter:
             if (vid, ctx) in self.memo:
                 self.memo[vid, "loop"] = self.memo[vid, ctx]
                 return
-        if value.op == "shape" and self.const(vid) and not all(
+        if (value.op == "shape" or value.op in SIZES) and self.const(vid) and not all(
                 self.value_of(a).template is None for a in value.args):
             raise _Refuse  # a shape read off a computed value: it would be computed whole
         reductions = _reductions(value.template) if vid not in self.pre else []

@@ -202,6 +202,7 @@ class FunctionBuilder:
         self.fresh: set[int] = set()  # inlined values that are new arrays, used only where inlined
         self.where = where  # building a blocked function: value id -> part of it
         self.named = named  # values computed before the loop over blocks and read in it
+        self.takes: dict[int, bool] = {}  # Graph.takes_input's memo
 
     def build(self, namer: naming.Namer, computed=None) -> tuple[list[Section], dict[int, str], int]:
         """The function's sections, the names of its roots and its operation count.
@@ -320,17 +321,25 @@ class FunctionBuilder:
         scalars = frozenset(i for i, a in enumerate(value.args)
                             if self.backend.arrays and not self.graph[a].lo
                             and self.graph[a].template is not None)
+        # Operands that are Python numbers computed when the module runs (len(x), 1/len(x)):
+        # a NumPy function of them is a float64 scalar, which NumPy would let decide the
+        # dtype of arrays it meets, so such a call is made a Python float (derivgen/ops/sizes.py).
+        plain = frozenset(i for i, a in enumerate(value.args)
+                          if self.backend.arrays and self.graph[a].template is not None
+                          and not self.graph.takes_input(a, self.takes))
         fresh = frozenset(i for i, a in enumerate(value.args)
                           if self.backend.arrays and a in self.fresh)
         arrays = frozenset(i for i, a in enumerate(value.args)
                            if self.backend.arrays and self.graph[a].op in ("input", "grad_output"))
-        key = (value.template, self.backend.name, shape, scalars, fresh, arrays)
+        key = (value.template, self.backend.name, shape, scalars, fresh, arrays, plain)
         cached = self.cache.get(key)
         if cached is None:
             tokens = {placeholder(i): (("-" if negative else "") + f"\0{i}\0", prec)
                       for i, (prec, negative) in enumerate(shape)}
             printer = self.backend.printer(tokens, self.aliases, scalars={placeholder(i) for i in scalars},
-                                   fresh={placeholder(i) for i in fresh}, arrays={placeholder(i) for i in arrays})
+                                           fresh={placeholder(i) for i in fresh},
+                                           arrays={placeholder(i) for i in arrays},
+                                           plain={placeholder(i) for i in plain})
             code = printer.doprint(value.template)
             cached = self.cache[key] = (code, frozenset(printer.used), printed_precedence(code))
         expr, used, prec = cached

@@ -448,7 +448,7 @@ class _Writer:
         layout = self.layout
         if isinstance(expr, sp.Symbol):
             return (leaf or self._template_symbol)(expr)
-        if not expr.free_symbols or isinstance(expr, (notation.size, S.sum_product, S.mean_product)):
+        if not expr.free_symbols or isinstance(expr, (notation.size, S.size_of, S.sum_product, S.mean_product)):
             return layout.scalar
         if isinstance(expr, (notation.sum_to, notation.broadcast_to)):
             like = expr.args[1]

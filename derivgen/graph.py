@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .ops import SIZES
+
 _PLACEHOLDERS: list[sp.Symbol] = []
 
 
@@ -144,8 +146,9 @@ class Graph:
 
     def takes_input(self, vid: int, memo: dict) -> bool:
         """Whether an input (or grad_output) reaches ``vid``, shapes aside: if not, the
-        value is a plain number whatever the inputs (a mean's 1/n), with no dtype of its own."""
-        return self.reaches(vid, memo, lambda v: True if v.template is None else False if v.op == "shape" else None)
+        value is a plain number whatever the inputs (a mean's 1/n, len(x)), with no dtype of its own."""
+        return self.reaches(vid, memo, lambda v: True if v.template is None
+                            else False if v.op == "shape" or v.op in SIZES else None)
 
     def ancestors(self, roots) -> set[int]:
         """Every value the roots depend on, roots included (iterative: graphs can be deep)."""

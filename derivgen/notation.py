@@ -7,7 +7,8 @@ NumPy's words, what the generated code does with shapes: ``size(x)``,
 ``sum_to(g, b.shape)`` (a gradient summed back over the axes broadcasting stretched),
 ``expand_dims(g, axis=1)``, ``broadcast_to(g, x.shape)``, ``outer(a, b)``, ``x.mT``,
 ``reshape(g, x.shape)`` and ``scatter(g, x.shape, [index])`` (zeros of that shape with g
-added in at the index: the gradient of ``x[index]``).
+added in at the index: the gradient of ``x[index]``). Sizes a source reads are written as
+it reads them: ``x.shape[0]``, ``x.size``, ``x.ndim``.
 """
 
 from __future__ import annotations
@@ -132,6 +133,12 @@ class TextPrinter(StrPrinter):
         g, like, static = expr.args
         return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
 
+    def _print_size_of(self, expr):  # x.shape[0], x.size, x.ndim
+        x, static = expr.args
+        text = self._print(x) if _is_atomic(x) else f"({self._print(x)})"
+        kind, *rest = static.value
+        return f"{text}.shape[{rest[0]}]" if kind == "shape" else f"{text}.{kind}"
+
     def _print_Static(self, expr):  # an op's static arguments, as its call takes them
         return ", ".join(repr(v) for v in expr.value)
 
@@ -244,6 +251,13 @@ class LatexFormulaPrinter(LatexPrinter):
         shape = (self._print(like) if isinstance(like, sp.Tuple)
                  else rf"\operatorname{{shape}}\left({self._print(like)}\right)")
         return self._call("reshape", [self._print(g), shape], exp)
+
+    def _print_size_of(self, expr, exp=None):  # x.shape[0] as shape(x)[0], x.size, x.ndim
+        x, static = expr.args
+        kind, *rest = static.value
+        text = self._call("shape" if kind == "shape" else kind, [self._print(x)])
+        text = rf"{text}_{{{rest[0]}}}" if kind == "shape" else text
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
 
     def _print_Static(self, expr):
         return ", ".join(self._code(repr(v)) for v in expr.value)

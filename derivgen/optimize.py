@@ -54,6 +54,7 @@ class Rewriter:
         self.old = old
         self.new = Graph()
         self.map: dict[int, int] = {}
+        self.takes: dict[int, bool] = {}  # Graph.takes_input's memo over the new graph
 
     # ---- building values in the new graph -----------------------------------------
     def value(self, vid: int) -> Value:
@@ -70,7 +71,7 @@ class Rewriter:
         return self.new.add("neg", -A0, (arg,), operands=(A0,))
 
     def binary(self, op: str, template, a: int, b: int) -> int:
-        if op in PARTS:
+        if op in PARTS and self.new.takes_input(a, self.takes) == self.new.takes_input(b, self.takes):
             return self.shared(op, template, (a, b), (A0, A1))
         return self.new.add(op, template, (a, b), operands=(A0, A1))
 
@@ -196,7 +197,10 @@ class Rewriter:
     def copy(self, value: Value, args: tuple[int, ...]) -> int:
         if value.template is None:
             return self.new.leaf(value.op, value.name, value.lo, value.hi)
-        if value.op in PARTS and all(isinstance(o, sp.Symbol) for o in value.operands):
+        # (Not of a Python number computed at run time, len(x): the helper's exp of it would
+        # be a float64 NumPy scalar, which makes a float32 operand's result float64.)
+        if (value.op in PARTS and all(isinstance(o, sp.Symbol) for o in value.operands)
+                and all(self.new.takes_input(a, self.takes) for a in args)):
             return self.shared(value.op, value.template, args, value.operands)
         structural = value.op in ops.STRUCTURAL or value.op == "const"
         return self.new.add(value.op, value.template, args, labels=value.lo if structural else None,

@@ -444,6 +444,24 @@ for _name, _fn in _LAYOUT.items():
               lambda x, args, fn=_fn: fn(x, *args), rounds=False)
 
 
+def _size(x, what) -> int:
+    """x.shape[axis] (("shape", axis, rank): rank sizes unpacked), x.size or x.ndim."""
+    shape = np.shape(x)
+    if what[0] == "size":
+        return math.prod(shape)
+    if what[0] == "ndim":
+        return len(shape)
+    _, axis, rank = what
+    if rank is not None and rank != len(shape):
+        raise ValueError(f"{len(shape)} sizes unpacked into {rank} names")
+    return shape[axis]
+
+
+# An integer read off a shape (derivgen/ops/sizes.py): exact in both arithmetics, no gradient.
+_register("size", "size", 1, lambda ctx, x, args: _obj(np.asarray(ctx.mpf(_size(x, args)))),
+          lambda x, args: np.asarray(_size(x, args)), rounds=False)
+
+
 # ---- arithmetic ---------------------------------------------------------------------------------
 
 class Perturbation:
@@ -632,6 +650,8 @@ class Naive:
                                      keepdims=static.get("keepdims", False)))
         if kernel.name == "transpose":
             return np.transpose(bads[0])
+        if kernel.kind == "size":  # read off the shape alone: no exception reaches it
+            return np.zeros((), dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
         product = np.matmul if kernel.name == "matmul" else np.dot
@@ -740,6 +760,10 @@ def _compile(expr) -> Plan:
         value, *operands = expr.args
         same = [_fold("eq", [_compile(o), _compile(o)]) for o in operands]
         return _fold("and" if not value else "or", [_const(bool(value)), *same])
+    if head == "size_of":  # an integer read off a shape: its operand, then which one
+        operand = _compile(expr.args[0])
+        what = expr.args[1].value
+        return lambda arith, args: arith.call("size", operand(arith, args), args=what)
     if head in _MOVED:  # an op that moves elements: its operand, then its static arguments
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value

@@ -48,10 +48,10 @@ _CONDITIONS = ("cond", "live")  # boolean values: no gradient flows through them
 
 def active_values(graph: Graph, sources: set[int]) -> set[int]:
     """Values that depend on a source through differentiable operands (not conditions:
-    comparisons, and guards' conditions taken down to a value's shape)."""
+    comparisons, and guards' conditions taken down to a value's shape; not sizes: len(x))."""
     active = set(sources)
     for value in graph.values:
-        if value.op not in _CONDITIONS and any(a in active for a in value.args):
+        if value.op not in _CONDITIONS and value.op not in ops.SIZES and any(a in active for a in value.args):
             active.add(value.id)
     return active
 

@@ -105,6 +105,8 @@ permute = _opaque("permute", 2, "np.transpose(x, order)")
 swapaxes = _opaque("swapaxes", 2, "np.swapaxes(x, a, b)")
 moveaxis = _opaque("moveaxis", 2, "np.moveaxis(x, source, destination)")
 flip = _opaque("flip", 2, "np.flip(x, axes)")
+# An integer read off x's shape when the module runs (derivgen/ops/sizes.py).
+size_of = _opaque("size_of", 2, "x.shape[axis], x.size or x.ndim: (x, Static((what, ...)))")
 matmul = _opaque("matmul", 2, "a @ b")
 dot = _opaque("dot", 2, "np.dot(a, b)")
 transpose = _opaque("transpose", 1, "x.T")

@@ -84,6 +84,19 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip"]
+# Integers read off an input's shape (derivgen/ops/sizes.py): (what, forms) where a form is
+# how the source reads it; "{x}" is the array, "{axis}" the axis.
+SIZE_FORMS = {
+    "shape": ("{x}.shape[{axis}]", "np.shape({x})[{axis}]", "{x}.size({axis})", "{x}.size(dim={axis})",
+              "np.size({x}, {axis})", "{x}.size()[{axis}]"),
+    "len": ("len({x})",),
+    "size": ("{x}.size", "np.size({x})", "{x}.numel()", "torch.numel({x})", "{x}.nelement()"),
+    "ndim": ("{x}.ndim", "np.ndim({x})", "{x}.dim()", "len({x}.shape)", "{x}.ndimension()"),
+}
+# A condition as the numbers 1.0 and 0.0: bare beside a number in + - * / (the first form),
+# or cast ("{c}" is the condition, parenthesised).
+NUMBER_FORMS = ("{c}", "{c}.float()", "{c}.double()", "{c}.astype(float)", "{c}.astype(np.float32)",
+                "{c}.astype('float64')")
 ALIASES = {"arcsin": ["asin"], "arccos": ["acos"], "arctan": ["atan"], "arcsinh": ["asinh"],
            "arccosh": ["acosh"], "arctanh": ["atanh"], "abs": ["absolute", "fabs"], "sigmoid": ["expit"],
            "arctan2": ["atan2"], "pow": ["power", "pow"], "clamp": ["clip"], "transpose": ["t"]}
@@ -196,8 +209,10 @@ def _shape_of(op, args, attrs):
             return attrs["shape"]
         if op in ("const", "bool"):
             return ()
-        if op == "call":
+        if op in ("call",):
             return attrs["shape"]
+        if op == "size":
+            return ()
         if op in REDUCTIONS:
             keepdims = attrs.get("keepdims", False)
             return np.sum(np.zeros(shapes[0]), axis=attrs.get("axis"), keepdims=keepdims).shape
@@ -257,11 +272,11 @@ def _interval(op, args, attrs, shape):
     """Bounds of a node's value, from its operands' bounds (inf where unknown)."""
     ivs = [(a.lo, a.hi) if a is not None else None for a in args]
     inf = math.inf
-    if op == "const":
+    if op in ("const", "size"):
         return attrs["value"], attrs["value"]
     if op in ("var", "call"):
         return attrs.get("lo", -inf), attrs.get("hi", inf)
-    if op == "bool" or op in CONDITIONS or op in ("and", "or", "not"):
+    if op in ("bool", "number") or op in CONDITIONS or op in ("and", "or", "not"):
         return 0.0, 1.0
     if any(iv is not None and (math.isnan(iv[0]) or math.isnan(iv[1])) for iv in ivs):
         return -inf, inf
@@ -434,6 +449,11 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
+    elif op == "size":
+        value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
+    elif op == "number":  # a condition as the numbers 1.0 and 0.0
+        value = arith.call("where", _ev(node.args[0], arith, env, memo, trace), arith.constant(1.0),
+                           arith.constant(0.0))
     elif op == "ifexp":  # a if c else b with c known at compile time: the other is never evaluated
         value = _ev(node.args[0], arith, env, memo, trace)
     else:
@@ -446,6 +466,8 @@ def _ev(node, arith, env, memo, trace):
             trace.periodic.append(operands[0])
         if isinstance(trace, Trace) and op in ("floor", "ceil"):
             trace.steps.append(operands[0])
+        if isinstance(trace, Trace) and op in ("eq", "ne") and node.args[0] is not node.args[1]:
+            trace.equalities.append(operands)
         if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
             trace.powers.append(operands[0])
         value = arith.call(op, *operands)
@@ -539,6 +561,7 @@ class Trace(list):
         self.periodic: list = []
         self.powers: list = []
         self.steps: list = []  # the operands of floor and ceil
+        self.equalities: list = []  # the operands of == and != (of two different nodes)
         # for _track_ties: each node's value and whether it depends on a tie, by id; the same
         # for the names assigned in the scope being evaluated; whether a tie read a tie
         self.operand_values: dict[int, object] = {}
@@ -612,10 +635,16 @@ def _r(node, full=False):
         return f"{sub(a[0], prec)} {'&' if op == 'and' else '|'} {sub(a[1], prec, strict=True)}", prec
     if op in CONDITIONS:
         return f"{sub(a[0], P_OR)} {CONDITIONS[op]} {sub(a[1], P_OR)}", P_CMP
-    if op == "transpose" and spell.get("attribute", True):
+    if op == "transpose" and spell.get("attribute", True) and _reads_input(a[0]):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
     if op in LAYOUT:
         return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
+    if op == "number":
+        return NUMBER_FORMS[spell.get("form", 0)].format(c=f"({arg(a[0])})"), P_ATOM
+    if op == "size":
+        what = node.attrs["what"]
+        form = spell.get("form") or {"shape": "{x}.shape[{axis}]"}.get(what[0], "{x}." + what[0])  # (shrunk)
+        return form.format(x=sub(a[0], P_ATOM), axis=what[1] if what[0] == "shape" else ""), P_ATOM
     if op == "ifexp":
         taken, other = sub(a[0], P_CMP), sub(a[1], P_CMP)
         cond = node.attrs["cond"]
@@ -633,7 +662,8 @@ def _r(node, full=False):
     receiver = operands[0] if operands else None
     while receiver is not None and receiver.op == "transpose":
         receiver = receiver.args[0]
-    method = spell.get("method", False) and receiver is not None and receiver.op != "const"
+    method = (spell.get("method", False) and receiver is not None and receiver.op != "const"
+              and _reads_input(receiver))
     keywords = spell.get("keywords", {})
     if op in REDUCTIONS:
         extra = []
@@ -1077,7 +1107,7 @@ class Generator:
             return None
         if not top and (depth <= 0 or self.rng.random() < 0.2):
             return self.leaf(shape, scope)
-        builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6),
+        builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6), (self.as_number, 2),
                     (self.binary_function, 6), (self.where, 7), (self.guard, 8), (self.clamp, 4),
                     (self.constant_where, 2), (self.ifexp, 1.5)]
         if not scope.elementwise:
@@ -1099,6 +1129,8 @@ class Generator:
     def leaf(self, shape, scope) -> Node | None:
         rng = self.rng
         shape = tuple(shape)
+        if shape == () and not scope.elementwise and scope.vars and rng.random() < 0.12:
+            return self.size(scope)
         if shape == () and (rng.random() < 0.3 or not scope.create and not scope.vars):
             return self.constant()
         matches = [v for v in scope.vars if v[1] == shape]
@@ -1115,6 +1147,21 @@ class Generator:
         if shape == ():
             return self.constant()
         return None
+
+    def size(self, scope) -> Node:
+        """An integer read off the shape of a value in scope: x.shape[-1], len(x), x.size, x.ndim."""
+        rng = self.rng
+        shaped = [v for v in scope.vars if v[1]]
+        name, shape, lo, hi = rng.choice(shaped if shaped and rng.random() < 0.7 else scope.vars)
+        kinds = ["size", "ndim"] + (["shape"] * 4 + ["len"] if shape else [])
+        kind = rng.choice(kinds)
+        if kind in ("shape", "len"):
+            axis = 0 if kind == "len" else rng.randrange(-len(shape), len(shape))
+            what, value = ("shape", axis, None), shape[axis]
+        else:
+            what, value = (kind,), int(np.prod(shape)) if kind == "size" else len(shape)
+        form = rng.choice(SIZE_FORMS[kind])
+        return mk("size", var(name, shape, lo, hi), what=what, value=float(value), spell={"form": form})
 
     def _new_input(self, shape, kind, scope):
         pool = {"any": ANY_NAMES, "pos": POS_NAMES, "guard": GUARD_NAMES}[kind]
@@ -1351,6 +1398,21 @@ class Generator:
         node = mk("where", cond, a, b, spell=self._where_spelling())
         return node if node.shape == shape else None
 
+    def as_number(self, shape, depth, scope):
+        """x * (x > 0), (c).float() + y, ...: a condition as 1.0 where it holds, 0.0 elsewhere."""
+        rng = self.rng
+        c_shape, x_shape = self._operand_shapes(shape, scope)
+        cond, x = self.condition(c_shape, depth - 1, scope), self.gen(x_shape, depth - 1, scope)
+        if cond is None or x is None:
+            return None
+        number = mk("number", cond, spell={"form": rng.randrange(len(NUMBER_FORMS))})
+        op = rng.choice(["mul", "mul", "add", "sub", "div"])
+        if op == "div":
+            node = mk("div", x, mk("add", number, const(1.0)))  # 1 or 2: never a division by 0
+        else:
+            node = mk(op, *((number, x) if rng.random() < 0.5 else (x, number)))
+        return node if node.shape == shape else None
+
     def condition(self, shape, depth, scope):
         rng = self.rng
         roll = rng.random()
@@ -1530,7 +1592,8 @@ class Generator:
         options = [o for o in DOT.get(shape, []) if scope.allowed(o[0]) and scope.allowed(o[1])]
         if not options:
             return None
-        a_shape, b_shape = rng.choice(options)
+        deep = [o for o in options if max(len(o[0]), len(o[1])) >= 3]  # np.dot's own rules, beyond matmul's
+        a_shape, b_shape = rng.choice(deep if deep and rng.random() < 0.3 else options)
         a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
         if a is None or b is None:
             return None
@@ -1576,7 +1639,7 @@ class Generator:
                 continue
             if result == tuple(shape):
                 x = self.gen(src, depth - 1, scope)
-                if x is None or _constant(x) or not _contains(x, {"var"}):
+                if x is None or _constant(x) or not _reads_input(x):
                     return None  # a number cannot be indexed (nor moved: it has no axes)
                 return mk(op, x, static=static, spell=self._layout_spelling(op, src, static))
         return None
@@ -1815,12 +1878,29 @@ def _contains(node, ops, where=lambda n: True) -> bool:
     return False
 
 
+def _reads_input(node) -> bool:
+    """Whether a value reads an input other than through its shape: otherwise it is a Python
+    number (len(x) + 1), which has no methods, no .T and cannot be indexed."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.op == "var":
+            return True
+        if n.op != "size":
+            stack.extend(c for c in n.children() if c is not None)
+    return False
+
+
 def features(program: Program) -> set:
     """The grammar features a program uses (for the coverage test)."""
     found = set()
     for node in walk(program):
         op, a, spell = node.op, node.args, node.attrs.get("spell", {})
         found.add(f"op:{op}")
+        if op == "number":
+            found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
+        if op == "size" and "form" in spell:
+            found.add("size:" + spell["form"].replace("{x}", "x").replace("{axis}", "i"))
         if op == "mul" and any(c.op in ("add", "sub") for c in a):
             found.add("product-of-sums")
         if op == "neg":
@@ -2238,6 +2318,19 @@ def _near_step(arguments, dtype) -> bool:
     return False
 
 
+def _equal_at(pairs) -> bool:
+    """Whether a condition a == b or a != b holds with equality at some element: the branch
+    a where takes there is taken on a set of measure zero, and the program's derivative is the
+    other branch's where the two agree (where(p != q, p, q) is p, derivative 0 in q, while the
+    branch taken at p == q gives 1; found by fuzzing, seed 20261230)."""
+    for a, b in pairs:
+        a, b = (np.asarray(getattr(v, "value", v)) for v in (a, b))
+        if (a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size
+                and np.any(np.asarray(np.equal(*np.broadcast_arrays(a, b)), dtype=bool))):
+            return True
+    return False
+
+
 def _negative_base(bases) -> bool:
     """Whether a power whose exponent varies has a negative base: b**e is then real only at
     integer e, so it has no derivative in e, and the gradient through its exponent is nan
@@ -2337,7 +2430,7 @@ class Oracle:
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
                                            or _negative_base(exact_trace.powers) or _saturated(exact_trace)
-                                           or exact_trace.nested_tie
+                                           or exact_trace.nested_tie or _equal_at(exact_trace.equalities)
                                            or _near_step(exact_trace.steps, dtype)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))

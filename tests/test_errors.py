@@ -58,7 +58,8 @@ def test_unknown_functions_suggest_the_closest_name(source, suggestion):
     ("def f(x):\n    import os\n    return x", "import statements"),
     ("def f(x):\n    global y\n    return x", "global statements"),
     ("def f(*args):\n    return 1.0", "*args"),
-    ("x.shape", "attribute .shape"),
+    ("x.shape", "returns a shape, a tuple of sizes, not an array"),
+    ("x.dtype", "attribute .dtype"),
     ("x // 2", "//"),
 ])
 def test_unsupported_constructs_are_named(source, construct):

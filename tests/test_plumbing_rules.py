@@ -208,7 +208,7 @@ def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
 
     none = sorted(spec.head_name for spec in ops.OPS.values()
                   if spec.head is not None and spec.rule is not None and passes_none(spec))
-    # their users carry the gradient (a part of a helper), or they are shapes, counts and conditions
+    # their users carry the gradient (a part of a helper), or they are shapes, counts, sizes and conditions
     assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
                            "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
-                           "sign", "floor", "ceiling"]), none
+                           "sign", "floor", "ceiling", "size_of"]), none

@@ -957,3 +957,18 @@ def test_an_element_an_index_leaves_out_sends_no_nan_from_an_infinite_rule(sourc
     gx = dict(zip(mod.WRT, grads))["x"]
     assert np.isfinite(gx).all()
     np.testing.assert_allclose(gx, reference.to_float(exact.grads["x"]), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("source", ["where(x > 0, flip(2.5), x)", "squeeze(2.5) * x + reshape(1.5, (1,))",
+                                    "minimum(flip(2.5), x) + expand_dims(0.5, 0)"])
+def test_an_op_that_moves_elements_of_a_constant_keeps_a_float32_program_float32(source):
+    # Found by fuzzing (seed 20261230): np.flip of a Python number is a float64 array, and
+    # np.where(c, it, x) then made a float32 program's value float64.
+    mod = derivgen.compile(source)
+    x = np.array([0.5, -1.0, 3.0], dtype=np.float32)
+    value, grads = mod.value_and_grad(x)
+    assert np.asarray(value).dtype == np.float32 and grads.x.dtype == np.float32
+    assert np.asarray(mod.forward(x)).dtype == np.float32
+    value64, grads64 = mod.value_and_grad(x.astype(np.float64))
+    np.testing.assert_allclose(value, value64, rtol=1e-6)
+    np.testing.assert_allclose(grads.x, grads64.x, rtol=1e-6)

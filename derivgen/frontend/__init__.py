@@ -7,6 +7,8 @@ at its line and column. Helper functions are inlined at their call sites (``call
 re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the source and
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
+``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
+``casts.py`` casts to a floating dtype (``(x > 0).float()``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
@@ -18,11 +20,13 @@ import ast
 
 from ..graph import Graph, Program
 from .calls import Calls
+from .casts import Casts
 from .definitions import Definitions
 from .expressions import Expressions
 from .modules import Modules
 from .python import CompileTime
 from .reading import Reading, normalize
+from .sizes import Sizes
 from .statements import Statements
 from .statics import Statics
 from .values import Values
@@ -30,7 +34,7 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Values):
+class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):
@@ -48,6 +52,7 @@ class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime
         self.inlined: dict[tuple, object] = {}  # (helper, arguments) -> its value
         self.nodes = 0  # expression nodes read so far, against limits.MAX_NODES
         self.returned_at = None  # the value of the last return statement read
+        self.takes: dict[int, bool] = {}  # Graph.takes_input's memo (Values.plain)
 
 
 def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:

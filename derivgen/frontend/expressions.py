@@ -11,6 +11,7 @@ import sympy as sp
 from .. import ops
 from ..errors import ParseError, UnsupportedError
 from . import limits
+from .casts import CAST_METHODS
 from .language import (
     BINOP_HINTS,
     BINOPS,
@@ -23,6 +24,8 @@ from .language import (
     short,
     to_float,
 )
+from .sizes import METHODS as SIZE_METHODS
+from .sizes import SHAPE_HINT, Shape, size_function
 
 
 class Expressions:
@@ -198,16 +201,20 @@ class Expressions:
             raise self.error(node, f"'{short(dotted)}' is not a supported constant",
                              "known constants: np.pi, np.e, math.pi, math.e, torch.pi")
         base = self.expr(node.value, env)
+        if node.attr in ("shape", "size", "ndim"):
+            return self.size_attribute(node, base)
+        if isinstance(base, Shape):
+            raise self.error(node, f"a shape has no attribute .{short(node.attr)}", SHAPE_HINT)
         if node.attr == "T":
             self.require_tensor(base, node.value)
             return self.apply_op(ops.OPS["transpose"], [base], {}, node)
         if node.attr == "mT":  # the last two axes swapped (a stack of matrices transposed)
             self.require_tensor(base, node.value)
-            if not isinstance(base, int):
+            if not isinstance(base, int) or self.plain(base):
                 raise self.error(node, ".mT needs an array of two or more dimensions, not a number")
             return self.apply_op(ops.OPS["swapaxes"], [base], {"axis1": -2, "axis2": -1}, node)
         raise self.error(node, f"attribute .{short(node.attr)} is not supported",
-                         "only .T, .mT and method calls such as x.sum() are understood")
+                         "only .T, .mT, .shape, .size, .ndim and method calls such as x.sum() are understood")
 
     def visit_Subscript(self, node, env):
         base = self.expr(node.value, env)
@@ -215,10 +222,15 @@ class Expressions:
             raise base.error
         if isinstance(base, tuple):
             return self.tuple_item(base, node.slice, env)
+        if isinstance(base, Shape):
+            return self.shape_item(base, node.slice, env)
         if self.is_cond(base):
             raise self.error(node.value, "a condition cannot be indexed", "index the values it compares")
         if not isinstance(base, int):
             raise self.error(node.value, "a constant is a single number and cannot be indexed")
+        if self.plain(base):
+            raise self.error(node.value, "a size is a Python integer and cannot be indexed",
+                             "index the array it is read off, or its shape: x.shape[0]")
         index = self.static_index(node.slice, env)
         return self.apply_op(ops.OPS["getitem"], [base], {"index": index}, node)
 
@@ -236,6 +248,10 @@ class Expressions:
                 raise self.error(func, f"'{short(name)}' is a value, not a function")
             if name in self.functions:
                 return self.inline(self.functions[name], node, env)
+            if name == "len":
+                return self.size_function(name, node, env)
+            if name == "float":
+                return self.float_call(node, env)
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -245,11 +261,17 @@ class Expressions:
                 raise self.error(func, f"dunder attributes such as .{short(func.attr)} are never accessed")
             dotted = dotted_name(func)
             path = self.module_path(dotted, env)
+            if size_function(path) is not None:
+                return self.size_function(size_function(path), node, env)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
                     raise self.unknown_function(func, dotted)
                 return self.call(spec, node, env, None, torch=path.startswith("torch."))
+            if func.attr in SIZE_METHODS:
+                return self.size_method(node, env, func.value)
+            if func.attr in CAST_METHODS:
+                return self.cast_method(node, env, func.value)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

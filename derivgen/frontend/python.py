@@ -16,6 +16,7 @@ import sympy as sp
 
 from .language import Poison
 from .limits import MAX_UNROLL
+from .sizes import Shape
 
 _LOOP_HINT = "loop over range(K) with K known at compile time, or over a tuple of values"
 _RUNTIME_CONDITION = "for a condition on values, write where(condition, a, b)"
@@ -34,6 +35,8 @@ class CompileTime:
         if isinstance(target, (ast.Tuple, ast.List)):
             if any(isinstance(e, ast.Starred) for e in target.elts):
                 raise self.unsupported(next(e for e in target.elts if isinstance(e, ast.Starred)))
+            if isinstance(value, Shape):  # n, d = x.shape: as many sizes as names, checked when it runs
+                value = self.unpack_shape(value, len(target.elts))
             if not isinstance(value, tuple):
                 raise self.error(node, f"cannot unpack {self.describe(value)} into {len(target.elts)} names",
                                  "only a tuple (a, b or a helper's return a, b) unpacks")
@@ -45,6 +48,8 @@ class CompileTime:
         env[self._target(target)] = value
 
     def describe(self, item) -> str:
+        if isinstance(item, Shape):
+            return "a shape"
         if isinstance(item, tuple):
             return f"a tuple of {len(item)}"
         if isinstance(item, int):

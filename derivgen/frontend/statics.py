@@ -13,6 +13,7 @@ import sympy as sp
 
 from .language import Poison, dotted_name, short
 from .limits import MAX_AXES
+from .sizes import SHAPE_HINT, Shape
 
 # Items of an index that add an axis: None and np.newaxis.
 _NEW_AXIS = {"np.newaxis", "numpy.newaxis", "None"}
@@ -33,9 +34,17 @@ class Statics:
             if abs(number) >= 2**31:
                 raise self.error(node, f"{what} is too large ({short(str(number))})")
             return number
+        if isinstance(value, int) and self.graph[value].op == "size":
+            raise self.error(node, f"{what} must be known at compile time, and "
+                                   f"{short(self.segment(node)) or 'this size'} is known only when the module runs",
+                             "write the integer, or -1 for the size that is left in a reshape "
+                             "(x.flatten(1) is x.reshape(x.shape[0], -1))")
         if isinstance(value, int):  # a value of the program, known only at run time
             raise self.error(node, f"{what} must be an integer known at compile time",
                              "write an integer literal, or a name assigned one at the top level")
+        if isinstance(value, Shape):
+            raise self.error(node, f"{what} must be an integer known at compile time, not a shape "
+                                   "(known only when the module runs)", SHAPE_HINT)
         raise self.error(node, f"{what} must be an integer", "write an integer literal such as 1 or -1")
 
     def static_axes(self, node, env, *, none: bool = True, single: bool = False):

@@ -9,6 +9,7 @@ import sympy as sp
 from .. import ops, symbolic
 from ..graph import placeholder
 from .language import Poison, short, to_float
+from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
 STATIC_KINDS = ("index", "shape", "int", "axes", "order")
@@ -22,7 +23,14 @@ class Values:
             return self.graph[item].op == "cond"
         return isinstance(item, sp.logic.boolalg.BooleanAtom)
 
+    def plain(self, item) -> bool:
+        """Whether ``item`` is a value no input reaches but through its shape: a Python number
+        when the module runs (len(x), 1 / x.shape[0]), as a constant is one now."""
+        return isinstance(item, int) and not self.graph.takes_input(item, self.takes)
+
     def require_tensor(self, item, node):
+        if isinstance(item, Shape):
+            raise self.error(node, "a shape is a tuple of sizes, not an array", SHAPE_HINT)
         if isinstance(item, tuple):
             raise self.error(node, f"a tuple of {len(item)} values is not an array",
                              "unpack it (a, b = ...) or index it (t[0])")
@@ -41,6 +49,8 @@ class Values:
     def as_value(self, item, node, what) -> int:
         if isinstance(item, Poison):
             raise item.error
+        if isinstance(item, Shape):
+            raise self.error(node, f"{what} returns a shape, a tuple of sizes, not an array", SHAPE_HINT)
         if isinstance(item, tuple):
             raise self.error(node, f"{what} returns a tuple of {len(item)} values, not an array",
                              "derivgen differentiates one output: return a single array")
@@ -116,8 +126,8 @@ class Values:
                     return self.graph.add("where", template, args, operands=tuple(syms))
             return self.apply(spec.name, spec.build, items, node)
         syms, args = self.operands(items)
-        if spec.name == "transpose" and not args:
-            return items[0]  # constants are scalars: their transpose is themselves
+        if spec.name == "transpose" and (not args or self.plain(items[0])):
+            return items[0]  # constants and sizes are scalars: their transpose is themselves
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
             syms, args = self.operands(items)

@@ -134,6 +134,9 @@ class OpSpec:
     # Of 0-d operands, its result is a 0-d array (a view, or an array a helper made), where
     # NumPy's arithmetic gives a NumPy scalar: a result it computes is cast to one.
     zero_d: bool = False
+    # Its value is an integer read off its operand's shape (len(x), x.shape[0]): no gradient
+    # flows through it, and it is a plain number, as a constant is (no dtype of its own).
+    sizes: bool = False
     doc: str = ""
 
     def __post_init__(self):
@@ -196,11 +199,12 @@ SHAPE_OPERANDS: dict[type, Callable] = {}  # head -> OpSpec.shape_operands
 PROMOTES: dict[str, int] = {}  # head -> OpSpec.promotes
 SEVERAL: set[str] = set()  # op names of helpers with several results (OpSpec.results)
 STRUCTURAL: set[str] = set()  # reductions and linear algebra: results not shaped like their operands
+SIZES: set[str] = set()  # op names of integers read off shapes (OpSpec.sizes)
 
 _VIEWS = (OPS, SPELLINGS, OPERATORS, HEADS, NUMPY, MATH, HELPERS, SCALAR_HELPERS, UNARY_UFUNCS, NEW_ARRAY_HEADS,
           ARRAY_ONLY, BLOCKABLE, ELEMENTWISE, HAZARDS, RULES, NOTES, SHAPED, EXPANDED, PARTS, AXES, DOMAINS,
           POWERS, SEVERAL, STRUCTURAL, SUMMED, SHAPE_OPERANDS,
-          PROMOTES)
+          PROMOTES, SIZES)
 
 
 def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
@@ -260,6 +264,8 @@ def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
         SEVERAL.add(spec.name)
     if spec.kind in ("reduction", "linalg"):
         STRUCTURAL.add(spec.name)
+    if spec.sizes:
+        SIZES.add(spec.name)
     return spec
 
 
@@ -308,7 +314,7 @@ def elementwise(name: str, arity: int, head: type | None = None, d: Callable | N
                   hazards=tuple(sorted((hazards or {}).items())), **facts)
 
 
-from . import catalog, internal, layout  # the built-in entries register themselves (after the above)
+from . import catalog, internal, layout, sizes  # the built-in entries register themselves (after the above)
 
 __all__ = [
     "CONSTANTS",
@@ -328,6 +334,7 @@ __all__ = [
     "layout",
     "lookup",
     "register",
+    "sizes",
     "strip_prefix",
     "suggest",
     "unregister",

@@ -68,9 +68,10 @@ _X = Param("x", aliases=("input", "a"))
 
 
 def _layout(name: str, head, params, rule, spellings=(), **facts) -> OpSpec:
+    # promotes=1: NumPy's function of a Python number is a float64 array (np.flip(2.5)).
     return register(OpSpec(name, (_X, *params), "linalg", lambda x, static, head=head: head(x, static),
                            (name, *spellings), head=head, rule=rule, scalar=False, gradient="shaped",
-                           zero_d=True, **facts))
+                           zero_d=True, promotes=1, **facts))
 
 
 # x[index]: built from a subscript, never called by name.

@@ -37,17 +37,41 @@ def _is_name(spelling: str) -> bool:
     return spelling.isidentifier()
 
 
+def _one_number(head: str) -> bool:
+    """Whether a call of this head on single numbers is a single number (not a tuple of
+    results, a shape or an integer read off one)."""
+    spec = HEADS.get(head)
+    if head == "part":
+        return True
+    return spec is not None and spec.kind in ("elementwise", "reduction") and spec.results == 1 and not spec.sizes
+
+
 class NumPyPrinter(StrPrinter):
     """Prints one template; ``names`` maps each free symbol to (text, precedence)."""
 
-    def __init__(self, names: dict, aliases: dict, scalars=frozenset(), fresh=frozenset(), arrays=frozenset()):
+    def __init__(self, names: dict, aliases: dict, scalars=frozenset(), fresh=frozenset(), arrays=frozenset(),
+                 plain=frozenset()):
         super().__init__({"order": "none"})
         self.names = names
         self.aliases = aliases  # "np", "math" and helper names -> collision-free spellings
         self.scalars = scalars  # symbols known to stand for single numbers, not arrays
         self.fresh = fresh  # symbols standing for new arrays that nothing else holds
         self.arrays = arrays  # symbols standing for NumPy arrays (the inputs, converted)
+        self.plain = plain  # symbols standing for Python numbers computed at run time (len(x))
+        self._as_float = False  # printing a call of plain numbers that is made a float
         self.used: set[str] = set()  # which of the aliases the printed code needs
+
+    def _print(self, expr, **kwargs):
+        if (self.plain and not self._as_float and isinstance(expr, sp.Function) and expr.free_symbols
+                and expr.free_symbols <= self.plain and _one_number(type(expr).__name__)):
+            # NumPy's function of Python numbers (len(x)) is a float64 NumPy scalar, which
+            # would make the arrays it meets float64: as a Python float it takes their dtype.
+            self._as_float = True
+            try:
+                return f"{self.alias('float')}({super()._print(expr, **kwargs)})"
+            finally:
+                self._as_float = False
+        return super()._print(expr, **kwargs)
 
     def _print_Add(self, expr, order=None):
         # NumPy evaluates left to right and writes each sum into the running temporary, so
@@ -313,6 +337,18 @@ class NumPyPrinter(StrPrinter):
         g, x, static = expr.args
         index = f"{self.np('s_')}[{index_text(static.value[0])}]"
         return f"{self.alias('index_grad')}({self._print(g)}, {self._print(x)}, {index})"
+
+    def _print_size_of(self, expr):
+        # An integer read off a shape (derivgen/ops/sizes.py): a Python int, as in NumPy.
+        x, static = expr.args
+        kind, *rest = static.value
+        operand = self._print(x)
+        if kind != "shape":
+            return f"{self.np(kind)}({operand})"
+        axis, rank = rest
+        if rank is None:
+            return f"{self.np('shape')}({operand})[{axis}]"
+        return f"{self.alias('sizes')}({operand}, {rank})[{axis}]"
 
     def _print_Static(self, expr):
         # The static arguments of an op that moves elements, as the last arguments of its

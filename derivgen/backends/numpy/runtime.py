@@ -465,6 +465,14 @@ def _flatten(x, start, end):
     return np.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
+def _sizes(x, rank):
+    """x's shape, which must have ``rank`` sizes, as unpacking ``n, d = x.shape`` requires."""
+    shape = np.shape(x)
+    if len(shape) != rank:
+        raise ValueError(f"cannot unpack the {len(shape)} sizes of a shape {shape} into {rank} names")
+    return shape
+
+
 def _per_element(shape):
     """1/n for a mean over the n elements of an array of this shape; inf where there are
     none, so that the empty sum times it is nan, as NumPy's mean of nothing."""

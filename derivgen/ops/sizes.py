@@ -1,0 +1,50 @@
+"""Integers read off a value's shape when the module runs: ``x.shape[0]``, ``len(x)``,
+``x.size``, ``x.ndim`` (and PyTorch's ``x.size(0)``, ``x.numel()``, ``x.dim()``).
+
+Shapes are known only at run time, so a size is a value of the program, computed once from
+the whole array (never per block: a block's shape is not the array's). It is piecewise
+constant in its operand (no gradient flows through it) and a plain Python integer, as a
+constant is: ``np.sum(x) / len(x)`` keeps x's dtype.
+
+Its static operand says which integer: ``("shape", axis, rank)`` is ``x.shape[axis]``, where
+``rank`` is the number of sizes a source unpacked (``n, d = x.shape``: the module checks that
+x has that many dimensions, as Python's unpacking would) or None; ``("size",)`` is the count
+of elements, ``("ndim",)`` the number of dimensions.
+"""
+
+from __future__ import annotations
+
+from .. import symbolic as S
+from . import OpSpec, Param, register
+
+WHAT = ("shape", "size", "ndim")
+
+
+def size_value(shape: tuple, what: tuple) -> int:
+    """The integer ``what`` (the static operand's value) of an operand of ``shape``;
+    ValueError where the operand has no such axis, or not as many as were unpacked."""
+    kind, *rest = what
+    if kind == "size":
+        count = 1
+        for n in shape:
+            count *= n
+        return count
+    if kind == "ndim":
+        return len(shape)
+    axis, rank = rest
+    if rank is not None and rank != len(shape):
+        raise ValueError(f"{len(shape)} sizes cannot be unpacked into {rank} names")
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
+    return shape[axis]
+
+
+def _shape(shapes, static) -> tuple:
+    size_value(shapes[0], static[0])  # raises where it does not fit (static[0]: the Static's value)
+    return ()
+
+
+register(OpSpec("size", (Param("x", aliases=("input", "a")), Param("what", "index")), "linalg",
+                lambda x, static: S.size_of(x, static), (), head=S.size_of, rule=lambda ops, static: (None,),
+                scalar=False, blockable=False, gradient="shaped", shape=_shape, sizes=True,
+                doc="x.shape[i], len(x), x.size, x.ndim: an integer known when the module runs, no gradient"))
