@@ -133,6 +133,13 @@ class TextPrinter(StrPrinter):
         g, like, static = expr.args
         return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
 
+    def _print_reshape(self, expr):  # a size read off x as x.shape[0]
+        x, static = expr.args
+        text = self._print(x)
+        base = text if _is_atomic(x) else f"({text})"
+        sizes = [f"{base}.shape[{s[1]}]" if isinstance(s, tuple) else repr(s) for s in static.value[0]]
+        return f"reshape({text}, ({sizes[0]},))" if len(sizes) == 1 else f"reshape({text}, ({', '.join(sizes)}))"
+
     def _print_size_of(self, expr):  # x.shape[0], x.size, x.ndim
         x, static = expr.args
         text = self._print(x) if _is_atomic(x) else f"({self._print(x)})"
@@ -266,7 +273,15 @@ class LatexFormulaPrinter(LatexPrinter):
         name = {"new_axes": "expand_dims", "permute": "transpose"}.get(type(expr).__name__, type(expr).__name__)
         return self._call(name.replace("_", r"\_"), [self._print(a) for a in expr.args], exp)
 
-    _print_reshape = _print_flatten = _print_squeeze = _print_new_axes = _moved
+    def _print_reshape(self, expr, exp=None):
+        x, static = expr.args
+        if not any(isinstance(s, tuple) for s in static.value[0]):
+            return self._moved(expr, exp)
+        sizes = [self._call("shape", [self._print(x)]) + f"_{{{s[1]}}}" if isinstance(s, tuple) else self._code(repr(s))
+                 for s in static.value[0]]
+        return self._call("reshape", [self._print(x), rf"\left({', '.join(sizes)}\right)"], exp)
+
+    _print_flatten = _print_squeeze = _print_new_axes = _moved
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
 
     def _print_sigmoid(self, expr, exp=None):

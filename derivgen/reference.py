@@ -430,7 +430,8 @@ def _flattened(x, start, end):
 # the op's parameters (an index, a shape, axes): exact and naive alike, on any dtype.
 _LAYOUT = {
     "getitem": lambda x, items: np.asarray(x)[_index(items)],
-    "reshape": np.reshape,
+    "reshape": lambda x, shape: np.reshape(x, tuple(_size(x, ("shape", *s[1:])) if isinstance(s, tuple) else s
+                                                    for s in shape)),
     "flatten": _flattened,
     "squeeze": np.squeeze,
     "expand_dims": np.expand_dims,

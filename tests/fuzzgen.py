@@ -732,12 +732,15 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         items = [_index_item(i, spell.get("newaxis", "None")) for i in static[0]]
         return f"{receiver}[{', '.join(items)}]"
     if op == "reshape":
-        shape = static[0]
+        # a size read off the operand as the source would write it: x.shape[0], len(x), x.size(0)
+        sizes = [s if not isinstance(s, tuple) else f"len({operand})" if s[1] == 0 and form == "np"
+                 else f"{receiver}.size({s[1]})" if form == "method" and spell.get("name") == "view"
+                 else f"{receiver}.shape[{s[1]}]" for s in static[0]]
         if form == "method":
-            return f"{receiver}.{spell.get('name', 'reshape')}({', '.join(map(str, shape))})"
+            return f"{receiver}.{spell.get('name', 'reshape')}({', '.join(map(str, sizes))})"
         if form == "method-tuple":
-            return f"{receiver}.reshape({_tuple(shape)})"
-        return f"{spell.get('prefix', 'np.')}reshape({operand}, {_tuple(shape)})"
+            return f"{receiver}.reshape({_tuple(sizes)})"
+        return f"{spell.get('prefix', 'np.')}reshape({operand}, {_tuple(sizes)})"
     if op == "flatten":
         start, end = static
         if (start, end) == (0, -1) and form != "torch":
@@ -1129,7 +1132,7 @@ class Generator:
     def leaf(self, shape, scope) -> Node | None:
         rng = self.rng
         shape = tuple(shape)
-        if shape == () and not scope.elementwise and scope.vars and rng.random() < 0.12:
+        if shape == () and not scope.elementwise and rng.random() < 0.12 and self._arrays(scope):
             return self.size(scope)
         if shape == () and (rng.random() < 0.3 or not scope.create and not scope.vars):
             return self.constant()
@@ -1148,11 +1151,17 @@ class Generator:
             return self.constant()
         return None
 
+    def _arrays(self, scope) -> list:
+        """The inputs in scope: arrays (a local may hold a number, which has no shape)."""
+        inputs = {s.name for s in self.inputs}
+        return [v for v in scope.vars if v[0] in inputs]
+
     def size(self, scope) -> Node:
-        """An integer read off the shape of a value in scope: x.shape[-1], len(x), x.size, x.ndim."""
+        """An integer read off the shape of an input: x.shape[-1], len(x), x.size, x.ndim."""
         rng = self.rng
-        shaped = [v for v in scope.vars if v[1]]
-        name, shape, lo, hi = rng.choice(shaped if shaped and rng.random() < 0.7 else scope.vars)
+        arrays = self._arrays(scope)
+        shaped = [v for v in arrays if v[1]]
+        name, shape, lo, hi = rng.choice(shaped if shaped and rng.random() < 0.7 else arrays)
         kinds = ["size", "ndim"] + (["shape"] * 4 + ["len"] if shape else [])
         kind = rng.choice(kinds)
         if kind in ("shape", "len"):
@@ -1675,6 +1684,11 @@ class Generator:
             sizes = list(shape)
             if sizes and rng.random() < 0.5:
                 sizes[rng.randrange(len(sizes))] = -1
+            # a size read off the operand, x.reshape(x.shape[0], -1): ("dim", axis, None)
+            same = [(i, a) for i, n in enumerate(sizes) for a, m in enumerate(src) if n == m]
+            if same and rng.random() < 0.3:
+                i, a = rng.choice(same)
+                sizes[i] = ("dim", a - len(src) if rng.random() < 0.3 else a, None)
             return (tuple(sizes),)
         if op == "flatten":
             if ndim == 0:
@@ -1899,6 +1913,8 @@ def features(program: Program) -> set:
         found.add(f"op:{op}")
         if op == "number":
             found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
+        if op == "reshape" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):
+            found.add("reshape-own-size")
         if op == "size" and "form" in spell:
             found.add("size:" + spell["form"].replace("{x}", "x").replace("{axis}", "i"))
         if op == "mul" and any(c.op in ("add", "sub") for c in a):

@@ -77,7 +77,7 @@ REQUIRED = {
     f"op:{op}" for op in G.LAYOUT} | {
     "index-int", "index-slice", "index-take", "index-newaxis", "index-ellipsis", "index-negative-step",
     "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "conditional-expression",
-    "entry-default"} | {f"import:{line}" for line in G.IMPORTS} | {
+    "entry-default", "reshape-own-size"} | {f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS}
 

@@ -125,7 +125,8 @@ def test_generated_code_with_sizes_is_deterministic_and_lint_clean(tmp_path):
 
 
 ERRORS = [
-    ("def f(x):\n    return x.reshape(x.shape[0], -1).sum()\n", "known only when the module runs", 2, 22),
+    ("def f(x):\n    return x.reshape(x.shape[0] * 2, -1).sum()\n", "known only when the module runs", 2, 22),
+    ("def f(x, y):\n    return x.reshape(y.shape[0], -1).sum()\n", "known only when the module runs", 2, 22),
     ("def f(x):\n    return x.sum() + x.shape\n", "a shape is a tuple of sizes, not an array", 2, 12),
     ("def f(x):\n    return x.sum() * x.shape[1:][0]\n", "a slice of a shape", 2, 30),
     ("def f(x):\n    return x.shape\n", "returns a shape", 2, 12),
@@ -153,3 +154,27 @@ def test_a_tuple_s_length_is_known_at_compile_time():
     value, grads = mod.value_and_grad(X)
     np.testing.assert_allclose(value, 3 * np.sum(X), rtol=1e-14)
     np.testing.assert_allclose(grads.x, np.full(X.shape, 3.0))
+
+
+def test_a_reshape_reads_sizes_off_the_array_it_reshapes():
+    source = ("import numpy as np\ndef f(x, w):\n    n, d, k = x.shape\n"
+              "    h = x.reshape(x.shape[0], -1) @ w\n"
+              "    return np.sum(h ** 2) + np.sum(x.view(x.size(0), d, -1) ** 3) + np.sum(x.reshape(n, d, k) * x)\n")
+    mod = derivgen.compile(source)
+    x, w = np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4), np.linspace(0.5, 1.5, 12)
+    value, grads = mod.value_and_grad(x, w)
+    h = x.reshape(2, -1) @ w
+    np.testing.assert_allclose(value, np.sum(h**2) + np.sum(x**3) + np.sum(x * x), rtol=1e-13)
+    np.testing.assert_allclose(grads.x, 2 * np.outer(h, w).reshape(x.shape) + 3 * x**2 + 2 * x, rtol=1e-12)
+    np.testing.assert_allclose(grads.w, 2 * x.reshape(2, -1).T @ h, rtol=1e-12)
+    ref = reference.value_and_grad(source, {"x": x, "w": w})
+    np.testing.assert_allclose(grads.x, ref.grads["x"], rtol=1e-9, atol=1e-14)
+    other = np.linspace(-1.0, 1.0, 60).reshape(5, 3, 4)  # the batch size is read when it runs
+    w5 = np.ones(12)
+    _, grads5 = mod.value_and_grad(other, w5)
+    assert grads5.x.shape == (5, 3, 4)
+    with pytest.raises(ValueError, match="cannot unpack the 2 sizes"):
+        mod.forward(np.ones((2, 12)), w)
+    text = derivgen.generate(source)
+    assert "np.reshape(x, (np.shape(x)[0], -1))" in text
+    assert "reshape(x, (x.shape[0], -1))" in formulas(source).text()

@@ -70,10 +70,11 @@ class Calls:
             elif param.kind == "flag":
                 static["keepdims"] = self.flag(arg, param)
             else:  # an argument of an op that moves elements, written into its Static operand
-                static[param.name] = self.static_argument(spec, param, arg, node, env)
+                static[param.name] = self.static_argument(spec, param, arg, node, env,
+                                                          operands[0] if operands else None)
         return self.apply_op(spec, operands, static, node)
 
-    def static_argument(self, spec, param, arg, node, env):
+    def static_argument(self, spec, param, arg, node, env, own=None):
         if arg is None:
             if param.default is ops.REQUIRED:
                 raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
@@ -82,7 +83,7 @@ class Calls:
         if param.kind == "int":
             return self.static_int(arg, env, f"{spec.name}()'s {param.name}")
         if param.kind == "shape":
-            return self.static_shape(arg, env)
+            return self.static_shape(arg, env, own)
         axes = self.static_axes(arg, env, none=param.default is None)
         return (axes,) if param.kind == "order" and isinstance(axes, int) else axes
 

@@ -34,11 +34,11 @@ class Statics:
             if abs(number) >= 2**31:
                 raise self.error(node, f"{what} is too large ({short(str(number))})")
             return number
-        if isinstance(value, int) and self.graph[value].op == "size":
+        if isinstance(value, int) and self.plain(value):  # read off a shape: len(x), 2 * x.shape[0]
             raise self.error(node, f"{what} must be known at compile time, and "
                                    f"{short(self.segment(node)) or 'this size'} is known only when the module runs",
-                             "write the integer, or -1 for the size that is left in a reshape "
-                             "(x.flatten(1) is x.reshape(x.shape[0], -1))")
+                             "write the integer, or -1 for the size that is left; a reshape may read "
+                             "sizes off the array it reshapes as they are: x.reshape(x.shape[0], -1)")
         if isinstance(value, int):  # a value of the program, known only at run time
             raise self.error(node, f"{what} must be an integer known at compile time",
                              "write an integer literal, or a name assigned one at the top level")
@@ -72,18 +72,33 @@ class Statics:
             raise self.error(node, f"axis {value} is out of range", f"NumPy arrays have at most {MAX_AXES} dimensions")
         return value
 
-    def static_shape(self, node, env) -> tuple[int, ...]:
-        """A shape: a tuple of sizes, at most one of them -1 (what is left)."""
+    def static_shape(self, node, env, own=None) -> tuple:
+        """A shape: a tuple of sizes, at most one of them -1 (what is left). A size read off
+        ``own``, the array being reshaped (``x.reshape(x.shape[0], -1)``), is ("dim", axis)."""
         items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
         if len(items) > MAX_AXES:
             raise self.error(node, f"a shape has at most {MAX_AXES} sizes, got {len(items)}")
-        sizes = tuple(self.static_int(item, env, "a size") for item in items)
+        sizes = tuple(self._own_size(item, env, own) or self.static_int(item, env, "a size") for item in items)
         for item, size in zip(items, sizes):
+            if isinstance(size, tuple):
+                continue
             if size < -1:
                 raise self.error(item, f"a size cannot be {size}", "sizes are >= 0, or -1 for what is left")
         if sizes.count(-1) > 1:
             raise self.error(node, "only one size can be -1")
         return sizes
+
+    def _own_size(self, node, env, own) -> tuple | None:
+        """("dim", axis, rank) where ``node`` reads own.shape[axis] (or len(own); rank: the
+        number of sizes it was unpacked with, or None), else None."""
+        if own is None or not isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
+            return None
+        value = self.expr(node, env)
+        if isinstance(value, int) and self.graph[value].op == "size" and self.graph[value].args == (own,):
+            kind, *rest = self.graph[value].static[0].value
+            if kind == "shape":
+                return ("dim", *rest)
+        return None
 
     def static_index(self, node, env) -> tuple:
         """The index of ``x[...]`` (derivgen/ops/indexing.py)."""

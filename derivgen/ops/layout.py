@@ -8,7 +8,9 @@ values; ``static`` of a value holds it too. Shapes are known only at run time, s
 here checks that an index or a shape fits: NumPy does, when the module runs.
 
 An index is a tuple of items (``derivgen/ops/indexing.py``); a list of positions in it may
-repeat one, and the gradient then adds up.
+repeat one, and the gradient then adds up. A reshape's shape may hold ("dim", axis, rank), a
+size read off its own operand when the module runs (``x.reshape(x.shape[0], -1)``,
+``shapes.resolved``).
 """
 
 from __future__ import annotations

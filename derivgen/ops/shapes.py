@@ -96,8 +96,34 @@ def _flatten(x, start, end):
     return np.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
+# ---- integers read off shapes (derivgen/ops/sizes.py) ---------------------------------------
+def size_value(shape: tuple, what: tuple) -> int:
+    """The integer ``what`` (the static operand's value) of an operand of ``shape``;
+    ValueError where the operand has no such axis, or not as many as were unpacked."""
+    kind, *rest = what
+    if kind == "size":
+        count = 1
+        for n in shape:
+            count *= n
+        return count
+    if kind == "ndim":
+        return len(shape)
+    axis, rank = rest
+    if rank is not None and rank != len(shape):
+        raise ValueError(f"{len(shape)} sizes cannot be unpacked into {rank} names")
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
+    return shape[axis]
+
+
+def resolved(shape: tuple, operand_shape: tuple) -> tuple:
+    """A reshape's shape with each size read off its operand, ("dim", axis, rank), replaced by
+    that size (``x.reshape(x.shape[0], -1)``); ValueError where the operand has no such axis."""
+    return tuple(size_value(operand_shape, ("shape", *s[1:])) if isinstance(s, tuple) else s for s in shape)
+
+
 getitem = _moved(lambda x, items: x[as_index(items)])
-reshape = _moved(lambda x, shape: np.reshape(x, shape))
+reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
 squeeze = _moved(lambda x, axes: np.squeeze(x, axes))
 expand_dims = _moved(lambda x, axes: np.expand_dims(x, axes))

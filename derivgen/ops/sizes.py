@@ -16,27 +16,7 @@ from __future__ import annotations
 
 from .. import symbolic as S
 from . import OpSpec, Param, register
-
-WHAT = ("shape", "size", "ndim")
-
-
-def size_value(shape: tuple, what: tuple) -> int:
-    """The integer ``what`` (the static operand's value) of an operand of ``shape``;
-    ValueError where the operand has no such axis, or not as many as were unpacked."""
-    kind, *rest = what
-    if kind == "size":
-        count = 1
-        for n in shape:
-            count *= n
-        return count
-    if kind == "ndim":
-        return len(shape)
-    axis, rank = rest
-    if rank is not None and rank != len(shape):
-        raise ValueError(f"{len(shape)} sizes cannot be unpacked into {rank} names")
-    if not -len(shape) <= axis < len(shape):
-        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
-    return shape[axis]
+from .shapes import size_value
 
 
 def _shape(shapes, static) -> tuple:

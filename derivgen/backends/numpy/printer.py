@@ -37,6 +37,9 @@ def _is_name(spelling: str) -> bool:
     return spelling.isidentifier()
 
 
+_CALL = re.compile(r"[A-Za-z_][\w.]*\(.*\)\Z", re.DOTALL)  # a call (of NumPy or a helper), not Python's arithmetic
+
+
 def _one_number(head: str) -> bool:
     """Whether a call of this head on single numbers is a single number (not a tuple of
     results, a shape or an integer read off one)."""
@@ -62,15 +65,17 @@ class NumPyPrinter(StrPrinter):
         self.used: set[str] = set()  # which of the aliases the printed code needs
 
     def _print(self, expr, **kwargs):
-        if (self.plain and not self._as_float and isinstance(expr, sp.Function) and expr.free_symbols
-                and expr.free_symbols <= self.plain and _one_number(type(expr).__name__)):
+        if (self.plain and not self._as_float and isinstance(expr, (sp.Function, sp.Pow)) and expr.free_symbols
+                and expr.free_symbols <= self.plain and (isinstance(expr, sp.Pow) or _one_number(type(expr).__name__))):
             # NumPy's function of Python numbers (len(x)) is a float64 NumPy scalar, which
             # would make the arrays it meets float64: as a Python float it takes their dtype.
             self._as_float = True
             try:
-                return f"{self.alias('float')}({super()._print(expr, **kwargs)})"
+                text = super()._print(expr, **kwargs)
             finally:
                 self._as_float = False
+            numpy_call = text.startswith(self.aliases["np"] + ".") or not isinstance(expr, sp.Pow)
+            return f"{self.alias('float')}({text})" if numpy_call and _CALL.match(text) else text
         return super()._print(expr, **kwargs)
 
     def _print_Add(self, expr, order=None):
@@ -243,6 +248,8 @@ class NumPyPrinter(StrPrinter):
         if head in UNARY_UFUNCS and self._is_fresh(expr.args[0]) and _is_name(NUMPY[head]):
             # Its operand is a new array used only here: the result is written over it.
             return f"{self.alias('in_place')}({self.np(NUMPY[head])}, {args})"
+        if head == "reshape" and any(isinstance(s, tuple) for s in expr.args[1].value[0]):
+            return self._print_reshape(expr)
         if head in NUMPY:
             return self._spelled(NUMPY[head], expr, "np")
         return getattr(self, f"_print_{head}")(expr)
@@ -338,10 +345,24 @@ class NumPyPrinter(StrPrinter):
         index = f"{self.np('s_')}[{index_text(static.value[0])}]"
         return f"{self.alias('index_grad')}({self._print(g)}, {self._print(x)}, {index})"
 
-    def _print_size_of(self, expr):
-        # An integer read off a shape (derivgen/ops/sizes.py): a Python int, as in NumPy.
+    def _print_reshape(self, expr):
+        # A shape with sizes read off the operand (x.reshape(x.shape[0], -1)): each is read
+        # when the module runs, as the source does.
         x, static = expr.args
-        kind, *rest = static.value
+        sizes = [self._size_text(x, ("shape", *s[1:])) if isinstance(s, tuple) else repr(s) for s in static.value[0]]
+        shape = f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
+        return f"{self.np('reshape')}({self._print(x)}, {shape})"
+
+    def _print_size_of(self, expr):
+        # An integer read off a shape (derivgen/ops/sizes.py), as a Python float: it takes
+        # the dtype of the arrays it meets, as NumPy's int does, and helpers that compute in
+        # their operand's dtype (erf, logsumexp) compute it as a float.
+        x, static = expr.args
+        return f"{self.alias('float')}({self._size_text(x, static.value)})"
+
+    def _size_text(self, x, what: tuple) -> str:
+        """The int ``what`` (ops/sizes.py) of ``x``: x.shape[axis], x.size or x.ndim."""
+        kind, *rest = what
         operand = self._print(x)
         if kind != "shape":
             return f"{self.np(kind)}({operand})"
@@ -419,6 +440,9 @@ class NumPyPrinter(StrPrinter):
         return self.CONNECTIVES["Or"].join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Not(self, expr):
+        if self.plain and expr.free_symbols and expr.free_symbols <= self.plain:
+            # of Python numbers (len(x) > 2): a Python bool, whose ~ is -2, not False
+            return f"{self.np('logical_not')}({self._print(expr.args[0])})"
         return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
 
 
