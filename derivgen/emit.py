@@ -325,7 +325,7 @@ class FunctionBuilder:
         # a NumPy function of them is a float64 scalar, which NumPy would let decide the
         # dtype of arrays it meets, so such a call is made a Python float (derivgen/ops/sizes.py).
         plain = frozenset(i for i, a in enumerate(value.args)
-                          if self.backend.arrays and self.graph[a].template is not None
+                          if self.backend.arrays and self.graph[a].template is not None and not self.graph[a].hi
                           and not self.graph.takes_input(a, self.takes))
         fresh = frozenset(i for i, a in enumerate(value.args)
                           if self.backend.arrays and a in self.fresh)

@@ -64,7 +64,8 @@ def _plumbing(value) -> bool:
     several results at once (its users pick one, which is the formula)."""
     return value.op == "shape" or value.op in ops.SEVERAL
 
-_REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.reduce_max, S.reduce_min, S.max_shift)
+_REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.reduce_max, S.reduce_min, S.reduce_max_first,
+               S.reduce_min_first, S.max_shift)
 # Gradients of matrix products with respect to a and b (np.dot's: no batches).
 _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)

@@ -48,7 +48,7 @@ class expand_dims(S.Opaque):
 
 
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "max",
-               "reduce_min": "min"}
+               "reduce_min": "min", "reduce_max_first": "max", "reduce_min_first": "min"}
 
 
 def _precedence(expr) -> int:
@@ -140,6 +140,10 @@ class TextPrinter(StrPrinter):
         sizes = [f"{base}.shape[{s[1]}]" if isinstance(s, tuple) else repr(s) for s in static.value[0]]
         return f"reshape({text}, ({sizes[0]},))" if len(sizes) == 1 else f"reshape({text}, ({', '.join(sizes)}))"
 
+    def _print_first_hit(self, expr):  # where torch.max(x, dim) sends the gradient
+        hit, _, *axes = expr.args
+        return f"first({self._print(hit)}, axis={_axes(axes)})"
+
     def _print_size_of(self, expr):  # x.shape[0], x.size, x.ndim
         x, static = expr.args
         text = self._print(x) if _is_atomic(x) else f"({self._print(x)})"
@@ -170,7 +174,7 @@ class TextPrinter(StrPrinter):
         return f"{_REDUCTIONS[type(expr).__name__]}({', '.join(args)})"
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
-    _print_reduce_max = _print_reduce_min = _print_reduction
+    _print_reduce_max = _print_reduce_min = _print_reduce_max_first = _print_reduce_min_first = _print_reduction
 
     def _print_Piecewise(self, expr):
         *pieces, (last, cond) = expr.args
@@ -211,7 +215,7 @@ class LatexFormulaPrinter(LatexPrinter):
         return rf"{text}^{{{exp}}}" if exp else text
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
-    _print_reduce_max = _print_reduce_min = _print_reduction
+    _print_reduce_max = _print_reduce_min = _print_reduce_max_first = _print_reduce_min_first = _print_reduction
 
     _print_matrix_transpose = _print_transpose
 
@@ -258,6 +262,10 @@ class LatexFormulaPrinter(LatexPrinter):
         shape = (self._print(like) if isinstance(like, sp.Tuple)
                  else rf"\operatorname{{shape}}\left({self._print(like)}\right)")
         return self._call("reshape", [self._print(g), shape], exp)
+
+    def _print_first_hit(self, expr, exp=None):
+        hit, _, *axes = expr.args
+        return self._call("first", [self._print(hit), rf"\text{{axis={_axes(axes)}}}"], exp)
 
     def _print_size_of(self, expr, exp=None):  # x.shape[0] as shape(x)[0], x.size, x.ndim
         x, static = expr.args

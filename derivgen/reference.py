@@ -691,7 +691,7 @@ _HEADS = {
     "matmul": "matmul", "dot": "dot", "transpose": "transpose",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
-               "reduce_min": "amin"}
+               "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze",
           "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis",
           "flip": "flip"}

@@ -94,6 +94,11 @@ reduce_mean = _opaque("reduce_mean", None, "mean(x, axis, keepdims)")
 reduce_logsumexp = _opaque("reduce_logsumexp", None, "logsumexp(x, axis, keepdims)")
 reduce_max = _opaque("reduce_max", None, "max(x, axis, keepdims)")
 reduce_min = _opaque("reduce_min", None, "min(x, axis, keepdims)")
+# torch.max(x, dim) and torch.min(x, dim): the values (the indices are integers), their
+# gradient sent to the first element equal to the result, the index PyTorch returns.
+reduce_max_first = _opaque("reduce_max_first", None, "max(x, axis, keepdims), the gradient to the first maximum")
+reduce_min_first = _opaque("reduce_min_first", None, "min(x, axis, keepdims), the gradient to the first minimum")
+first_hit = _opaque("first_hit", None, "(hit, keepdims, axis): 1 at hit's first True along axis, 0 elsewhere")
 max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
 # Moving elements: an index, a new shape, an axes order are Static operands.
 getitem = _opaque("getitem", 2, "x[index]")

@@ -93,6 +93,10 @@ SIZE_FORMS = {
     "size": ("{x}.size", "np.size({x})", "{x}.numel()", "torch.numel({x})", "{x}.nelement()"),
     "ndim": ("{x}.ndim", "np.ndim({x})", "{x}.dim()", "len({x}.shape)", "{x}.ndimension()"),
 }
+# torch.max(x, dim) and torch.min: (values, indices), the values read in each way PyTorch's
+# users do ({x} the operand, {r} it as a receiver, {f} max or min, {d} the dim, {k} keepdim).
+PAIR_FORMS = ("torch.{f}({x}, {d}{k})[0]", "torch.{f}({x}, dim={d}{k}).values", "{r}.{f}(dim={d}{k})[0]",
+              "{r}.{f}(dim={d}{k}).values")
 # A condition as the numbers 1.0 and 0.0: bare beside a number in + - * / (the first form),
 # or cast ("{c}" is the condition, parenthesised).
 NUMBER_FORMS = ("{c}", "{c}.float()", "{c}.double()", "{c}.astype(float)", "{c}.astype(np.float32)",
@@ -669,6 +673,10 @@ def _r(node, full=False):
         extra = []
         axis, keepdims = node.attrs.get("axis"), node.attrs.get("keepdims", False)
         style = spell.get("style", "numpy")
+        if "pair" in spell and isinstance(axis, int) and _reads_input(operands[0]):
+            form = PAIR_FORMS[spell["pair"]]
+            keep = (", keepdim=True" if "dim=" in form else ", True") if keepdims else ""
+            return form.format(x=arg(operands[0]), r=sub(operands[0], P_ATOM), f=op[1:], d=axis, k=keep), P_ATOM
         if axis is None or isinstance(axis, int):
             axis_text = None if axis is None else str(axis)
         else:
@@ -1216,6 +1224,8 @@ class Generator:
         spell = self._spelling(op)
         spell["style"] = self.rng.choice(["numpy", "torch", "positional", "numpy"])
         spell["explicit"] = self.rng.random() < 0.2
+        if op in ("amax", "amin") and self.rng.random() < 0.5:  # torch.max(x, dim): (values, indices)
+            spell["pair"] = self.rng.randrange(len(PAIR_FORMS))
         return spell
 
     def unary(self, shape, depth, scope, op=None):
@@ -1911,6 +1921,8 @@ def features(program: Program) -> set:
     for node in walk(program):
         op, a, spell = node.op, node.args, node.attrs.get("spell", {})
         found.add(f"op:{op}")
+        if op in ("amax", "amin") and "pair" in spell and isinstance(node.attrs.get("axis"), int):
+            found.add("max-pair:" + PAIR_FORMS[spell["pair"]])
         if op == "number":
             found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
         if op == "reshape" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):

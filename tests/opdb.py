@@ -735,6 +735,10 @@ def _reduction_spellings(op, numpy_args, torch_args, method_args) -> tuple[Spell
         sources.append(call("np.", numpy_args).replace(f"np.{op}(", f"np.{op[1:]}("))
         if numpy_args.startswith("axis=") or not numpy_args:  # bare max(x, 1) is Python's max: refused
             sources += [f"x.{op[1:]}({numpy_args})", call("", numpy_args).replace(f"{op}(", f"{op[1:]}(")]
+        if torch_args and "(" not in torch_args:  # torch.max(x, dim): (values, indices), over one dim
+            dim = torch_args if torch_args.startswith("dim=") else "dim=" + torch_args
+            sources += [f"torch.{op[1:]}(x, {torch_args})[0]", f"torch.{op[1:]}(x, {torch_args}).values",
+                        f"x.{op[1:]}({dim})[0]"]
     return tuple(as_spelling(s) for s in sources)
 
 

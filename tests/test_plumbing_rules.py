@@ -211,4 +211,4 @@ def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     # their users carry the gradient (a part of a helper), or they are shapes, counts, sizes and conditions
     assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
                            "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
-                           "sign", "floor", "ceiling", "size_of"]), none
+                           "sign", "floor", "ceiling", "size_of", "first_hit"]), none

@@ -79,7 +79,8 @@ def test_a_size_is_read_once_off_the_whole_array_when_the_work_runs_in_blocks():
 
 
 @pytest.mark.parametrize("expression", ["sigmoid(x.size) * y", "logaddexp(y, y.ndim)", "arctan2(log10(len(y)), y)",
-                                        "minimum(relu(y.ndim), y)", "sum(y) / len(y)"])
+                                        "minimum(relu(y.ndim), y)", "sum(y) / len(y)",
+                                        "dot(erf(dot(y, y)), sum(y.ndim ** 2))"])
 def test_a_float32_program_stays_float32_with_sizes_in_numpy_functions(expression):
     # A NumPy function of a Python int is a float64 scalar, which would make float32 arrays
     # float64: the module computes such calls as Python floats.

@@ -7,7 +7,7 @@ import ast
 import sympy as sp
 
 from .. import ops
-from .language import Poison, int_literal, short
+from .language import MaxResult, Poison, int_literal, short
 from .limits import MAX_AXES, MAX_INLINE_DEPTH
 
 # Parameters that may be given as several positional arguments (the last ones of a call).
@@ -27,9 +27,8 @@ class Calls:
         keywords = {kw.arg for kw in node.keywords}
         values = f"{'torch.' if torch else 'x.'}a{name}"
         if torch and (node.args[1:] or "dim" in keywords):
-            raise self.error(node, f"torch.{name}(x, dim) returns (values, indices), and torch.{name}(a, b) "
-                                   f"is the elementwise {name}imum", f"write torch.a{name}(x, dim) for the values, "
-                                                                     f"or torch.{name}imum(a, b)")
+            raise self.error(node, f"torch.{name}(a, b) of two arrays is the elementwise {name}imum",
+                             f"write torch.{name}imum(a, b); torch.{name}(x, dim) takes an integer dim")
         if self_node is not None and (node.args or "dim" in keywords):
             raise self.error(node, f"x.{name}(dim) is the values in NumPy but (values, indices) in PyTorch",
                              f"write x.{name}(axis=...) or {values}(dim) for the values")
@@ -37,8 +36,39 @@ class Calls:
             raise self.error(node, f"{name}(a, b) is the elementwise {name}imum in Python",
                              f"write {name}imum(a, b), or np.{name}(x, axis=...) for a reduction")
 
+    def _max_with_indices(self, spec, node, env, self_node, torch: bool):
+        """torch.max(x, dim[, keepdim]), x.max(dim=...), and min: (values, indices) as PyTorch
+        returns them, the gradient going to the first extreme element (the index it returns);
+        None where the call is not of that form (torch.max(a, b) of two arrays)."""
+        name = _spelled(node)
+        if spec.name not in ("amax", "amin") or name not in ("max", "min") or not (torch or self_node is not None):
+            return None
+        keywords = {kw.arg: kw.value for kw in node.keywords}
+        args = list(node.args)
+        x_node = self_node if self_node is not None else (args.pop(0) if args else keywords.pop("input", None))
+        if self_node is not None and args:
+            return None  # x.max(1): NumPy's values or PyTorch's pair, refused by _check_max
+        dim = args.pop(0) if args else keywords.pop("dim", None)
+        keep = args.pop(0) if args else keywords.pop("keepdim", None)
+        if dim is None or x_node is None or args or keywords:
+            return None
+        axis = self.expr(dim, env)
+        if not isinstance(axis, sp.Integer):
+            return None  # torch.max(a, b): the elementwise maximum, refused by _check_max
+        axis = self.static_axes(dim, env, none=False, single=True)
+        keepdims = self.flag(keep, ops.Param("keepdim", "flag", False))
+        x = self.expr(x_node, env)
+        self.require_tensor(x, x_node)
+        values = self.apply_op(ops.OPS[f"{name}_dim"], [x], {"axes": (axis,), "keepdims": keepdims}, node)
+        indices = Poison(self.error(node, f"the indices torch.{name}(x, dim) returns are integers, which a module "
+                                          "does not compute", "use the values: .values or [0]"))
+        return MaxResult((values, indices))
+
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):
         spec = _transpose_overload(spec, node, self_node, torch)
+        paired = self._max_with_indices(spec, node, env, self_node, torch)
+        if paired is not None:
+            return paired
         self._check_max(spec, node, self_node, torch)
         bound = self.bind_arguments(spec, node, self_node)
         operands, static = [], {}

@@ -18,6 +18,7 @@ from .language import (
     COMPARE,
     MODULE_ROOTS,
     OP_TEXT,
+    MaxResult,
     Poison,
     dotted_name,
     is_const,
@@ -201,6 +202,8 @@ class Expressions:
             raise self.error(node, f"'{short(dotted)}' is not a supported constant",
                              "known constants: np.pi, np.e, math.pi, math.e, torch.pi")
         base = self.expr(node.value, env)
+        if isinstance(base, MaxResult) and node.attr in ("values", "indices"):
+            return base[0 if node.attr == "values" else 1]
         if node.attr in ("shape", "size", "ndim"):
             return self.size_attribute(node, base)
         if isinstance(base, Shape):

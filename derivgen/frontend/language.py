@@ -63,6 +63,13 @@ OP_TEXT = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
             ast.NotIn: "not in"}
 
 
+class MaxResult(tuple):
+    """torch.max(x, dim) and torch.min(x, dim): (values, indices), also read as ``.values`` and
+    ``.indices``; the indices are a Poison (integers, not computed)."""
+
+    __slots__ = ()
+
+
 class Poison:
     """A constant that has no finite real value (sqrt(-2), log(0)), kept unevaluated: it
     is an error only where it is used. A constant where() condition may drop it, as a

@@ -8,7 +8,7 @@ import sympy as sp
 
 from .. import ops, symbolic
 from ..graph import placeholder
-from .language import Poison, short, to_float
+from .language import MaxResult, Poison, short, to_float
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
@@ -29,6 +29,9 @@ class Values:
         return isinstance(item, int) and not self.graph.takes_input(item, self.takes)
 
     def require_tensor(self, item, node):
+        if isinstance(item, MaxResult):
+            raise self.error(node, "torch.max(x, dim) and torch.min(x, dim) return (values, indices), not an array",
+                             "take the values: .values or [0]")
         if isinstance(item, Shape):
             raise self.error(node, "a shape is a tuple of sizes, not an array", SHAPE_HINT)
         if isinstance(item, tuple):
@@ -51,6 +54,9 @@ class Values:
             raise item.error
         if isinstance(item, Shape):
             raise self.error(node, f"{what} returns a shape, a tuple of sizes, not an array", SHAPE_HINT)
+        if isinstance(item, MaxResult):
+            raise self.error(node, f"{what} returns (values, indices) of torch.max(x, dim) or torch.min(x, dim), "
+                                   "not an array", "take the values: .values or [0]")
         if isinstance(item, tuple):
             raise self.error(node, f"{what} returns a tuple of {len(item)} values, not an array",
                              "derivgen differentiates one output: return a single array")

@@ -118,6 +118,9 @@ def _reduction_rule(op):
         if op in ("amax", "amin"):  # to the elements equal to the result, split evenly among ties
             hit = S.where(sp.Eq(ops[0], S.expand_reduced(OUT, *static)), ONE, ZERO)
             return (expand * hit / S.expand_reduced(S.reduce_sum(hit, *static), *static),)
+        if op in ("max_dim", "min_dim"):  # to the first element equal to the result (PyTorch's index)
+            first = S.first_hit(sp.Eq(ops[0], S.expand_reduced(OUT, *static)), sp.Integer(0), *static[1:])
+            return (expand * first,)
         # logsumexp: softmax weights exp(x - lse), with lse broadcast back over x.
         return (expand * sp.exp(ops[0] - S.expand_reduced(OUT, *static)),)
     return rule
@@ -246,6 +249,13 @@ for _name, _head, _numpy in (("amax", S.reduce_max, "max"), ("amin", S.reduce_mi
                     lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes),
                     (_name, _numpy), head=_head, rule=_reduction_rule(_name), numpy=_numpy, gradient="expanded",
                     promotes=1, note="ties split the gradient evenly, as torch.amax and NumPy autograd do"))
+# torch.max(x, dim) / x.max(dim) return (values, indices): these are the values, over one axis
+# (calls.py builds them; the indices, integers, are not values of the program).
+for _name, _head, _numpy in (("max_dim", S.reduce_max_first, "max"), ("min_dim", S.reduce_min_first, "min")):
+    register(OpSpec(_name, _REDUCE, "reduction",
+                    lambda x, keepdims, axes, head=_head: head(x, sp.Integer(int(keepdims)), *axes),
+                    (), head=_head, rule=_reduction_rule(_name), numpy=_numpy, gradient="expanded",
+                    promotes=1, note="the gradient goes to the first extreme element, the index torch.max returns"))
 register(OpSpec("matmul", _XY, "linalg", S.matmul, ("matmul",), head=S.matmul,
                 rule=lambda ops, static: (S.matmul_grad_a(G, *ops), S.matmul_grad_b(G, *ops)),
                 scalar=False, gradient="shaped", shape=shapes.matmul, promotes=2))

@@ -99,6 +99,10 @@ _internal("zeros_like", S.zeros_like, numpy="zeros_like", blockable=True, rule=_
 _internal("nan_like", S.nan_like, blockable=True, rule=_none)
 _internal("size_ratio", S.size_ratio, blockable=True, rule=_none)  # a count from shapes: a number
 _internal("shape_of", S.shape_of, rule=_none)
+# first_hit(hit, keepdims, axis): 1 at the first true element of hit along the axis, 0
+# elsewhere (a bool array, a factor of the gradient torch.max(x, dim) sends there).
+_internal("first_hit", S.first_hit, helper="first_hit", rule=_none, axes=True, scalar=False, blockable=False,
+          shape=shapes.first)
 # blocks.total(acc, part) (derivgen/blocking.py) adds up a sum or writes an array result's
 # rows, block by block: the bookkeeping of the loop the last stage writes, never in a graph
 # that is differentiated (a blocked gradient is the gradient's graph, blocked), so no rule.

@@ -46,7 +46,9 @@ def _one_number(head: str) -> bool:
     spec = HEADS.get(head)
     if head == "part":
         return True
-    return spec is not None and spec.kind in ("elementwise", "reduction") and spec.results == 1 and not spec.sizes
+    # not a size, a shape, an op that moves elements or a helper of several results or shapes
+    return (spec is not None and spec.results == 1 and not spec.sizes and not spec.zero_d
+            and spec.shape_operands is None and head != "shape_of")
 
 
 class NumPyPrinter(StrPrinter):
@@ -74,7 +76,10 @@ class NumPyPrinter(StrPrinter):
                 text = super()._print(expr, **kwargs)
             finally:
                 self._as_float = False
-            numpy_call = text.startswith(self.aliases["np"] + ".") or not isinstance(expr, sp.Pow)
+            # NumPy's functions and the helpers (of arrays, NumPy scalars); not the Python numbers
+            # a mean's count is made of (_per_element)
+            head = type(expr).__name__
+            numpy_call = text.startswith(self.aliases["np"] + ".") or head in HELPERS or head == "part"
             return f"{self.alias('float')}({text})" if numpy_call and _CALL.match(text) else text
         return super()._print(expr, **kwargs)
 

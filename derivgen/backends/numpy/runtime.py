@@ -465,6 +465,16 @@ def _flatten(x, start, end):
     return np.reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
+def _first_hit(hit, axis=None, keepdims=False):
+    """True at the first true element of hit (a condition) along axis, where torch.max(x, dim)
+    sends the gradient (the index it returns), False elsewhere: a bool array, which a gradient
+    is multiplied by in its own dtype. keepdims is the reduction's, and changes nothing."""
+    hit = np.asarray(hit)
+    first = np.zeros(hit.shape, dtype=bool)
+    np.put_along_axis(first, np.argmax(hit, axis=axis, keepdims=True), True, axis=axis)
+    return first & hit
+
+
 def _sizes(x, rank):
     """x's shape, which must have ``rank`` sizes, as unpacking ``n, d = x.shape`` requires."""
     shape = np.shape(x)
