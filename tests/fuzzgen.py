@@ -97,6 +97,9 @@ SIZE_FORMS = {
 # users do ({x} the operand, {r} it as a receiver, {f} max or min, {d} the dim, {k} keepdim).
 PAIR_FORMS = ("torch.{f}({x}, {d}{k})[0]", "torch.{f}({x}, dim={d}{k}).values", "{r}.{f}(dim={d}{k})[0]",
               "{r}.{f}(dim={d}{k}).values")
+# np.diff and torch.diff: {x} the operand, {r} it as a receiver, {n} the order, {a} the axis.
+DIFF_FORMS = ("np.diff({x}, {n}, {a})", "np.diff({x}, n={n}, axis={a})", "torch.diff({x}, n={n}, dim={a})",
+              "{r}.diff(n={n}, dim={a})", "diff({x}, {n}, axis={a})")
 # A condition as the numbers 1.0 and 0.0: bare beside a number in + - * / (the first form),
 # or cast ("{c}" is the condition, parenthesised).
 NUMBER_FORMS = ("{c}", "{c}.float()", "{c}.double()", "{c}.astype(float)", "{c}.astype(np.float32)",
@@ -217,6 +220,8 @@ def _shape_of(op, args, attrs):
             return attrs["shape"]
         if op == "size":
             return ()
+        if op == "diff":
+            return np.diff(np.zeros(shapes[0]), attrs["n"], axis=attrs["axis"]).shape
         if op in REDUCTIONS:
             keepdims = attrs.get("keepdims", False)
             return np.sum(np.zeros(shapes[0]), axis=attrs.get("axis"), keepdims=keepdims).shape
@@ -350,6 +355,9 @@ def _interval(op, args, attrs, shape):
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
     if op in ("transpose", "ifexp") or op in LAYOUT:  # the same values, moved (or some, or repeated)
         return ivs[0]
+    if op == "diff":  # differences of values in [lo, hi], n times
+        width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
+        return -width, width
     return -inf, inf
 
 
@@ -455,6 +463,13 @@ def _ev(node, arith, env, memo, trace):
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
+    elif op == "diff":  # x[1:] - x[:-1] along the axis, n times
+        value = _ev(node.args[0], arith, env, memo, trace)
+        for _ in range(node.attrs["n"]):
+            later, earlier = (_along(node.attrs["axis"], item) for item in (("slice", 1, None, None),
+                                                                           ("slice", None, -1, None)))
+            value = arith.call("sub", arith.call("getitem", value, args=(later,)),
+                               arith.call("getitem", value, args=(earlier,)))
     elif op == "number":  # a condition as the numbers 1.0 and 0.0
         value = arith.call("where", _ev(node.args[0], arith, env, memo, trace), arith.constant(1.0),
                            arith.constant(0.0))
@@ -580,6 +595,12 @@ def _traced(trace: list, op: str, value) -> None:
         trace.ops.append(op)
 
 
+def _along(axis: int, item) -> tuple:
+    """An index applying ``item`` to one axis (negative: after an ellipsis)."""
+    full = ("slice", None, None, None)
+    return (full,) * axis + (item,) if axis >= 0 else (Ellipsis, item) + (full,) * (-axis - 1)
+
+
 def tree_function(program: Program) -> Callable:
     """``function(arith, values)`` for derivgen.reference.jacobian."""
     return lambda arith, values: run(program, arith, values)
@@ -643,6 +664,10 @@ def _r(node, full=False):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
     if op in LAYOUT:
         return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
+    if op == "diff":
+        n, axis = node.attrs["n"], node.attrs["axis"]
+        form = DIFF_FORMS[spell.get("form", 0)]
+        return form.format(x=arg(a[0]), r=sub(a[0], P_ATOM), n=n, a=axis), P_ATOM
     if op == "number":
         return NUMBER_FORMS[spell.get("form", 0)].format(c=f"({arg(a[0])})"), P_ATOM
     if op == "size":
@@ -1123,7 +1148,7 @@ class Generator:
                     (self.constant_where, 2), (self.ifexp, 1.5)]
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
-                         (self.softmax, 1.5), (self.layout, 8)]
+                         (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1416,6 +1441,21 @@ class Generator:
             return None
         node = mk("where", cond, a, b, spell=self._where_spelling())
         return node if node.shape == shape else None
+
+    def difference(self, shape, depth, scope):
+        """np.diff(x, n, axis): an operand one or two longer along the axis."""
+        rng = self.rng
+        shape = tuple(shape)
+        options = [(shape[:i] + (m + n,) + shape[i + 1:], n, i) for i, m in enumerate(shape) for n in (1, 2)]
+        options = [o for o in options if o[0] in SHAPES and scope.allowed(o[0])]
+        if not options:
+            return None
+        src, n, axis = rng.choice(options)
+        x = self.gen(src, depth - 1, scope)
+        if x is None or not _reads_input(x):
+            return None
+        axis = axis - len(src) if rng.random() < 0.5 else axis
+        return mk("diff", x, n=n, axis=axis, spell={"form": rng.randrange(len(DIFF_FORMS))})
 
     def as_number(self, shape, depth, scope):
         """x * (x > 0), (c).float() + y, ...: a condition as 1.0 where it holds, 0.0 elsewhere."""
@@ -1923,6 +1963,8 @@ def features(program: Program) -> set:
         found.add(f"op:{op}")
         if op in ("amax", "amin") and "pair" in spell and isinstance(node.attrs.get("axis"), int):
             found.add("max-pair:" + PAIR_FORMS[spell["pair"]])
+        if op == "diff":
+            found.add("diff:" + DIFF_FORMS[spell.get("form", 0)])
         if op == "number":
             found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
         if op == "reshape" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):

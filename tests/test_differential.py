@@ -80,7 +80,7 @@ REQUIRED = {
     "entry-default", "reshape-own-size"} | {f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS} | {
-    "max-pair:" + form for form in G.PAIR_FORMS}
+    "max-pair:" + form for form in G.PAIR_FORMS} | {"diff:" + form for form in G.DIFF_FORMS}
 
 
 @pytest.fixture(scope="module")

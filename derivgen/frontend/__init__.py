@@ -8,7 +8,8 @@ re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the 
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
-``casts.py`` casts to a floating dtype (``(x > 0).float()``),
+``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``sugar.py`` calls read as other
+ops (``np.diff``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
@@ -29,12 +30,13 @@ from .reading import Reading, normalize
 from .sizes import Sizes
 from .statements import Statements
 from .statics import Statics
+from .sugar import Sugar
 from .values import Values
 
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Values):
+class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -27,6 +27,7 @@ from .language import (
 )
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
+from .sugar import DIFF
 
 
 class Expressions:
@@ -255,6 +256,8 @@ class Expressions:
                 return self.size_function(name, node, env)
             if name == "float":
                 return self.float_call(node, env)
+            if name == DIFF:
+                return self.diff_call(node, env, None)
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -266,6 +269,8 @@ class Expressions:
             path = self.module_path(dotted, env)
             if size_function(path) is not None:
                 return self.size_function(size_function(path), node, env)
+            if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
+                return self.diff_call(node, env, None)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -275,6 +280,8 @@ class Expressions:
                 return self.size_method(node, env, func.value)
             if func.attr in CAST_METHODS:
                 return self.cast_method(node, env, func.value)
+            if func.attr == DIFF:
+                return self.diff_call(node, env, func.value)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first
