@@ -80,7 +80,9 @@ def test_a_size_is_read_once_off_the_whole_array_when_the_work_runs_in_blocks():
 
 @pytest.mark.parametrize("expression", ["sigmoid(x.size) * y", "logaddexp(y, y.ndim)", "arctan2(log10(len(y)), y)",
                                         "minimum(relu(y.ndim), y)", "sum(y) / len(y)",
-                                        "dot(erf(dot(y, y)), sum(y.ndim ** 2))"])
+                                        "dot(erf(dot(y, y)), sum(y.ndim ** 2))",
+                                        "arctan2(y, log10((1 + y.ndim) * 1.5))",
+                                        "logaddexp(3, where((y.ndim >= 0.0) & (1.0 < 0.5) | (y > y.ndim), y.ndim + y, y))"])
 def test_a_float32_program_stays_float32_with_sizes_in_numpy_functions(expression):
     # A NumPy function of a Python int is a float64 scalar, which would make float32 arrays
     # float64: the module computes such calls as Python floats.
@@ -132,6 +134,7 @@ ERRORS = [
     ("def f(x):\n    return x.sum() * x.shape[1:][0]\n", "a slice of a shape", 2, 30),
     ("def f(x):\n    return x.shape\n", "returns a shape", 2, 12),
     ("def f(x):\n    return (2.0).shape + x\n", "a number has no .shape", 2, 13),
+    ("def f(x):\n    return x.sum() * len(x).shape[0]\n", "a number has no .shape", 2, 22),
     ("def f(x):\n    return x.sum() + len(x)[0]\n", "a size is a Python integer and cannot be indexed", 2, 22),
     ("def f(x):\n    return x.sum() + x.size(0, 1)\n", "takes at most one argument", 2, 22),
     ("def f(x):\n    return x.sum() + x.numel(1)\n", ".numel() takes no arguments", 2, 22),

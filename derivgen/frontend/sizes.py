@@ -31,6 +31,8 @@ def size_function(path: str | None) -> str | None:
         return None
     prefix, name = ops.strip_prefix(path)
     return name if name in FUNCTIONS.get(prefix, ()) else None
+
+
 SHAPE_HINT = "index it with an integer, as in x.shape[0], or unpack it: n, d = x.shape"
 
 
@@ -61,7 +63,7 @@ class Sizes:
                              "unpack it (a, b = ...) or index it (t[0])")
         if self.is_cond(item):
             raise self.error(node, f"{what} of a condition is not supported", "read it off an array")
-        if not isinstance(item, int):
+        if not isinstance(item, int) or self.plain(item):  # a constant, or a size itself
             raise self.error(node, f"a number has no {what}",
                              "sizes are read off arrays: the inputs and the values computed from them")
         return item

@@ -46,9 +46,9 @@ def _one_number(head: str) -> bool:
     spec = HEADS.get(head)
     if head == "part":
         return True
-    # not a size, a shape, an op that moves elements or a helper of several results or shapes
+    # not a size, a shape, a condition, an op that moves elements or a helper of several results
     return (spec is not None and spec.results == 1 and not spec.sizes and not spec.zero_d
-            and spec.shape_operands is None and head != "shape_of")
+            and spec.shape_operands is None and head not in ("shape_of", "shaped_condition", "live", "first_hit"))
 
 
 class NumPyPrinter(StrPrinter):
@@ -79,7 +79,8 @@ class NumPyPrinter(StrPrinter):
             # NumPy's functions and the helpers (of arrays, NumPy scalars); not the Python numbers
             # a mean's count is made of (_per_element)
             head = type(expr).__name__
-            numpy_call = text.startswith(self.aliases["np"] + ".") or head in HELPERS or head == "part"
+            numpy_call = (text.startswith((self.aliases["np"] + ".", self.aliases["in_place"] + "("))
+                          or head in HELPERS or head == "part")
             return f"{self.alias('float')}({text})" if numpy_call and _CALL.match(text) else text
         return super()._print(expr, **kwargs)
 
