@@ -972,3 +972,16 @@ def test_an_op_that_moves_elements_of_a_constant_keeps_a_float32_program_float32
     value64, grads64 = mod.value_and_grad(x.astype(np.float64))
     np.testing.assert_allclose(value, value64, rtol=1e-6)
     np.testing.assert_allclose(grads.x, grads64.x, rtol=1e-6)
+
+
+def test_a_reduction_of_one_number_is_that_number_exactly():
+    # Found by fuzzing (seed 20261234): logsumexp(0.1) computed when the module ran was
+    # log(exp(0.1)) = 0.10000000000000007, so 0.1 >= logsumexp(0.1) was False and where() took
+    # the other branch (gradient 1 where the program is constant). Over every element of a
+    # single number, sum, mean, amax, amin and logsumexp are that number.
+    mod = derivgen.compile("def f(p):\n    return where(0.1 >= logsumexp(0.1, keepdims=True), 0.5, p)\n")
+    value, grads = mod.value_and_grad(np.array(1.5))
+    assert value == 0.5 and grads.p == 0.0
+    for op in ("sum", "mean", "amax", "amin", "logsumexp"):
+        folded = derivgen.compile(f"{op}(0.1) * x")
+        assert folded.forward(np.array([2.0, 3.0])).tolist() == [0.2, 0.30000000000000004]  # 0.1 * x

@@ -81,7 +81,7 @@ def test_a_size_is_read_once_off_the_whole_array_when_the_work_runs_in_blocks():
 @pytest.mark.parametrize("expression", ["sigmoid(x.size) * y", "logaddexp(y, y.ndim)", "arctan2(log10(len(y)), y)",
                                         "minimum(relu(y.ndim), y)", "sum(y) / len(y)",
                                         "dot(erf(dot(y, y)), sum(y.ndim ** 2))",
-                                        "arctan2(y, log10((1 + y.ndim) * 1.5))",
+                                        "arctan2(y, log10((1 + y.ndim) * 1.5))", "log(y.size + 1) ** 2 * y",
                                         "logaddexp(3, where((y.ndim >= 0.0) & (1.0 < 0.5) | (y > y.ndim), y.ndim + y, y))"])
 def test_a_float32_program_stays_float32_with_sizes_in_numpy_functions(expression):
     # A NumPy function of a Python int is a float64 scalar, which would make float32 arrays

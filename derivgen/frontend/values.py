@@ -8,7 +8,7 @@ import sympy as sp
 
 from .. import ops, symbolic
 from ..graph import placeholder
-from .language import MaxResult, Poison, short, to_float
+from .language import MaxResult, Poison, is_const, short, to_float
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
@@ -134,6 +134,10 @@ class Values:
         syms, args = self.operands(items)
         if spec.name == "transpose" and (not args or self.plain(items[0])):
             return items[0]  # constants and sizes are scalars: their transpose is themselves
+        if spec.kind == "reduction" and not args and not static.get("axes") and is_const(items[0]):
+            # over every element of one number: that number (logsumexp(0.1) is 0.1 exactly, as
+            # scipy's max-shifted form gives; computed at run time it rounds to 0.10000000000000007)
+            return items[0] if not isinstance(items[0], sp.Integer) else sp.Float(int(items[0]))
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
             syms, args = self.operands(items)

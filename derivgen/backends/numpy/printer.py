@@ -81,7 +81,9 @@ class NumPyPrinter(StrPrinter):
             head = type(expr).__name__
             numpy_call = (text.startswith((self.aliases["np"] + ".", self.aliases["in_place"] + "("))
                           or head in HELPERS or head == "part")
-            return f"{self.alias('float')}({text})" if numpy_call and _CALL.match(text) else text
+            if numpy_call and _CALL.match(text):
+                return f"{self.alias('float')}({text})"
+            # Python's arithmetic (n**2): its operands are made floats where they are calls
         return super()._print(expr, **kwargs)
 
     def _print_Add(self, expr, order=None):
