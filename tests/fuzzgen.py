@@ -1259,7 +1259,9 @@ class Generator:
         x = self.gen(shape, depth - 1, scope)
         if x is None:
             return None
-        if not scope.guarded and op in DOMAINS and not _inside(x, DOMAINS[op]):
+        # A guard keeps a branch's values in the domain, not a constant's: arctanh(np.pi) is no
+        # number, and combined with a value it is an error (README: constants must be finite).
+        if (not scope.guarded or not _reads_input(x)) and op in DOMAINS and not _inside(x, DOMAINS[op]):
             if op in GUARDS and rng.random() < 0.5:
                 return self._guarded_op(op, x, shape, depth, scope)
             x = self._into_domain(x, op)

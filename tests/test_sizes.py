@@ -182,3 +182,14 @@ def test_a_reshape_reads_sizes_off_the_array_it_reshapes():
     text = derivgen.generate(source)
     assert "np.reshape(x, (np.shape(x)[0], -1))" in text
     assert "reshape(x, (x.shape[0], -1))" in formulas(source).text()
+
+
+def test_a_constant_that_is_no_number_times_a_size_is_nan_where_a_where_selects_it():
+    # Found by fuzzing (seed 20261235): arctanh(e) * len(c.shape) inside a guarded branch was an
+    # error; as with a constant alone, it is NumPy's nan where selected, and an error where used.
+    mod = derivgen.compile("def f(c):\n    return where(c > 0, arctanh(np.e) * len(c), c)\n")
+    value, grads = mod.value_and_grad(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(value, [np.nan, -1.0])
+    np.testing.assert_array_equal(grads.c, [0.0, 1.0])
+    with pytest.raises(ParseError, match="not a finite real number"):
+        derivgen.compile("def f(c):\n    return arctanh(np.e) * len(c) * c\n")

@@ -43,10 +43,11 @@ class Values:
 
     def poisoned(self, items):
         """The Poison among constant ``items`` (the result is one too), or None; a Poison
-        combined with a value is used, so its error is raised."""
+        combined with a value is used, so its error is raised (with a size, a number known when
+        the module runs, it is still a number with no value)."""
         poison = next((i for i in items if isinstance(i, Poison)), None)
-        if poison is not None and any(isinstance(i, int) for i in items):
-            raise poison.error
+        if poison is not None and any(isinstance(i, int) and not self.plain(i) for i in items):
+            raise poison.error  # (with a size, len(x), it stays a number that is no number)
         return poison
 
     def as_value(self, item, node, what) -> int:
