@@ -3,8 +3,9 @@
 
 Shapes are known only at run time, so a size is a value of the program, computed once from
 the whole array (never per block: a block's shape is not the array's). It is piecewise
-constant in its operand (no gradient flows through it) and a plain Python integer, as a
-constant is: ``np.sum(x) / len(x)`` keeps x's dtype.
+constant in its operand (no gradient flows through it) and a plain Python number, as a
+constant is (a float in generated code, so helpers compute it as one): ``np.sum(x) / len(x)``
+keeps x's dtype.
 
 Its static operand says which integer: ``("shape", axis, rank)`` is ``x.shape[axis]``, where
 ``rank`` is the number of sizes a source unpacked (``n, d = x.shape``: the module checks that
