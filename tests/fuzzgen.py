@@ -481,6 +481,8 @@ def _ev(node, arith, env, memo, trace):
             positions, _ = DOMAIN_EDGES[op]
             trace.edges.append((op, [operands[i] for i in positions if i < len(operands)]))
             trace.sources.append([_source_op(node.args[i]) for i in positions if i < len(operands)])
+        if isinstance(trace, Trace) and op in STEEP and _reads_input(node.args[0]):  # a gradient may pass
+            trace.steep.append((op, operands, _source_op(node.args[0])))
         if isinstance(trace, Trace) and op in PERIODIC:
             trace.periodic.append(operands[0])
         if isinstance(trace, Trace) and op in ("floor", "ceil"):
@@ -562,6 +564,18 @@ def _source_op(node) -> str:
     return node.op
 
 
+# Ops whose derivative is infinite at a point where their value is finite: sqrt's 0, arcsin's
+# and arccos's +-1, arccosh's 1, the base 0 of a power with an exponent between 0 and 1 (a
+# larger exponent has a finite derivative there, a smaller one an infinite value).
+STEEP = {"sqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh": (1.0,), "pow": (0.0,)}
+
+# Ops that pass no gradient where their value is a constant (relu(x) at x < 0, a where's branch
+# not taken; the steps everywhere): derivgen computes a steep op's derivative there on a
+# harmless operand (the README's sqrt(relu(x))) or not at all, so a steep point they make is
+# checked.
+GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil")
+
+
 # Periodic ops: their derivative at an argument of magnitude 10**k needs the argument to k more
 # digits than its value does (see _beyond_precision).
 PERIODIC = ("sin", "cos", "tan")
@@ -578,6 +592,7 @@ class Trace(list):
         self.edges: list[tuple[str, list]] = []
         self.sources: list[list[str]] = []  # for each of edges, the ops its operands come from
         self.periodic: list = []
+        self.steep: list = []  # (op, operands, source op of the first) of the ops in STEEP
         self.powers: list = []
         self.steps: list = []  # the operands of floor and ceil
         self.equalities: list = []  # the operands of == and != (of two different nodes)
@@ -2415,6 +2430,34 @@ def _negative_base(bases) -> bool:
     return False
 
 
+def _infinite_slope(trace: Trace) -> bool:
+    """Whether an op is evaluated exactly where its derivative is infinite and its value finite
+    (sqrt(0), arcsin(1)) on an operand that an op passing no gradient there did not make: its
+    derivative is inf, and inf times the 0 the rest of the chain rule may bring is nan (as
+    PyTorch's and JAX's), even where the program is locally constant (sqrt(x * c) at c = 0 is 0
+    for every x: its derivative in x is 0, the chain rule's 0.5 / sqrt(0) * 0 is nan)."""
+    for op, operands, source in trace.steep:
+        if source in GATED:
+            continue
+        x = np.asarray(operands[0])
+        if x.dtype.kind not in "fO" or not x.size:
+            continue
+        steep = np.zeros(x.shape, dtype=bool)
+        for point in STEEP[op]:
+            steep |= np.asarray(x == point, dtype=bool)
+        if op == "pow":
+            e = np.asarray(operands[1])
+            if e.dtype.kind not in "fO":
+                continue
+            with np.errstate(invalid="ignore"):
+                fractional = np.asarray((e > 0) & (e < 1), dtype=bool)
+            steep, fractional = np.broadcast_arrays(steep, fractional)
+            steep = steep & fractional
+        if np.any(steep):
+            return True
+    return False
+
+
 def _saturated(trace: Trace) -> bool:
     """Whether an operand on a domain edge of +-1 comes from an op that only tends to it
     (arccos(erf(-128))): its value is on the edge by the reference's own rounding, and so is
@@ -2502,6 +2545,7 @@ class Oracle:
             out = run(program, arith, {n: arith.input(v) for n, v in values.items()}, {}, trace)
             flips[np.dtype(dtype).name] = (_conditions_differ(exact_trace, trace) or _undefined(exact_trace.edges)
                                            or _negative_base(exact_trace.powers) or _saturated(exact_trace)
+                                           or _infinite_slope(exact_trace)
                                            or exact_trace.nested_tie or _equal_at(exact_trace.equalities)
                                            or _near_step(exact_trace.steps, dtype)
                                            or _beyond_precision(exact_trace.periodic, self.dps)

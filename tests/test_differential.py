@@ -412,6 +412,30 @@ def test_a_negative_base_to_a_varying_exponent_skips_the_gradient_checks():
         "float64": False, "float32": False}
 
 
+def test_an_op_at_a_point_of_infinite_slope_skips_the_gradient_checks():
+    # sqrt(x * c) at c = 0 is 0 for every x, so d/dx is 0, but sqrt's derivative at 0 is
+    # infinite and the chain rule gives 0.5 / sqrt(0) * 0 = nan, as PyTorch's and JAX's (found
+    # by fuzzing, seed 20261235: c.ndim of a 0-d c). Apart from 0 it is checked; so are a 0 made
+    # by an op that passes no gradient there (sqrt(relu(x)), derivgen's guard; sqrt(floor(x))) and a power
+    # whose derivative at 0 is finite (an exponent of 2).
+    x, c = G.var("x", (2,), -2, 2), G.var("c", (), -2, 2)
+    oracle = G.Oracle()
+    at_zero = {"x": np.array([0.5, 1.5]), "c": np.array(0.0)}
+    apart = {"x": np.array([0.5, 1.5]), "c": np.array(0.75)}
+    for op, exponent in (("sqrt", None), ("pow", 0.5)):
+        args = (G.mk("mul", x, c),) + (() if exponent is None else (G.const(exponent),))
+        program = _program(G.mk(op, *args), ("x", (2,)), ("c", ()))
+        assert oracle.reference(program, at_zero, wrt=["x", "c"]).flips == {"float64": True, "float32": True}
+        assert not oracle.check(program, at_zero).failures
+        assert oracle.reference(program, apart, wrt=["x", "c"]).flips == {"float64": False, "float32": False}
+    square = _program(G.mk("pow", G.mk("mul", x, c), G.const(2.0)), ("x", (2,)), ("c", ()))
+    assert oracle.reference(square, at_zero, wrt=["x", "c"]).flips == {"float64": False, "float32": False}
+    for inner in ("relu", "floor"):
+        gated = _program(G.mk("sqrt", G.mk(inner, G.mk("mul", x, c))), ("x", (2,)), ("c", ()))
+        assert oracle.reference(gated, at_zero, wrt=["x", "c"]).flips == {"float64": False, "float32": False}
+        assert not oracle.check(gated, at_zero).failures
+
+
 def test_a_tie_of_maximum_or_minimum_read_by_another_tie_skips_the_gradient_checks():
     # minimum(p, maximum(x, p)) at x == p is p: d/dx is 0 on both sides, but the ties' 0.5 / 0.5
     # conventions compose to 0.25 (found by fuzzing, seed 20261220). One tie alone is a kink the

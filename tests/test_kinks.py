@@ -212,6 +212,8 @@ def test_power_follows_pytorch_at_a_zero_base_or_exponent(compiled, source, inpu
 @pytest.mark.parametrize("source, inputs, expected", [
     pytest.param("sqrt(x)", {"x": [0.0, 4.0]}, {"x": [math.inf, 0.25]}, id="sqrt'(0) = inf"),
     pytest.param("log(x)", {"x": [0.0, 4.0]}, {"x": [math.inf, 0.25]}, id="log'(0) = inf"),
+    pytest.param("sqrt(x * c)", {"x": [0.5, 2.0], "c": [0.0, 2.0]}, {"x": [math.nan, 0.5], "c": [math.inf, 0.5]},
+                 id="sqrt'(0) = inf times the factor 0: nan, as in PyTorch"),
     pytest.param("logaddexp(x, y)", {"x": [1.5, -3.0], "y": [1.5, -3.0]}, {"x": [0.5, 0.5], "y": [0.5, 0.5]},
                  id="logaddexp splits ties exactly in half"),
     pytest.param("logaddexp(x, y)", {"x": [math.inf, -math.inf], "y": [0.0, 0.0]},
