@@ -104,28 +104,56 @@ class CheckReport:
         return self
 
 
-def random_inputs(names, shapes=None, *, seed=0, low=0.25, high=0.75, ranges=None) -> dict:
+def random_inputs(names, shapes=None, *, seed=0, low=0.25, high=0.75, ranges=None, positions=()) -> dict:
     """Uniform random float64 inputs of the given shapes (scalars by default), in [low, high)
-    or in ``ranges[name]`` = (low, high)."""
+    or in ``ranges[name]`` = (low, high). The inputs in ``positions`` (they index an array:
+    ``x[t]``) are integers in their range, by default below the smallest size of the other
+    inputs' shapes (so they index an axis of any of those sizes)."""
     shapes = dict(shapes or {})
     unknown = sorted(set(shapes) - set(names))
     if unknown:
         raise UsageError(f"shapes given for unknown inputs: {', '.join(unknown)}; inputs: {', '.join(names)}")
     ranges = _checked_ranges(names, ranges)
     rng = np.random.default_rng(seed)
-    return {n: rng.uniform(*ranges.get(n, (low, high)), size=tuple(shapes.get(n, ()))) for n in names}
+    result = {}
+    for n in names:
+        size = tuple(shapes.get(n, ()))
+        if n in positions:
+            lo, hi = ranges.get(n, (0, positions_top(shapes, positions)))
+            first, end = math.ceil(lo), math.ceil(hi)
+            if first >= end:
+                raise UsageError(f"ranges: the range of {n} holds no whole number, and {n} holds positions "
+                                 "(it indexes an array)")
+            result[n] = rng.integers(first, end, size=size)
+        else:
+            result[n] = rng.uniform(*ranges.get(n, (low, high)), size=size)
+    return result
 
 
-def input_ranges(module, ranges: dict | None = None, *, low: float = 0.25, high: float = 0.75) -> dict:
+def positions_top(shapes, positions) -> int:
+    """The default end of the range of an input holding positions: the smallest size of the
+    other inputs' shapes (1 where they are all single numbers)."""
+    sizes = [int(d) for n, shape in dict(shapes or {}).items() if n not in positions for d in shape]
+    return max(1, min(sizes)) if sizes else 1
+
+
+def input_ranges(module, ranges: dict | None = None, *, low: float = 0.25, high: float = 0.75,
+                 shapes: dict | None = None) -> dict:
     """The range each input of ``module`` is drawn from (name -> InputRange): ``ranges[name]``
-    where given, else inside the domain of the ops that read it, else [low, high)."""
+    where given, else inside the domain of the ops that read it, else [low, high); an input
+    holding positions (the module's POSITIONS) draws whole numbers, by default in
+    [0, the smallest size of the other inputs' ``shapes``)."""
     names = tuple(module.INPUTS)
+    positions = tuple(getattr(module, "POSITIONS", ()))
     given = _checked_ranges(names, ranges)
     reads = domain_ops(module)
     result = {}
     for name in names:
         if name in given:
-            result[name] = InputRange(*given[name], "as given")
+            result[name] = InputRange(*given[name], "as given" + (", whole numbers" if name in positions else ""))
+        elif name in positions:
+            result[name] = InputRange(0, positions_top(shapes, positions),
+                                      "whole numbers (positions), below the smallest size of the other inputs")
         else:
             result[name] = _inside_domains(reads.get(name, set()), low, high)
     return result
@@ -228,10 +256,12 @@ def gradcheck(module, inputs: dict | None = None, *, shapes: dict | None = None,
     the differences are not finite, the row says the input is outside the domain.
     """
     names = tuple(module.INPUTS)
+    positions = tuple(getattr(module, "POSITIONS", ()))
     sampled = {}
     if inputs is None:
-        sampled = input_ranges(module, ranges, low=low, high=high)
-        inputs = random_inputs(names, shapes, seed=seed, ranges={n: (r.low, r.high) for n, r in sampled.items()})
+        sampled = input_ranges(module, ranges, low=low, high=high, shapes=shapes)
+        inputs = random_inputs(names, shapes, seed=seed, ranges={n: (r.low, r.high) for n, r in sampled.items()},
+                               positions=positions)
     elif ranges is not None:
         raise UsageError("ranges= applies to random inputs: give inputs= or ranges=, not both")
     missing = [n for n in names if n not in inputs]
@@ -242,7 +272,8 @@ def gradcheck(module, inputs: dict | None = None, *, shapes: dict | None = None,
         raise UsageError(f"dtype must be a floating type, got {dtype}")
     rtol = rtol if rtol is not None else (1e-6 if work.itemsize >= 8 else 2e-3)
     atol = atol if atol is not None else (1e-6 if work.itemsize >= 8 else 2e-3)
-    exact = {n: np.asarray(inputs[n], dtype=np.float64) for n in names}
+    # positions are passed as they are (integers); the numbers in float64, then in dtype
+    exact = {n: np.asarray(inputs[n]) if n in positions else np.asarray(inputs[n], dtype=np.float64) for n in names}
     rng = np.random.default_rng(seed + 1)
     with np.errstate(all="ignore"):  # outside the domain the report says so, without warnings
         value = module.forward(*(exact[n] for n in names))
@@ -253,7 +284,7 @@ def gradcheck(module, inputs: dict | None = None, *, shapes: dict | None = None,
             value = module.forward(*(values[n] for n in names))
             return float(np.sum(np.asarray(value, dtype=np.float64) * grad_output))
 
-        cast = {n: exact[n].astype(work) for n in names}
+        cast = {n: exact[n] if n in positions else exact[n].astype(work) for n in names}
         # Positional: an input may itself be named grad_output (the module then renames its own).
         analytic = module.backward(*(cast[n] for n in names), grad_output.astype(work))
         rows = []

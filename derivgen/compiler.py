@@ -30,8 +30,8 @@ _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def resolve_wrt(program: Program, wrt) -> tuple[str, ...]:
-    if wrt is None:
-        return program.inputs
+    if wrt is None:  # every input but those holding positions (x[t]: integers, no gradient)
+        return tuple(n for n in program.inputs if n not in program.positions)
     if isinstance(wrt, str):
         wrt = [w.strip() for w in wrt.split(",") if w.strip()]
     try:
@@ -47,6 +47,10 @@ def resolve_wrt(program: Program, wrt) -> tuple[str, ...]:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise UsageError(f"wrt: '{name}' is not an input of {program.name}{hint}; "
                              f"inputs: {', '.join(program.inputs)}")
+    for name in wrt:
+        if name in program.positions:
+            raise UsageError(f"wrt: '{name}' holds positions (it indexes an array: integers), "
+                             "which have no gradient; leave it out of wrt")
     duplicates = sorted(n for n, k in collections.Counter(wrt).items() if k > 1)
     if duplicates:
         raise UsageError(f"wrt: {', '.join(duplicates)} listed more than once")

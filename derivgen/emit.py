@@ -60,7 +60,7 @@ class FunctionDesc:
     params: tuple[str, ...]
     signature: str
     docstring: tuple[str, ...]
-    convert: str  # the line turning inputs into arrays
+    convert: tuple[str, ...]  # the lines turning inputs into arrays (and positions)
     sections: tuple[Section, ...]
     returns: str
     blocks: tuple[str, ...] = ()  # in a blocked function, the lines that start the loop
@@ -81,6 +81,7 @@ class ModuleDesc:
     imports: tuple[tuple[str, ...], tuple[str, ...]]  # import lines: the standard library's, then others
     inputs: tuple[str, ...]
     wrt: tuple[str, ...]
+    positions: tuple[str, ...]  # the inputs holding integer positions (x[t]), in input order
     fields: tuple[str, ...]
     gradients_alias: str | None
     functions: tuple[FunctionDesc, ...]
@@ -532,7 +533,9 @@ def _function(module: _Module, fname: str, grads, with_value: bool, doc: tuple[s
     scalar = _scalar_path(module, roots, namer, grads)
     params = inputs + ((module.seed_param,) if grads else ())
     sig = module.signature + (f", {module.seed_param}=1.0" if grads else "")
-    convert = _conversion(params, aliases["as_arrays"])
+    convert = _conversion(params, module.program.positions, aliases)
+    if module.program.positions:
+        used.add("as_positions")
     returns, scalar_returns = _returns(module, fname, grads, with_value, names)
     if scalar:
         scalar["scalar_returns"] = scalar_returns
@@ -621,7 +624,8 @@ def _returns(module: _Module, fname: str, grads, with_value: bool, names) -> tup
     gradients = f"{aliases['Gradients']}({typed_text})"
     # The scalar path builds Gradients with tuple.__new__, half the cost of the call.
     fast = f"{aliases['new_tuple']}({aliases['Gradients']}, ({grads_text}{',' if len(grads) == 1 else ''}))"
-    value_text = typing.cast(grad.output, names[grad.output], module.program.inputs) if with_value else ""
+    numbers = tuple(n for n in module.program.inputs if n not in module.program.positions)  # positions: integers
+    value_text = typing.cast(grad.output, names[grad.output], numbers) if with_value else ""
     # On the scalar path a constant result (an integer literal) is made a float.
     scalar_value = typing.scalar(grad.output, names[grad.output]) if with_value else ""
     if fname == "forward":
@@ -652,6 +656,7 @@ def _module_desc(module: _Module, functions, header: str, module_doc) -> ModuleD
                       for standard in (True, False)),
         inputs=module.program.inputs,
         wrt=module.wrt,
+        positions=tuple(n for n in module.program.inputs if n in module.program.positions),
         fields=naming.gradient_fields(module.wrt),
         gradients_alias=aliases["Gradients"] if aliases["Gradients"] != "Gradients" else None,
         functions=functions,
@@ -778,9 +783,14 @@ def _wrap_condition(terms: list[str], joiner: str = " and ", first: str = "",
     return tuple(lines)
 
 
-def _conversion(params: tuple[str, ...], helper: str) -> str:
-    targets = f"({params[0]},)" if len(params) == 1 else ", ".join(params)
-    return f"{targets} = {helper}({', '.join(params)})"
+def _conversion(params: tuple[str, ...], positions, aliases) -> tuple[str, ...]:
+    """The inputs as arrays of the floating dtype; inputs holding positions (x[t]) as arrays
+    of integers, each checked."""
+    numbers = tuple(p for p in params if p not in positions)
+    targets = f"({numbers[0]},)" if len(numbers) == 1 else ", ".join(numbers)
+    lines = [f"{targets} = {aliases['as_arrays']}({', '.join(numbers)})"] if numbers else []
+    lines += [f"{p} = {aliases['as_positions']}({p}, {p!r})" for p in params if p in positions]
+    return tuple(lines)
 
 
 def templates_dir() -> Path:

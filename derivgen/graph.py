@@ -178,3 +178,5 @@ class Program:
     filename: str
     text: str  # the expression or the entry function's source, for docstrings
     defaults: dict = field(default_factory=dict)  # input name -> its default, an int or a float
+    # the inputs holding positions (integers an index reads, x[t]): no gradient, no float dtype
+    positions: frozenset = frozenset()

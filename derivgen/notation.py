@@ -133,6 +133,22 @@ class TextPrinter(StrPrinter):
         g, like, static = expr.args
         return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
 
+    def _print_gather(self, expr):  # x[arange(x.shape[0]), t]: the positions' arrays by name
+        *arrays, static = expr.args
+        base = self._print(arrays[0])
+        return f"{base if _is_atomic(arrays[0]) else f'({base})'}[{self._run_time_index(arrays, static)}]"
+
+    def _print_gather_grad(self, expr):
+        g, *arrays, static = expr.args
+        return f"scatter({self._print(g)}, {self._shape(arrays[0])}, [{self._run_time_index(arrays, static)}])"
+
+    def _run_time_index(self, arrays, static) -> str:
+        def item(it):
+            if it[0] == "at":
+                return self._print(arrays[it[1]])
+            return f"arange({self._print(S.size_of(arrays[it[1]], S.Static(it[2])))})"
+        return index_text(static.value[0], item)
+
     def _print_reshape(self, expr):  # a size read off x as x.shape[0]
         x, static = expr.args
         text = self._print(x)
@@ -256,6 +272,30 @@ class LatexFormulaPrinter(LatexPrinter):
         g, like, static = expr.args
         shape = rf"\operatorname{{shape}}\left({self._print(like)}\right)"
         return self._call("scatter", [self._print(g), shape, self._code(f"[{index_text(static.value[0])}]")], exp)
+
+    def _print_gather(self, expr, exp=None):
+        *arrays, static = expr.args
+        base = self._print(arrays[0]) if _is_atomic(arrays[0]) else rf"\left({self._print(arrays[0])}\right)"
+        text = rf"{base}\left[{self._run_time_index(arrays, static)}\right]"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
+
+    def _print_gather_grad(self, expr, exp=None):
+        g, *arrays, static = expr.args
+        shape = rf"\operatorname{{shape}}\left({self._print(arrays[0])}\right)"
+        return self._call("scatter", [self._print(g), shape, rf"\left[{self._run_time_index(arrays, static)}\right]"],
+                          exp)
+
+    def _run_time_index(self, arrays, static) -> str:
+        """A gather's index: the arrays of positions in math, the other items as code."""
+        parts = []
+        for item in static.value[0]:
+            if isinstance(item, tuple) and item[0] == "at":
+                parts.append(self._print(arrays[item[1]]))
+            elif isinstance(item, tuple) and item[0] == "arange":
+                parts.append(self._call("arange", [self._print(S.size_of(arrays[item[1]], S.Static(item[2])))]))
+            else:
+                parts.append(self._code(index_text((item,))))
+        return ", ".join(parts)
 
     def _print_reshape_like(self, expr, exp=None):
         g, like = expr.args

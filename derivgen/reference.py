@@ -333,14 +333,14 @@ class Kernel:
     ``exact(ctx, *operands, **static)`` works on NumPy object arrays of ``ctx.mpf``;
     ``naive(*operands, **static)`` on NumPy float arrays. ``kind`` is "elementwise",
     "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
-    ``keepdims``), "linalg" or "layout" (ops that move elements, their static arguments one
-    tuple ``args``). ``rounds`` says whether float arithmetic rounds the result (not so for
+    ``keepdims``), "linalg", "layout" (ops that move elements, their static arguments one
+    tuple ``args``) or "gather" (an index reading arrays of positions, its operands after x). ``rounds`` says whether float arithmetic rounds the result (not so for
     selections such as where, clamp, maximum, abs, a transpose or an index).
     """
 
     name: str
     kind: str
-    arity: int
+    arity: int | None  # None: any number of operands
     exact: Callable
     naive: Callable
     rounds: bool = True
@@ -458,6 +458,34 @@ def _size(x, what) -> int:
     return shape[axis]
 
 
+def _positions(a) -> np.ndarray:
+    """An operand holding positions (an input of integers, carried as numbers like every
+    input) as integers: an error where one is not a whole number."""
+    a = np.asarray(a)
+    if a.dtype.kind in "iu":
+        return a
+    floats = np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(floats) & (floats == np.round(floats))):
+        raise ValueError("positions must be whole numbers")
+    return floats.astype(np.intp)
+
+
+def _gather(x, *arrays, args):
+    """x[index], the index reading the positions the operands after x hold (gather), or
+    the sizes of any operand (np.arange(n))."""
+    operands = (x, *arrays)
+    index = tuple(_positions(operands[i[1]]) if isinstance(i, tuple) and i[0] == "at"
+                  else np.arange(_size(operands[i[1]], i[2])) if isinstance(i, tuple) and i[0] == "arange"
+                  else _index((i,))[0] for i in args[0])
+    return np.asarray(x)[index]
+
+
+# x[index] with positions known when the module runs: kind "gather" (x, then the arrays its
+# index reads); nothing rounds, and an exception moves with the element read.
+_register("gather", "gather", None, lambda ctx, x, *arrays, args: _obj(_gather(x, *arrays, args=args)), _gather,
+          rounds=False)
+
+
 # An integer read off a shape (derivgen/ops/sizes.py): exact in both arithmetics, no gradient.
 _register("size", "size", 1, lambda ctx, x, args: _obj(np.asarray(ctx.mpf(_size(x, args)))),
           lambda x, args: np.asarray(_size(x, args)), rounds=False)
@@ -554,12 +582,13 @@ class Tracked(NamedTuple):
     mixed: np.ndarray | None = None
 
 
-def _drops_bad(kernel, bad, static) -> bool:
-    """Whether an index leaves out an element an exception reached."""
+def _drops_bad(kernel, bad, static, arrays=()) -> bool:
+    """Whether an index leaves out an element an exception reached (``arrays``: the positions
+    a gather's index reads)."""
     if not bad.any():
         return False
     read = np.zeros(bad.shape, dtype=bool)
-    read.flat[np.asarray(kernel.naive(np.arange(bad.size).reshape(bad.shape), **static)).ravel()] = True
+    read.flat[np.asarray(kernel.naive(np.arange(bad.size).reshape(bad.shape), *arrays, **static)).ravel()] = True
     return bool(np.any(bad & ~read))
 
 
@@ -609,8 +638,9 @@ class Naive:
         values = [None if o is None else o.value for o in operands]
         result = self._compute(kernel, values, static)
         bad = self._propagate(kernel, operands, values, result, static)
-        if kernel.name == "getitem" and not self.dropped:
-            self.dropped = _drops_bad(kernel, np.broadcast_to(operands[0].bad, np.shape(values[0])), static)
+        if kernel.name in ("getitem", "gather") and not self.dropped:
+            self.dropped = _drops_bad(kernel, np.broadcast_to(operands[0].bad, np.shape(values[0])), static,
+                                      values[1:])
         shape = np.shape(result)
         mixes = [np.broadcast_to(o.mixed if o.mixed is not None else False, np.shape(v))
                  for o, v in zip(operands, values) if o is not None]
@@ -655,6 +685,8 @@ class Naive:
             return np.zeros((), dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
+        if kernel.kind == "gather":  # so too here; none reaches the positions read
+            return np.asarray(kernel.naive(bads[0], *values[1:], **static))
         product = np.matmul if kernel.name == "matmul" else np.dot
         a, b = (x.astype(np.float64) for x in bads)
         reach = product(a, np.ones(b.shape)) + product(np.ones(a.shape), b)
@@ -769,6 +801,10 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
+    if head == "gather":  # x and the arrays of positions its index reads, then the index
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call("gather", *(p(arith, args) for p in plans), args=static)
     if head in _REDUCTIONS:
         operand = _compile(expr.args[0])
         keepdims = bool(int(expr.args[1]))
@@ -1108,7 +1144,7 @@ def value_and_grad(program_or_source, inputs, wrt: Sequence[str] | None = None, 
     """
     prog = _program(program_or_source, function)
     values = {n: np.asarray(v, dtype=np.float64) for n, v in _input_dict(prog.inputs, inputs).items()}
-    names = list(prog.inputs) if wrt is None else list(wrt)
+    names = [n for n in prog.inputs if n not in prog.program.positions] if wrt is None else list(wrt)
     unknown = [n for n in names if n not in values]
     if unknown:
         raise ValueError(f"wrt names unknown inputs: {', '.join(unknown)}")

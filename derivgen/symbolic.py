@@ -102,6 +102,9 @@ first_hit = _opaque("first_hit", None, "(hit, keepdims, axis): 1 at hit's first 
 max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
 # Moving elements: an index, a new shape, an axes order are Static operands.
 getitem = _opaque("getitem", 2, "x[index]")
+# x[index] with positions known when the module runs (x[np.arange(n), t]): the arrays the
+# index reads, x first, then Static(index) (derivgen/ops/indexing.py).
+gather = _opaque("gather", None, "x[index] with arrays of positions: (x, *arrays, Static(index))")
 reshape = _opaque("reshape", 2, "x.reshape(shape)")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
@@ -140,6 +143,7 @@ matmul_grad_b = _opaque("matmul_grad_b", 3, "gradient of a @ b with respect to b
 dot_grad_a = _opaque("dot_grad_a", 3, "gradient of np.dot(a, b) with respect to a")
 dot_grad_b = _opaque("dot_grad_b", 3, "gradient of np.dot(a, b) with respect to b")
 index_grad = _opaque("index_grad", 3, "(g, x, index): zeros like x, g added in at x[index]")
+gather_grad = _opaque("gather_grad", None, "(g, x, *arrays, Static(index)): zeros like x, g added in at x[index]")
 reshape_to = _opaque("reshape_to", 2, "np.reshape(g, shape)")
 # Blocked evaluation (blocking.py).
 accumulate = _opaque("accumulate", 2, "blocks.total(acc, part): a result added up, or put together, over blocks")

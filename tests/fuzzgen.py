@@ -84,6 +84,13 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip"]
+# x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
+# np.arange of a size); args (x, t), attrs["static"] the index as derivgen.reference's gather
+# kernel takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
+GATHER_FORMS = ("input", "column", "rows")
+# np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
+ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
+                "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
 # Integers read off an input's shape (derivgen/ops/sizes.py): (what, forms) where a form is
 # how the source reads it; "{x}" is the array, "{axis}" the axis.
 SIZE_FORMS = {
@@ -122,6 +129,7 @@ SHAPES = [(), (2,), (3,), (5,), (2, 1), (1, 3), (2, 3), (3, 2), (4, 2), (2, 2), 
 BLOCK_SHAPES = [(5,), (4, 2), (2, 3), (3, 2)]
 ANY_NAMES = ["x", "y", "z", "w", "v", "u", "a", "b", "g", "h"]
 POS_NAMES = ["p", "q", "r", "s"]
+POSITION_NAMES = ["idx", "label", "target", "j"]
 GUARD_NAMES = ["c", "d", "k", "m"]
 
 
@@ -184,7 +192,9 @@ class Stmt:
 class InputSpec:
     name: str
     shape: tuple
-    kind: str  # "any" (ordinary values), "pos" (positive) or "guard" (a where() condition's input)
+    kind: str  # "any" (ordinary values), "pos" (positive), "guard" (a where() condition's input)
+    # or "positions" (integers that index an axis of this many elements, negative ones too)
+    size: int = 0
 
 
 @dataclass(eq=False)
@@ -233,6 +243,9 @@ def _shape_of(op, args, attrs):
             return tuple(reversed(shapes[0]))
         if op in LAYOUT:
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
+        if op == "gather":
+            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
+                                                args=attrs["static"]))
         if op == "ifexp":
             return shapes[0]
         return np.broadcast_shapes(*shapes)
@@ -353,7 +366,7 @@ def _interval(op, args, attrs, shape):
             small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
             return small, big
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
-    if op in ("transpose", "ifexp") or op in LAYOUT:  # the same values, moved (or some, or repeated)
+    if op in ("transpose", "ifexp", "gather") or op in LAYOUT:  # the same values, moved (or some, or repeated)
         return ivs[0]
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
@@ -461,6 +474,8 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
+    elif op == "gather":
+        value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
     elif op == "diff":  # x[1:] - x[:-1] along the axis, n times
@@ -502,12 +517,15 @@ def _ev(node, arith, env, memo, trace):
 
 def _track_ties(node, value, trace: Trace) -> None:
     """Marks ``node`` as kinked when its value depends on a tie of maximum or minimum (or of
-    amax or amin), and records a tie evaluated on kinked operands (``trace.nested_tie``).
+    amax or amin, or a clamp's operand on a bound), and records a tie evaluated on kinked
+    operands (``trace.nested_tie``).
 
     At one tie the ops' convention (split 0.5 / 0.5) is the mean of the two one-sided
     derivatives, which is what the reference's differences see; a tie whose operands' derivatives
     depend on another tie's choice composes the conventions (0.5 * 0.5) where the program may be
-    smooth: minimum(p, maximum(x, p)) is p, derivative 0 in x, convention 0.25 (seed 20261220)."""
+    smooth: minimum(p, maximum(x, p)) is p, derivative 0 in x, convention 0.25 (seed 20261220);
+    clip(minimum(x, p), lo=x) is x, but at x == p the clamp passes its operand's 0.5 on to p
+    (seed 20261236)."""
     op = node.op
     if op == "var":
         below = trace.kinked_names.get(node.attrs["name"], False)
@@ -522,6 +540,14 @@ def _track_ties(node, value, trace: Trace) -> None:
         if a.dtype.kind in "fO" and b.dtype.kind in "fO" and a.size and b.size:
             a, b = np.broadcast_arrays(a, b)
             tied = bool(np.any(np.asarray(a == b, dtype=bool)))
+    elif op == "clamp":  # an operand on a bound: clamp(m, lo=x) is maximum(m, x) there
+        x = np.asarray(getattr(v := trace.operand_values[id(node.args[0])], "value", v))
+        for bound in node.args[1:]:
+            if bound is None:
+                continue
+            b = np.asarray(getattr(v := trace.operand_values[id(bound)], "value", v))
+            if x.dtype.kind in "fO" and b.dtype.kind in "fO" and x.size and b.size:
+                tied = tied or bool(np.any(np.asarray(np.equal(*np.broadcast_arrays(x, b)), dtype=bool)))
     elif op in ("amax", "amin"):
         x = trace.operand_values[id(node.args[0])]
         x, axis, peak = np.asarray(getattr(x, "value", x)), node.attrs.get("axis"), np.asarray(getattr(value, "value", value))
@@ -559,7 +585,7 @@ SATURATING = ("erf", "tanh", "sigmoid")
 
 def _source_op(node) -> str:
     """The op a value comes from, looking through negation and the ops that move elements."""
-    while node.op in LAYOUT or node.op == "neg":
+    while node.op in LAYOUT or node.op in ("neg", "gather"):
         node = node.args[0]
     return node.op
 
@@ -679,6 +705,16 @@ def _r(node, full=False):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
     if op in LAYOUT:
         return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
+    if op == "gather":
+        items = []
+        for item in node.attrs["static"][0]:
+            if isinstance(item, tuple) and item[0] == "at":
+                items.append(arg(a[item[1]]))
+            elif isinstance(item, tuple) and item[0] == "arange":
+                items.append(ARANGE_FORMS[spell.get("arange", 0)].format(x=sub(a[item[1]], P_ATOM)))
+            else:
+                items.append(_index_item(item, "None"))
+        return f"{sub(a[0], P_ATOM)}[{', '.join(items)}]", P_ATOM
     if op == "diff":
         n, axis = node.attrs["n"], node.attrs["axis"]
         form = DIFF_FORMS[spell.get("form", 0)]
@@ -1064,8 +1100,9 @@ class Generator:
         else:
             prog.inputs = used_inputs(prog)
             prog.constants = {}
-        if rng.random() < 0.3 and len(prog.inputs) > 1:
-            names = [s.name for s in used_inputs(prog)] or [s.name for s in prog.inputs]
+        numbers = [s for s in prog.inputs if s.kind != "positions"]  # positions have no gradient
+        if rng.random() < 0.3 and len(numbers) > 1:
+            names = [s.name for s in used_inputs(prog) if s.kind != "positions"] or [s.name for s in numbers]
             prog.wrt = tuple(rng.sample(names, rng.randint(1, len(names))))
         return prog
 
@@ -1164,6 +1201,8 @@ class Generator:
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
+            if scope.create:
+                builders.append((self.gather, 3))
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1720,6 +1759,39 @@ class Generator:
                 return mk(op, x, static=static, spell=self._layout_spelling(op, src, static))
         return None
 
+    def gather(self, shape, depth, scope):
+        """x[t], x[:, t] or x[np.arange(len(t)), t] of a new input t of integer positions."""
+        rng, shape = self.rng, tuple(shape)
+        form = rng.choice(GATHER_FORMS if shape else GATHER_FORMS[:1])
+        n = rng.randint(1, 4)  # the length of the axis the positions read
+        if form == "input":  # x[t]: t's shape, then x's other axes
+            k = rng.randrange(len(shape) + 1)
+            src, positions, items = (n,) + shape[k:], shape[:k], (("at", 1),)
+        elif form == "column":  # x[:, t]
+            k = rng.randrange(len(shape))
+            src, positions = (shape[0], n) + shape[1 + k:], shape[1:1 + k]
+            items = (("slice", None, None, None), ("at", 1))
+        else:  # x[np.arange(len(t)), t]: one position per row
+            src, positions = (shape[0], n) + shape[1:], shape[:1]
+            items = (("arange", rng.choice([0, 1]), ("shape", 0, None)), ("at", 1))
+        if not scope.allowed(src):
+            return None
+        x = self.gen(src, depth - 1, scope)
+        if x is None or _constant(x) or not _reads_input(x):
+            return None
+        t = self._positions_input(positions, n)
+        spell = {"arange": rng.randrange(len(ARANGE_FORMS))}
+        return mk("gather", x, t, static=(items,), spell=spell)
+
+    def _positions_input(self, shape, n):
+        """A new input of integer positions along an axis of n elements (not a number in scope)."""
+        taken = {s.name for s in self.inputs}
+        names = [name for name in POSITION_NAMES if name not in taken]
+        if not names:
+            raise _Retry()
+        self.inputs.append(InputSpec(names[0], tuple(shape), "positions", n))
+        return var(names[0], shape, -n, n - 1)
+
     def _layout_sources(self, op, shape):
         """Shapes an operand of ``op`` may have for a result of ``shape``."""
         rng = self.rng
@@ -2134,6 +2206,9 @@ def sample_inputs(program: Program, rng: np.random.Generator) -> dict:
     values = {}
     large = rng.choice([30.0, 100.0]) if rng.random() < 0.08 else None
     for spec in program.inputs:
+        if spec.kind == "positions":  # whole numbers, from the end of the axis too
+            values[spec.name] = rng.integers(-spec.size, spec.size, size=spec.shape).astype(np.float64)
+            continue
         if spec.kind == "pos":
             v = rng.uniform(0.25, 2.0, size=spec.shape)
         else:
@@ -2146,7 +2221,7 @@ def sample_inputs(program: Program, rng: np.random.Generator) -> dict:
             v = v * large
         values[spec.name] = np.asarray(v, dtype=np.float64)
     if rng.random() < 0.15 and len(values) > 1:  # ties: one input's values copied into another's
-        names = [s.name for s in program.inputs if s.kind != "guard"]
+        names = [s.name for s in program.inputs if s.kind not in ("guard", "positions")]
         if len(names) > 1:
             a, b = rng.choice(names, size=2, replace=False)
             src, dst = values[a].reshape(-1), values[b].copy()
@@ -2290,6 +2365,9 @@ class Reference:
     # dtype -> whether floor or ceil reads an exact argument within that dtype's rounding of an
     # integer (and not one): which side of it a float program lands on is rounding's choice.
     steps: dict = field(default_factory=dict)
+    # dtype -> the output elements a floating-point exception of the naive evaluation reached
+    # (exp(-157) is 0 in float32, so a softmax's 0 / 0 decides a where's condition)
+    reached: dict = field(default_factory=dict)
 
 
 def _conditions_differ(exact_trace: Trace, naive_trace: Trace) -> bool:
@@ -2558,7 +2636,8 @@ class Oracle:
             if _reciprocal_overflows(trace.edges, dtype):
                 peak = math.inf  # a gradient term 1/x near overflow: as an intermediate near it
             # An exception at an element an index leaves out counts too: NumPy computed it.
-            naive[dtype] = (np.asarray(out.value, dtype=np.float64), bool(np.any(out.bad)) or arith.dropped, peak)
+            naive[dtype] = (np.asarray(out.value, dtype=np.float64), bool(np.any(out.bad)) or arith.dropped, peak,
+                            np.broadcast_to(np.asarray(out.bad, dtype=bool), np.shape(out.value)))
         # The rounding sensitivity: the largest move of three perturbed evaluations.
         exact_inputs = {n: exact_arith.input(v) for n, v in values.items()}
         spread = np.zeros(np.shape(exact))
@@ -2569,7 +2648,8 @@ class Oracle:
         ref = Reference(exact, R.to_float(exact), naive[np.float64][0], naive[np.float32][0],
                         not naive[np.float64][1], not naive[np.float32][1], spread,
                         naive[np.float64][2], naive[np.float32][2], flips=flips,
-                        steps={np.dtype(t).name: _near_step(exact_trace.steps, t) for t in (np.float64, np.float32)})
+                        steps={np.dtype(t).name: _near_step(exact_trace.steps, t) for t in (np.float64, np.float32)},
+                        reached={np.dtype(t).name: naive[t][3] for t in (np.float64, np.float32)})
         if gradients and wrt:
             ref.jac = R.jacobian(tree_function(program), values, list(wrt), dps=self.dps,
                                  perturbation=perturbation)
@@ -2749,6 +2829,13 @@ class Oracle:
         skipped = int(mask.size - np.count_nonzero(mask))
         if skipped:
             outcome.skipped["value: exact or naive value not finite"] += skipped
+        # Where an exception reached an element, the naive value is no measure of what rounding
+        # allows: a where's condition of nan chose its branch, which an exact condition may not.
+        reached = getattr(ref, "reached", {}).get(np.dtype(dtype).name)
+        if reached is not None and reached.shape == shape and np.any(reached & mask):
+            outcome.skipped["value: a floating-point exception reaches the element"] += int(np.count_nonzero(
+                reached & mask))
+            mask = mask & ~reached
         got64 = np.asarray(got, dtype=np.float64)
         bad = _outside(got64, ref.value, allowed, mask)
         if bad.any():
@@ -3017,11 +3104,12 @@ def _candidates(program: Program, values: dict):
             yield replace(program, inputs=used, wrt=None), values
     if program.wrt is not None:
         yield replace(program, wrt=None), values
-    for spec in program.inputs:  # fewer gradients to compute: a smaller regression test
+    numbers = [spec for spec in program.inputs if spec.kind != "positions"]  # positions: no gradient
+    for spec in numbers:  # fewer gradients to compute: a smaller regression test
         if program.wrt is None or len(program.wrt) > 1:
             yield replace(program, wrt=(spec.name,)), values
     by_shape: dict = {}
-    for spec in program.inputs:
+    for spec in numbers:
         by_shape.setdefault(spec.shape, []).append(spec)
     for node in walk(program):
         if node.op in ("var", "const", "bool"):
@@ -3046,8 +3134,11 @@ def _candidates(program: Program, values: dict):
             if node.op == "clamp":
                 plain.attrs["spell"]["style"] = "positional"
             yield _replace_node(program, node, plain), values
+    positions = {spec.name for spec in program.inputs if spec.kind == "positions"}
     for name, v in values.items():
-        for simpler in (np.round(v, 1), np.round(v, 2), np.ones_like(v) * 0.5, np.ones_like(v)):
+        simplest = (np.zeros_like(v),) if name in positions else (np.round(v, 1), np.round(v, 2),
+                                                                  np.ones_like(v) * 0.5, np.ones_like(v))
+        for simpler in simplest:
             if not np.array_equal(simpler, v):
                 yield program, {**values, name: np.array(simpler, dtype=np.float32).astype(np.float64)}
         if v.ndim:
@@ -3057,7 +3148,7 @@ def _candidates(program: Program, values: dict):
 
 
 def _reshaped(program, name, shape):
-    inputs = [InputSpec(s.name, tuple(shape), s.kind) if s.name == name else s for s in program.inputs]
+    inputs = [replace(s, shape=tuple(shape)) if s.name == name else s for s in program.inputs]
     new = _map(program, lambda n: var(name, shape) if n.op == "var" and n.attrs["name"] == name else n)
     return replace(new, inputs=inputs)
 

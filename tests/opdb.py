@@ -121,6 +121,8 @@ class Variant:
     ``ref_eps``: the relative precision of ``reference`` (float64's for math.erf, which
     cannot compute in extended precision). ``pointwise``: the program takes 0-d inputs and
     can be evaluated point by point (elementwise ops, and sums or means of them).
+    ``positions``: the inputs that hold integer positions an index reads (``x[t]``); their
+    samples are integer arrays, and no gradient is taken with respect to them.
     """
 
     op: str
@@ -132,6 +134,7 @@ class Variant:
     magnitude: Callable[..., np.ndarray] | None = None
     ref_eps: float = LONGDOUBLE_EPS
     pointwise: bool = False
+    positions: tuple[str, ...] = ()  # the inputs holding integer positions (x[t]): no gradient
 
     @property
     def source(self) -> str:
@@ -917,8 +920,39 @@ LAYOUT = (
 
 # ---- the database -----------------------------------------------------------------------------
 
+def _gather(name, sources, reference, shapes, float32=("2d",)) -> Variant:
+    """One program indexing x by positions known when the module runs: an input t of
+    integers (``shapes``: name -> (x's shape, t's shape, t's range)), np.arange of a size."""
+    key = f"gather/{name}"
+    samples = []
+    for dtype in ("float64", "float32"):
+        for sample, (x_shape, t_shape, (low, high)) in shapes.items():
+            if dtype == "float32" and sample not in float32:
+                continue
+            x = draw([(-2.0, 2.0)], [x_shape], _seed(key, sample), dtype)[0]
+            t = np.random.default_rng(_seed(key, sample, "t")).integers(low, high, size=t_shape)
+            samples.append(Sample(sample if dtype == "float64" else f"{sample}-f32", (x, t)))
+    return Variant("gather", name, ("x", "t"), tuple(as_spelling(s) for s in sources), reference, tuple(samples),
+                   positions=("t",))
+
+
+# Positions that repeat (their adjoints add up), negative ones (from the end, as NumPy reads
+# them), arrays of positions of more than one dimension, none at all.
+GATHER = OpInfo("gather", "linalg", (
+    _gather("input", ["x[t]"], lambda x, t: x[t],
+            {"vec": ((5,), (7,), (-5, 5)), "2d": ((4, 3), (6,), (-4, 4)), "grid": ((5,), (2, 3), (0, 5)),
+             "empty": ((5,), (0,), (0, 5))}),
+    _gather("rows", ["x[np.arange(len(t)), t]", "x[numpy.arange(t.shape[0]), t]", "x[torch.arange(len(t)), t]"],
+            lambda x, t: x[np.arange(len(t)), t], {"2d": ((4, 3), (4,), (0, 3)), "tall": ((9, 2), (9,), (-2, 2))}),
+    _gather("own-rows", ["x[np.arange(x.shape[0]), t]"], lambda x, t: x[np.arange(x.shape[0]), t],
+            {"2d": ((4, 3), (4,), (0, 3))}),
+    _gather("slice", ["x[:, t]"], lambda x, t: x[:, t], {"2d": ((3, 4), (5,), (-4, 4))}),
+    _gather("then-slice", ["x[t, 1:]"], lambda x, t: x[t, 1:], {"2d": ((3, 4), (2, 2), (0, 3))}),
+    _gather("newaxis", ["x[None, t]"], lambda x, t: x[None, t], {"2d": ((3, 2), (4,), (0, 3))}),
+))
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE, *LAYOUT)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -459,6 +459,22 @@ def test_a_tie_of_maximum_or_minimum_read_by_another_tie_skips_the_gradient_chec
     assert not oracle.check(through_a_reduction, tied).failures
 
 
+def test_a_clamp_on_a_bound_that_reads_a_tie_skips_the_gradient_checks():
+    # clip(minimum(x, p), lo=x) is x everywhere, so d/dp is 0; at x == p the clamp's operand
+    # is on its bound and passes the gradient to its operand, whose tie sends half of it to p
+    # (found by fuzzing, seed 20261236). A clamp on a constant bound reading no tie is checked.
+    x, p = G.var("x", (2,), -2, 2), G.var("p", (2,), -2, 2)
+    program = _program(G.mk("clamp", G.mk("minimum", x, p), x, None), ("x", (2,)), ("p", (2,)))
+    oracle = G.Oracle()
+    tied = {"x": np.array([0.5, -1.0]), "p": np.array([0.5, 0.25])}
+    assert oracle.reference(program, tied, wrt=["x", "p"]).flips == {"float64": True, "float32": True}
+    assert not oracle.check(program, tied).failures
+    apart = {"x": np.array([0.75, -1.0]), "p": np.array([0.5, 0.25])}
+    assert oracle.reference(program, apart, wrt=["x", "p"]).flips == {"float64": False, "float32": False}
+    plain = _program(G.mk("clamp", G.mk("mul", x, p), G.const(0.25), None), ("x", (2,)), ("p", (2,)))
+    assert oracle.reference(plain, tied, wrt=["x", "p"]).flips == {"float64": False, "float32": False}
+
+
 def test_an_equality_condition_that_holds_exactly_skips_the_gradient_checks():
     # exp2(p) + where(p != q, p, q) at p == q: the where is p for every q, so d/dq is 0, but the
     # branch taken at the tie (q) gives 1, as it does in PyTorch (found by fuzzing, seed
@@ -612,3 +628,64 @@ def test_fuzz_main_writes_its_summary(tmp_path, capsys):
     assert text.startswith("seed 3\n3 programs, 6 input sets")
     assert status == (0 if "no failures" in text else 1)
     assert capsys.readouterr().out.strip() == text.strip()
+
+
+def test_an_exception_of_the_naive_evaluation_reaching_an_element_skips_its_value_check():
+    # In float32 exp(-157.2) is 0, so the naive softmax is 0 / 0 and a where's condition of nan
+    # takes the other branch (0), while the exact condition takes exp(z) / exp(z), which float32
+    # computes as 0 / 0 too: derivgen's nan is the program's own, and the naive 0 no measure of
+    # what rounding allows (found by fuzzing, seed 777). In float64 nothing is skipped.
+    z = G.var("z", (), -2, 2)
+    softmax = G.mk("div", G.mk("exp", z), G.mk("sum", G.mk("exp", z), axis=None, keepdims=False))
+    node = G.mk("where", G.mk("gt", softmax, G.const(0.1)), G.mk("div", G.mk("exp", z), G.mk("exp", z)),
+                G.const(0.0))
+    program = _program(node, ("z", ()))
+    values = {"z": np.array(np.float32(-157.2), dtype=np.float64)}
+    oracle = G.Oracle()
+    ref = oracle.reference(program, values, gradients=False)
+    assert ref.reached["float32"].all() and not ref.reached["float64"].any()
+    outcome = oracle.check(program, values, gradients=False)
+    assert not outcome.failures, outcome.report()
+    assert outcome.skipped["value: a floating-point exception reaches the element"] > 0
+
+
+def gathered():
+    """sin(x[np.arange(len(idx)), idx]) * y, idx an input of positions."""
+    x, idx, y = G.var("x", (3, 2), -2, 2), G.var("idx", (3,), -2, 1), G.var("y", (), -2, 2)
+    items = (("arange", 1, ("shape", 0, None)), ("at", 1))
+    node = G.mk("mul", G.mk("sin", G.mk("gather", x, idx, static=(items,), spell={"arange": 0})), y)
+    inputs = [G.InputSpec("x", (3, 2), "any"), G.InputSpec("idx", (3,), "positions", 2), G.InputSpec("y", (), "any")]
+    return G.Program(inputs, node)
+
+
+GATHERED = {"x": np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]]), "idx": np.array([1.0, -2.0, 1.0]),
+            "y": np.array(0.75)}
+
+
+def test_the_oracle_checks_programs_that_index_by_positions():
+    program = gathered()
+    assert G.render(program) == "sin(x[np.arange(len(idx)), idx]) * y"
+    module = derivgen.compile(G.render(program))
+    assert module.WRT == ("x", "y")
+    outcome = G.Oracle().check(program, GATHERED)
+    assert not outcome.failures, outcome.report()
+    assert outcome.checks > 20
+    planted = G.Oracle().check(program, GATHERED, module=Planted(module, backward=wrong_gradient))
+    assert any(f.key.startswith("gradient:backward:") for f in planted.failures), planted.report()
+
+
+def test_the_generator_indexes_by_positions_inside_the_axis_they_read():
+    programs = [G.Generator(seed).program() for seed in range(300)]
+    gathers = [p for p in programs if any(s.kind == "positions" for s in p.inputs)]
+    assert len(gathers) > 10
+    forms = set()
+    for program in gathers:
+        source = program.source()
+        forms |= {form for form, text in (("rows", "arange("), ("column", "[:, "), ("input", "")) if text in source}
+        values = G.sample_inputs(program, np.random.default_rng(0))
+        for spec in program.inputs:
+            if spec.kind == "positions":
+                v = values[spec.name]
+                assert np.array_equal(v, np.round(v)) and np.all((-spec.size <= v) & (v < spec.size))
+        assert program.wrt is None or not {s.name for s in program.inputs if s.kind == "positions"} & set(program.wrt)
+    assert forms == {"rows", "column", "input"}

@@ -193,3 +193,19 @@ def test_a_constant_that_is_no_number_times_a_size_is_nan_where_a_where_selects_
     np.testing.assert_array_equal(grads.c, [0.0, 1.0])
     with pytest.raises(ParseError, match="not a finite real number"):
         derivgen.compile("def f(c):\n    return arctanh(np.e) * len(c) * c\n")
+
+
+@pytest.mark.parametrize("condition", ["~(t == 0.0)", "~(x.size == 3)", "~((t == 0.0) & (x.size > 0))"])
+def test_a_negated_condition_of_numbers_read_off_sizes_is_false_where_they_hold(condition):
+    # Found by fuzzing (seed 20261236): t, a mean of log2(sign(x.size)), is a Python number when
+    # the module runs, and so is t == 0.0, whose ~ is -2 (true): where chose e instead of 3.
+    source = (f"def f(x, y):\n    t = mean(log2(sign(x.size)), keepdims=True)\n"
+              f"    return where({condition}, math.e, 3) * y\n")
+    mod = derivgen.compile(source)
+    x, y = np.array([0.5, 1.5, 2.5]), np.array(2.0)
+    expected = reference.value_and_grad(source, {"x": x, "y": y})
+    value, grads = mod.value_and_grad(x, y)
+    assert value == mod.forward(x, y) == expected.value == 6.0
+    np.testing.assert_array_equal(grads.y, expected.grads["y"])
+    # the scalar path: one element, so x.size == 3 is false there
+    assert mod.forward(0.5, 2.0) == reference.value_and_grad(source, {"x": 0.5, "y": 2.0}).value

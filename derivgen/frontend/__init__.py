@@ -9,7 +9,8 @@ its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
 ``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``sugar.py`` calls read as other
-ops (``np.diff``),
+ops (``np.diff``), ``positions.py`` indexes by positions known when the module runs
+(``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
@@ -25,6 +26,7 @@ from .casts import Casts
 from .definitions import Definitions
 from .expressions import Expressions
 from .modules import Modules
+from .positions import RunTimePositions
 from .python import CompileTime
 from .reading import Reading, normalize
 from .sizes import Sizes
@@ -36,7 +38,8 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar, Values):
+class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar,
+             RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):
@@ -55,6 +58,7 @@ class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime
         self.nodes = 0  # expression nodes read so far, against limits.MAX_NODES
         self.returned_at = None  # the value of the last return statement read
         self.takes: dict[int, bool] = {}  # Graph.takes_input's memo (Values.plain)
+        self.positions_used: dict[str, ast.AST] = {}  # inputs used as an index -> the first such use
 
 
 def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:

@@ -23,7 +23,7 @@ class Definitions:
                              "use a name such as x for each input")
         name = "f"
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, name, "expression",
-                       self.source, self.filename, self.source.strip())
+                       self.source, self.filename, self.source.strip(), positions=self.check_positions(out))
 
     def _module(self, tree: ast.Module, function: str | None) -> Program:
         for i, stmt in enumerate(tree.body):
@@ -112,7 +112,7 @@ class Definitions:
         out = self.as_value(result, self.returned_at or fdef, f"function '{fdef.name}'")
         text = ast.get_source_segment(self.source, fdef) or fdef.name
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, fdef.name, "function",
-                       self.source, self.filename, text, defaults)
+                       self.source, self.filename, text, defaults, self.check_positions(out))
 
     def _defaults(self, fdef) -> dict:
         """The entry function's defaults: each a number known at compile time (it becomes

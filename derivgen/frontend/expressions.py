@@ -25,6 +25,7 @@ from .language import (
     short,
     to_float,
 )
+from .positions import ARANGE, Positions
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
 from .sugar import DIFF
@@ -236,6 +237,8 @@ class Expressions:
             raise self.error(node.value, "a size is a Python integer and cannot be indexed",
                              "index the array it is read off, or its shape: x.shape[0]")
         index = self.static_index(node.slice, env)
+        if any(isinstance(i, Positions) or isinstance(i, tuple) and i[0] == "input" for i in index):
+            return self.gather(base, index, node)
         return self.apply_op(ops.OPS["getitem"], [base], {"index": index}, node)
 
     def visit_Call(self, node, env):
@@ -271,6 +274,8 @@ class Expressions:
                 return self.size_function(size_function(path), node, env)
             if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
                 return self.diff_call(node, env, None)
+            if path is not None and ops.strip_prefix(path) in (("np.", ARANGE), ("numpy.", ARANGE), ("torch.", ARANGE)):
+                return self.arange_call(node, env)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:

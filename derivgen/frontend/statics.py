@@ -13,6 +13,7 @@ import sympy as sp
 
 from .language import Poison, dotted_name, short
 from .limits import MAX_AXES
+from .positions import POSITIONS_HINT
 from .sizes import SHAPE_HINT, Shape
 
 # Items of an index that add an axis: None and np.newaxis.
@@ -26,7 +27,10 @@ class Statics:
         """An integer known at compile time (a literal, a constant, constant arithmetic)."""
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             raise self.error(node, f"{what} must be an integer, not {node.value}")
-        value = self.expr(node, env)
+        return self.int_of(self.expr(node, env), node, what)
+
+    def int_of(self, value, node, what: str) -> int:
+        """``value``, which ``node`` evaluated to, as an integer known at compile time."""
         if isinstance(value, Poison):
             raise value.error
         if isinstance(value, sp.Integer):
@@ -101,7 +105,8 @@ class Statics:
         return None
 
     def static_index(self, node, env) -> tuple:
-        """The index of ``x[...]`` (derivgen/ops/indexing.py)."""
+        """The index of ``x[...]`` (derivgen/ops/indexing.py); items holding positions known
+        only when the module runs are left as derivgen/frontend/positions.py reads them."""
         items = node.elts if isinstance(node, ast.Tuple) else [node]
         index = tuple(self._index_item(item, env) for item in items)
         if index.count(Ellipsis) > 1:
@@ -133,4 +138,13 @@ class Statics:
         if isinstance(node, ast.Compare):
             raise self.error(node, "indexing with a condition (a boolean mask) is not supported",
                              "use where(condition, x, 0) and a sum instead of selecting")
-        return self.static_int(node, env, "an index")
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            raise self.error(node, f"an index must be an integer, not {node.value}")
+        value = self.expr(node, env)
+        positions = self.run_time_item(value, node)
+        if positions is not None:
+            return positions
+        if isinstance(value, int) and not self.plain(value):  # computed from the numbers of an input
+            raise self.error(node, "an index computed when the module runs must be an input holding integers "
+                                   "or np.arange(n) of a size", POSITIONS_HINT)
+        return self.int_of(value, node, "an index")

@@ -80,6 +80,13 @@ def _layout(name: str, head, params, rule, spellings=(), **facts) -> OpSpec:
 register(OpSpec("getitem", (_X, Param("index", "index")), "linalg", lambda x, static: S.getitem(x, static), (),
                 head=S.getitem, rule=_getitem, scalar=False, gradient="shaped", shape=shapes.getitem, zero_d=True,
                 doc="x[index]: integers, slices, None, ..., and constant lists of positions"))
+# x[index] where the index reads arrays known only when the module runs: positions held by an
+# input (x[t]), np.arange of a size (x[np.arange(len(t)), t]). The arrays come after x; only x
+# receives a gradient, written back at the positions read (added up where one repeats).
+register(OpSpec("gather", (_X, Param("index", "index")), "linalg", None, (), head=S.gather,
+                rule=lambda ops, static: (S.gather_grad(G, *ops, static[0]),) + (None,) * (len(ops) - 1),
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.gather, zero_d=True,
+                doc="x[index] with positions known when the module runs: x[np.arange(len(t)), t], x[t]"))
 _layout("reshape", S.reshape, (Param("shape", "shape", aliases=("newshape",)),), _reshaped, ("view",),
         shape=shapes.reshape, numpy="reshape",
         doc="a new shape, -1 standing for what is left; x.reshape(2, -1) or x.view(...)")
@@ -106,6 +113,11 @@ _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
 register(OpSpec("index_grad", kind="internal", head=S.index_grad, helper="index_grad", scalar=False,
                 gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.getitem(G, static[0]), None)))
+# gather_grad(g, x, *arrays, index): the same, for a gather's index, which counts its arrays
+# from x as the gather's does (its adjoint, of x's shape, is gathered in x's place).
+register(OpSpec("gather_grad", kind="internal", head=S.gather_grad, helper="index_grad", scalar=False,
+                blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.gather(G, *ops[2:], static[0]),) + (None,) * (len(ops) - 1)))
 # reshape_to(g, shape): the adjoint of a reshape is a reshape back to g's shape.
 register(OpSpec("reshape_to", kind="internal", head=S.reshape_to, numpy="reshape", scalar=False,
                 gradient="shaped", shape_operands=lambda n: (1,), zero_d=True,

@@ -123,6 +123,17 @@ def resolved(shape: tuple, operand_shape: tuple) -> tuple:
 
 
 getitem = _moved(lambda x, items: x[as_index(items)])
+
+
+def gather(shapes, static) -> tuple:
+    """x[index] where the index reads arrays of positions (x's shape first, then theirs):
+    NumPy's rule, applied to arrays holding no memory and positions 0."""
+    x = np.broadcast_to(np.zeros(()), shapes[0])
+    arrays = [x] + [np.broadcast_to(np.zeros((), dtype=np.intp), s) for s in shapes[1:]]
+    try:
+        return np.shape(x[as_index(static[0], arrays, lambda a, what: size_value(np.shape(a), what))])
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
 reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
 squeeze = _moved(lambda x, axes: np.squeeze(x, axes))

@@ -353,6 +353,23 @@ class NumPyPrinter(StrPrinter):
         index = f"{self.np('s_')}[{index_text(static.value[0])}]"
         return f"{self.alias('index_grad')}({self._print(g)}, {self._print(x)}, {index})"
 
+    def _print_gather(self, expr):
+        # An index reading arrays known when the module runs (x[np.arange(n), t]): as written.
+        *arrays, static = expr.args
+        return f"{self.parenthesize(arrays[0], PRECEDENCE['Atom'], strict=True)}[{self._run_time_index(arrays, static)}]"
+
+    def _print_gather_grad(self, expr):
+        g, *arrays, static = expr.args
+        index = f"{self.np('s_')}[{self._run_time_index(arrays, static)}]"
+        return f"{self.alias('index_grad')}({self._print(g)}, {self._print(arrays[0])}, {index})"
+
+    def _run_time_index(self, arrays, static) -> str:
+        def item(it):
+            if it[0] == "at":
+                return self._print(arrays[it[1]])
+            return f"{self.np('arange')}({self._size_text(arrays[it[1]], it[2])})"
+        return index_text(static.value[0], item)
+
     def _print_reshape(self, expr):
         # A shape with sizes read off the operand (x.reshape(x.shape[0], -1)): each is read
         # when the module runs, as the source does.
@@ -439,7 +456,7 @@ class NumPyPrinter(StrPrinter):
         return f"{self.parenthesize(expr.lhs, prec)} {op} {self.parenthesize(expr.rhs, prec)}"
 
     # Connectives of conditions: elementwise operators on arrays (Python's words on scalars).
-    CONNECTIVES: ClassVar[dict] = {"And": " & ", "Or": " | ", "Not": "~"}
+    CONNECTIVES: ClassVar[dict] = {"And": " & ", "Or": " | "}
 
     def _print_And(self, expr):
         return self.CONNECTIVES["And"].join(f"({self._print(a)})" for a in expr.args)
@@ -448,10 +465,9 @@ class NumPyPrinter(StrPrinter):
         return self.CONNECTIVES["Or"].join(f"({self._print(a)})" for a in expr.args)
 
     def _print_Not(self, expr):
-        if self.plain and expr.free_symbols and expr.free_symbols <= self.plain:
-            # of Python numbers (len(x) > 2): a Python bool, whose ~ is -2, not False
-            return f"{self.np('logical_not')}({self._print(expr.args[0])})"
-        return f"{self.CONNECTIVES['Not']}({self._print(expr.args[0])})"
+        # np.logical_not, not ~: a condition of Python numbers (len(x) > 2, or a mean of such
+        # numbers) is a Python bool, whose ~ is -2, which is true
+        return f"{self.np('logical_not')}({self._print(expr.args[0])})"
 
 
 def floats(args) -> list:

@@ -63,6 +63,34 @@ def _as_real(v, dtype, index, count):
     return np.asarray(v, dtype)
 
 
+def _as_positions(p, name):
+    """An input holding positions (it indexes an array: x[t]) as an array of integers.
+    Integer arrays and Python ints pass as they are; floats only where every one is a whole
+    number (a label array loaded as float64); anything else is an error naming the argument."""
+    kind = getattr(p, "dtype", None)
+    if kind is not None and kind.kind in "iu":
+        return p
+    try:
+        a = np.asarray(p)
+    except (TypeError, ValueError) as exc:
+        what = f"{type(p).__name__} ({exc})"
+    else:
+        if a.dtype.kind in "iu":
+            return a
+        if a.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                whole = np.isfinite(a) & (a == np.round(a))
+            if np.all(whole):
+                return a.astype(np.intp)
+            bad = float(a.flat[np.argmin(whole)])
+            what = f"{bad!r} (indexes are whole numbers)"
+        elif a.dtype.kind == "b":
+            what = "booleans (a mask selects, it holds no positions)"
+        else:
+            what = f"dtype {a.dtype}"
+    raise TypeError(f"{name}: expected integer positions, got {what}")
+
+
 def _unbroadcast(g, shape, full=None, owned=False):
     """g as an array of this shape.
 
@@ -444,10 +472,10 @@ def _matmul_grad_b(g, a, b):
 
 def _index_grad(g, x, index):
     """The gradient of x[index]: zeros of x's shape with g written in at the positions read;
-    where a list of positions names one twice, both adjoints are added (np.add.at)."""
+    where a list or an array of positions names one twice, both adjoints are added (np.add.at)."""
     out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
     items = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(item, list) for item in items):
+    if any(isinstance(item, (list, np.ndarray)) for item in items):
         np.add.at(out, index, g)
     else:
         out[index] = g

@@ -165,7 +165,10 @@ class MathPrinter(NumPyPrinter):
         return (f"({self.parenthesize(a, level, strict=True)} if {self._print(cond)} "
                 f"else {self.parenthesize(b, level, strict=True)})")
 
-    CONNECTIVES: ClassVar[dict] = {"And": " and ", "Or": " or ", "Not": "not "}
+    CONNECTIVES: ClassVar[dict] = {"And": " and ", "Or": " or "}
+
+    def _print_Not(self, expr):
+        return f"not ({self._print(expr.args[0])})"
 
     # ---- shapes are trivial for scalars ---------------------------------------------
     def _first(self, expr):

@@ -1,0 +1,121 @@
+"""Positions known only when the module runs, read by an index: ``logp[np.arange(n), target]``.
+
+Two things hold positions: an input used as an index (``x[t]``: an integer array the caller
+passes, with no gradient and no floating dtype), and ``np.arange(n)`` / ``torch.arange(n)``
+of a size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a
+``gather`` (derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions
+read; an ``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import sympy as sp
+
+from .. import ops, symbolic
+from ..graph import placeholder
+from .language import Poison
+
+ARANGE = "arange"  # the function's name after a prefix (np., numpy., torch.)
+_MAX_CONSTANT = 4096  # np.arange(k) of a constant k: at most this many positions, written out
+
+POSITIONS_HINT = ("index with an input of integers or np.arange(n) of a size, as in "
+                  "logp[np.arange(len(t)), t]")
+POSITIONS_AS_NUMBERS = ("np.arange(n) is supported as positions in an index (x[np.arange(n), t]), not as numbers",
+                        "pass the numbers 0, 1, ..., n - 1 as an input")
+
+
+class Positions:
+    """``np.arange(n)`` of a size read off an array value ``of``: ``what`` says which
+    (derivgen/ops/sizes.py); of a constant n, ``values`` are the positions."""
+
+    def __init__(self, of: int | None, what: tuple | None, values: tuple | None = None):
+        self.of = of
+        self.what = what
+        self.values = values
+
+
+class RunTimePositions:
+    """Positions in indexes: ``np.arange`` calls, inputs used as indexes, gathers."""
+
+    def arange_call(self, node: ast.Call, env):
+        """``np.arange(n)``: positions 0..n-1, n a size (or a constant: a list of positions)."""
+        if node.keywords:
+            raise self.error(node.keywords[0].value, f"arange()'s {node.keywords[0].arg}= is not supported",
+                             "write np.arange(n): the positions 0, 1, ..., n - 1")
+        if len(node.args) != 1:
+            raise self.error(node, "only np.arange(n), the positions 0 to n - 1, is supported",
+                             "index a slice of its result instead, or shift the positions you index with")
+        stop = self.expr(node.args[0], env)
+        if isinstance(stop, Poison):
+            raise stop.error
+        if isinstance(stop, sp.Integer):
+            if not 0 <= int(stop) <= _MAX_CONSTANT:
+                raise self.error(node.args[0], f"np.arange({int(stop)}) of a constant is supported for "
+                                               f"0 to {_MAX_CONSTANT} positions")
+            return Positions(None, None, tuple(range(int(stop))))
+        if isinstance(stop, int) and self.graph[stop].op == "size":
+            value = self.graph[stop]
+            return Positions(value.args[0], value.static[0].value)
+        raise self.error(node.args[0], "np.arange(n) needs n a constant integer or a size read off an array "
+                                       "(len(t), x.shape[0])", POSITIONS_HINT)
+
+    def run_time_item(self, value, node):
+        """An index item of positions known when the module runs, from the value an item of a
+        subscript evaluated to; None for anything else."""
+        if isinstance(value, Positions):
+            return value if value.values is None else ("take", value.values)
+        if isinstance(value, int) and self.graph[value].op == "input":
+            self.positions_used.setdefault(self.graph[value].name, node)
+            return ("input", value)
+        return None
+
+    def gather(self, base: int, index: tuple, node):
+        """``base[index]`` where index items are Positions or input ids (run_time_item)."""
+        arrays = [base]
+
+        def operand(vid: int) -> int:
+            if vid not in arrays:
+                arrays.append(vid)
+            return arrays.index(vid)
+
+        items = []
+        for item in index:
+            if isinstance(item, Positions):
+                items.append(("arange", operand(item.of), item.what))
+            elif isinstance(item, tuple) and item[0] == "input":
+                items.append(("at", operand(item[1])))
+            else:
+                items.append(item)
+        static = symbolic.Static((tuple(items),))
+        syms = tuple(placeholder(i) for i in range(len(arrays)))
+        spec = ops.OPS["gather"]
+        try:  # the index must fit some shapes: the rank of each array is checked when the module runs
+            spec.head(*syms, static)
+        except (TypeError, ValueError) as exc:
+            raise self.error(node, f"cannot build this index: {exc}") from None
+        return self.graph.add("gather", spec.head(*syms, static), tuple(arrays), operands=syms, static=(static,),
+                              labels=frozenset({f"#{len(self.graph.values)}"}))
+
+    def check_positions(self, out: int):
+        """Each input used as positions is used only so (or for its sizes): it has no gradient,
+        and its integers are no floats. The error points at its first use as an index."""
+        if not self.positions_used:
+            return frozenset()
+        ids = {self.inputs[name]: name for name in self.positions_used if name in self.inputs}
+        if out in ids:
+            raise self.error(self.positions_used[ids[out]], f"'{ids[out]}' is used as positions here, and "
+                             "it is what the function returns", "derivgen differentiates a number computed "
+                                                                 "from the inputs")
+        for value in self.graph.values:
+            for position, arg in enumerate(value.args):
+                if arg not in ids:
+                    continue
+                if value.op == "size" or (value.op == "gather" and position > 0):
+                    continue
+                name = ids[arg]
+                raise self.error(self.positions_used[name],
+                                 f"'{name}' is used as positions here (an index of integers) and also as "
+                                 "numbers elsewhere", "pass the positions and the numbers as two inputs")
+        return frozenset(ids.values())
