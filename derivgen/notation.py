@@ -133,6 +133,17 @@ class TextPrinter(StrPrinter):
         g, like, static = expr.args
         return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
 
+    def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
+        x, indices, static = expr.args
+        axis, leading = static.value
+        if leading:
+            return f"gather({self._print(x)}, {axis}, {self._print(indices)})"
+        return f"take_along_axis({self._print(x)}, {self._print(indices)}, axis={axis})"
+
+    def _print_take_along_grad(self, expr):
+        g, x, indices, static = expr.args
+        return f"scatter_add({self._print(g)}, {self._shape(x)}, {self._print(indices)}, axis={static.value[0]})"
+
     def _print_gather(self, expr):  # x[arange(x.shape[0]), t]: the positions' arrays by name
         *arrays, static = expr.args
         base = self._print(arrays[0])
@@ -272,6 +283,20 @@ class LatexFormulaPrinter(LatexPrinter):
         g, like, static = expr.args
         shape = rf"\operatorname{{shape}}\left({self._print(like)}\right)"
         return self._call("scatter", [self._print(g), shape, self._code(f"[{index_text(static.value[0])}]")], exp)
+
+    def _print_take_along(self, expr, exp=None):
+        x, indices, static = expr.args
+        axis, leading = static.value
+        if leading:
+            return self._call("gather", [self._print(x), self._code(str(axis)), self._print(indices)], exp)
+        return self._call("take\\_along\\_axis", [self._print(x), self._print(indices), self._code(f"axis={axis}")],
+                          exp)
+
+    def _print_take_along_grad(self, expr, exp=None):
+        g, x, indices, static = expr.args
+        shape = rf"\operatorname{{shape}}\left({self._print(x)}\right)"
+        axis = self._code(f"axis={static.value[0]}")
+        return self._call("scatter\\_add", [self._print(g), shape, self._print(indices), axis], exp)
 
     def _print_gather(self, expr, exp=None):
         *arrays, static = expr.args

@@ -393,7 +393,7 @@ def branch_guards(graph: Graph, output: int):
     _break_cycles(graph, guards, zero_safe)
     # An index that leaves elements out sends them no gradient: an op computed from them whose
     # rule is infinite there (arccos at -1) has 0, not 0 * inf, for its term where none arrives.
-    indexed = [v.id for v in graph.values if v.op in ("getitem", "gather")]
+    indexed = [v.id for v in graph.values if v.op in ("getitem", "gather_index", "take_along_axis", "gather")]
     if indexed:
         zero_safe.update(v for v in graph.ancestors(indexed)
                          if graph[v].op in ops.HAZARDS and graph[v].template is not None

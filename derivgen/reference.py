@@ -480,9 +480,34 @@ def _gather(x, *arrays, args):
     return np.asarray(x)[index]
 
 
+def _take_along(x, indices, args):
+    """x's elements at ``indices`` along an axis, element by element; ``args`` = (axis,
+    leading): leading (PyTorch's gather) reads x's other axes up to index's size there, where
+    NumPy's take_along_axis broadcasts index and x against each other."""
+    axis, leading = args
+    x, indices = np.asarray(x), _positions(indices)
+    if indices.ndim != x.ndim or not x.ndim:
+        raise ValueError("take_along: indices and x must have the same number of dimensions, at least 1")
+    axis %= x.ndim
+    if leading and any(k > n for d, (n, k) in enumerate(zip(x.shape, indices.shape)) if d != axis):
+        raise ValueError("gather: index larger than x off the gathered axis")
+    shape = tuple(k if d == axis or leading else np.broadcast_shapes((n,), (k,))[0]
+                  for d, (n, k) in enumerate(zip(x.shape, indices.shape)))
+    out = np.empty(shape, dtype=x.dtype)
+    for at in np.ndindex(shape):
+        position = indices[tuple(0 if k == 1 else i for i, k in zip(at, indices.shape))]
+        out[at] = x[tuple(position if d == axis else 0 if n == 1 and not leading else i
+                          for d, (i, n) in enumerate(zip(at, x.shape)))]
+    return out
+
+
+_register("take_along_axis", "gather", None, lambda ctx, x, indices, args: _obj(_take_along(x, indices, args)),
+          _take_along, rounds=False, aliases=("gather",))
+
+
 # x[index] with positions known when the module runs: kind "gather" (x, then the arrays its
 # index reads); nothing rounds, and an exception moves with the element read.
-_register("gather", "gather", None, lambda ctx, x, *arrays, args: _obj(_gather(x, *arrays, args=args)), _gather,
+_register("gather_index", "gather", None, lambda ctx, x, *arrays, args: _obj(_gather(x, *arrays, args=args)), _gather,
           rounds=False)
 
 
@@ -638,7 +663,7 @@ class Naive:
         values = [None if o is None else o.value for o in operands]
         result = self._compute(kernel, values, static)
         bad = self._propagate(kernel, operands, values, result, static)
-        if kernel.name in ("getitem", "gather") and not self.dropped:
+        if kernel.name in ("getitem", "gather_index", "take_along_axis") and not self.dropped:
             self.dropped = _drops_bad(kernel, np.broadcast_to(operands[0].bad, np.shape(values[0])), static,
                                       values[1:])
         shape = np.shape(result)
@@ -801,10 +826,14 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
+    if head == "take_along":
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call("take_along_axis", *(p(arith, args) for p in plans), args=static)
     if head == "gather":  # x and the arrays of positions its index reads, then the index
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value
-        return lambda arith, args: arith.call("gather", *(p(arith, args) for p in plans), args=static)
+        return lambda arith, args: arith.call("gather_index", *(p(arith, args) for p in plans), args=static)
     if head in _REDUCTIONS:
         operand = _compile(expr.args[0])
         keepdims = bool(int(expr.args[1]))

@@ -105,6 +105,9 @@ getitem = _opaque("getitem", 2, "x[index]")
 # x[index] with positions known when the module runs (x[np.arange(n), t]): the arrays the
 # index reads, x first, then Static(index) (derivgen/ops/indexing.py).
 gather = _opaque("gather", None, "x[index] with arrays of positions: (x, *arrays, Static(index))")
+# np.take_along_axis(x, indices, axis), torch.gather(x, dim, index): (x, indices,
+# Static((axis, leading))); leading: PyTorch's gather, reading the leading part of x's other axes
+take_along = _opaque("take_along", 3, "x's elements at indices along axis: (x, indices, Static((axis, leading)))")
 reshape = _opaque("reshape", 2, "x.reshape(shape)")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
@@ -144,6 +147,7 @@ dot_grad_a = _opaque("dot_grad_a", 3, "gradient of np.dot(a, b) with respect to 
 dot_grad_b = _opaque("dot_grad_b", 3, "gradient of np.dot(a, b) with respect to b")
 index_grad = _opaque("index_grad", 3, "(g, x, index): zeros like x, g added in at x[index]")
 gather_grad = _opaque("gather_grad", None, "(g, x, *arrays, Static(index)): zeros like x, g added in at x[index]")
+take_along_grad = _opaque("take_along_grad", 4, "(g, x, indices, Static): zeros like x, g added in where read")
 reshape_to = _opaque("reshape_to", 2, "np.reshape(g, shape)")
 # Blocked evaluation (blocking.py).
 accumulate = _opaque("accumulate", 2, "blocks.total(acc, part): a result added up, or put together, over blocks")

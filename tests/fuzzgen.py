@@ -85,9 +85,16 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip"]
 # x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
-# np.arange of a size); args (x, t), attrs["static"] the index as derivgen.reference's gather
-# kernel takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
+# np.arange of a size), op "gather_index"; args (x, t), attrs["static"] the index as the kernel
+# takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
 GATHER_FORMS = ("input", "column", "rows")
+# np.take_along_axis(x, t, axis) and PyTorch's torch.gather(x, dim, t): op "take_along_axis", args
+# (x, t), attrs["static"] = (axis, leading) (leading: PyTorch's, which reads the leading part of
+# x's other axes); the spellings of each ({x}, {t}: operands, {r}: x as a receiver, {a}: axis).
+TAKE_FORMS = {False: ("np.take_along_axis({x}, {t}, {a})", "np.take_along_axis({x}, {t}, axis={a})",
+                      "torch.take_along_dim({x}, {t}, dim={a})", "take_along_axis({x}, indices={t}, axis={a})"),
+              True: ("torch.gather({x}, {a}, {t})", "{r}.gather({a}, {t})", "{r}.gather(dim={a}, index={t})",
+                     "torch.gather({x}, dim={a}, index={t})")}
 # np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
 ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
                 "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
@@ -193,8 +200,10 @@ class InputSpec:
     name: str
     shape: tuple
     kind: str  # "any" (ordinary values), "pos" (positive), "guard" (a where() condition's input)
-    # or "positions" (integers that index an axis of this many elements, negative ones too)
+    # or "positions" (integers that index an axis of ``size`` elements, from ``low``: negative
+    # ones count from the end, which PyTorch's gather does not allow)
     size: int = 0
+    low: int = 0
 
 
 @dataclass(eq=False)
@@ -243,7 +252,10 @@ def _shape_of(op, args, attrs):
             return tuple(reversed(shapes[0]))
         if op in LAYOUT:
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
-        if op == "gather":
+        if op == "gather_index":
+            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
+                                                args=attrs["static"]))
+        if op == "take_along_axis":
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
                                                 args=attrs["static"]))
         if op == "ifexp":
@@ -366,7 +378,7 @@ def _interval(op, args, attrs, shape):
             small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
             return small, big
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
-    if op in ("transpose", "ifexp", "gather") or op in LAYOUT:  # the same values, moved (or some, or repeated)
+    if op in ("transpose", "ifexp", "gather_index", "take_along_axis") or op in LAYOUT:  # the same values, moved
         return ivs[0]
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
@@ -474,7 +486,7 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
-    elif op == "gather":
+    elif op in ("gather_index", "take_along_axis"):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
@@ -585,7 +597,7 @@ SATURATING = ("erf", "tanh", "sigmoid")
 
 def _source_op(node) -> str:
     """The op a value comes from, looking through negation and the ops that move elements."""
-    while node.op in LAYOUT or node.op in ("neg", "gather"):
+    while node.op in LAYOUT or node.op in ("neg", "gather_index", "take_along_axis"):
         node = node.args[0]
     return node.op
 
@@ -705,7 +717,7 @@ def _r(node, full=False):
         return f"{sub(a[0], P_ATOM)}.T", P_ATOM
     if op in LAYOUT:
         return _render_layout(node, sub(a[0], P_ATOM), arg(a[0])), P_ATOM
-    if op == "gather":
+    if op == "gather_index":
         items = []
         for item in node.attrs["static"][0]:
             if isinstance(item, tuple) and item[0] == "at":
@@ -715,6 +727,10 @@ def _r(node, full=False):
             else:
                 items.append(_index_item(item, "None"))
         return f"{sub(a[0], P_ATOM)}[{', '.join(items)}]", P_ATOM
+    if op == "take_along_axis":
+        axis, leading = node.attrs["static"]
+        form = TAKE_FORMS[leading][spell.get("form", 0)]
+        return form.format(x=arg(a[0]), r=sub(a[0], P_ATOM), t=arg(a[1]), a=axis), P_ATOM
     if op == "diff":
         n, axis = node.attrs["n"], node.attrs["axis"]
         form = DIFF_FORMS[spell.get("form", 0)]
@@ -1202,7 +1218,7 @@ class Generator:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
-                builders.append((self.gather, 3))
+                builders += [(self.gather, 3), (self.take_along, 2)]
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1781,16 +1797,42 @@ class Generator:
             return None
         t = self._positions_input(positions, n)
         spell = {"arange": rng.randrange(len(ARANGE_FORMS))}
-        return mk("gather", x, t, static=(items,), spell=spell)
+        return mk("gather_index", x, t, static=(items,), spell=spell)
 
-    def _positions_input(self, shape, n):
+    def take_along(self, shape, depth, scope):
+        """np.take_along_axis(x, t, axis) or torch.gather(x, dim, t) of a new input t of
+        integer positions (of x's rank, or one axis less and unsqueezed: x.gather(1, t[:, None]))."""
+        rng, shape = self.rng, tuple(shape)
+        if not shape:
+            return None
+        leading = rng.random() < 0.5
+        axis = rng.randrange(len(shape))
+        n = rng.randint(1, 4)
+        # NumPy broadcasts an axis of size 1 of either against the other's; PyTorch's reads the
+        # leading part of x's larger axes
+        src = tuple(n if d == axis else (k + rng.randint(0, 1) if leading else k) for d, k in enumerate(shape))
+        rows = axis == len(shape) - 1 and len(shape) == 2 and shape[1] == 1 and rng.random() < 0.7
+        if not scope.allowed(src):
+            return None
+        x = self.gen(src, depth - 1, scope)
+        if x is None or _constant(x) or not _reads_input(x):
+            return None
+        if rows:  # one position per row, moved into a column: t[:, None], t.unsqueeze(1)
+            t = self._positions_input(shape[:1], n, low=0 if leading else -n)
+            t = mk("expand_dims", t, static=(1,), spell={"form": rng.choice(["np", "method", "torch"])})
+        else:
+            t = self._positions_input(shape, n, low=0 if leading else -n)
+        axis = axis - len(shape) if rng.random() < 0.3 else axis
+        return mk("take_along_axis", x, t, static=(axis, leading), spell={"form": rng.randrange(4)})
+
+    def _positions_input(self, shape, n, low=None):
         """A new input of integer positions along an axis of n elements (not a number in scope)."""
         taken = {s.name for s in self.inputs}
         names = [name for name in POSITION_NAMES if name not in taken]
         if not names:
             raise _Retry()
-        self.inputs.append(InputSpec(names[0], tuple(shape), "positions", n))
-        return var(names[0], shape, -n, n - 1)
+        self.inputs.append(InputSpec(names[0], tuple(shape), "positions", n, -n if low is None else low))
+        return var(names[0], shape, -n if low is None else low, n - 1)
 
     def _layout_sources(self, op, shape):
         """Shapes an operand of ``op`` may have for a result of ``shape``."""
@@ -2207,7 +2249,7 @@ def sample_inputs(program: Program, rng: np.random.Generator) -> dict:
     large = rng.choice([30.0, 100.0]) if rng.random() < 0.08 else None
     for spec in program.inputs:
         if spec.kind == "positions":  # whole numbers, from the end of the axis too
-            values[spec.name] = rng.integers(-spec.size, spec.size, size=spec.shape).astype(np.float64)
+            values[spec.name] = rng.integers(spec.low, spec.size, size=spec.shape).astype(np.float64)
             continue
         if spec.kind == "pos":
             v = rng.uniform(0.25, 2.0, size=spec.shape)

@@ -932,13 +932,13 @@ def _gather(name, sources, reference, shapes, float32=("2d",)) -> Variant:
             x = draw([(-2.0, 2.0)], [x_shape], _seed(key, sample), dtype)[0]
             t = np.random.default_rng(_seed(key, sample, "t")).integers(low, high, size=t_shape)
             samples.append(Sample(sample if dtype == "float64" else f"{sample}-f32", (x, t)))
-    return Variant("gather", name, ("x", "t"), tuple(as_spelling(s) for s in sources), reference, tuple(samples),
+    return Variant("gather_index", name, ("x", "t"), tuple(as_spelling(s) for s in sources), reference, tuple(samples),
                    positions=("t",))
 
 
 # Positions that repeat (their adjoints add up), negative ones (from the end, as NumPy reads
 # them), arrays of positions of more than one dimension, none at all.
-GATHER = OpInfo("gather", "linalg", (
+GATHER = OpInfo("gather_index", "linalg", (
     _gather("input", ["x[t]"], lambda x, t: x[t],
             {"vec": ((5,), (7,), (-5, 5)), "2d": ((4, 3), (6,), (-4, 4)), "grid": ((5,), (2, 3), (0, 5)),
              "empty": ((5,), (0,), (0, 5))}),
@@ -951,8 +951,42 @@ GATHER = OpInfo("gather", "linalg", (
     _gather("newaxis", ["x[None, t]"], lambda x, t: x[None, t], {"2d": ((3, 2), (4,), (0, 3))}),
 ))
 
+def _leading(x, t, dim):
+    """PyTorch's gather: x's leading part off dim, then NumPy's take_along_axis."""
+    part = tuple(slice(None) if d == dim % x.ndim else slice(0, k) for d, k in enumerate(t.shape))
+    return np.take_along_axis(x[part], t, dim)
+
+
+TAKE_ALONG = OpInfo("take_along_axis", "linalg", (
+    replace(_gather("axis=1", ["take_along_axis(x, t, 1)", "np.take_along_axis(x, t, axis=1)",
+                               "numpy.take_along_axis(x, t, 1)", "torch.take_along_dim(x, t, dim=1)",
+                               "take_along_dim(x, t, 1)", "np.take_along_axis(x, indices=t, axis=1)"],
+                    lambda x, t: np.take_along_axis(x, t, 1),
+                    {"2d": ((3, 4), (3, 2), (-4, 4)), "broadcast": ((3, 4), (1, 5), (0, 4)),
+                     "3d": ((2, 3, 2), (2, 4, 2), (0, 3)), "empty": ((3, 4), (3, 0), (0, 4))}),
+            op="take_along_axis"),
+    replace(_gather("axis=0", ["np.take_along_axis(x, t, 0)"],
+                    lambda x, t: np.take_along_axis(x, t, 0), {"2d": ((3, 4), (5, 4), (0, 3))}),
+            op="take_along_axis"),
+    replace(_gather("rows", ["np.take_along_axis(x, t[:, None], -1)", "np.take_along_axis(x, np.expand_dims(t, 1), -1)"],
+                    lambda x, t: np.take_along_axis(x, t[:, None], -1), {"2d": ((4, 3), (4,), (-3, 3))}),
+            op="take_along_axis"),
+))
+GATHER_ALONG = OpInfo("gather", "linalg", (
+    replace(_gather("dim=1", ["gather(x, 1, t)", "torch.gather(x, 1, t)", "x.gather(1, t)",
+                              "torch.gather(x, dim=1, index=t)", "x.gather(dim=-1, index=t)"],
+                    lambda x, t: _leading(x, t, 1),
+                    {"2d": ((3, 4), (3, 2), (0, 4)), "leading": ((4, 3), (2, 5), (0, 3)),
+                     "3d": ((2, 3, 2), (2, 4, 1), (0, 3))}),
+            op="gather"),
+    replace(_gather("rows", ["torch.gather(x, 1, t.unsqueeze(1))", "x.gather(1, t[:, None])",
+                             "x.gather(1, t.view(-1, 1))", "torch.gather(x, 1, t.reshape(-1, 1))"],
+                    lambda x, t: _leading(x, t[:, None], 1), {"2d": ((5, 3), (5,), (0, 3))}),
+            op="gather"),
+))
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

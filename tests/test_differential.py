@@ -653,7 +653,7 @@ def gathered():
     """sin(x[np.arange(len(idx)), idx]) * y, idx an input of positions."""
     x, idx, y = G.var("x", (3, 2), -2, 2), G.var("idx", (3,), -2, 1), G.var("y", (), -2, 2)
     items = (("arange", 1, ("shape", 0, None)), ("at", 1))
-    node = G.mk("mul", G.mk("sin", G.mk("gather", x, idx, static=(items,), spell={"arange": 0})), y)
+    node = G.mk("mul", G.mk("sin", G.mk("gather_index", x, idx, static=(items,), spell={"arange": 0})), y)
     inputs = [G.InputSpec("x", (3, 2), "any"), G.InputSpec("idx", (3,), "positions", 2), G.InputSpec("y", (), "any")]
     return G.Program(inputs, node)
 

@@ -185,3 +185,57 @@ def test_an_exception_at_an_element_left_out_is_seen_by_the_tracking_evaluator()
     program = reference._program("log(x)[t]")
     out = program(arith, {"x": arith.input(np.array([1.0, -1.0, 2.0])), "t": arith.input(np.array([0, 2]))})
     assert not out.bad.any() and arith.dropped
+
+
+PYTORCH_CROSS_ENTROPY = """import torch
+
+def loss(logits, target):
+    logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    return -logp.gather(1, target.unsqueeze(1)).mean()
+"""
+
+
+@pytest.mark.parametrize("source", [
+    PYTORCH_CROSS_ENTROPY,
+    PYTORCH_CROSS_ENTROPY.replace("logp.gather(1, target.unsqueeze(1))", "torch.gather(logp, 1, target.view(-1, 1))"),
+    PYTORCH_CROSS_ENTROPY.replace("logp.gather(1, target.unsqueeze(1))",
+                                  "np.take_along_axis(logp, target[:, None], axis=-1)"),
+])
+def test_pytorch_s_gather_and_numpy_s_take_along_axis_read_the_target_class(source):
+    mod = derivgen.compile(source, function="loss")
+    assert mod.POSITIONS == ("target",)
+    logits, target = RNG.normal(size=(6, 4)), np.array([0, 3, 1, 1, 2, -1])
+    expected = derivgen.compile(CROSS_ENTROPY, function="loss").value_and_grad(logits, target)
+    value, grads = mod.value_and_grad(logits, target)
+    np.testing.assert_allclose(value, expected[0], rtol=1e-14)
+    np.testing.assert_allclose(grads.logits, expected[1].logits, rtol=1e-12, atol=1e-16)
+    ref = reference.value_and_grad(source, {"logits": logits, "target": target}, function="loss")
+    np.testing.assert_allclose(grads.logits, ref.grads["logits"], rtol=1e-8, atol=1e-12)
+
+
+def test_pytorch_s_gather_reads_the_leading_part_of_the_other_axes():
+    # torch.gather(x, 1, index) with index of 2 rows reads x's first 2 rows; NumPy broadcasts
+    mod = derivgen.compile("x.gather(1, t)")
+    x, t = np.arange(12.0).reshape(4, 3), np.array([[2, 2], [0, 1]])
+    np.testing.assert_array_equal(mod.forward(x, t), [[2.0, 2.0], [3.0, 4.0]])
+    grad = mod.backward(x, t, grad_output=np.array([[1.0, 2.0], [3.0, 4.0]])).x
+    np.testing.assert_array_equal(grad, [[0, 0, 3], [3, 4, 0], [0, 0, 0], [0, 0, 0]])
+    with pytest.raises(ValueError, match="larger than the array"):
+        mod.forward(x, np.zeros((5, 1), dtype=int))
+    with pytest.raises(ValueError, match="index has 1 dimensions, the array 2"):
+        mod.forward(x, np.array([0, 1]))
+    broadcast = derivgen.compile("np.take_along_axis(x, t, 1)")
+    np.testing.assert_array_equal(broadcast.forward(x, np.array([[1]])), [[1.0], [4.0], [7.0], [10.0]])
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("np.take_along_axis(x, t + 1, 1)", "take_along_axis()'s indices must be an input holding integer positions", 23),
+    ("x.gather(1, t) * t", "'t' is used as positions here", 13),
+    ("torch.gather(x, 1, 2.0)", "gather()'s index must be an input", 20),
+    ("np.take_along_axis(x, t, axis=None)", "None is only allowed", 31),
+    ("x.gather(1, t[:, None] * 2)", "gather()'s index must be an input", 13),
+])
+def test_positions_an_op_reads_must_be_an_input_of_integers(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.compile(source)
+    assert message in info.value.message and info.value.col == col

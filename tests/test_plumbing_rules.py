@@ -190,7 +190,7 @@ def test_every_head_a_pass_can_introduce_has_a_derivative_rule(head):
 
 def _arity(spec) -> int:
     if spec.params:
-        return sum(p.kind in ("tensor", "cond", "bound") for p in spec.params)
+        return sum(p.kind in ("tensor", "cond", "bound", "positions") for p in spec.params)
     nargs = spec.head.nargs  # a FiniteSet of counts, or Naturals0 for any count
     return 2 if nargs == sp.S.Naturals0 else int(min(nargs))
 

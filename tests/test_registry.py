@@ -114,7 +114,7 @@ CALLABLE = sorted({spec.name for spec in ops.SPELLINGS.values()})
 def test_every_op_the_language_can_call_has_a_rule_and_a_spelling(name):
     spec = ops.OPS[name]
     assert spec.rule is not None and spec.build is not None
-    tensors = [p for p in spec.params if p.kind in ("tensor", "bound")]
+    tensors = [p for p in spec.params if p.kind in ("tensor", "bound", "positions")]
     for index, _ in spec.hazards:
         assert index < len(tensors) + (spec.name == "where")
     if spec.head is not None:

@@ -88,6 +88,12 @@ class Calls:
                 else:
                     self.require_tensor(item, arg)
                 operands.append(item)
+            elif param.kind == "positions":  # integers an op reads positions from (no gradient)
+                if arg is None:
+                    raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
+                                     f"signature: {spec.signature()}")
+                operands.append(self.positions_operand(self.expr(arg, env), arg,
+                                                       f"{_spelled(node)}()'s {param.name}"))
             elif param.kind == "bound":
                 if arg is None or (isinstance(arg, ast.Constant) and arg.value is None):
                     operands.append(-sp.oo if param.name == "min" else sp.oo)

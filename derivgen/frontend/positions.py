@@ -1,10 +1,12 @@
 """Positions known only when the module runs, read by an index: ``logp[np.arange(n), target]``.
 
 Two things hold positions: an input used as an index (``x[t]``: an integer array the caller
-passes, with no gradient and no floating dtype), and ``np.arange(n)`` / ``torch.arange(n)``
-of a size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a
-``gather`` (derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions
-read; an ``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``).
+passes, with no gradient and no floating dtype), or moved as elements are (``t[:, None]``,
+``t.unsqueeze(1)``, ``t.reshape(-1, 1)``), and ``np.arange(n)`` / ``torch.arange(n)`` of a
+size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a ``gather``
+(derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions read; an
+``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``). The
+``indices`` of ``np.take_along_axis`` and the ``index`` of ``torch.gather`` hold positions too.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import sympy as sp
 
 from .. import ops, symbolic
 from ..graph import placeholder
+from ..ops.layout import MOVES
 from .language import Poison
 
 ARANGE = "arange"  # the function's name after a prefix (np., numpy., torch.)
 _MAX_CONSTANT = 4096  # np.arange(k) of a constant k: at most this many positions, written out
 
+TAKES = ("take_along_axis", "gather")  # ops whose operand 1 holds positions
 POSITIONS_HINT = ("index with an input of integers or np.arange(n) of a size, as in "
                   "logp[np.arange(len(t)), t]")
 POSITIONS_AS_NUMBERS = ("np.arange(n) is supported as positions in an index (x[np.arange(n), t]), not as numbers",
@@ -66,10 +70,28 @@ class RunTimePositions:
         subscript evaluated to; None for anything else."""
         if isinstance(value, Positions):
             return value if value.values is None else ("take", value.values)
-        if isinstance(value, int) and self.graph[value].op == "input":
-            self.positions_used.setdefault(self.graph[value].name, node)
+        if isinstance(value, int) and self._positions_root(value) is not None:
+            self.positions_used.setdefault(self.graph[self._positions_root(value)].name, node)
             return ("input", value)
         return None
+
+    def positions_operand(self, value, node, what: str) -> int:
+        """The operand of an op's parameter holding positions (np.take_along_axis's indices):
+        an input of integers, or one moved as elements are (t[:, None])."""
+        item = self.run_time_item(value, node)
+        if not isinstance(item, tuple) or item[0] != "input":
+            raise self.error(node, f"{what} must be an input holding integer positions, or one reshaped "
+                                   "(t[:, None], t.unsqueeze(1))",
+                             "pass the positions as an input of integers: np.take_along_axis(x, t[:, None], axis=1), "
+                             "x.gather(1, t.unsqueeze(1))")
+        return item[1]
+
+    def _positions_root(self, vid: int):
+        """The input a value is, or is moved from (t[:, None], t.reshape(-1, 1)); None for any
+        other value."""
+        while self.graph[vid].op in MOVES:
+            vid = self.graph[vid].args[0]
+        return vid if self.graph[vid].op == "input" else None
 
     def gather(self, base: int, index: tuple, node):
         """``base[index]`` where index items are Positions or input ids (run_time_item)."""
@@ -90,12 +112,12 @@ class RunTimePositions:
                 items.append(item)
         static = symbolic.Static((tuple(items),))
         syms = tuple(placeholder(i) for i in range(len(arrays)))
-        spec = ops.OPS["gather"]
+        spec = ops.OPS["gather_index"]
         try:  # the index must fit some shapes: the rank of each array is checked when the module runs
             spec.head(*syms, static)
         except (TypeError, ValueError) as exc:
             raise self.error(node, f"cannot build this index: {exc}") from None
-        return self.graph.add("gather", spec.head(*syms, static), tuple(arrays), operands=syms, static=(static,),
+        return self.graph.add("gather_index", spec.head(*syms, static), tuple(arrays), operands=syms, static=(static,),
                               labels=frozenset({f"#{len(self.graph.values)}"}))
 
     def check_positions(self, out: int):
@@ -104,6 +126,9 @@ class RunTimePositions:
         if not self.positions_used:
             return frozenset()
         ids = {self.inputs[name]: name for name in self.positions_used if name in self.inputs}
+        for value in self.graph.values:  # and the values moved from them (t[:, None])
+            if value.op in MOVES and value.args and value.args[0] in ids:
+                ids[value.id] = ids[value.args[0]]
         if out in ids:
             raise self.error(self.positions_used[ids[out]], f"'{ids[out]}' is used as positions here, and "
                              "it is what the function returns", "derivgen differentiates a number computed "
@@ -112,7 +137,8 @@ class RunTimePositions:
             for position, arg in enumerate(value.args):
                 if arg not in ids:
                     continue
-                if value.op == "size" or (value.op == "gather" and position > 0):
+                if (value.op == "size" or value.id in ids or (value.op == "gather_index" and position > 0)
+                        or (value.op in TAKES and position == 1)):
                     continue
                 name = ids[arg]
                 raise self.error(self.positions_used[name],

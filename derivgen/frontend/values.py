@@ -161,6 +161,8 @@ class Values:
         if moved:  # an op that moves elements: its static arguments are one operand
             statics = (symbolic.Static(tuple(static[name] for name in moved)),)
         template = spec.build(*syms, *statics)
+        if moved and isinstance(template.args[-1], symbolic.Static):  # as the op wrote it (with its own facts)
+            statics = (template.args[-1],)
         return self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
                               labels=frozenset({f"#{len(self.graph.values)}"}))
 

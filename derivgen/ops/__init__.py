@@ -63,7 +63,8 @@ class Param:
     """One parameter of an op.
 
     kind: "tensor" (differentiable operand), "cond" (a boolean condition),
-    "bound" (a tensor or None), "axis" (a reduction's: None, an int or a tuple of ints),
+    "bound" (a tensor or None), "positions" (an operand holding integer positions, no
+    gradient: derivgen/frontend/positions.py), "axis" (a reduction's: None, an int or a tuple of ints),
     "flag" (bool); and the static arguments of an op that moves elements, written into its
     Static operand in the order of its parameters: "int", "axes" (None, an int or a tuple),
     "order" (every axis, in a new order: a tuple), "shape" (a tuple of sizes), "index" (of a

@@ -67,10 +67,14 @@ def _flip(ops, static):
 
 
 _X = Param("x", aliases=("input", "a"))
+# The ops that move elements without computing any: an array of positions moved so (t[:, None],
+# t.unsqueeze(1)) still holds positions (derivgen/frontend/positions.py).
+MOVES = {"getitem", "transpose"}
 
 
 def _layout(name: str, head, params, rule, spellings=(), **facts) -> OpSpec:
     # promotes=1: NumPy's function of a Python number is a float64 array (np.flip(2.5)).
+    MOVES.add(name)
     return register(OpSpec(name, (_X, *params), "linalg", lambda x, static, head=head: head(x, static),
                            (name, *spellings), head=head, rule=rule, scalar=False, gradient="shaped",
                            zero_d=True, promotes=1, **facts))
@@ -83,10 +87,30 @@ register(OpSpec("getitem", (_X, Param("index", "index")), "linalg", lambda x, st
 # x[index] where the index reads arrays known only when the module runs: positions held by an
 # input (x[t]), np.arange of a size (x[np.arange(len(t)), t]). The arrays come after x; only x
 # receives a gradient, written back at the positions read (added up where one repeats).
-register(OpSpec("gather", (_X, Param("index", "index")), "linalg", None, (), head=S.gather,
+register(OpSpec("gather_index", (_X, Param("index", "index")), "linalg", None, (), head=S.gather,
                 rule=lambda ops, static: (S.gather_grad(G, *ops, static[0]),) + (None,) * (len(ops) - 1),
                 scalar=False, blockable=False, gradient="shaped", shape=shapes.gather, zero_d=True,
                 doc="x[index] with positions known when the module runs: x[np.arange(len(t)), t], x[t]"))
+# np.take_along_axis(x, indices, axis) (torch.take_along_dim: the same) and PyTorch's
+# torch.gather(x, dim, index) = x.gather(dim, index), which reads the leading part of x's other
+# axes where index is shorter there (NumPy broadcasts them instead). indices hold positions.
+def _take_along(leading: bool):
+    return lambda x, indices, static: S.take_along(x, indices, S.Static((static.value[0], leading)))
+
+
+def _take_along_rule(ops, static):
+    return (S.take_along_grad(G, *ops, static[0]), None)
+
+
+register(OpSpec("take_along_axis", (_X, Param("indices", "positions", aliases=("index",)),
+                                    Param("axis", "int", aliases=("dim",))), "linalg", _take_along(False),
+                ("take_along_axis", "take_along_dim"), head=S.take_along, rule=_take_along_rule, scalar=False,
+                blockable=False, gradient="shaped", shape=shapes.take_along, zero_d=True,
+                doc="x's elements at integer positions along an axis: np.take_along_axis, torch.take_along_dim"))
+register(OpSpec("gather", (_X, Param("dim", "int", aliases=("axis",)), Param("index", "positions")),
+                "linalg", _take_along(True), ("gather",), head=S.take_along, rule=_take_along_rule,
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.take_along, zero_d=True,
+                doc="torch.gather(x, dim, index) = x.gather(dim, index): x's elements at index along dim"))
 _layout("reshape", S.reshape, (Param("shape", "shape", aliases=("newshape",)),), _reshaped, ("view",),
         shape=shapes.reshape, numpy="reshape",
         doc="a new shape, -1 standing for what is left; x.reshape(2, -1) or x.view(...)")
@@ -118,6 +142,11 @@ register(OpSpec("index_grad", kind="internal", head=S.index_grad, helper="index_
 register(OpSpec("gather_grad", kind="internal", head=S.gather_grad, helper="index_grad", scalar=False,
                 blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.gather(G, *ops[2:], static[0]),) + (None,) * (len(ops) - 1)))
+# take_along_grad(g, x, indices, (axis, leading)): g added into zeros like x where the elements
+# were read (twice where a position repeats); its adjoint reads G there again.
+register(OpSpec("take_along_grad", kind="internal", head=S.take_along_grad, helper="take_along_grad",
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.take_along(G, ops[2], static[0]), None, None)))
 # reshape_to(g, shape): the adjoint of a reshape is a reshape back to g's shape.
 register(OpSpec("reshape_to", kind="internal", head=S.reshape_to, numpy="reshape", scalar=False,
                 gradient="shaped", shape_operands=lambda n: (1,), zero_d=True,

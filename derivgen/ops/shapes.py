@@ -134,6 +134,35 @@ def gather(shapes, static) -> tuple:
         return np.shape(x[as_index(static[0], arrays, lambda a, what: size_value(np.shape(a), what))])
     except (IndexError, TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
+
+
+def take_along(shapes, static) -> tuple:
+    """np.take_along_axis's shape (PyTorch's gather: index's shape, at most x's on other axes)."""
+    axis, leading = static[0]
+    x, indices = np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp)
+    try:
+        if leading:
+            x = x[leading_part(x.shape, indices.shape, axis)]
+        return np.shape(np.take_along_axis(x, indices, axis))
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def leading_part(shape, index_shape, axis) -> tuple:
+    """The slices of an array of ``shape`` that PyTorch's gather reads along the axes but
+    ``axis``: the first ``index_shape[d]`` elements (an error where index is longer there, or
+    of another rank)."""
+    if len(index_shape) != len(shape):
+        raise ValueError(f"gather: index has {len(index_shape)} dimensions, the array {len(shape)}")
+    axis = axis % len(shape) if shape else axis
+    parts = []
+    for d, (n, k) in enumerate(zip(shape, index_shape)):
+        if d != axis and k > n:
+            raise ValueError(f"gather: index has size {k} along dimension {d}, the array {n}")
+        parts.append(slice(None) if d == axis else slice(0, k))
+    return tuple(parts)
+
+
 reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
 squeeze = _moved(lambda x, axes: np.squeeze(x, axes))

@@ -363,6 +363,19 @@ class NumPyPrinter(StrPrinter):
         index = f"{self.np('s_')}[{self._run_time_index(arrays, static)}]"
         return f"{self.alias('index_grad')}({self._print(g)}, {self._print(arrays[0])}, {index})"
 
+    def _print_take_along(self, expr):
+        # np.take_along_axis; PyTorch's gather reads the leading part of the other axes
+        x, indices, static = expr.args
+        axis, leading = static.value
+        fn = self.alias("gather_leading") if leading else self.np("take_along_axis")
+        return f"{fn}({self._print(x)}, {self._print(indices)}, {axis})"
+
+    def _print_take_along_grad(self, expr):
+        g, x, indices, static = expr.args
+        axis, leading = static.value
+        return (f"{self.alias('take_along_grad')}({self._print(g)}, {self._print(x)}, {self._print(indices)}, "
+                f"{axis}{', leading=True' if leading else ''})")
+
     def _run_time_index(self, arrays, static) -> str:
         def item(it):
             if it[0] == "at":

@@ -511,6 +511,36 @@ def _sizes(x, rank):
     return shape
 
 
+def _gather_leading(x, index, axis):
+    """PyTorch's torch.gather(x, axis, index): np.take_along_axis of the part of x that index
+    covers along the other axes (their first index.shape[d] elements)."""
+    return np.take_along_axis(x[_leading_part(x, index, axis)], index, axis)
+
+
+def _leading_part(x, index, axis):
+    """The slices of x PyTorch's gather reads: all of axis, the first index.shape[d] elements
+    of every other axis d; an error where index is longer there, or of another rank."""
+    shape, wanted = np.shape(x), np.shape(index)
+    if len(wanted) != len(shape):
+        raise ValueError(f"gather: index has {len(wanted)} dimensions, the array {len(shape)}")
+    axis = axis % len(shape) if shape else axis
+    if any(k > n for d, (n, k) in enumerate(zip(shape, wanted)) if d != axis):
+        raise ValueError(f"gather: index of shape {wanted} is larger than the array {shape} off dimension {axis}")
+    return tuple(slice(None) if d == axis else slice(0, k) for d, k in enumerate(wanted))
+
+
+def _take_along_grad(g, x, indices, axis, leading=False):
+    """The gradient of np.take_along_axis(x, indices, axis) (leading=True: of PyTorch's gather):
+    zeros of x's shape with g added in at the positions read, twice where one repeats."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    part = out[_leading_part(out, indices, axis)] if leading else out  # a view of out
+    axis = axis % part.ndim if part.ndim else axis
+    at = tuple(indices if d == axis else np.arange(n).reshape((-1,) + (1,) * (part.ndim - 1 - d))
+               for d, n in enumerate(part.shape))
+    np.add.at(part, at, np.broadcast_to(g, np.broadcast_shapes(*(np.shape(a) for a in at))))
+    return out
+
+
 def _per_element(shape):
     """1/n for a mean over the n elements of an array of this shape; inf where there are
     none, so that the empty sum times it is nan, as NumPy's mean of nothing."""
