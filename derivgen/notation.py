@@ -133,6 +133,24 @@ class TextPrinter(StrPrinter):
         g, like, static = expr.args
         return f"scatter({self._print(g)}, {self._shape(like)}, [{index_text(static.value[0])}])"
 
+    def _print_stack(self, expr, name="stack"):  # stack((a, b), axis=0)
+        *arrays, static = expr.args
+        return f"{name}(({', '.join(self._print(a) for a in arrays)}{',' if len(arrays) == 1 else ''}), " \
+               f"axis={static.value[0]})"
+
+    def _print_concatenate(self, expr):
+        return self._print_stack(expr, "concatenate")
+
+    def _print_unstack(self, expr):  # part i of a stack's adjoint
+        g, static = expr.args
+        axis, i, _ = static.value
+        return f"take({self._print(g)}, {i}, axis={axis})"
+
+    def _print_concat_part(self, expr):
+        g, *arrays, static = expr.args
+        axis, i = static.value
+        return f"part({self._print(g)}, {self._print(arrays[i])}, axis={axis})"
+
     def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
         x, indices, static = expr.args
         axis, leading = static.value
@@ -160,12 +178,15 @@ class TextPrinter(StrPrinter):
             return f"arange({self._print(S.size_of(arrays[it[1]], S.Static(it[2])))})"
         return index_text(static.value[0], item)
 
-    def _print_reshape(self, expr):  # a size read off x as x.shape[0]
+    def _print_reshape(self, expr, name="reshape"):  # a size read off x as x.shape[0]
         x, static = expr.args
         text = self._print(x)
         base = text if _is_atomic(x) else f"({text})"
         sizes = [f"{base}.shape[{s[1]}]" if isinstance(s, tuple) else repr(s) for s in static.value[0]]
-        return f"reshape({text}, ({sizes[0]},))" if len(sizes) == 1 else f"reshape({text}, ({', '.join(sizes)}))"
+        return f"{name}({text}, ({sizes[0]},))" if len(sizes) == 1 else f"{name}({text}, ({', '.join(sizes)}))"
+
+    def _print_expand_to(self, expr):
+        return self._print_reshape(expr, "broadcast_to")
 
     def _print_first_hit(self, expr):  # where torch.max(x, dim) sends the gradient
         hit, _, *axes = expr.args
@@ -284,6 +305,24 @@ class LatexFormulaPrinter(LatexPrinter):
         shape = rf"\operatorname{{shape}}\left({self._print(like)}\right)"
         return self._call("scatter", [self._print(g), shape, self._code(f"[{index_text(static.value[0])}]")], exp)
 
+    def _print_stack(self, expr, exp=None, name="stack"):
+        *arrays, static = expr.args
+        joined = rf"\left({', '.join(self._print(a) for a in arrays)}\right)"
+        return self._call(name, [joined, self._code(f"axis={static.value[0]}")], exp)
+
+    def _print_concatenate(self, expr, exp=None):
+        return self._print_stack(expr, exp, "concatenate")
+
+    def _print_unstack(self, expr, exp=None):
+        g, static = expr.args
+        axis, i, _ = static.value
+        return self._call("take", [self._print(g), self._code(str(i)), self._code(f"axis={axis}")], exp)
+
+    def _print_concat_part(self, expr, exp=None):
+        g, *arrays, static = expr.args
+        axis, i = static.value
+        return self._call("part", [self._print(g), self._print(arrays[i]), self._code(f"axis={axis}")], exp)
+
     def _print_take_along(self, expr, exp=None):
         x, indices, static = expr.args
         axis, leading = static.value
@@ -343,7 +382,8 @@ class LatexFormulaPrinter(LatexPrinter):
         return ", ".join(self._code(repr(v)) for v in expr.value)
 
     def _moved(self, expr, exp=None) -> str:
-        name = {"new_axes": "expand_dims", "permute": "transpose"}.get(type(expr).__name__, type(expr).__name__)
+        name = {"new_axes": "expand_dims", "permute": "transpose", "expand_to": "broadcast_to"}.get(
+            type(expr).__name__, type(expr).__name__)
         return self._call(name.replace("_", r"\_"), [self._print(a) for a in expr.args], exp)
 
     def _print_reshape(self, expr, exp=None):
@@ -352,7 +392,10 @@ class LatexFormulaPrinter(LatexPrinter):
             return self._moved(expr, exp)
         sizes = [self._call("shape", [self._print(x)]) + f"_{{{s[1]}}}" if isinstance(s, tuple) else self._code(repr(s))
                  for s in static.value[0]]
-        return self._call("reshape", [self._print(x), rf"\left({', '.join(sizes)}\right)"], exp)
+        name = "broadcast\\_to" if type(expr).__name__ == "expand_to" else "reshape"
+        return self._call(name, [self._print(x), rf"\left({', '.join(sizes)}\right)"], exp)
+
+    _print_expand_to = _print_reshape
 
     _print_flatten = _print_squeeze = _print_new_axes = _moved
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved

@@ -269,6 +269,8 @@ class Rewriter:
                 arg = self._guard(arg, self.map[cond], selected, safe)
             return arg
         conds = sorted({self.map[c] for alternative in alternatives for c, _ in alternative})
+        if len({self.new[c].hi for c in conds}) > 1:
+            return self._guard(arg, self._live_apart(arg, alternatives), True, safe)
         symbol = {c: placeholder(i) for i, c in enumerate(conds)}
         live = sp.Or(*(sp.And(*(symbol[self.map[c]] if selected else sp.Not(symbol[self.map[c]])
                                 for c, selected in alternative)) for alternative in alternatives))
@@ -287,6 +289,28 @@ class Rewriter:
         shape = self.new[arg]
         cond = self.new.add("live", S.live(A0, A1), (cond, arg), labels=(shape.lo, shape.hi), operands=(A0, A1))
         return self._guard(arg, cond, True, safe)
+
+    def _live_apart(self, arg: int, alternatives) -> int:
+        """Where ``arg`` is live, for conditions of shapes that may not broadcast together (two
+        wheres of other shapes use one value): each condition taken down to the argument's own
+        shape first, then combined. That is live on a few more positions than the disjunction
+        taken down at once (a position may see one condition hold and another, of the same
+        alternative, elsewhere): branch_guards makes such a value's gradient zero where no
+        adjoint arrives."""
+        shape = self.new[arg]
+        live = {}
+        for alternative in alternatives:
+            for c, selected in alternative:
+                if (c, selected) not in live:
+                    cond = self.map[c]
+                    if not selected:
+                        cond = self.new.add("cond", sp.Not(A0), (cond,), operands=(A0,))
+                    live[(c, selected)] = self.new.add("live", S.live(A0, A1), (cond, arg),
+                                                       labels=(shape.lo, shape.hi), operands=(A0, A1))
+        parts = sorted(set(live.values()))
+        symbol = {v: placeholder(i) for i, v in enumerate(parts)}
+        either = sp.Or(*(sp.And(*(symbol[live[step]] for step in alternative)) for alternative in alternatives))
+        return self.new.add("cond", either, tuple(parts), operands=tuple(symbol.values()))
 
     def _guard(self, arg: int, cond: int | None, selected: bool, safe: float) -> int:
         """``arg`` where the branch is selected, ``safe`` elsewhere (everywhere, in its shape,
@@ -384,6 +408,8 @@ def branch_guards(graph: Graph, output: int):
             alternatives = sorted({conds for conds, _ in usable})
             for position, safe in _hazard_positions(value):
                 guards.setdefault(vid, {})[position] = ([list(reversed(c)) for c in alternatives], safe)
+            if len({graph[c].hi for conds in alternatives for c, _ in conds}) > 1 and value.op not in ops.SHAPED:
+                zero_safe.add(vid)  # its conditions are taken down to its shape apart (_live_apart)
         # Positions the guards do not reach: those of a value reached through a reduction
         # (its adjoint is zero where no branch is selected), and the operands of a value
         # that moves elements (its rule reads them at other positions).

@@ -334,8 +334,10 @@ class Kernel:
     ``naive(*operands, **static)`` on NumPy float arrays. ``kind`` is "elementwise",
     "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
     ``keepdims``), "linalg", "layout" (ops that move elements, their static arguments one
-    tuple ``args``) or "gather" (an index reading arrays of positions, its operands after x). ``rounds`` says whether float arithmetic rounds the result (not so for
-    selections such as where, clamp, maximum, abs, a transpose or an index).
+    tuple ``args``), "gather" (an index reading arrays of positions, its operands after x) or
+    "join" (stack, concatenate: the arrays, then ``args``). ``rounds`` says whether float
+    arithmetic rounds the result (not so for selections such as where, clamp, maximum, abs, a
+    transpose or an index).
     """
 
     name: str
@@ -432,6 +434,8 @@ _LAYOUT = {
     "getitem": lambda x, items: np.asarray(x)[_index(items)],
     "reshape": lambda x, shape: np.reshape(x, tuple(_size(x, ("shape", *s[1:])) if isinstance(s, tuple) else s
                                                     for s in shape)),
+    "broadcast_to": lambda x, shape: np.broadcast_to(x, tuple(_size(x, ("shape", *s[1:])) if isinstance(s, tuple)
+                                                              else s for s in shape)),
     "flatten": _flattened,
     "squeeze": np.squeeze,
     "expand_dims": np.expand_dims,
@@ -503,6 +507,12 @@ def _take_along(x, indices, args):
 
 _register("take_along_axis", "gather", None, lambda ctx, x, indices, args: _obj(_take_along(x, indices, args)),
           _take_along, rounds=False, aliases=("gather",))
+
+
+# Joins: kind "join" (the arrays, then static ``args`` (axis,)); nothing rounds.
+for _name, _fn in (("stack", np.stack), ("concatenate", np.concatenate)):
+    _register(_name, "join", None, lambda ctx, *arrays, args, fn=_fn: _obj(fn([np.asarray(a) for a in arrays], *args)),
+              lambda *arrays, args, fn=_fn: fn([np.asarray(a) for a in arrays], *args), rounds=False)
 
 
 # x[index] with positions known when the module runs: kind "gather" (x, then the arrays its
@@ -710,6 +720,8 @@ class Naive:
             return np.zeros((), dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
+        if kernel.kind == "join":  # each array's exceptions, where it lands
+            return np.asarray(kernel.naive(*bads, **static))
         if kernel.kind == "gather":  # so too here; none reaches the positions read
             return np.asarray(kernel.naive(bads[0], *values[1:], **static))
         product = np.matmul if kernel.name == "matmul" else np.dot
@@ -749,7 +761,7 @@ _HEADS = {
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
-_MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze",
+_MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
           "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
@@ -826,6 +838,10 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
+    if head in ("stack", "concatenate"):
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)
     if head == "take_along":
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value

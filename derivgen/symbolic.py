@@ -109,6 +109,12 @@ gather = _opaque("gather", None, "x[index] with arrays of positions: (x, *arrays
 # Static((axis, leading))); leading: PyTorch's gather, reading the leading part of x's other axes
 take_along = _opaque("take_along", 3, "x's elements at indices along axis: (x, indices, Static((axis, leading)))")
 reshape = _opaque("reshape", 2, "x.reshape(shape)")
+# Joins (derivgen/ops/joins.py): the arrays, then Static((axis,)).
+stack = _opaque("stack", None, "np.stack(arrays, axis): (*arrays, Static((axis,)))")
+concatenate = _opaque("concatenate", None, "np.concatenate(arrays, axis): (*arrays, Static((axis,)))")
+unstack = _opaque("unstack", 2, "np.take(g, i, axis): (g, Static((axis, i, n))), a stack's part i of n")
+concat_part = _opaque("concat_part", None, "(g, *arrays, Static((axis, i))): the slice of g that array i was")
+expand_to = _opaque("expand_to", 2, "np.broadcast_to(x, shape), PyTorch's x.expand(*sizes)")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
 new_axes = _opaque("new_axes", 2, "np.expand_dims(x, axes)")

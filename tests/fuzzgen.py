@@ -83,7 +83,8 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # Ops that move elements; a node's attrs["static"] holds their static arguments as one tuple,
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
-LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip"]
+LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
+          "broadcast_to"]
 # x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
 # np.arange of a size), op "gather_index"; args (x, t), attrs["static"] the index as the kernel
 # takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
@@ -95,6 +96,11 @@ TAKE_FORMS = {False: ("np.take_along_axis({x}, {t}, {a})", "np.take_along_axis({
                       "torch.take_along_dim({x}, {t}, dim={a})", "take_along_axis({x}, indices={t}, axis={a})"),
               True: ("torch.gather({x}, {a}, {t})", "{r}.gather({a}, {t})", "{r}.gather(dim={a}, index={t})",
                      "torch.gather({x}, dim={a}, index={t})")}
+# np.stack and np.concatenate of parts (op "stack" or "concatenate", args the parts, attrs
+# static (axis,)): the spellings ({p}: the parts, {a}: the axis); np.array([...]) stacks along 0.
+JOIN_FORMS = {"stack": ("np.stack([{p}], axis={a})", "torch.stack(({p},), dim={a})", "np.stack(({p},), {a})"),
+              "concatenate": ("np.concatenate([{p}], axis={a})", "torch.cat([{p}], dim={a})", "torch.cat(({p},), {a})",
+                              "np.concatenate(({p},), {a})")}
 # np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
 ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
                 "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
@@ -255,6 +261,8 @@ def _shape_of(op, args, attrs):
         if op == "gather_index":
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
                                                 args=attrs["static"]))
+        if op in ("stack", "concatenate"):
+            return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
         if op == "take_along_axis":
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
                                                 args=attrs["static"]))
@@ -380,6 +388,8 @@ def _interval(op, args, attrs, shape):
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
     if op in ("transpose", "ifexp", "gather_index", "take_along_axis") or op in LAYOUT:  # the same values, moved
         return ivs[0]
+    if op in ("stack", "concatenate"):  # the parts' values
+        return min(iv[0] for iv in ivs), max(iv[1] for iv in ivs)
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
         return -width, width
@@ -486,7 +496,7 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
-    elif op in ("gather_index", "take_along_axis"):
+    elif op in ("gather_index", "take_along_axis", "stack", "concatenate"):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
@@ -727,6 +737,11 @@ def _r(node, full=False):
             else:
                 items.append(_index_item(item, "None"))
         return f"{sub(a[0], P_ATOM)}[{', '.join(items)}]", P_ATOM
+    if op in ("stack", "concatenate"):
+        parts = ", ".join(arg(p) for p in a)
+        if spell.get("array"):  # np.array([a, b]): a stack along axis 0
+            return f"np.array([{parts}])", P_ATOM
+        return JOIN_FORMS[op][spell.get("form", 0)].format(p=parts, a=node.attrs["static"][0]), P_ATOM
     if op == "take_along_axis":
         axis, leading = node.attrs["static"]
         form = TAKE_FORMS[leading][spell.get("form", 0)]
@@ -841,6 +856,15 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "method-tuple":
             return f"{receiver}.reshape({_tuple(sizes)})"
         return f"{spell.get('prefix', 'np.')}reshape({operand}, {_tuple(sizes)})"
+    if op == "broadcast_to":  # a size kept ("dim", axis, None) is -1 in expand, read off x in NumPy
+        expand = form.startswith("method")
+        sizes = [("-1" if expand else f"{receiver}.shape[{s[1]}]") if isinstance(s, tuple) else str(s)
+                 for s in static[0]]
+        if form == "method":
+            return f"{receiver}.expand({', '.join(sizes)})"
+        if form == "method-tuple":
+            return f"{receiver}.expand({_tuple(sizes)})"
+        return f"{'torch' if form == 'torch' else 'np'}.broadcast_to({operand}, {_tuple(sizes)})"
     if op == "flatten":
         start, end = static
         if (start, end) == (0, -1) and form != "torch":
@@ -848,6 +872,9 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "method":
             return f"{receiver}.flatten({start}, {end})"
         return f"torch.flatten({operand}, start_dim={start}, end_dim={end})"
+    if op == "flip" and spell.get("fixed"):  # np.fliplr(x) = np.flip(x, 1), np.flipud(x) = np.flip(x, 0)
+        name = spell["fixed"]
+        return f"{receiver}.{name}()" if form == "method" else f"{'torch' if form == 'torch' else 'np'}.{name}({operand})"
     if op in ("squeeze", "flip") and static[0] is None:
         return f"{receiver}.{op}()" if form == "method" and op == "squeeze" else f"np.{op}({operand})"
     if op in ("squeeze", "expand_dims", "flip"):
@@ -1219,6 +1246,7 @@ class Generator:
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
+            builders.append((self.join, 3))
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1799,6 +1827,37 @@ class Generator:
         spell = {"arange": rng.randrange(len(ARANGE_FORMS))}
         return mk("gather_index", x, t, static=(items,), spell=spell)
 
+    def join(self, shape, depth, scope):
+        """np.stack, np.concatenate or np.array of parts making up an array of ``shape``."""
+        rng, shape = self.rng, tuple(shape)
+        if not shape:
+            return None
+        op = rng.choice(["stack", "concatenate"])
+        axis = rng.randrange(len(shape))
+        if op == "stack":
+            if shape[axis] > 4:
+                return None
+            parts = [shape[:axis] + shape[axis + 1:]] * shape[axis]
+        else:
+            if shape[axis] < 2:
+                return None
+            cut = rng.randint(1, shape[axis] - 1)
+            parts = [shape[:axis] + (n,) + shape[axis + 1:] for n in (cut, shape[axis] - cut)]
+        if not all(scope.allowed(p) for p in parts):
+            return None
+        nodes = []
+        for part in parts:  # sometimes the same part again
+            node = nodes[-1] if nodes and nodes[-1].shape == part and rng.random() < 0.2 else self.gen(part, depth - 1, scope)
+            if node is None:
+                return None
+            nodes.append(node)
+        if not any(_reads_input(n) for n in nodes):
+            return None
+        spell = {"form": rng.randrange(len(JOIN_FORMS[op])), "array": op == "stack" and axis == 0 and rng.random() < 0.3}
+        if rng.random() < 0.3:
+            axis -= len(shape)  # from the end of the result (a stack's has one more axis than its parts)
+        return mk(op, *nodes, static=(axis,), spell=spell)
+
     def take_along(self, shape, depth, scope):
         """np.take_along_axis(x, t, axis) or torch.gather(x, dim, t) of a new input t of
         integer positions (of x's rank, or one axis less and unsqueezed: x.gather(1, t[:, None]))."""
@@ -1848,6 +1907,9 @@ class Generator:
             split = [shape[:i] + (a, n // a) + shape[i + 1:] for i, n in enumerate(shape) for a in (1, 2, 3)
                      if n % a == 0]
             return split or [shape]
+        if op == "broadcast_to":  # fewer leading axes, or axes of size 1
+            return [shape[k:] for k in range(1, len(shape) + 1)] + [
+                shape[:i] + (1,) + shape[i + 1:] for i, n in enumerate(shape) if n != 1]
         if op == "squeeze":
             return [shape[:at] + (1,) + shape[at:]]
         if op == "expand_dims":
@@ -1871,6 +1933,10 @@ class Generator:
                 i, a = rng.choice(same)
                 sizes[i] = ("dim", a - len(src) if rng.random() < 0.3 else a, None)
             return (tuple(sizes),)
+        if op == "broadcast_to":  # the result's shape; where x has the size already, maybe kept (-1)
+            lead = len(shape) - ndim
+            return (tuple(("dim", i - len(shape), None) if i >= lead and src[i - lead] == n and rng.random() < 0.4
+                          else n for i, n in enumerate(shape)),)
         if op == "flatten":
             if ndim == 0:
                 return (0, -1)
@@ -1893,6 +1959,8 @@ class Generator:
             return (rng.randrange(-ndim, ndim), rng.randrange(-ndim, ndim))
         if op == "moveaxis":
             return (rng.randrange(-ndim, ndim), rng.randrange(-ndim, ndim))
+        if ndim >= 2 and rng.random() < 0.5:  # the axes np.flipud and np.fliplr flip
+            return (rng.choice([0, 1]),)
         return (rng.choice([None, rng.randrange(-ndim, ndim)]),)  # flip
 
     def _index(self, src, shape):
@@ -1943,6 +2011,9 @@ class Generator:
             spell["prefix"] = "torch."
         elif op == "permute" and spell["form"] == "method" and len(src) != 2:
             spell["name"] = rng.choice(["permute", "transpose"])
+        elif op == "flip" and static[0] is not None and len(src) >= 2 and static[0] % len(src) in (0, 1) \
+                and rng.random() < 0.8:
+            spell["fixed"] = ("flipud", "fliplr")[static[0] % len(src)]
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
                 spell["form"] = "mT"
@@ -2100,6 +2171,20 @@ def features(program: Program) -> set:
             found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
         if op == "reshape" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):
             found.add("reshape-own-size")
+        if op == "broadcast_to" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):
+            found.add("expand-keep")
+        if op == "flip" and spell.get("fixed"):
+            found.add("flip:" + spell["fixed"])
+        if op == "gather_index":
+            items = node.attrs["static"][0]
+            found.add("gather:" + ("rows" if any(i[0] == "arange" for i in items if isinstance(i, tuple))
+                                   else "column" if len(items) > 1 else "input"))
+        if op == "take_along_axis":
+            found.add("take-along:" + ("torch" if node.attrs["static"][1] else "numpy"))
+            if a[1].op == "expand_dims":
+                found.add("take-along:moved-positions")
+        if op == "stack" and spell.get("array"):
+            found.add("join:np.array")
         if op == "size" and "form" in spell:
             found.add("size:" + spell["form"].replace("{x}", "x").replace("{axis}", "i"))
         if op == "mul" and any(c.op in ("add", "sub") for c in a):
@@ -2792,7 +2877,9 @@ class Oracle:
             grads_by = {}
             for label, g in grad_outputs.items():
                 if g is not None:
-                    g = float(g) if path == "scalar" else np.asarray(g, dtype=dtype)
+                    # Python numbers on the scalar path, but for an output of more elements
+                    # (np.stack of numbers, x.expand(2, 1))
+                    g = float(g) if path == "scalar" and np.ndim(g) == 0 else np.asarray(g, dtype=dtype)
                 g_max = 1.0 if g is None else float(np.max(np.abs(g), initial=0.0))
                 grads_ok = self._gradients_clean(ref, vjps.get(label), wrt, g_max)
                 quiet = clean and _finite(ref.exact) and not f32 and grads_ok
@@ -3288,7 +3375,7 @@ def regression_test(program: Program, values: dict, failure: Failure, oracle: Or
         lines.append("    mod._Blocks.size = 2  # blocks of two elements; the default is 32768")
     if g is None:
         call = "**inputs"
-    elif path == "scalar":
+    elif path == "scalar" and np.ndim(g) == 0:
         call = f"**inputs, grad_output={float(g)!r}"
     else:
         call = f"**inputs, grad_output=np.asarray({_array_text(g)}, dtype={dtype_text})"

@@ -910,6 +910,25 @@ LAYOUT = (
         _layout("moveaxis", "tuples", ["moveaxis(x, (0, 1), (2, 0))", "np.moveaxis(x, (0, 1), (2, 0))"],
                 lambda x: np.moveaxis(x, (0, 1), (2, 0)), [_3D]),
     )),
+    OpInfo("broadcast_to", "linalg", (
+        _layout("broadcast_to", "", ["broadcast_to(x, (3, 4))", "np.broadcast_to(x, (3, 4))",
+                                     "numpy.broadcast_to(x, shape=(3, 4))", "torch.broadcast_to(x, (3, 4))",
+                                     "x.expand(3, 4)", "x.expand((3, 4))", "expand(x, (3, 4))",
+                                     "torch.broadcast_to(x, size=(3, 4))"],
+                lambda x: np.broadcast_to(x, (3, 4)), [("row", (4,)), ("col", (3, 1)), ("2d", (1, 4)), _0D,
+                                                       ("full", (3, 4))]),
+        _layout("broadcast_to", "keep", ["x.expand(2, -1, -1)", "x.expand(2, x.shape[0], -1)"],
+                lambda x: np.broadcast_to(x, (2, *x.shape)), [("2d", (3, 4)), ("one", (1, 2))]),
+        _layout("broadcast_to", "empty", ["np.broadcast_to(x, (0, 3))"], lambda x: np.broadcast_to(x, (0, 3)),
+                [("row", (3,))], float32=()),
+    )),
+    OpInfo("fliplr", "linalg", (
+        _layout("fliplr", "", ["fliplr(x)", "np.fliplr(x)", "torch.fliplr(x)", "x.fliplr()"], np.fliplr, [_2D, _3D]),
+    )),
+    OpInfo("flipud", "linalg", (
+        _layout("flipud", "", ["flipud(x)", "np.flipud(x)", "torch.flipud(x)", "x.flipud()"], np.flipud,
+                [_VEC, _2D, _3D]),
+    )),
     OpInfo("flip", "linalg", (
         _layout("flip", "", ["flip(x)", "np.flip(x)", "numpy.flip(x)"], np.flip, [_2D, _VEC, _0D]),
         _layout("flip", "axis=1", ["flip(x, 1)", "np.flip(x, axis=1)", "torch.flip(x, (1,))", "x.flip(1)",
@@ -951,6 +970,41 @@ GATHER = OpInfo("gather_index", "linalg", (
     _gather("newaxis", ["x[None, t]"], lambda x, t: x[None, t], {"2d": ((3, 2), (4,), (0, 3))}),
 ))
 
+def _joined(op, name, sources, reference, shapes, float32=("2d",)) -> Variant:
+    """One program joining the arrays x and y (``shapes``: sample name -> their shapes)."""
+    key = f"{op}/{name}"
+    samples = [Sample(sample if dtype == "float64" else f"{sample}-f32",
+                      draw([(-2.0, 2.0)] * 2, list(pair), _seed(key, sample), dtype))
+               for dtype in ("float64", "float32") for sample, pair in shapes.items()
+               if dtype == "float64" or sample in float32]
+    return Variant(op, name, ("x", "y"), tuple(as_spelling(s) for s in sources), reference, tuple(samples))
+
+
+JOINS = (
+    OpInfo("stack", "linalg", (
+        _joined("stack", "", ["stack([x, y])", "np.stack([x, y])", "np.stack((x, y), axis=0)",
+                              "torch.stack([x, y], dim=0)", "numpy.stack(arrays=[x, y])", "stack(tensors=(x, y))"],
+                lambda x, y: np.stack([x, y]), {"2d": ((2, 3), (2, 3)), "0d": ((), ()), "empty": ((0, 2), (0, 2))}),
+        _joined("stack", "axis=-1", ["np.stack([x, y, x], axis=-1)", "torch.stack((x, y, x), -1)"],
+                lambda x, y: np.stack([x, y, x], axis=-1), {"2d": ((3, 2), (3, 2)), "vec": ((4,), (4,))}),
+        _joined("stack", "array", ["np.array([x, y])", "numpy.array([x, y])", "np.asarray((x, y))",
+                                   "np.array([x, y], dtype=float)"],
+                lambda x, y: np.array([x, y]), {"0d": ((), ()), "vec": ((3,), (3,))}, float32=("0d",)),
+        _joined("stack", "nested", ["np.array([[x, y], [y, x]])", "np.array(((x, y), [y, x]))"],
+                lambda x, y: np.array([[x, y], [y, x]]), {"0d": ((), ()), "vec": ((2,), (2,))}, float32=("0d",)),
+    )),
+    OpInfo("concatenate", "linalg", (
+        _joined("concatenate", "", ["concatenate([x, y])", "np.concatenate([x, y])", "torch.cat([x, y])",
+                                    "torch.cat((x, y), dim=0)", "torch.concat([x, y], 0)",
+                                    "np.concatenate((x, y), axis=0)", "cat([x, y])", "concat([x, y])"],
+                lambda x, y: np.concatenate([x, y]), {"2d": ((2, 3), (1, 3)), "vec": ((3,), (2,)),
+                                                      "empty": ((0, 3), (0, 3))}),
+        _joined("concatenate", "axis=1", ["np.concatenate([x, y, x], axis=1)", "torch.cat([x, y, x], dim=-1)"],
+                lambda x, y: np.concatenate([x, y, x], axis=1), {"2d": ((2, 1), (2, 3)), "3d": ((2, 2, 1), (2, 1, 1))}),
+    )),
+)
+
+
 def _leading(x, t, dim):
     """PyTorch's gather: x's leading part off dim, then NumPy's take_along_axis."""
     part = tuple(slice(None) if d == dim % x.ndim else slice(0, k) for d, k in enumerate(t.shape))
@@ -986,7 +1040,7 @@ GATHER_ALONG = OpInfo("gather", "linalg", (
 ))
 
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

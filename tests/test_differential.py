@@ -58,7 +58,7 @@ def test_random_programs_match_the_reference(request):
 
 # ---- the generator ----------------------------------------------------------------------------
 
-SEEDS = 600
+SEEDS = 1000
 REQUIRED = {
     "product-of-sums", "unary-minus", "pow-integer", "pow-constant-base", "pow-float-exponent", "pow-tensor",
     "division-by-matmul", "nested-where", "where-over-reduction", "where-over-transpose", "where-over-matmul",
@@ -77,7 +77,10 @@ REQUIRED = {
     f"op:{op}" for op in G.LAYOUT} | {
     "index-int", "index-slice", "index-take", "index-newaxis", "index-ellipsis", "index-negative-step",
     "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "conditional-expression",
-    "entry-default", "reshape-own-size"} | {f"import:{line}" for line in G.IMPORTS} | {
+    "entry-default", "reshape-own-size", "expand-keep", "flip:fliplr", "flip:flipud", "gather:input",
+    "gather:column", "gather:rows", "take-along:numpy", "take-along:torch", "take-along:moved-positions",
+    "join:np.array", "op:gather_index", "op:take_along_axis", "op:stack", "op:concatenate"} | {
+    f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS} | {
     "max-pair:" + form for form in G.PAIR_FORMS} | {"diff:" + form for form in G.DIFF_FORMS}

@@ -239,3 +239,11 @@ def test_positions_an_op_reads_must_be_an_input_of_integers(source, message, col
     with pytest.raises(ParseError) as info:
         derivgen.compile(source)
     assert message in info.value.message and info.value.col == col
+
+
+def test_the_formula_view_with_shapes_given_reads_the_gathers_shapes():
+    # shape rules of the gathers (found wrong when shapes are given: derivgen show --shape)
+    text = formulas("sum(x[np.arange(len(t)), t] * w)", shapes={"x": (3, 4), "t": (3,), "w": (3,)}).text()
+    assert "x[arange(t.shape[0]), t]" in text
+    text = formulas("sum(x.gather(1, t) * w)", shapes={"x": (3, 4), "t": (2, 2), "w": (2, 2)}).text()
+    assert "gather(x, 1, t)" in text and "scatter_add(w, x.shape, t, axis=1)" in text

@@ -118,3 +118,31 @@ def test_formulas_write_the_gradient_of_an_index_as_a_scatter():
     assert "x[1:]" in result.text() and "scatter(" in result.text()
     shaped = formulas("sum(x.reshape(-1)[0:2] * w)", shapes={"x": (2, 2), "w": (2,)})
     assert "reshape(" in shaped.text()
+
+
+@pytest.mark.parametrize("source, x_shape, numpy", [
+    ("x.expand(3, -1) * w", (1, 4), lambda x: np.broadcast_to(x, (3, 4))),
+    ("np.broadcast_to(x, (3, 4)) * w", (4,), lambda x: np.broadcast_to(x, (3, 4))),
+    ("torch.broadcast_to(x, (3, 4)) * w", (3, 1), lambda x: np.broadcast_to(x, (3, 4))),
+    ("x.expand(3, 4) * w", (), lambda x: np.broadcast_to(x, (3, 4))),
+    ("np.fliplr(x.expand(3, -1)) * w", (4,), lambda x: np.fliplr(np.broadcast_to(x, (3, 4)))),
+])
+def test_an_array_broadcast_gets_the_gradient_of_every_copy(source, x_shape, numpy):
+    mod = derivgen.compile(source)
+    x, w = RNG.normal(size=x_shape), RNG.normal(size=(3, 4))
+    np.testing.assert_array_equal(mod.forward(x, w), numpy(x) * w)
+    g = RNG.normal(size=(3, 4))
+    got = mod.backward(x, w, grad_output=g).x
+    np.testing.assert_allclose(got, numeric_vjp(lambda v: numpy(v) * w, x, g), rtol=1e-7, atol=1e-9)
+    assert got.shape == x_shape
+
+
+def test_expand_keeps_a_size_the_source_reads_and_refuses_negative_ones():
+    text = formulas("sum(x.expand(3, -1) * w)").text()
+    assert "broadcast_to(x, (3, x.shape[-1]))" in text
+    assert "np.broadcast_to(x, (3, np.shape(x)[-1]))" in derivgen.generate("x.expand(3, -1)")
+    with pytest.raises(ParseError, match="a size cannot be -2") as info:
+        derivgen.compile("x.expand(3, -2)")
+    assert info.value.col == 13
+    with pytest.raises(ValueError):  # NumPy's: (3,) does not broadcast to (2,)
+        derivgen.compile("np.broadcast_to(x, (2,))").forward(np.ones(3))

@@ -41,8 +41,9 @@ class Builder:
         operands = tuple(placeholder(i) for i in range(len(args)))
         return self.graph.add(op, template, tuple(args), labels=labels, operands=operands, static=static)
 
-    def module(self, output: int, wrt):
-        program = Program(self.graph, self.inputs, self.ids, output, "f", "expression", "", "<graph>", "f")
+    def module(self, output: int, wrt, positions=frozenset()):
+        program = Program(self.graph, self.inputs, self.ids, output, "f", "expression", "", "<graph>", "f",
+                          positions=frozenset(positions))
         grad = differentiate(program, tuple(wrt))
         for gradient_pass in GRADIENT_PASSES:
             grad = gradient_pass(grad)
@@ -163,6 +164,30 @@ def test_index_grad(g, x, index):
     check_vjp(module, {"g": RNG.normal(size=g), "x": np.zeros(x)}, ["g"])
 
 
+# gather_grad(g, x, *arrays, index) and take_along_grad(g, x, indices, (axis, leading)) add g
+# into zeros like x where x[index] or take_along_axis read (twice where a position repeats);
+# both are linear in g, and the positions (an input t) give no gradient.
+def test_gather_grad():
+    b = Builder("g", "x", "t")
+    static = S.Static(((("arange", 0, ("shape", 0, None)), ("at", 1)),))
+    value = b.value("gather_grad", S.gather_grad(A0, A1, A2, static), [b.ids["g"], b.ids["x"], b.ids["t"]],
+                    labels=frozenset({"x"}), static=(static,))
+    module = b.module(value, ["g"], positions={"t"})
+    check_vjp(module, {"g": RNG.normal(size=3), "x": np.zeros((3, 4)), "t": np.array([3, 0, 3])}, ["g"])
+
+
+@pytest.mark.parametrize("leading", [False, True])
+def test_take_along_grad(leading):
+    b = Builder("g", "x", "t")
+    static = S.Static((1, leading))
+    value = b.value("take_along_grad", S.take_along_grad(A0, A1, A2, static),
+                    [b.ids["g"], b.ids["x"], b.ids["t"]], labels=frozenset({"x"}), static=(static,))
+    module = b.module(value, ["g"], positions={"t"})
+    t = np.array([[0, 0, 3], [1, 2, 2]])
+    x = np.zeros((3, 4)) if leading else np.zeros((1, 4))  # PyTorch's reads 2 of 3 rows, NumPy's broadcasts 1
+    check_vjp(module, {"g": RNG.normal(size=(2, 3)), "x": x, "t": t}, ["g"])
+
+
 @pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
 def test_reshape_to(g, target):
     b = Builder("g", "t")
@@ -189,18 +214,21 @@ def test_every_head_a_pass_can_introduce_has_a_derivative_rule(head):
 
 
 def _arity(spec) -> int:
-    if spec.params:
-        return sum(p.kind in ("tensor", "cond", "bound", "positions") for p in spec.params)
+    if spec.params:  # a list of arrays (np.stack's): two of them
+        return sum(2 if p.kind == "arrays" else p.kind in ("tensor", "cond", "bound", "positions")
+                   for p in spec.params)
     nargs = spec.head.nargs  # a FiniteSet of counts, or Naturals0 for any count
     return 2 if nargs == sp.S.Naturals0 else int(min(nargs))
 
 
-STATIC_SAMPLES = {"int": 0, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "index": (0,)}
+STATIC_SAMPLES = {"int": 0, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "index": (0,)}
+# The Static operands of internal heads that read theirs (a join's part: axis, part, parts)
+INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1))}
 
 
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     def passes_none(spec):
-        static = (sp.Integer(0),)
+        static = (INTERNAL_STATIC.get(spec.head_name, sp.Integer(0)),)
         if any(p.kind in STATIC_KINDS for p in spec.params):  # an op moving elements: a Static operand
             static = (S.Static(tuple(STATIC_SAMPLES[p.kind] for p in spec.params if p.kind in STATIC_KINDS)),)
         terms = spec.rule(tuple(sp.symbols(f"_p0:{_arity(spec)}")), static)

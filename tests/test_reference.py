@@ -367,7 +367,10 @@ def test_every_op_of_the_language_has_a_kernel():
     from derivgen import ops
     names = {spec.name for spec in ops.SPELLINGS.values()} | set(ops.OPERATORS)  # what sources may call
     assert len(names) >= 45
-    missing = {n for n in names if n not in R.KERNELS}
+    # an op written as another's head (np.fliplr(x) is flip(x, 1)) is evaluated by that op's kernel
+    same_head = {n for n in names for other in ops.OPS.values()
+                 if n in ops.OPS and other.head is not None and other.head is ops.OPS[n].head and other.name in R.KERNELS}
+    missing = {n for n in names if n not in R.KERNELS and n not in same_head}
     assert not missing
 
 

@@ -985,3 +985,36 @@ def test_a_reduction_of_one_number_is_that_number_exactly():
     for op in ("sum", "mean", "amax", "amin", "logsumexp"):
         folded = derivgen.compile(f"{op}(0.1) * x")
         assert folded.forward(np.array([2.0, 3.0])).tolist() == [0.2, 0.30000000000000004]  # 0.1 * x
+
+
+@pytest.mark.parametrize("dtype, x", [(np.float32, -57.5), (np.float64, -472.0)])
+def test_the_gradient_of_a_logsumexp_of_very_negative_numbers_does_not_overflow(dtype, x):
+    # Found by fuzzing (seed 20261237): square(logsumexp(1.5 * x)) at x = -57.5 in float32 had
+    # the gradient -inf. exp(-86.25) is a float32, so the sum was not max-shifted, and the chain
+    # rule's 2 * logsumexp / sum overflowed before the exp multiplied it back down.
+    mod = derivgen.compile("square(logsumexp(1.5 * x))")
+    value, grads = mod.value_and_grad(np.asarray(x, dtype=dtype))
+    assert value.dtype == grads.x.dtype == dtype
+    np.testing.assert_allclose(grads.x, 2 * 1.5 * (1.5 * x), rtol=1e-6)  # softmax of one number: 1
+    both = derivgen.compile("logsumexp(x) ** 2").backward(np.array([x, x - 1.0], dtype=dtype)).x
+    assert np.all(np.isfinite(both))
+    np.testing.assert_allclose(both.sum(), 2 * reference.to_float(reference.evaluate(
+        "logsumexp(x)", {"x": np.array([x, x - 1.0])})), rtol=1e-5)
+
+
+def test_a_value_two_wheres_of_other_shapes_select_is_guarded_in_its_own_shape():
+    # Found by fuzzing (seed 20261237): 1 / x, shared by a where of shape (3, 2) (then
+    # transposed) and one of shape (3,), was guarded by the two conditions combined first, which
+    # do not broadcast together: backward raised ValueError. Each is now taken down to x's shape.
+    source = "where(q >= 0.1, where(y <= 0.3, y, 1.0 / x).mT, where(m >= 1.3, m, 1.0 / x))"
+    mod = derivgen.compile(source)
+    inputs = {"q": np.array(0.5), "y": np.array([[0.1, 0.5], [0.5, 0.5], [0.5, 0.1]]), "x": np.array(0.5),
+              "m": np.array([0.5, 2.0, 0.5])}
+    value, grads = mod.value_and_grad(**inputs)
+    expected = reference.value_and_grad(source, inputs)
+    np.testing.assert_allclose(value, reference.to_float(expected.exact), rtol=1e-15)
+    for name in inputs:
+        np.testing.assert_allclose(getattr(grads, name), expected.grads[name], rtol=1e-8, atol=1e-12)
+    with np.errstate(all="raise"):  # 1 / 0 where no branch selects it: no warning, no nan
+        away = mod.backward(**{**inputs, "x": np.array(0.0), "y": np.full((3, 2), 0.1), "m": np.full(3, 2.0)})
+    assert away.x == 0.0 and np.all(away.y == 1.0)

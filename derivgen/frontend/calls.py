@@ -11,7 +11,7 @@ from .language import MaxResult, Poison, int_literal, short
 from .limits import MAX_AXES, MAX_INLINE_DEPTH
 
 # Parameters that may be given as several positional arguments (the last ones of a call).
-VARARGS = ("shape", "axes", "order")
+VARARGS = ("shape", "sizes", "axes", "order")
 
 
 class Calls:
@@ -88,6 +88,11 @@ class Calls:
                 else:
                     self.require_tensor(item, arg)
                 operands.append(item)
+            elif param.kind == "arrays":  # np.stack([a, b]): each array an operand
+                if arg is None:
+                    raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
+                                     f"signature: {spec.signature()}")
+                operands.extend(self.array_sequence(arg, env, f"{_spelled(node)}()"))
             elif param.kind == "positions":  # integers an op reads positions from (no gradient)
                 if arg is None:
                     raise self.error(node, f"{spec.name}() is missing its argument '{param.name}'",
@@ -110,6 +115,41 @@ class Calls:
                                                           operands[0] if operands else None)
         return self.apply_op(spec, operands, static, node)
 
+    def array_sequence(self, node, env, what: str) -> list:
+        """The arrays a list or tuple (written, or a tuple of values) holds, for np.stack."""
+        items = ([self.expr(e, env) for e in node.elts] if isinstance(node, (ast.List, ast.Tuple))
+                 else self.expr(node, env))
+        if not isinstance(items, (list, tuple)):
+            raise self.error(node, f"{what} takes a list or tuple of arrays", "write [a, b] or (a, b)")
+        if not items:
+            raise self.error(node, f"{what} needs at least one array")
+        elements = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node] * len(items)
+        for item, element in zip(items, elements):
+            self.require_tensor(item, element)
+            if isinstance(item, Poison):
+                raise item.error
+        return list(items)
+
+    def array_literal(self, node: ast.Call, env):
+        """np.array([a, b]) / np.asarray: a list of values stacked along axis 0 (lists in it
+        first); of a single array, that array."""
+        if len(node.args) != 1 or any(kw.arg != "dtype" for kw in node.keywords):
+            raise self.error(node, f"{_spelled(node)}() takes one list of values (and dtype=float)",
+                             "write np.array([a, b, c])")
+        for kw in node.keywords:  # a floating dtype changes nothing: the module computes in the inputs'
+            self._check_float_dtype(kw.value, env, _spelled(node))
+        return self._literal(node.args[0], env, node)
+
+    def _literal(self, element, env, call):
+        if not isinstance(element, (ast.List, ast.Tuple)):
+            value = self.expr(element, env)
+            self.require_tensor(value, element)
+            return value
+        if not element.elts:
+            raise self.error(element, "an empty array has no values to differentiate")
+        items = [self._literal(e, env, call) for e in element.elts]
+        return self.apply_op(ops.OPS["stack"], items, {"axis": 0}, call)
+
     def static_argument(self, spec, param, arg, node, env, own=None):
         if arg is None:
             if param.default is ops.REQUIRED:
@@ -120,6 +160,8 @@ class Calls:
             return self.static_int(arg, env, f"{spec.name}()'s {param.name}")
         if param.kind == "shape":
             return self.static_shape(arg, env, own)
+        if param.kind == "sizes":
+            return self.static_sizes(arg, env, own)
         axes = self.static_axes(arg, env, none=param.default is None)
         return (axes,) if param.kind == "order" and isinstance(axes, int) else axes
 

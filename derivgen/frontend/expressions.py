@@ -26,6 +26,9 @@ from .language import (
     to_float,
 )
 from .positions import ARANGE, Positions
+
+# np.array([a, b]) and np.asarray: the values of a list, stacked (derivgen/ops/joins.py)
+ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
 from .sugar import DIFF
@@ -276,6 +279,8 @@ class Expressions:
                 return self.diff_call(node, env, None)
             if path is not None and ops.strip_prefix(path) in (("np.", ARANGE), ("numpy.", ARANGE), ("torch.", ARANGE)):
                 return self.arange_call(node, env)
+            if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
+                return self.array_literal(node, env)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:

@@ -92,6 +92,22 @@ class Statics:
             raise self.error(node, "only one size can be -1")
         return sizes
 
+    def static_sizes(self, node, env, own=None) -> tuple:
+        """The sizes of PyTorch's x.expand(...) (and np.broadcast_to's shape): -1 keeps own's
+        size there, ("dim", axis, None) counted from the end, as expand aligns the axes."""
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+        if len(items) > MAX_AXES:
+            raise self.error(node, f"a shape has at most {MAX_AXES} sizes, got {len(items)}")
+        sizes = []
+        for i, item in enumerate(items):
+            size = self._own_size(item, env, own) or self.static_int(item, env, "a size")
+            if size == -1:
+                size = ("dim", i - len(items), None)
+            elif not isinstance(size, tuple) and size < 0:
+                raise self.error(item, f"a size cannot be {size}", "sizes are >= 0, or -1 to keep the array's size")
+            sizes.append(size)
+        return tuple(sizes)
+
     def _own_size(self, node, env, own) -> tuple | None:
         """("dim", axis, rank) where ``node`` reads own.shape[axis] (or len(own); rank: the
         number of sizes it was unpacked with, or None), else None."""

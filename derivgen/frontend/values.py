@@ -13,7 +13,7 @@ from .positions import POSITIONS_AS_NUMBERS, Positions
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
-STATIC_KINDS = ("index", "shape", "int", "axes", "order")
+STATIC_KINDS = ("index", "shape", "sizes", "int", "axes", "order")
 
 
 class Values:
@@ -161,7 +161,7 @@ class Values:
         if moved:  # an op that moves elements: its static arguments are one operand
             statics = (symbolic.Static(tuple(static[name] for name in moved)),)
         template = spec.build(*syms, *statics)
-        if moved and isinstance(template.args[-1], symbolic.Static):  # as the op wrote it (with its own facts)
+        if template.args and isinstance(template.args[-1], symbolic.Static):  # as the op wrote it (its own facts)
             statics = (template.args[-1],)
         return self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
                               labels=frozenset({f"#{len(self.graph.values)}"}))

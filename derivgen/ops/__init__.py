@@ -64,10 +64,12 @@ class Param:
 
     kind: "tensor" (differentiable operand), "cond" (a boolean condition),
     "bound" (a tensor or None), "positions" (an operand holding integer positions, no
-    gradient: derivgen/frontend/positions.py), "axis" (a reduction's: None, an int or a tuple of ints),
+    gradient: derivgen/frontend/positions.py), "arrays" (a list or tuple of operands, each one
+    of the op's operands: np.stack's), "axis" (a reduction's: None, an int or a tuple of ints),
     "flag" (bool); and the static arguments of an op that moves elements, written into its
     Static operand in the order of its parameters: "int", "axes" (None, an int or a tuple),
-    "order" (every axis, in a new order: a tuple), "shape" (a tuple of sizes), "index" (of a
+    "order" (every axis, in a new order: a tuple), "shape" (a tuple of sizes), "sizes" (a
+    tuple of sizes, -1 keeping the operand's size there: PyTorch's expand), "index" (of a
     subscript, derivgen/ops/indexing.py). The last parameter of kind "shape", "axes" or
     "order" may be given as several positional arguments.
     """
@@ -129,7 +131,8 @@ class OpSpec:
     # mean divides by its count for a mean.
     summed: type | None = None
     # Its NumPy function is not a ufunc: a Python number among its first ``promotes`` operands
-    # comes out a float64 array (np.dot(x, 2), np.mean(-0.5)), whatever the inputs' dtype.
+    # (-1: all but the last, a join's arrays before its Static operand) comes out a float64
+    # array (np.dot(x, 2), np.mean(-0.5), np.stack((0.5, x))), whatever the inputs' dtype.
     promotes: int = 0
     shape_operands: Callable | None = None  # (operand count) -> the positions that are shapes
     # Of 0-d operands, its result is a 0-d array (a view, or an array a helper made), where
@@ -315,7 +318,13 @@ def elementwise(name: str, arity: int, head: type | None = None, d: Callable | N
                   hazards=tuple(sorted((hazards or {}).items())), **facts)
 
 
-from . import catalog, internal, layout, sizes  # the built-in entries register themselves (after the above)
+from . import (  # the built-in entries register themselves (after the above)
+    catalog,
+    internal,
+    joins,
+    layout,
+    sizes,
+)
 
 __all__ = [
     "CONSTANTS",
@@ -332,6 +341,7 @@ __all__ = [
     "catalog",
     "elementwise",
     "internal",
+    "joins",
     "layout",
     "lookup",
     "register",

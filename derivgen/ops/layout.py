@@ -114,6 +114,14 @@ register(OpSpec("gather", (_X, Param("dim", "int", aliases=("axis",)), Param("in
 _layout("reshape", S.reshape, (Param("shape", "shape", aliases=("newshape",)),), _reshaped, ("view",),
         shape=shapes.reshape, numpy="reshape",
         doc="a new shape, -1 standing for what is left; x.reshape(2, -1) or x.view(...)")
+# np.broadcast_to(x, shape), x.expand(*sizes): x repeated along new leading axes and its axes
+# of size 1 (-1 keeps a size, as PyTorch's expand does). The adjoint is summed back to x's
+# shape, as an elementwise op's is: the rule's term is G itself, of the result's shape.
+MOVES.add("broadcast_to")
+register(OpSpec("broadcast_to", (_X, Param("shape", "sizes", aliases=("size",))), "linalg",
+                lambda x, static: S.expand_to(x, static), ("broadcast_to", "expand"), head=S.expand_to,
+                rule=lambda ops, static: (G,), scalar=False, blockable=False, shape=shapes.broadcast_to,
+                zero_d=True, promotes=1, doc="x broadcast to a shape: np.broadcast_to(x, shape), x.expand(3, -1)"))
 _layout("flatten", S.flatten, (Param("start_dim", "int", 0), Param("end_dim", "int", -1)), _reshaped,
         ("ravel",), shape=shapes.flatten, doc="axes start_dim..end_dim as one; ravel() flattens every axis")
 _layout("squeeze", S.squeeze, (Param("axis", "axes", None, ("dim",)),), _reshaped, (),
@@ -130,6 +138,12 @@ _layout("moveaxis", S.moveaxis, (Param("source", "axes"), Param("destination", "
         shape=shapes.moveaxis, numpy="moveaxis", doc="axes moved to new positions, the others keeping their order")
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
+# np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis
+for _name, _axis in (("fliplr", 1), ("flipud", 0)):
+    MOVES.add(_name)
+    register(OpSpec(_name, (_X,), "linalg", lambda x, axis=_axis: S.flip(x, S.Static((axis,))), (_name,),
+                    head=S.flip, rule=_flip, scalar=False, gradient="shaped", shape=shapes.flip, zero_d=True,
+                    promotes=1, doc=f"np.flip(x, {_axis}): the order along axis {_axis} reversed"))
 
 # ---- their gradients' plumbing -------------------------------------------------------------
 # index_grad(g, x, index) is linear in g: its own adjoint reads G at the index; x gives only a

@@ -131,7 +131,7 @@ def gather(shapes, static) -> tuple:
     x = np.broadcast_to(np.zeros(()), shapes[0])
     arrays = [x] + [np.broadcast_to(np.zeros((), dtype=np.intp), s) for s in shapes[1:]]
     try:
-        return np.shape(x[as_index(static[0], arrays, lambda a, what: size_value(np.shape(a), what))])
+        return np.shape(x[as_index(static[0][0], arrays, lambda a, what: size_value(np.shape(a), what))])
     except (IndexError, TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
 
@@ -165,6 +165,26 @@ def leading_part(shape, index_shape, axis) -> tuple:
 
 reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
+
+
+def _joined(fn):
+    def shape(shapes, static):
+        try:
+            return np.shape(fn([np.broadcast_to(np.zeros(()), s) for s in shapes], *static[0]))
+        except (IndexError, TypeError, ValueError) as exc:  # np.exceptions.AxisError is both
+            raise ValueError(str(exc)) from None
+    return shape
+
+
+stack = _joined(lambda arrays, axis: np.stack(arrays, axis))
+concatenate = _joined(lambda arrays, axis: np.concatenate(arrays, axis))
+unstack = _joined(lambda arrays, axis, i, n: np.take(arrays[0], i, axis))
+
+
+def concat_part(shapes, static) -> tuple:
+    """The shape of array i of a concatenation (g's first, then the arrays')."""
+    return shapes[1 + static[0][1]]
+broadcast_to = _moved(lambda x, sizes: np.broadcast_to(x, resolved(sizes, np.shape(x))))
 squeeze = _moved(lambda x, axes: np.squeeze(x, axes))
 expand_dims = _moved(lambda x, axes: np.expand_dims(x, axes))
 permute = _moved(lambda x, order: np.transpose(x, order))

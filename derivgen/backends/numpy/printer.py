@@ -363,6 +363,26 @@ class NumPyPrinter(StrPrinter):
         index = f"{self.np('s_')}[{self._run_time_index(arrays, static)}]"
         return f"{self.alias('index_grad')}({self._print(g)}, {self._print(arrays[0])}, {index})"
 
+    def _print_stack(self, expr, fn="stack"):  # np.stack((a, b), 0), np.concatenate((a, b), 1)
+        *arrays, static = expr.args
+        texts = [self._print(a) for a in arrays]
+        joined = f"({texts[0]},)" if len(texts) == 1 else f"({', '.join(texts)})"
+        return f"{self.np(fn)}({joined}, {static.value[0]})"
+
+    def _print_concatenate(self, expr):
+        return self._print_stack(expr, "concatenate")
+
+    def _print_unstack(self, expr):  # part i of a stack's adjoint
+        g, static = expr.args
+        axis, i, _ = static.value
+        return f"{self.np('take')}({self._print(g)}, {i}, {axis})"
+
+    def _print_concat_part(self, expr):
+        g, *arrays, static = expr.args
+        axis, i = static.value
+        parts = ", ".join(self._print(a) for a in arrays)
+        return f"{self.alias('concat_part')}({self._print(g)}, {axis}, {i}, {parts})"
+
     def _print_take_along(self, expr):
         # np.take_along_axis; PyTorch's gather reads the leading part of the other axes
         x, indices, static = expr.args
@@ -383,13 +403,16 @@ class NumPyPrinter(StrPrinter):
             return f"{self.np('arange')}({self._size_text(arrays[it[1]], it[2])})"
         return index_text(static.value[0], item)
 
-    def _print_reshape(self, expr):
+    def _print_reshape(self, expr, fn="reshape"):
         # A shape with sizes read off the operand (x.reshape(x.shape[0], -1)): each is read
         # when the module runs, as the source does.
         x, static = expr.args
         sizes = [self._size_text(x, ("shape", *s[1:])) if isinstance(s, tuple) else repr(s) for s in static.value[0]]
         shape = f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
-        return f"{self.np('reshape')}({self._print(x)}, {shape})"
+        return f"{self.np(fn)}({self._print(x)}, {shape})"
+
+    def _print_expand_to(self, expr):  # a size -1 of x.expand(...) is read off x, as reshape's are
+        return self._print_reshape(expr, "broadcast_to")
 
     def _print_size_of(self, expr):
         # An integer read off a shape (derivgen/ops/sizes.py), as a Python float: it takes

@@ -239,15 +239,18 @@ def _exp_shift(x, axis=None, keepdims=False):
 
     m = 0 where that is exact: the largest element below log(the dtype's largest number)
     less log(the number of elements) (709 - 14 for a million float64s, 88.7 - 14 for
-    float32s), so no exp and no sum of them overflows, and no exp underflowing (an
-    underflow raises a flag: a small weight would lose its digits). Otherwise m = max(x)
+    float32s), so no exp and no sum of them overflows, and above half the log of its
+    smallest normal number (-354, -43.7), so that a gradient dividing by the sum does not
+    overflow (exp(-86) is a float32, but 260 / exp(-86) is not), with no exp underflowing
+    (an underflow raises a flag: a small weight would lose its digits). Otherwise m = max(x)
     (0 where that is not finite), which costs one more pass over x.
     """
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dtype = getattr(x, "dtype", None)
     dtype = dtype if dtype is not None and dtype.kind == "f" else np.float64
-    limit = math.log(np.finfo(dtype).max) - math.log(np.size(x) + 1) - 1
-    if np.all(m < limit):
+    info = np.finfo(dtype)
+    limit = math.log(info.max) - math.log(np.size(x) + 1) - 1
+    if np.all((m < limit) & (m > 0.5 * math.log(info.smallest_normal))):
         try:
             with np.errstate(under="raise"):
                 return np.exp(x), 0.0
@@ -539,6 +542,15 @@ def _take_along_grad(g, x, indices, axis, leading=False):
                for d, n in enumerate(part.shape))
     np.add.at(part, at, np.broadcast_to(g, np.broadcast_shapes(*(np.shape(a) for a in at))))
     return out
+
+
+def _concat_part(g, axis, i, *parts):
+    """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
+    offset is the sizes of the parts before it along axis."""
+    start = sum(np.shape(p)[axis] for p in parts[:i])
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(start, start + np.shape(parts[i])[axis])
+    return g[tuple(index)]
 
 
 def _per_element(shape):
