@@ -397,7 +397,7 @@ class LatexFormulaPrinter(LatexPrinter):
 
     _print_expand_to = _print_reshape
 
-    _print_flatten = _print_squeeze = _print_new_axes = _moved
+    _print_flatten = _print_squeeze = _print_new_axes = _print_roll = _print_cumsum = _moved
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
 
     def _print_sigmoid(self, expr, exp=None):

@@ -443,6 +443,7 @@ _LAYOUT = {
     "swapaxes": np.swapaxes,
     "moveaxis": np.moveaxis,
     "flip": np.flip,
+    "roll": np.roll,
 }
 for _name, _fn in _LAYOUT.items():
     _register(_name, "layout", 1, lambda ctx, x, args, fn=_fn: _obj(fn(x, *args)),
@@ -507,6 +508,11 @@ def _take_along(x, indices, args):
 
 _register("take_along_axis", "gather", None, lambda ctx, x, indices, args: _obj(_take_along(x, indices, args)),
           _take_along, rounds=False, aliases=("gather",))
+
+
+# A running sum: kind "scan" (static ``args`` (axis,)); each partial sum rounds.
+_register("cumsum", "scan", 1, lambda ctx, x, args: _obj(np.cumsum(np.asarray(x), *args)),
+          lambda x, args: np.cumsum(x, *args))
 
 
 # Joins: kind "join" (the arrays, then static ``args`` (axis,)); nothing rounds.
@@ -588,7 +594,7 @@ class Exact:
 
     def call(self, name: str, *operands, **static):
         kernel = KERNELS[name]
-        if self.perturbation is not None and kernel.rounds and kernel.kind in ("reduction", "linalg"):
+        if self.perturbation is not None and kernel.rounds and kernel.kind in ("reduction", "linalg", "scan"):
             operands = tuple(self._perturb(x) for x in operands)
         with np.errstate(all="ignore"):  # object loops report nan results as float errors
             result = kernel.exact(self.ctx, *operands, **static)
@@ -720,6 +726,9 @@ class Naive:
             return np.zeros((), dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
+        if kernel.kind == "scan":  # an exception reaches every later partial sum
+            (axis,) = static["args"]
+            return np.cumsum(bads[0], axis) > 0 if bads[0].size else np.cumsum(bads[0], axis).astype(bool)
         if kernel.kind == "join":  # each array's exceptions, where it lands
             return np.asarray(kernel.naive(*bads, **static))
         if kernel.kind == "gather":  # so too here; none reaches the positions read
@@ -762,7 +771,7 @@ _HEADS = {
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
-          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 
@@ -838,6 +847,10 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
+    if head == "cumsum":
+        operand = _compile(expr.args[0])
+        static = expr.args[1].value
+        return lambda arith, args: arith.call("cumsum", operand(arith, args), args=static)
     if head in ("stack", "concatenate"):
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value

@@ -115,6 +115,9 @@ concatenate = _opaque("concatenate", None, "np.concatenate(arrays, axis): (*arra
 unstack = _opaque("unstack", 2, "np.take(g, i, axis): (g, Static((axis, i, n))), a stack's part i of n")
 concat_part = _opaque("concat_part", None, "(g, *arrays, Static((axis, i))): the slice of g that array i was")
 expand_to = _opaque("expand_to", 2, "np.broadcast_to(x, shape), PyTorch's x.expand(*sizes)")
+roll = _opaque("roll", 2, "np.roll(x, shift, axis): (x, Static((shift, axis)))")
+# A scan (derivgen/ops/scans.py): np.cumsum(x, axis), (x, Static((axis,))).
+cumsum = _opaque("cumsum", 2, "np.cumsum(x, axis): running sums along axis (of the flattened x for None)")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
 new_axes = _opaque("new_axes", 2, "np.expand_dims(x, axes)")

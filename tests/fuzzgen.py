@@ -84,7 +84,7 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
-          "broadcast_to"]
+          "broadcast_to", "roll", "cumsum"]
 # x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
 # np.arange of a size), op "gather_index"; args (x, t), attrs["static"] the index as the kernel
 # takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
@@ -386,6 +386,11 @@ def _interval(op, args, attrs, shape):
             small = k * (0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)) ** 2)
             return small, big
         return _mul_iv(_mul_iv(ivs[0], ivs[1]), (k, k))
+    if op == "cumsum":  # sums of up to n of the operand's values
+        (axis,) = attrs["static"]
+        n = math.prod(args[0].shape) if axis is None else args[0].shape[axis]
+        lo, hi = ivs[0]
+        return min(lo, n * lo), max(hi, n * hi)
     if op in ("transpose", "ifexp", "gather_index", "take_along_axis") or op in LAYOUT:  # the same values, moved
         return ivs[0]
     if op in ("stack", "concatenate"):  # the parts' values
@@ -856,6 +861,20 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "method-tuple":
             return f"{receiver}.reshape({_tuple(sizes)})"
         return f"{spell.get('prefix', 'np.')}reshape({operand}, {_tuple(sizes)})"
+    if op == "roll":
+        shift, axis = static
+        if form == "method":
+            return f"{receiver}.roll({shift}{'' if axis is None else f', {axis}'})"
+        if form == "torch":
+            return f"torch.roll({operand}, shifts={shift}{'' if axis is None else f', dims={axis}'})"
+        return f"np.roll({operand}, {shift}{'' if axis is None else f', axis={axis}'})"
+    if op == "cumsum":
+        (axis,) = static
+        if form == "method":
+            return f"{receiver}.cumsum({'' if axis is None else axis})"
+        if form == "torch" and axis is not None:
+            return f"torch.cumsum({operand}, dim={axis})"
+        return f"np.cumsum({operand}{'' if axis is None else f', axis={axis}'})"
     if op == "broadcast_to":  # a size kept ("dim", axis, None) is -1 in expand, read off x in NumPy
         expand = form.startswith("method")
         sizes = [("-1" if expand else f"{receiver}.shape[{s[1]}]") if isinstance(s, tuple) else str(s)
@@ -1782,7 +1801,8 @@ class Generator:
     def layout(self, shape, depth, scope):
         """An op that moves elements, from an operand of another shape (or order) than its own."""
         rng = self.rng
-        op = rng.choices(LAYOUT, [4] + [1] * (len(LAYOUT) - 1))[0]  # indexing most: it has most forms
+        # indexing most: it has most forms; flip has np.fliplr and np.flipud too
+        op = rng.choices(LAYOUT, [4 if name == "getitem" else 2 if name == "flip" else 1 for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
             return None
@@ -1907,6 +1927,10 @@ class Generator:
             split = [shape[:i] + (a, n // a) + shape[i + 1:] for i, n in enumerate(shape) for a in (1, 2, 3)
                      if n % a == 0]
             return split or [shape]
+        if op == "roll":
+            return [shape]
+        if op == "cumsum":  # along an axis, or of the flattened operand for a vector
+            return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
         if op == "broadcast_to":  # fewer leading axes, or axes of size 1
             return [shape[k:] for k in range(1, len(shape) + 1)] + [
                 shape[:i] + (1,) + shape[i + 1:] for i, n in enumerate(shape) if n != 1]
@@ -1933,6 +1957,17 @@ class Generator:
                 i, a = rng.choice(same)
                 sizes[i] = ("dim", a - len(src) if rng.random() < 0.3 else a, None)
             return (tuple(sizes),)
+        if op == "roll":
+            shift = rng.choice([rng.randint(-4, 4), tuple(rng.randint(-3, 3) for _ in range(min(ndim, 2)) or [1])])
+            if isinstance(shift, tuple) and ndim:
+                axis = tuple(rng.sample(range(-ndim, ndim), len(shift))) if len(shift) <= ndim else None
+                axis = axis if axis is not None and len({a % ndim for a in axis}) == len(axis) else None
+                return (shift if axis is not None else shift[0], axis)
+            return (shift if not isinstance(shift, tuple) else shift[0], rng.choice([None] + list(range(-ndim, ndim))))
+        if op == "cumsum":
+            if tuple(src) != tuple(shape) or not ndim:
+                return (None,)
+            return (rng.randrange(-ndim, ndim),)
         if op == "broadcast_to":  # the result's shape; where x has the size already, maybe kept (-1)
             lead = len(shape) - ndim
             return (tuple(("dim", i - len(shape), None) if i >= lead and src[i - lead] == n and rng.random() < 0.4

@@ -922,6 +922,15 @@ LAYOUT = (
         _layout("broadcast_to", "empty", ["np.broadcast_to(x, (0, 3))"], lambda x: np.broadcast_to(x, (0, 3)),
                 [("row", (3,))], float32=()),
     )),
+    OpInfo("roll", "linalg", (
+        _layout("roll", "", ["roll(x, 1)", "np.roll(x, 1)", "numpy.roll(x, shift=1)", "torch.roll(x, 1)",
+                             "x.roll(1)", "torch.roll(x, shifts=1)"], lambda x: np.roll(x, 1), [_VEC, _2D, _0D]),
+        _layout("roll", "axis", ["np.roll(x, -2, axis=1)", "torch.roll(x, -2, dims=1)", "x.roll(-2, 1)",
+                                 "np.roll(x, 2, -1)"],
+                lambda x: np.roll(x, -2, axis=1), [_2D, _3D, ("empty", (2, 0))]),
+        _layout("roll", "axes", ["np.roll(x, (1, 5), axis=(0, 1))", "torch.roll(x, shifts=(1, 5), dims=(0, 1))"],
+                lambda x: np.roll(x, (1, 5), axis=(0, 1)), [_2D, _3D]),
+    )),
     OpInfo("fliplr", "linalg", (
         _layout("fliplr", "", ["fliplr(x)", "np.fliplr(x)", "torch.fliplr(x)", "x.fliplr()"], np.fliplr, [_2D, _3D]),
     )),
@@ -1039,8 +1048,19 @@ GATHER_ALONG = OpInfo("gather", "linalg", (
             op="gather"),
 ))
 
+SCANS = (
+    OpInfo("cumsum", "linalg", (
+        _layout("cumsum", "axis=1", ["cumsum(x, 1)", "np.cumsum(x, axis=1)", "torch.cumsum(x, dim=1)", "x.cumsum(1)",
+                                     "x.cumsum(dim=1)", "numpy.cumsum(x, -1)"],
+                lambda x: np.cumsum(x, axis=1), [_2D, ("empty", (2, 0))]),
+        _layout("cumsum", "flat", ["cumsum(x)", "np.cumsum(x)", "x.cumsum()"], np.cumsum, [_VEC, _2D, _3D, _0D]),
+        _layout("cumsum", "axis=0", ["np.cumsum(x, 0)", "torch.cumsum(x, 0)"], lambda x: np.cumsum(x, 0),
+                [_VEC, _2D, _3D]),
+    )),
+)
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -146,3 +146,35 @@ def test_expand_keeps_a_size_the_source_reads_and_refuses_negative_ones():
     assert info.value.col == 13
     with pytest.raises(ValueError):  # NumPy's: (3,) does not broadcast to (2,)
         derivgen.compile("np.broadcast_to(x, (2,))").forward(np.ones(3))
+
+
+@pytest.mark.parametrize("source, numpy", [
+    ("np.roll(x, 1) * w", lambda x: np.roll(x, 1)),
+    ("torch.roll(x, shifts=(1, -5), dims=(0, 1)) * w", lambda x: np.roll(x, (1, -5), axis=(0, 1))),
+    ("x.roll(2, 1) * x", lambda x: np.roll(x, 2, 1) * x),
+    ("np.cumsum(x, axis=1) * w", lambda x: np.cumsum(x, axis=1)),
+    ("x.cumsum(0) * np.cumsum(x, -1)", lambda x: np.cumsum(x, 0) * np.cumsum(x, -1)),
+])
+def test_a_roll_and_a_running_sum_send_each_element_its_gradient(source, numpy):
+    mod = derivgen.compile(source)
+    x, w = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    inputs = {"x": x, "w": w} if "w" in mod.INPUTS else {"x": x}
+    value = mod.forward(**inputs)
+    expected = numpy(x) * w if "w" in inputs else numpy(x)
+    np.testing.assert_allclose(value, expected, rtol=1e-14)
+    g = RNG.normal(size=np.shape(value))
+    got = mod.backward(**inputs, grad_output=g).x
+    forward = (lambda v: numpy(v) * w) if "w" in inputs else numpy
+    np.testing.assert_allclose(got, numeric_vjp(forward, x, g), rtol=1e-7, atol=1e-9)
+
+
+def test_a_running_sum_of_the_flattened_array_and_its_errors():
+    mod = derivgen.compile("np.cumsum(x) * w")
+    x, w = RNG.normal(size=(2, 3)), RNG.normal(size=6)
+    np.testing.assert_allclose(mod.forward(x, w), np.cumsum(x) * w)
+    np.testing.assert_allclose(mod.backward(x, w).x, np.cumsum(w[::-1])[::-1].reshape(2, 3))
+    assert "cumsum(x, None)" in formulas("sum(np.cumsum(x) * w)").text()
+    with pytest.raises(ParseError, match="shift must be an integer"):
+        derivgen.compile("np.roll(x, 1.5)")
+    with pytest.raises(ParseError, match="a single axis is needed here"):
+        derivgen.compile("np.cumsum(x, axis=(0, 1))")

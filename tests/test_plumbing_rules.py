@@ -188,6 +188,32 @@ def test_take_along_grad(leading):
     check_vjp(module, {"g": RNG.normal(size=(2, 3)), "x": x, "t": t}, ["g"])
 
 
+# unstack(g, (axis, i, n)) is part i of a stack's adjoint, concat_part(g, *arrays, (axis, i))
+# the slice of a concatenation's that array i was: linear in g, put back among zeros.
+@pytest.mark.parametrize(("axis", "i"), [(0, 1), (-1, 2)])
+def test_unstack(axis, i):
+    b = Builder("g")
+    static = S.Static((axis, i, 3))
+    value = b.value("unstack", S.unstack(A0, static), [b.ids["g"]], labels=frozenset({"#part"}), static=(static,))
+    module = b.module(value, ["g"])
+    g = RNG.normal(size=(3, 2, 3))
+    np.testing.assert_array_equal(module.forward(g), np.take(g, i, axis))
+    check_vjp(module, {"g": g}, ["g"])
+
+
+@pytest.mark.parametrize(("axis", "i"), [(0, 1), (-1, 0)])
+def test_concat_part(axis, i):
+    b = Builder("g", "a", "c")
+    static = S.Static((axis, i))
+    value = b.value("concat_part", S.concat_part(A0, A1, A2, static), [b.ids["g"], b.ids["a"], b.ids["c"]],
+                    labels=frozenset({"#part"}), static=(static,))
+    module = b.module(value, ["g"])
+    a, c = np.zeros((2, 3)), np.zeros((3, 3)) if axis == 0 else np.zeros((2, 1))
+    g = RNG.normal(size=np.concatenate([a, c], axis).shape)
+    np.testing.assert_array_equal(module.forward(g, a, c), np.split(g, [a.shape[axis]], axis)[i])
+    check_vjp(module, {"g": g, "a": a, "c": c}, ["g"])
+
+
 @pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
 def test_reshape_to(g, target):
     b = Builder("g", "t")
@@ -221,7 +247,8 @@ def _arity(spec) -> int:
     return 2 if nargs == sp.S.Naturals0 else int(min(nargs))
 
 
-STATIC_SAMPLES = {"int": 0, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "index": (0,)}
+STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "shifts": 2,
+                  "index": (0,)}
 # The Static operands of internal heads that read theirs (a join's part: axis, part, parts)
 INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1))}
 

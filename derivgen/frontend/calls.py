@@ -162,6 +162,12 @@ class Calls:
             return self.static_shape(arg, env, own)
         if param.kind == "sizes":
             return self.static_sizes(arg, env, own)
+        if param.kind == "axis1":  # None or one axis (np.cumsum's)
+            return self.static_axes(arg, env, single=True)
+        if param.kind == "shifts":  # np.roll's: an int or a tuple of ints, any of them
+            if isinstance(arg, (ast.Tuple, ast.List)):
+                return tuple(self.static_int(e, env, f"{spec.name}()'s {param.name}") for e in arg.elts)
+            return self.static_int(arg, env, f"{spec.name}()'s {param.name}")
         axes = self.static_axes(arg, env, none=param.default is None)
         return (axes,) if param.kind == "order" and isinstance(axes, int) else axes
 

@@ -67,10 +67,11 @@ class Param:
     gradient: derivgen/frontend/positions.py), "arrays" (a list or tuple of operands, each one
     of the op's operands: np.stack's), "axis" (a reduction's: None, an int or a tuple of ints),
     "flag" (bool); and the static arguments of an op that moves elements, written into its
-    Static operand in the order of its parameters: "int", "axes" (None, an int or a tuple),
-    "order" (every axis, in a new order: a tuple), "shape" (a tuple of sizes), "sizes" (a
-    tuple of sizes, -1 keeping the operand's size there: PyTorch's expand), "index" (of a
-    subscript, derivgen/ops/indexing.py). The last parameter of kind "shape", "axes" or
+    Static operand in the order of its parameters: "int", "axis1" (None or an int), "axes"
+    (None, an int or a tuple), "order" (every axis, in a new order: a tuple), "shifts" (an
+    int or a tuple of ints), "shape" (a tuple of sizes), "sizes" (a tuple of sizes, -1
+    keeping the operand's size there: PyTorch's expand), "index" (of a subscript,
+    derivgen/ops/indexing.py). The last parameter of kind "shape", "sizes", "axes" or
     "order" may be given as several positional arguments.
     """
 
@@ -323,6 +324,7 @@ from . import (  # the built-in entries register themselves (after the above)
     internal,
     joins,
     layout,
+    scans,
     sizes,
 )
 
@@ -345,6 +347,7 @@ __all__ = [
     "layout",
     "lookup",
     "register",
+    "scans",
     "sizes",
     "strip_prefix",
     "suggest",

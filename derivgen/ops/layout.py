@@ -136,6 +136,15 @@ _layout("swapaxes", S.swapaxes,
         ("swapdims",), shape=shapes.swapaxes, numpy="swapaxes", doc="two axes exchanged")
 _layout("moveaxis", S.moveaxis, (Param("source", "axes"), Param("destination", "axes")), _moveaxis, ("movedim",),
         shape=shapes.moveaxis, numpy="moveaxis", doc="axes moved to new positions, the others keeping their order")
+def _roll(ops, static):  # the adjoint rolled back
+    shift, axis = _static(static)
+    back = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+    return (S.roll(G, S.Static((back, axis))), None)
+
+
+_layout("roll", S.roll, (Param("shift", "shifts", aliases=("shifts",)), Param("axis", "axes", None, ("dims",))),
+        _roll, (), shape=shapes.roll, numpy="roll",
+        doc="elements shifted along the axes listed, those past the end coming back at the start")
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
 # np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis

@@ -165,6 +165,16 @@ def leading_part(shape, index_shape, axis) -> tuple:
 
 reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
+roll = _moved(lambda x, shift, axis: np.roll(x, shift, axis))
+
+
+def cumsum(shapes, static) -> tuple:
+    """np.cumsum's shape: x's, or its count of elements where it is flattened (axis None)."""
+    (axis,) = static[0]
+    try:
+        return np.shape(np.cumsum(np.zeros(shapes[0]), axis))
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _joined(fn):
