@@ -510,6 +510,11 @@ _register("take_along_axis", "gather", None, lambda ctx, x, indices, args: _obj(
           _take_along, rounds=False, aliases=("gather",))
 
 
+# Zeros of x's shape (np.zeros_like): exact zeros, no rounding.
+_register("zeros_like", "elementwise", 1, lambda ctx, x: _obj(np.full(np.shape(x), ctx.mpf(0), dtype=object)),
+          lambda x: np.zeros_like(np.asarray(x, dtype=float)), rounds=False)
+
+
 # A running sum: kind "scan" (static ``args`` (axis,)); each partial sum rounds.
 _register("cumsum", "scan", 1, lambda ctx, x, args: _obj(np.cumsum(np.asarray(x), *args)),
           lambda x, args: np.cumsum(x, *args))
@@ -766,7 +771,7 @@ _HEADS = {
     "ceiling": "ceil", "erf": "erf", "sigmoid": "sigmoid", "softplus": "softplus", "relu": "relu",
     "atan2": "arctan2", "hypot": "hypot", "maximum": "maximum", "minimum": "minimum", "Max": "maximum",
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
-    "matmul": "matmul", "dot": "dot", "transpose": "transpose",
+    "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}

@@ -1048,6 +1048,24 @@ GATHER_ALONG = OpInfo("gather", "linalg", (
             op="gather"),
 ))
 
+# Calls read as other ops (derivgen/frontend/sugar.py)
+SUGAR = (
+    OpInfo("outer", "linalg", (
+        _joined("outer", "", ["outer(x, y)", "np.outer(x, y)", "numpy.outer(x, y)", "torch.outer(x, y)", "x.outer(y)",
+                              "torch.outer(input=x, vec2=y)"],
+                lambda x, y: np.outer(x, y), {"vec": ((3,), (4,)), "2d": ((2, 2), (3,)), "0d": ((), ())}),
+    )),
+    OpInfo("like", "elementwise", (
+        _layout("like", "ones", ["x * np.ones_like(x)", "x * torch.ones_like(x)", "x * ones_like(x)",
+                                 "x * np.ones_like(x, dtype=float)"],
+                lambda x: x * np.ones_like(x), [_VEC, _2D, _0D]),
+        _layout("like", "zeros", ["np.zeros_like(x) + x ** 2", "torch.zeros_like(input=x) + x ** 2"],
+                lambda x: np.zeros_like(x) + x ** 2, [_VEC, _2D, _0D]),
+        _layout("like", "full", ["np.full_like(x, 2.5) * x", "torch.full_like(x, fill_value=2.5) * x"],
+                lambda x: np.full_like(x, 2.5) * x, [_VEC, _2D]),
+    )),
+)
+
 SCANS = (
     OpInfo("cumsum", "linalg", (
         _layout("cumsum", "axis=1", ["cumsum(x, 1)", "np.cumsum(x, axis=1)", "torch.cumsum(x, dim=1)", "x.cumsum(1)",
@@ -1060,7 +1078,8 @@ SCANS = (
 )
 
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
-                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS)
+                           MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS,
+                           *SUGAR)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -31,7 +31,7 @@ from .positions import ARANGE, Positions
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
-from .sugar import DIFF
+from .sugar import DIFF, SUGAR
 
 
 class Expressions:
@@ -264,6 +264,8 @@ class Expressions:
                 return self.float_call(node, env)
             if name == DIFF:
                 return self.diff_call(node, env, None)
+            if name in SUGAR:
+                return self.sugar_call(name, node, env)
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -281,6 +283,9 @@ class Expressions:
                 return self.arange_call(node, env)
             if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
                 return self.array_literal(node, env)
+            if path is not None and ops.strip_prefix(path)[0] in ("np.", "numpy.", "torch.") \
+                    and ops.strip_prefix(path)[1] in SUGAR:
+                return self.sugar_call(ops.strip_prefix(path)[1], node, env)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -292,6 +297,8 @@ class Expressions:
                 return self.cast_method(node, env, func.value)
             if func.attr == DIFF:
                 return self.diff_call(node, env, func.value)
+            if func.attr == "outer":  # PyTorch's a.outer(b)
+                return self.sugar_call("outer", node, env, func.value)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

@@ -1,5 +1,8 @@
 """Calls that are other ops written shorter, read as those ops: ``np.diff(x, n, axis)`` (and
-``torch.diff(x, n, dim)``, ``x.diff()``) is ``x[1:] - x[:-1]`` along the axis, n times.
+``torch.diff(x, n, dim)``, ``x.diff()``) is ``x[1:] - x[:-1]`` along the axis, n times;
+``np.outer(a, b)`` (``torch.outer``, ``a.outer(b)``) is ``ravel(a)[:, None] * ravel(b)[None, :]``;
+``np.zeros_like(x)`` is zeros of x's shape and dtype (no gradient flows through it),
+``np.ones_like(x)`` and ``np.full_like(x, v)`` those zeros plus 1 or the number v.
 
 The index of a negative axis is written after an ellipsis (``x[..., 1:]`` for axis -1), so
 no rank needs to be known; each difference is an op of the registry (an index, a subtraction),
@@ -10,16 +13,67 @@ from __future__ import annotations
 
 import ast
 
-from .. import ops
+import sympy as sp
+
+from .. import ops, symbolic
+from ..graph import placeholder
 from .limits import MAX_AXES
 
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
+# The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
+SUGAR = ("outer", "zeros_like", "ones_like", "full_like")
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
 
 
 class Sugar:
     """Calls read as other ops."""
+
+    def sugar_call(self, name: str, node: ast.Call, env, receiver: ast.expr | None = None):
+        """np.outer, np.zeros_like, np.ones_like, np.full_like (SUGAR)."""
+        args = ([receiver] if receiver is not None else []) + list(node.args)
+        keywords = {kw.arg: kw.value for kw in node.keywords}
+        if name == "outer":
+            names = ("a", "b")
+            aliases = {"input": "a", "vec2": "b", "x1": "a", "x2": "b"}
+        else:
+            names = ("x", "fill_value") if name == "full_like" else ("x",)
+            aliases = {"a": "x", "input": "x"}
+        bound = dict(zip(names, args))
+        if len(args) > len(names):
+            raise self.error(node, f"{name}() takes {len(names)} argument{'s' if len(names) > 1 else ''}, got {len(args)}",
+                             f"write {name}({', '.join(names)})")
+        for key, value in keywords.items():
+            if key == "dtype" and name != "outer":  # a floating dtype changes nothing, the module's is the inputs'
+                self._check_float_dtype(value, env, name)
+                continue
+            key = aliases.get(key, key)
+            if key not in names or key in bound:
+                raise self.error(value, f"{name}() got an unexpected or repeated keyword '{key}'",
+                                 f"write {name}({', '.join(names)})")
+            bound[key] = value
+        missing = [n for n in names if n not in bound]
+        if missing:
+            raise self.error(node, f"{name}() is missing its argument '{missing[0]}'", f"write {name}({', '.join(names)})")
+        values = [self.expr(bound[n], env) for n in names]
+        for value, n in zip(values, names):
+            self.require_tensor(value, bound[n])
+        if name == "outer":
+            flat = [self.apply_op(ops.OPS["flatten"], [v], {"start_dim": 0, "end_dim": -1}, node)
+                    for v in (self.as_value(v, bound[n], "outer()") for v, n in zip(values, names))]
+            full = ("slice", None, None, None)
+            column = self.apply_op(ops.OPS["getitem"], [flat[0]], {"index": (full, None)}, node)
+            row = self.apply_op(ops.OPS["getitem"], [flat[1]], {"index": (None, full)}, node)
+            return self.apply("mul", ops.OPERATORS["mul"], [column, row], node)
+        x = self.as_value(values[0], bound["x"], f"{name}()")
+        zeros = self.graph.add("zeros_like", symbolic.zeros_like(placeholder(0)), (x,), operands=(placeholder(0),))
+        if name == "zeros_like":
+            return zeros
+        fill = sp.Integer(1) if name == "ones_like" else values[1]
+        if name == "full_like" and isinstance(fill, int) and not self.plain(fill):
+            raise self.error(bound["fill_value"], "full_like()'s fill_value must be a number",
+                             "write x * 0 + v for an array v")
+        return self.apply("add", ops.OPERATORS["add"], [zeros, fill], node)
 
     def diff_call(self, node: ast.Call, env, receiver: ast.expr | None):
         """``np.diff(a, n=1, axis=-1)``, ``torch.diff(input, n=1, dim=-1)``, ``x.diff(...)``."""
