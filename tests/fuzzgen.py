@@ -101,6 +101,10 @@ TAKE_FORMS = {False: ("np.take_along_axis({x}, {t}, {a})", "np.take_along_axis({
 JOIN_FORMS = {"stack": ("np.stack([{p}], axis={a})", "torch.stack(({p},), dim={a})", "np.stack(({p},), {a})"),
               "concatenate": ("np.concatenate([{p}], axis={a})", "torch.cat([{p}], dim={a})", "torch.cat(({p},), {a})",
                               "np.concatenate(({p},), {a})")}
+# np.outer (op "outer", args a and b, read flattened) and np.ones_like (op "ones_like"): calls
+# derivgen reads as other ops; their spellings ({a}, {b}: operands, {r}: a as a receiver).
+OUTER_FORMS = ("np.outer({a}, {b})", "torch.outer({a}, {b})", "{r}.outer({b})", "outer({a}, {b})")
+ONES_FORMS = ("np.ones_like({a})", "torch.ones_like({a})", "ones_like({a})", "np.ones_like({a}, dtype=float)")
 # np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
 ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
                 "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
@@ -263,6 +267,10 @@ def _shape_of(op, args, attrs):
                                                 args=attrs["static"]))
         if op in ("stack", "concatenate"):
             return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
+        if op == "outer":
+            return np.outer(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
+        if op == "ones_like":
+            return shapes[0]
         if op == "take_along_axis":
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
                                                 args=attrs["static"]))
@@ -395,6 +403,10 @@ def _interval(op, args, attrs, shape):
         return ivs[0]
     if op in ("stack", "concatenate"):  # the parts' values
         return min(iv[0] for iv in ivs), max(iv[1] for iv in ivs)
+    if op == "outer":
+        return _mul_iv(ivs[0], ivs[1])
+    if op == "ones_like":
+        return 1.0, 1.0
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
         return -width, width
@@ -501,6 +513,14 @@ def _ev(node, arith, env, memo, trace):
                            keepdims=node.attrs.get("keepdims", False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
+    elif op == "outer":  # ravel(a)[:, None] * ravel(b)[None, :]
+        full = ("slice", None, None, None)
+        a, b = (arith.call("flatten", _ev(n, arith, env, memo, trace), args=(0, -1)) for n in node.args)
+        value = arith.call("mul", arith.call("getitem", a, args=((full, None),)),
+                           arith.call("getitem", b, args=((None, full),)))
+    elif op == "ones_like":
+        value = arith.call("add", arith.call("zeros_like", _ev(node.args[0], arith, env, memo, trace)),
+                           arith.constant(1.0))
     elif op in ("gather_index", "take_along_axis", "stack", "concatenate"):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
@@ -742,6 +762,10 @@ def _r(node, full=False):
             else:
                 items.append(_index_item(item, "None"))
         return f"{sub(a[0], P_ATOM)}[{', '.join(items)}]", P_ATOM
+    if op == "outer":
+        return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
+    if op == "ones_like":
+        return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
     if op in ("stack", "concatenate"):
         parts = ", ".join(arg(p) for p in a)
         if spell.get("array"):  # np.array([a, b]): a stack along axis 0
@@ -1265,7 +1289,7 @@ class Generator:
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
-            builders.append((self.join, 3))
+            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1)]
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1847,6 +1871,28 @@ class Generator:
         spell = {"arange": rng.randrange(len(ARANGE_FORMS))}
         return mk("gather_index", x, t, static=(items,), spell=spell)
 
+    def outer(self, shape, depth, scope):
+        """np.outer(a, b) of operands whose element counts are the result's two sizes."""
+        rng, shape = self.rng, tuple(shape)
+        if len(shape) != 2:
+            return None
+        sources = [[s for s in SHAPES if math.prod(s) == n] or [(n,)] for n in shape]
+        a = self.gen(rng.choice(sources[0]), depth - 1, scope)
+        b = self.gen(rng.choice(sources[1]), depth - 1, scope)
+        if a is None or b is None or not (_reads_input(a) or _reads_input(b)):
+            return None
+        forms = [i for i, form in enumerate(OUTER_FORMS) if _reads_input(a) or not form.startswith("{r}")]
+        return mk("outer", a, b, spell={"form": rng.choice(forms)})  # a method of an array, not of a number
+
+    def ones_like(self, shape, depth, scope):
+        """np.ones_like(x) times something: ones of x's shape, no gradient through x."""
+        x = self.gen(shape, depth - 1, scope)
+        if x is None or not _reads_input(x):
+            return None
+        ones = mk("ones_like", x, spell={"form": self.rng.randrange(len(ONES_FORMS))})
+        other = self.gen(shape, depth - 1, scope)
+        return ones if other is None else mk("mul", ones, other)
+
     def join(self, shape, depth, scope):
         """np.stack, np.concatenate or np.array of parts making up an array of ``shape``."""
         rng, shape = self.rng, tuple(shape)
@@ -1885,12 +1931,13 @@ class Generator:
         if not shape:
             return None
         leading = rng.random() < 0.5
-        axis = rng.randrange(len(shape))
+        # one position per row, moved into a column (t[:, None], t.unsqueeze(1)), where the result is one
+        rows = len(shape) == 2 and shape[1] == 1 and rng.random() < 0.7
+        axis = 1 if rows else rng.randrange(len(shape))
         n = rng.randint(1, 4)
         # NumPy broadcasts an axis of size 1 of either against the other's; PyTorch's reads the
         # leading part of x's larger axes
         src = tuple(n if d == axis else (k + rng.randint(0, 1) if leading else k) for d, k in enumerate(shape))
-        rows = axis == len(shape) - 1 and len(shape) == 2 and shape[1] == 1 and rng.random() < 0.7
         if not scope.allowed(src):
             return None
         x = self.gen(src, depth - 1, scope)
@@ -2220,6 +2267,8 @@ def features(program: Program) -> set:
                 found.add("take-along:moved-positions")
         if op == "stack" and spell.get("array"):
             found.add("join:np.array")
+        if op in ("outer", "ones_like"):
+            found.add(f"{op}:" + (OUTER_FORMS if op == "outer" else ONES_FORMS)[spell.get("form", 0)])
         if op == "size" and "form" in spell:
             found.add("size:" + spell["form"].replace("{x}", "x").replace("{axis}", "i"))
         if op == "mul" and any(c.op in ("add", "sub") for c in a):

@@ -80,6 +80,7 @@ REQUIRED = {
     "entry-default", "reshape-own-size", "expand-keep", "flip:fliplr", "flip:flipud", "gather:input",
     "gather:column", "gather:rows", "take-along:numpy", "take-along:torch", "take-along:moved-positions",
     "join:np.array", "op:gather_index", "op:take_along_axis", "op:stack", "op:concatenate"} | {
+    "outer:" + form for form in G.OUTER_FORMS} | {"ones_like:" + form for form in G.ONES_FORMS} | {
     f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS} | {
