@@ -72,7 +72,7 @@ _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
 _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
 # Heads that are not elementwise: a where's condition must not be moved out of them.
 # Ops that move elements (their last operand is Static), and their gradients' plumbing.
-_MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
+_MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
@@ -482,7 +482,7 @@ class _Writer:
         gradient of an index has its operand's shape in any terms."""
         *operands, static = expr.args
         shapes = [self._shape(a, leaf) for a in operands]
-        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad)):
+        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad, S.diagonal_grad)):
             return shapes[1]
         if None in shapes or not self.layout.concrete:
             return None

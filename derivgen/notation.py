@@ -151,6 +151,11 @@ class TextPrinter(StrPrinter):
         axis, i = static.value
         return f"part({self._print(g)}, {self._print(arrays[i])}, axis={axis})"
 
+    def _print_diagonal_grad(self, expr):  # g written on the diagonal of zeros like x
+        g, x, static = expr.args
+        offset, axis1, axis2 = static.value
+        return f"scatter_diagonal({self._print(g)}, {self._shape(x)}, {offset}, {axis1}, {axis2})"
+
     def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
         x, indices, static = expr.args
         axis, leading = static.value
@@ -397,7 +402,12 @@ class LatexFormulaPrinter(LatexPrinter):
 
     _print_expand_to = _print_reshape
 
-    _print_flatten = _print_squeeze = _print_new_axes = _print_roll = _print_cumsum = _moved
+    _print_flatten = _print_squeeze = _print_new_axes = _print_roll = _print_cumsum = _print_diagonal = _moved
+
+    def _print_diagonal_grad(self, expr, exp=None):
+        g, x, static = expr.args
+        shape = rf"\operatorname{{shape}}\left({self._print(x)}\right)"
+        return self._call("scatter\\_diagonal", [self._print(g), shape, self._print(static)], exp)
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
 
     def _print_sigmoid(self, expr, exp=None):

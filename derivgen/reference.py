@@ -444,6 +444,7 @@ _LAYOUT = {
     "moveaxis": np.moveaxis,
     "flip": np.flip,
     "roll": np.roll,
+    "diagonal": np.diagonal,
 }
 for _name, _fn in _LAYOUT.items():
     _register(_name, "layout", 1, lambda ctx, x, args, fn=_fn: _obj(fn(x, *args)),
@@ -776,7 +777,7 @@ _HEADS = {
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
-          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 

@@ -116,6 +116,8 @@ unstack = _opaque("unstack", 2, "np.take(g, i, axis): (g, Static((axis, i, n))),
 concat_part = _opaque("concat_part", None, "(g, *arrays, Static((axis, i))): the slice of g that array i was")
 expand_to = _opaque("expand_to", 2, "np.broadcast_to(x, shape), PyTorch's x.expand(*sizes)")
 roll = _opaque("roll", 2, "np.roll(x, shift, axis): (x, Static((shift, axis)))")
+diagonal = _opaque("diagonal", 2, "np.diagonal(x, offset, axis1, axis2): (x, Static((offset, axis1, axis2)))")
+diagonal_grad = _opaque("diagonal_grad", 3, "(g, x, Static((offset, axis1, axis2))): zeros like x, g on the diagonal")
 # A scan (derivgen/ops/scans.py): np.cumsum(x, axis), (x, Static((axis,))).
 cumsum = _opaque("cumsum", 2, "np.cumsum(x, axis): running sums along axis (of the flattened x for None)")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")

@@ -931,6 +931,16 @@ LAYOUT = (
         _layout("roll", "axes", ["np.roll(x, (1, 5), axis=(0, 1))", "torch.roll(x, shifts=(1, 5), dims=(0, 1))"],
                 lambda x: np.roll(x, (1, 5), axis=(0, 1)), [_2D, _3D]),
     )),
+    OpInfo("diagonal", "linalg", (
+        _layout("diagonal", "", ["diagonal(x)", "np.diagonal(x)", "numpy.diagonal(x, 0)", "torch.diagonal(x)",
+                                 "x.diagonal()", "np.diagonal(x, offset=0, axis1=0, axis2=1)"],
+                np.diagonal, [_2D, ("square", (3, 3)), _3D, ("empty", (0, 2))]),
+        _layout("diagonal", "offset", ["np.diagonal(x, 1)", "torch.diagonal(x, offset=1)", "x.diagonal(1)"],
+                lambda x: np.diagonal(x, 1), [_2D, _3D]),
+        _layout("diagonal", "axes", ["np.diagonal(x, -1, 1, 2)", "torch.diagonal(x, -1, dim1=1, dim2=2)",
+                                     "np.diagonal(x, -1, axis1=-2, axis2=-1)"],
+                lambda x: np.diagonal(x, -1, 1, 2), [_3D, ("cube", (2, 3, 3))]),
+    )),
     OpInfo("fliplr", "linalg", (
         _layout("fliplr", "", ["fliplr(x)", "np.fliplr(x)", "torch.fliplr(x)", "x.fliplr()"], np.fliplr, [_2D, _3D]),
     )),
@@ -1054,6 +1064,13 @@ SUGAR = (
         _joined("outer", "", ["outer(x, y)", "np.outer(x, y)", "numpy.outer(x, y)", "torch.outer(x, y)", "x.outer(y)",
                               "torch.outer(input=x, vec2=y)"],
                 lambda x, y: np.outer(x, y), {"vec": ((3,), (4,)), "2d": ((2, 2), (3,)), "0d": ((), ())}),
+    )),
+    OpInfo("trace", "linalg", (
+        _layout("trace", "", ["trace(x)", "np.trace(x)", "torch.trace(x)", "x.trace()", "numpy.trace(x, 0)"],
+                np.trace, [_2D, ("square", (3, 3))]),
+        _layout("trace", "offset", ["np.trace(x, 1)", "x.trace(offset=1)"], lambda x: np.trace(x, 1), [_2D]),
+        _layout("trace", "axes", ["np.trace(x, offset=-1, axis1=1, axis2=2)", "np.trace(x, -1, -2, -1)"],
+                lambda x: np.trace(x, -1, 1, 2), [_3D]),
     )),
     OpInfo("like", "elementwise", (
         _layout("like", "ones", ["x * np.ones_like(x)", "x * torch.ones_like(x)", "x * ones_like(x)",

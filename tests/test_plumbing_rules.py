@@ -214,6 +214,18 @@ def test_concat_part(axis, i):
     check_vjp(module, {"g": g, "a": a, "c": c}, ["g"])
 
 
+# diagonal_grad(g, x, (offset, axis1, axis2)) writes g on a diagonal of zeros like x.
+@pytest.mark.parametrize(("x", "static"), [((3, 4), (1, 0, 1)), ((2, 3, 3), (-1, 2, 1))])
+def test_diagonal_grad(x, static):
+    b = Builder("g", "x")
+    value = b.value("diagonal_grad", S.diagonal_grad(A0, A1, S.Static(static)), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    g = RNG.normal(size=np.diagonal(np.zeros(x), *static).shape)
+    np.testing.assert_array_equal(np.diagonal(module.forward(g, np.zeros(x)), *static), g)
+    check_vjp(module, {"g": g, "x": np.zeros(x)}, ["g"])
+
+
 @pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
 def test_reshape_to(g, target):
     b = Builder("g", "t")

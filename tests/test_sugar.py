@@ -40,3 +40,12 @@ def test_sugar_given_what_it_cannot_take_is_an_error_at_its_place(source, messag
     with pytest.raises(ParseError) as info:
         derivgen.compile(source)
     assert message in info.value.message and info.value.col == col
+
+
+def test_a_trace_is_the_sum_of_the_diagonal_and_sends_it_the_gradient():
+    mod = derivgen.compile("np.trace(x, 1) + torch.trace(x @ x)")
+    x = np.arange(9.0).reshape(3, 3)
+    assert mod.forward(x) == np.trace(x, 1) + np.trace(x @ x)
+    np.testing.assert_array_equal(mod.backward(x).x, np.eye(3, k=1) + 2 * x.T)
+    with pytest.raises(ParseError, match="takes at most 4 arguments"):
+        derivgen.compile("np.trace(x, 0, 0, 1, 2)")

@@ -297,8 +297,8 @@ class Expressions:
                 return self.cast_method(node, env, func.value)
             if func.attr == DIFF:
                 return self.diff_call(node, env, func.value)
-            if func.attr == "outer":  # PyTorch's a.outer(b)
-                return self.sugar_call("outer", node, env, func.value)
+            if func.attr in ("outer", "trace"):  # PyTorch's a.outer(b), x.trace()
+                return self.sugar_call(func.attr, node, env, func.value)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

@@ -3,7 +3,7 @@
 Two things hold positions: an input used as an index (``x[t]``: an integer array the caller
 passes, with no gradient and no floating dtype), or moved as elements are (``t[:, None]``,
 ``t.unsqueeze(1)``, ``t.reshape(-1, 1)``), and ``np.arange(n)`` / ``torch.arange(n)`` of a
-size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a ``gather``
+size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a ``gather_index``
 (derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions read; an
 ``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``). The
 ``indices`` of ``np.take_along_axis`` and the ``index`` of ``torch.gather`` hold positions too.

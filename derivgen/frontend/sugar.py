@@ -2,7 +2,8 @@
 ``torch.diff(x, n, dim)``, ``x.diff()``) is ``x[1:] - x[:-1]`` along the axis, n times;
 ``np.outer(a, b)`` (``torch.outer``, ``a.outer(b)``) is ``ravel(a)[:, None] * ravel(b)[None, :]``;
 ``np.zeros_like(x)`` is zeros of x's shape and dtype (no gradient flows through it),
-``np.ones_like(x)`` and ``np.full_like(x, v)`` those zeros plus 1 or the number v.
+``np.ones_like(x)`` and ``np.full_like(x, v)`` those zeros plus 1 or the number v;
+``np.trace(x, offset, axis1, axis2)`` (``torch.trace``, ``x.trace()``) the sum of ``np.diagonal``'s.
 
 The index of a negative axis is written after an ellipsis (``x[..., 1:]`` for axis -1), so
 no rank needs to be known; each difference is an op of the registry (an index, a subtraction),
@@ -22,7 +23,7 @@ from .limits import MAX_AXES
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
-SUGAR = ("outer", "zeros_like", "ones_like", "full_like")
+SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace")
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
 
 
@@ -30,7 +31,10 @@ class Sugar:
     """Calls read as other ops."""
 
     def sugar_call(self, name: str, node: ast.Call, env, receiver: ast.expr | None = None):
-        """np.outer, np.zeros_like, np.ones_like, np.full_like (SUGAR)."""
+        """np.outer, np.zeros_like, np.ones_like, np.full_like, np.trace (SUGAR)."""
+        if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
+            diagonal = self.call(ops.OPS["diagonal"], node, env, receiver)
+            return self.apply_op(ops.OPS["sum"], [diagonal], {"axes": (-1,), "keepdims": False}, node)
         args = ([receiver] if receiver is not None else []) + list(node.args)
         keywords = {kw.arg: kw.value for kw in node.keywords}
         if name == "outer":

@@ -145,6 +145,12 @@ def _roll(ops, static):  # the adjoint rolled back
 _layout("roll", S.roll, (Param("shift", "shifts", aliases=("shifts",)), Param("axis", "axes", None, ("dims",))),
         _roll, (), shape=shapes.roll, numpy="roll",
         doc="elements shifted along the axes listed, those past the end coming back at the start")
+# np.diagonal(x, offset=0, axis1=0, axis2=1) (torch.diagonal: dim1, dim2): the diagonal of the
+# two axes, as the last axis. Its adjoint is zeros with G on that diagonal.
+_layout("diagonal", S.diagonal, (Param("offset", "int", 0), Param("axis1", "int", 0, ("dim1",)),
+                                 Param("axis2", "int", 1, ("dim2",))),
+        lambda ops, static: (S.diagonal_grad(G, ops[0], static[0]), None), (), shape=shapes.diagonal,
+        numpy="diagonal", doc="the elements x[..., i, i + offset] of two axes, as a last axis")
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
 # np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis
@@ -170,6 +176,11 @@ register(OpSpec("gather_grad", kind="internal", head=S.gather_grad, helper="inde
 register(OpSpec("take_along_grad", kind="internal", head=S.take_along_grad, helper="take_along_grad",
                 scalar=False, blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.take_along(G, ops[2], static[0]), None, None)))
+# diagonal_grad(g, x, (offset, axis1, axis2)): zeros like x with g on the diagonal; linear in g,
+# its adjoint is the diagonal of G again.
+register(OpSpec("diagonal_grad", kind="internal", head=S.diagonal_grad, helper="diagonal_grad", scalar=False,
+                gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.diagonal(G, static[0]), None)))
 # reshape_to(g, shape): the adjoint of a reshape is a reshape back to g's shape.
 register(OpSpec("reshape_to", kind="internal", head=S.reshape_to, numpy="reshape", scalar=False,
                 gradient="shaped", shape_operands=lambda n: (1,), zero_d=True,

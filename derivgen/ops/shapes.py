@@ -166,6 +166,7 @@ def leading_part(shape, index_shape, axis) -> tuple:
 reshape = _moved(lambda x, shape: np.reshape(x, resolved(shape, np.shape(x))))
 flatten = _moved(_flatten)
 roll = _moved(lambda x, shift, axis: np.roll(x, shift, axis))
+diagonal = _moved(lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2))
 
 
 def cumsum(shapes, static) -> tuple:

@@ -544,6 +544,16 @@ def _take_along_grad(g, x, indices, axis, leading=False):
     return out
 
 
+def _diagonal_grad(g, x, offset, axis1, axis2):
+    """The gradient of np.diagonal(x, offset, axis1, axis2): zeros of x's shape with g, whose
+    last axis runs along the diagonal, written on it."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    plane = np.moveaxis(out, (axis1, axis2), (-2, -1))  # a view of out: the two axes last
+    i = np.arange(np.shape(g)[-1])
+    plane[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return out
+
+
 def _concat_part(g, axis, i, *parts):
     """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
     offset is the sizes of the parts before it along axis."""
