@@ -178,7 +178,7 @@ class TextPrinter(StrPrinter):
 
     def _run_time_index(self, arrays, static) -> str:
         def item(it):
-            if it[0] == "at":
+            if it[0] in ("at", "mask"):
                 return self._print(arrays[it[1]])
             return f"arange({self._print(S.size_of(arrays[it[1]], S.Static(it[2])))})"
         return index_text(static.value[0], item)
@@ -358,7 +358,7 @@ class LatexFormulaPrinter(LatexPrinter):
         """A gather's index: the arrays of positions in math, the other items as code."""
         parts = []
         for item in static.value[0]:
-            if isinstance(item, tuple) and item[0] == "at":
+            if isinstance(item, tuple) and item[0] in ("at", "mask"):
                 parts.append(self._print(arrays[item[1]]))
             elif isinstance(item, tuple) and item[0] == "arange":
                 parts.append(self._call("arange", [self._print(S.size_of(arrays[item[1]], S.Static(item[2])))]))

@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -481,6 +482,7 @@ def _gather(x, *arrays, args):
     the sizes of any operand (np.arange(n))."""
     operands = (x, *arrays)
     index = tuple(_positions(operands[i[1]]) if isinstance(i, tuple) and i[0] == "at"
+                  else np.asarray(operands[i[1]], dtype=bool) if isinstance(i, tuple) and i[0] == "mask"
                   else np.arange(_size(operands[i[1]], i[2])) if isinstance(i, tuple) and i[0] == "arange"
                   else _index((i,))[0] for i in args[0])
     return np.asarray(x)[index]
@@ -708,7 +710,12 @@ class Naive:
 
     def _compute(self, kernel, operands, static):
         with np.errstate(all="ignore"):
-            result = np.asarray(kernel.naive(*operands, **static))
+            if kernel.kind == "reduction":  # NumPy's mean of nothing warns as a Python warning
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    result = np.asarray(kernel.naive(*operands, **static))
+            else:
+                result = np.asarray(kernel.naive(*operands, **static))
         if result.dtype.kind in "fiu" and result.dtype != self.dtype:
             result = result.astype(self.dtype)
         return result

@@ -262,9 +262,11 @@ def _shape_of(op, args, attrs):
             return tuple(reversed(shapes[0]))
         if op in LAYOUT:
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
-        if op == "gather_index":
-            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
-                                                args=attrs["static"]))
+        if op == "gather_index":  # a mask as if it held everywhere: as many elements as it can select
+            masks = {i[1] for i in attrs["static"][0] if isinstance(i, tuple) and i[0] == "mask"}
+            arrays = [np.ones(s, dtype=bool) if j in masks else np.zeros(s, dtype=np.intp)
+                      for j, s in enumerate(shapes[1:], start=1)]
+            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), *arrays, args=attrs["static"]))
         if op in ("stack", "concatenate"):
             return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
         if op == "outer":
@@ -288,7 +290,7 @@ def _safe(fn, x):
         value = fn(x)
     except OverflowError:
         return math.inf if x > 0 else -math.inf
-    except ValueError:
+    except (ValueError, ZeroDivisionError):  # no value: no bound (mk makes it -inf, inf)
         return math.nan
     return value
 
@@ -429,10 +431,16 @@ def _pow_interval(base, exponent):
         lo, hi = base.lo, base.hi
         if float(e).is_integer():
             e = int(e)
+            if e < 0 and lo <= 0 <= hi:  # a negative power of values around 0: unbounded
+                return -inf, inf
             if e % 2 == 0:
                 small = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
-                return _safe(lambda v: v**e, small), _safe(lambda v: v**e, max(abs(lo), abs(hi)))
-            return _safe(lambda v: v**e, lo), _safe(lambda v: v**e, hi)
+                ends = [_safe(lambda v: v**e, small), _safe(lambda v: v**e, max(abs(lo), abs(hi)))]
+            else:
+                ends = [_safe(lambda v: v**e, lo), _safe(lambda v: v**e, hi)]
+            if any(math.isnan(v) for v in ends):
+                return -inf, inf
+            return min(ends), max(ends)  # a negative power decreases where a positive one grows
         if not (0 < lo <= hi):  # nan-safe: an unknown bound gives no interval
             return -inf, inf
         ends = [_safe(lambda v: v**e, lo), _safe(lambda v: v**e, hi)]
@@ -755,7 +763,7 @@ def _r(node, full=False):
     if op == "gather_index":
         items = []
         for item in node.attrs["static"][0]:
-            if isinstance(item, tuple) and item[0] == "at":
+            if isinstance(item, tuple) and item[0] in ("at", "mask"):
                 items.append(arg(a[item[1]]))
             elif isinstance(item, tuple) and item[0] == "arange":
                 items.append(ARANGE_FORMS[spell.get("arange", 0)].format(x=sub(a[item[1]], P_ATOM)))
@@ -1296,7 +1304,7 @@ class Generator:
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
-            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1)]
+            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2)]
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -1878,6 +1886,26 @@ class Generator:
         spell = {"arange": rng.randrange(len(ARANGE_FORMS))}
         return mk("gather_index", x, t, static=(items,), spell=spell)
 
+    def masked(self, shape, depth, scope):
+        """sum(x[c]) or mean(x[c]) of a boolean mask c of x's shape (a condition on x or on
+        another value): reduced at once, since its length is the mask's count."""
+        rng = self.rng
+        if tuple(shape) != ():
+            return None
+        src = rng.choice([s for s in SHAPES if s])
+        if not scope.allowed(src):
+            return None
+        x = self.gen(src, depth - 1, scope)
+        if x is None or not _reads_input(x):
+            return None
+        other = x if rng.random() < 0.5 else self.gen(src, depth - 1, scope)
+        if other is None or not _reads_input(other):
+            return None
+        mask = mk(rng.choice(["gt", "lt", "ge", "le"]), other, const(rng.choice([0.0, 0.3, -0.5])))
+        picked = mk("gather_index", x, mask, static=((("mask", 1),),))
+        op = rng.choice(["sum", "mean"])
+        return mk(op, picked, axis=None, keepdims=False, spell=self._reduction_spelling(op))
+
     def outer(self, shape, depth, scope):
         """np.outer(a, b) of operands whose element counts are the result's two sizes."""
         rng, shape = self.rng, tuple(shape)
@@ -2283,7 +2311,8 @@ def features(program: Program) -> set:
             found.add("flip:" + spell["fixed"])
         if op == "gather_index":
             items = node.attrs["static"][0]
-            found.add("gather:" + ("rows" if any(i[0] == "arange" for i in items if isinstance(i, tuple))
+            found.add("gather:" + ("mask" if any(i[0] == "mask" for i in items if isinstance(i, tuple))
+                                   else "rows" if any(i[0] == "arange" for i in items if isinstance(i, tuple))
                                    else "column" if len(items) > 1 else "input"))
         if op == "take_along_axis":
             found.add("take-along:" + ("torch" if node.attrs["static"][1] else "numpy"))

@@ -974,6 +974,19 @@ def _gather(name, sources, reference, shapes, float32=("2d",)) -> Variant:
                    positions=("t",))
 
 
+def _masked(name, sources, reference, shapes) -> Variant:
+    """x indexed by a boolean mask of its own values (x > 0): samples at least 0.5 from 0,
+    so that no difference step moves an element across the mask's edge."""
+    key = f"mask/{name}"
+    samples = []
+    for dtype in ("float64", "float32"):
+        for sample, shape in shapes.items():
+            rng = np.random.default_rng(_seed(key, sample))
+            x = (rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)).astype(dtype)
+            samples.append(Sample(sample if dtype == "float64" else f"{sample}-f32", (x,)))
+    return Variant("gather_index", name, ("x",), tuple(as_spelling(s) for s in sources), reference, tuple(samples))
+
+
 # Positions that repeat (their adjoints add up), negative ones (from the end, as NumPy reads
 # them), arrays of positions of more than one dimension, none at all.
 GATHER = OpInfo("gather_index", "linalg", (
@@ -987,6 +1000,8 @@ GATHER = OpInfo("gather_index", "linalg", (
     _gather("slice", ["x[:, t]"], lambda x, t: x[:, t], {"2d": ((3, 4), (5,), (-4, 4))}),
     _gather("then-slice", ["x[t, 1:]"], lambda x, t: x[t, 1:], {"2d": ((3, 4), (2, 2), (0, 3))}),
     _gather("newaxis", ["x[None, t]"], lambda x, t: x[None, t], {"2d": ((3, 2), (4,), (0, 3))}),
+    _masked("mask", ["x[x > 0] * 2", "x[~(x <= 0)] * 2"], lambda x: x[x > 0] * 2, {"vec": (7,), "2d": (3, 4)}),
+    _masked("mask-rows", ["x[x[:, 0] > 0, 1:]"], lambda x: x[x[:, 0] > 0, 1:], {"2d": (5, 3)}),
 ))
 
 def _joined(op, name, sources, reference, shapes, float32=("2d",)) -> Variant:

@@ -113,7 +113,7 @@ def test_positions_out_of_range_are_numpy_s_index_error():
     ("def f(x, t):\n    return np.sum(x[np.arange(len(t), dtype=int), t])\n", "dtype= is not supported", 2, 45),
     ("def f(x, t):\n    return np.sum(x[np.arange(x), t])\n", "np.arange(n) needs n a constant integer", 2, 31),
     ("def f(x, t):\n    return np.sum(x[np.arange(-1), t])\n", "is supported for 0 to", 2, 31),
-    ("def f(x, t):\n    return np.sum(x[x > 0])\n", "a boolean mask", 2, 21),
+    ("def f(x, t):\n    return np.sum(x[1 > 0])\n", "a mask of the array's shape, not True", 2, 21),
 ])
 def test_positions_used_as_they_cannot_be_are_errors_at_their_place(source, message, line, col):
     with pytest.raises(ParseError) as info:
@@ -247,3 +247,28 @@ def test_the_formula_view_with_shapes_given_reads_the_gathers_shapes():
     assert "x[arange(t.shape[0]), t]" in text
     text = formulas("sum(x.gather(1, t) * w)", shapes={"x": (3, 4), "t": (2, 2), "w": (2, 2)}).text()
     assert "gather(x, 1, t)" in text and "scatter_add(w, x.shape, t, axis=1)" in text
+
+
+@pytest.mark.parametrize("source, numpy", [
+    ("np.mean(x[x > 0])", lambda x, w: np.mean(x[x > 0])),
+    ("def f(x, w):\n    mask = w > 0.5\n    return (x[mask] ** 2).sum()\n", lambda x, w: np.sum(x[w > 0.5] ** 2)),
+    ("np.sum(x[(x > 0) & (w < 1), None] * 3)", lambda x, w: np.sum(x[(x > 0) & (w < 1), None] * 3)),
+])
+def test_a_boolean_mask_selects_where_it_holds_and_sends_the_gradient_there(source, numpy):
+    mod = derivgen.compile(source)
+    x, w = np.array([0.5, -1.0, 2.0, -0.25, 1.5]), np.array([0.1, 0.9, 0.7, 0.6, 0.2])
+    inputs = {"x": x, "w": w} if "w" in mod.INPUTS else {"x": x}
+    value, grads = mod.value_and_grad(**inputs)
+    np.testing.assert_allclose(value, numpy(x, w), rtol=1e-15)
+    np.testing.assert_allclose(grads.x, numeric_vjp(lambda v: numpy(v, w), x, 1.0), rtol=1e-7, atol=1e-9)
+    assert "w" not in inputs or np.all(grads.w == 0.0)
+
+
+def test_a_mask_that_selects_nothing_is_numpy_s_empty_selection():
+    mod = derivgen.compile("np.sum(x[x > 5])")
+    value, grads = mod.value_and_grad(np.array([1.0, 2.0]))
+    assert value == 0.0 and list(grads.x) == [0.0, 0.0]
+    with pytest.raises(IndexError):  # a mask of another shape: NumPy's error
+        derivgen.compile("np.sum(x[w > 0])").forward(np.ones(3), np.ones(2))
+    with pytest.raises(UsageError, match="known only when the module runs"):
+        formulas("np.sum(x[x > 0])", shapes={"x": (3,)})

@@ -101,7 +101,7 @@ HOSTILE = [
     ("x * f'{x}'", "f-strings", 1, 5),
     ("x + 'text'", "strings are", 1, 5),
     ("x + b'data'", "bytes literals", 1, 5),
-    ("x[x > 0]", "a boolean mask", 1, 3),
+    ("x[x * 2]", "an index computed when the module runs", 1, 3),
     ("x * x[y + 1]", "an index computed when the module runs", 1, 7),
     ("sin(*x)", "starred arguments", 1, 5),
     ("sin(**x)", "**kwargs", 1, 7),

@@ -86,7 +86,7 @@ def test_an_index_that_does_not_fit_is_numpys_error_at_run_time():
     ("x[..., 0, ...]", "a single ellipsis", 3),
     ("x[[]]", "an empty list of positions", 3),
     ("x[[[0, 1]]]", "a list of positions must be flat", 3),
-    ("x[x > 0]", "a boolean mask", 3),
+    ("x[1 > 0]", "an index must be an integer or a mask of the array's shape, not True", 3),
     ("np.pi[0]", "a constant is a single number and cannot be indexed", 1),
     ("(x > 0)[0]", "a condition cannot be indexed", 2),
     ("x.reshape(2, -1, -1)", "only one size can be -1", 11),

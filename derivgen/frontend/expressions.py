@@ -240,7 +240,7 @@ class Expressions:
             raise self.error(node.value, "a size is a Python integer and cannot be indexed",
                              "index the array it is read off, or its shape: x.shape[0]")
         index = self.static_index(node.slice, env)
-        if any(isinstance(i, Positions) or isinstance(i, tuple) and i[0] == "input" for i in index):
+        if any(isinstance(i, Positions) or isinstance(i, tuple) and i[0] in ("input", "mask") for i in index):
             return self.gather(base, index, node)
         return self.apply_op(ops.OPS["getitem"], [base], {"index": index}, node)
 

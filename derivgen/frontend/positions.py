@@ -7,6 +7,8 @@ size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is 
 (derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions read; an
 ``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``). The
 ``indices`` of ``np.take_along_axis`` and the ``index`` of ``torch.gather`` hold positions too.
+A condition used as an index is a boolean mask (``x[x > 0]``, ``loss[mask]``): it selects the
+elements where it holds, as many as there are when the module runs.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ class RunTimePositions:
         subscript evaluated to; None for anything else."""
         if isinstance(value, Positions):
             return value if value.values is None else ("take", value.values)
+        if isinstance(value, int) and self.is_cond(value):  # a boolean mask: x[x > 0]
+            return ("mask", value)
+        if isinstance(value, sp.logic.boolalg.BooleanAtom):
+            raise self.error(node, f"an index must be an integer or a mask of the array's shape, not {value}",
+                             "a constant condition selects everything or nothing: drop it, or index a slice")
         if isinstance(value, int) and self._positions_root(value) is not None:
             self.positions_used.setdefault(self.graph[self._positions_root(value)].name, node)
             return ("input", value)
@@ -108,6 +115,8 @@ class RunTimePositions:
                 items.append(("arange", operand(item.of), item.what))
             elif isinstance(item, tuple) and item[0] == "input":
                 items.append(("at", operand(item[1])))
+            elif isinstance(item, tuple) and item[0] == "mask":
+                items.append(("mask", operand(item[1])))
             else:
                 items.append(item)
         static = symbolic.Static((tuple(items),))

@@ -151,9 +151,6 @@ class Statics:
                 raise self.error(node, "a list of positions must be flat, as in x[[0, 2]]",
                                  "index each axis with its own list: x[[0, 1], [2, 0]]")
             return ("take", tuple(self.static_int(e, env, "a position") for e in node.elts))
-        if isinstance(node, ast.Compare):
-            raise self.error(node, "indexing with a condition (a boolean mask) is not supported",
-                             "use where(condition, x, 0) and a sum instead of selecting")
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             raise self.error(node, f"an index must be an integer, not {node.value}")
         value = self.expr(node, env)

@@ -7,7 +7,8 @@ positions along one axis (``x[[0, 2]]``), which may name a position more than on
 
 An index of ``gather`` (``x[np.arange(n), t]``) also reads arrays known only when the module
 runs, its operands (x is the first, 0): ``("at", j)`` is the integer array operand j holds (an
-input of positions), ``("arange", j, what)`` is ``np.arange`` of the size ``what`` of operand
+input of positions), ``("mask", j)`` the boolean array operand j holds (a condition: the
+elements where it holds, in order), ``("arange", j, what)`` is ``np.arange`` of the size ``what`` of operand
 j (derivgen/ops/sizes.py: ``("shape", axis, rank)``, ``("size",)``). Their positions may
 repeat, as a list's may; NumPy's rules of advanced indexing apply (the arrays broadcast
 together).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-RUN_TIME = ("at", "arange")  # the kinds of items an index reads off its operands
+RUN_TIME = ("at", "mask", "arange")  # the kinds of items an index reads off its operands
 
 
 def as_index(items: tuple, arrays=(), size=None) -> tuple:
@@ -29,7 +30,7 @@ def as_index(items: tuple, arrays=(), size=None) -> tuple:
             out.append(slice(*item[1:]))
         elif isinstance(item, tuple) and item[0] == "take":
             out.append(np.array(item[1], dtype=np.intp))
-        elif isinstance(item, tuple) and item[0] == "at":
+        elif isinstance(item, tuple) and item[0] in ("at", "mask"):
             out.append(arrays[item[1]])
         elif isinstance(item, tuple) and item[0] == "arange":
             out.append(np.arange(size(arrays[item[1]], item[2])))

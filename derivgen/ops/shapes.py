@@ -128,6 +128,8 @@ getitem = _moved(lambda x, items: x[as_index(items)])
 def gather(shapes, static) -> tuple:
     """x[index] where the index reads arrays of positions (x's shape first, then theirs):
     NumPy's rule, applied to arrays holding no memory and positions 0."""
+    if any(isinstance(item, tuple) and item[0] == "mask" for item in static[0][0]):
+        raise ValueError("x[mask] has as many elements as the mask holds, known only when the module runs")
     x = np.broadcast_to(np.zeros(()), shapes[0])
     arrays = [x] + [np.broadcast_to(np.zeros((), dtype=np.intp), s) for s in shapes[1:]]
     try:

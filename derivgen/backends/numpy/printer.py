@@ -398,7 +398,7 @@ class NumPyPrinter(StrPrinter):
 
     def _run_time_index(self, arrays, static) -> str:
         def item(it):
-            if it[0] == "at":
+            if it[0] in ("at", "mask"):
                 return self._print(arrays[it[1]])
             return f"{self.np('arange')}({self._size_text(arrays[it[1]], it[2])})"
         return index_text(static.value[0], item)
