@@ -517,8 +517,10 @@ def _ev(node, arith, env, memo, trace):
         x, lo, hi = (None if a is None else _ev(a, arith, env, memo, trace) for a in node.args)
         value = arith.call("clamp", x, lo, hi)
     elif op in REDUCTIONS:
-        value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), axis=node.attrs.get("axis"),
-                           keepdims=node.attrs.get("keepdims", False))
+        operand = _ev(node.args[0], arith, env, memo, trace)
+        value = arith.call(op, operand, axis=node.attrs.get("axis"), keepdims=node.attrs.get("keepdims", False))
+        if isinstance(trace, Trace) and op == "mean" and np.size(getattr(operand, "value", operand)) == 0:
+            trace.empty_mean = True
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
     elif op == "outer":  # ravel(a)[:, None] * ravel(b)[None, :]
@@ -683,6 +685,7 @@ class Trace(list):
         self.kinked: dict[int, bool] = {}
         self.kinked_names: dict[str, bool] = {}
         self.nested_tie = False
+        self.empty_mean = False  # a mean of no elements (of an empty mask): NumPy warns of it
 
 
 def _traced(trace: list, op: str, value) -> None:
@@ -2910,8 +2913,10 @@ class Oracle:
                     peak = max(peak, float(np.max(finite)))
             if _reciprocal_overflows(trace.edges, dtype):
                 peak = math.inf  # a gradient term 1/x near overflow: as an intermediate near it
-            # An exception at an element an index leaves out counts too: NumPy computed it.
-            naive[dtype] = (np.asarray(out.value, dtype=np.float64), bool(np.any(out.bad)) or arith.dropped, peak,
+            # An exception at an element an index leaves out counts too: NumPy computed it, and so
+            # does a mean of nothing (an empty mask's), in any branch: NumPy warns of it.
+            naive[dtype] = (np.asarray(out.value, dtype=np.float64),
+                            bool(np.any(out.bad)) or arith.dropped or trace.empty_mean, peak,
                             np.broadcast_to(np.asarray(out.bad, dtype=bool), np.shape(out.value)))
         # The rounding sensitivity: the largest move of three perturbed evaluations.
         exact_inputs = {n: exact_arith.input(v) for n, v in values.items()}

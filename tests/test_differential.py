@@ -728,3 +728,19 @@ def test_a_negative_power_of_values_around_zero_has_no_bound():
         node = G.mk("pow", G.var("x", (), lo, hi), G.const(exponent))
         assert (node.lo, node.hi) == (-math.inf, math.inf)
     assert (G.mk("pow", G.var("x", (), 0.5, 2.0), G.const(-1.0)).lo,) == (0.5,)
+
+
+def test_a_mean_of_an_empty_mask_is_numpy_s_warning_in_any_branch():
+    # where(z <= 1.9, p, mean(w[w >= 0.3])) with no w >= 0.3: NumPy warns "Mean of empty slice"
+    # whichever branch is selected, and so does the module (found by fuzzing, seed 20261240)
+    p, z, w = G.var("p", (), -2, 2), G.var("z", (2,), -2, 2), G.var("w", (3,), -2, 2)
+    picked = G.mk("gather_index", w, G.mk("ge", w, G.const(0.3)), static=((("mask", 1),),))
+    node = G.mk("where", G.mk("le", z, G.const(1.9)), p, G.mk("mean", picked, axis=None, keepdims=False))
+    program = _program(node, ("p", ()), ("z", (2,)), ("w", (3,)))
+    values = {"p": np.array(0.5), "z": np.array([0.5, -1.0]), "w": np.array([-1.5, 0.0, 0.25])}
+    oracle = G.Oracle()
+    assert not oracle.reference(program, values, gradients=False).clean
+    outcome = oracle.check(program, values)
+    assert not outcome.failures, outcome.report()
+    selecting = {**values, "w": np.array([-1.5, 0.5, 0.25])}
+    assert oracle.reference(program, selecting, gradients=False).clean
