@@ -1860,8 +1860,10 @@ class Generator:
                 continue
             if result == tuple(shape):
                 x = self.gen(src, depth - 1, scope)
-                if x is None or _constant(x) or not _reads_input(x):
-                    return None  # a number cannot be indexed (nor moved: it has no axes)
+                if x is None or _constant(x) or not _reads_input(x) or x.shape != tuple(src):
+                    # a number cannot be indexed (nor moved: it has no axes); a value of a smaller
+                    # shape than asked for (operands that broadcast to it) does not fit the static
+                    return None
                 return mk(op, x, static=static, spell=self._layout_spelling(op, src, static))
         return None
 

@@ -744,3 +744,16 @@ def test_a_mean_of_an_empty_mask_is_numpy_s_warning_in_any_branch():
     assert not outcome.failures, outcome.report()
     selecting = {**values, "w": np.array([-1.5, 0.5, 0.25])}
     assert oracle.reference(program, selecting, gradients=False).clean
+
+
+def test_an_op_that_moves_elements_gets_an_operand_of_the_shape_its_arguments_were_made_for():
+    # Found by fuzzing (seed 20261241: a chunk of 25 programs stopped): an operand asked for in
+    # shape (1,) came out () (operands that broadcast to it), and np.cumsum's axis 0 had no axis.
+    seen = 0
+    for i in range(4000):
+        for node in G.walk(G.Generator(G.program_seed(20261241, i)).program()):
+            if node.op in G.LAYOUT:
+                seen += 1
+                operand = G.Node("var", shape=node.args[0].shape)
+                assert G._shape_of(node.op, (operand,), node.attrs) == node.shape, (node.op, node.attrs)
+    assert seen > 500
