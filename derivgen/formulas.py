@@ -74,7 +74,8 @@ _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
 # Ops that move elements (their last operand is Static), and their gradients' plumbing.
 _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
-          S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum)
+          S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
+          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
           notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED)
 
@@ -482,7 +483,8 @@ class _Writer:
         gradient of an index has its operand's shape in any terms."""
         *operands, static = expr.args
         shapes = [self._shape(a, leaf) for a in operands]
-        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad, S.diagonal_grad)):
+        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad, S.diagonal_grad, S.tri_grad, S.tile_grad,
+                             S.repeat_grad)):
             return shapes[1]
         if None in shapes or not self.layout.concrete:
             return None

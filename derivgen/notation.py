@@ -151,6 +151,13 @@ class TextPrinter(StrPrinter):
         axis, i = static.value
         return f"part({self._print(g)}, {self._print(arrays[i])}, axis={axis})"
 
+    def _print_tile_grad(self, expr):  # g's blocks (np.tile) or each element's copies (np.repeat) added up
+        g, x, static = expr.args
+        name = "sum_blocks" if type(expr).__name__ == "tile_grad" else "sum_copies"
+        return f"{name}({self._print(g)}, {self._shape(x)}, {self._print(static)})"
+
+    _print_repeat_grad = _print_tile_grad
+
     def _print_diagonal_grad(self, expr):  # g written on the diagonal of zeros like x
         g, x, static = expr.args
         offset, axis1, axis2 = static.value
@@ -409,6 +416,16 @@ class LatexFormulaPrinter(LatexPrinter):
         shape = rf"\operatorname{{shape}}\left({self._print(x)}\right)"
         return self._call("scatter\\_diagonal", [self._print(g), shape, self._print(static)], exp)
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
+    _print_tril = _print_triu = _print_tile = _print_repeat = _print_pad = _print_unpad = _moved
+    _print_tri_grad = _moved
+
+    def _print_tile_grad(self, expr, exp=None):  # g's blocks (copies) added up, of x's shape
+        g, x, static = expr.args
+        shape = rf"\operatorname{{shape}}\left({self._print(x)}\right)"
+        name = "sum\\_blocks" if type(expr).__name__ == "tile_grad" else "sum\\_copies"
+        return self._call(name, [self._print(g), shape, self._print(static)], exp)
+
+    _print_repeat_grad = _print_tile_grad
 
     def _print_sigmoid(self, expr, exp=None):
         text = rf"\sigma\left({self._print(expr.args[0])}\right)"

@@ -446,10 +446,33 @@ _LAYOUT = {
     "flip": np.flip,
     "roll": np.roll,
     "diagonal": np.diagonal,
+    "tril": np.tril,
+    "triu": np.triu,
+    "tile": np.tile,
+    "repeat": np.repeat,
+    "rot90": np.rot90,  # the fuzzing grammar's (derivgen reads it as flips and an exchange of axes)
 }
 for _name, _fn in _LAYOUT.items():
     _register(_name, "layout", 1, lambda ctx, x, args, fn=_fn: _obj(fn(x, *args)),
               lambda x, args, fn=_fn: fn(x, *args), rounds=False)
+
+
+def _padded(x, args, fill):
+    """np.pad(x, widths, constant_values=fill), widths as NumPy takes them or (last) PyTorch's
+    flat pairs from the last axis backwards."""
+    widths, _, last = args
+    x = np.asarray(x)
+    if last:
+        pairs = [tuple(widths[i:i + 2]) for i in range(0, len(widths), 2)]
+        if len(pairs) > x.ndim:
+            raise ValueError(f"pad: {len(pairs)} dimensions padded, the array has {x.ndim}")
+        widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    return np.pad(x, widths, constant_values=fill)
+
+
+# A pad: the border is the constant (an exception of the naive evaluation reaches none of it).
+_register("pad", "layout", 1, lambda ctx, x, args: _obj(_padded(_obj(x), args, ctx.mpf(args[1]))),
+          lambda x, args: _padded(x, args, False if np.asarray(x).dtype == bool else args[1]), rounds=False)
 
 
 def _size(x, what) -> int:
@@ -784,7 +807,8 @@ _HEADS = {
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
-          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "tile": "tile",
+          "repeat": "repeat", "pad": "pad",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 

@@ -84,7 +84,7 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
-          "broadcast_to", "roll", "cumsum", "diagonal"]
+          "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90"]
 # x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
 # np.arange of a size), op "gather_index"; args (x, t), attrs["static"] the index as the kernel
 # takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
@@ -401,6 +401,11 @@ def _interval(op, args, attrs, shape):
         n = math.prod(args[0].shape) if axis is None else args[0].shape[axis]
         lo, hi = ivs[0]
         return min(lo, n * lo), max(hi, n * hi)
+    if op in ("tril", "triu"):  # the values moved, and zeros
+        return min(ivs[0][0], 0.0), max(ivs[0][1], 0.0)
+    if op == "pad":  # the values moved, and the border's
+        value = attrs["static"][1]
+        return min(ivs[0][0], value), max(ivs[0][1], value)
     if op in ("transpose", "ifexp", "gather_index", "take_along_axis") or op in LAYOUT:  # the same values, moved
         return ivs[0]
     if op in ("stack", "concatenate"):  # the parts' values
@@ -910,6 +915,40 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "torch":
             return f"torch.diagonal({operand}, offset={offset}, dim1={axis1}, dim2={axis2})"
         return f"np.diagonal({operand}, {offset}, axis1={axis1}, axis2={axis2})"
+    if op in ("tril", "triu"):
+        (k,) = static
+        if form == "method":
+            return f"{receiver}.{op}({k or ''})"
+        if form == "torch":
+            return f"torch.{op}({operand}{f', diagonal={k}' if k else ''})"
+        return f"np.{op}({operand}{f', k={k}' if k else ''})"
+    if op == "tile":
+        (reps,) = static
+        if form == "method":
+            return f"{receiver}.tile({_tuple(reps)})"
+        if form == "torch":
+            return f"torch.tile({operand}, dims={_tuple(reps)})"
+        return f"np.tile({operand}, {reps[0] if len(reps) == 1 and form == 'np' else _tuple(reps)})"
+    if op == "repeat":
+        repeats, axis = static
+        if form in ("method", "torch"):
+            where = "" if axis is None else f", dim={axis}" if form == "torch" else f", {axis}"
+            call = f"{receiver}.repeat_interleave(" if form == "method" else f"torch.repeat_interleave({operand}, "
+            return f"{call}{repeats}{where})"
+        return f"np.repeat({operand}, {repeats}{'' if axis is None else f', axis={axis}'})"
+    if op == "pad":
+        widths, value, last = static
+        fill = "" if value == 0 else f", value={value}" if last else f", constant_values={value}"
+        if last:
+            return f"{spell.get('prefix', 'F.')}pad({operand}, {_tuple(widths)}{fill})"
+        return f"np.pad({operand}, {widths!r}{fill})"
+    if op == "rot90":
+        k, axes = static
+        if form == "method":
+            return f"{receiver}.rot90({k}, {list(axes)})"
+        if form == "torch":
+            return f"torch.rot90({operand}, {k}, dims={list(axes)})"
+        return f"np.rot90({operand}{'' if k == 1 else f', {k}'}{'' if axes == (0, 1) else f', axes={axes}'})"
     if op == "cumsum":
         (axis,) = static
         if form == "method":
@@ -1843,8 +1882,10 @@ class Generator:
     def layout(self, shape, depth, scope):
         """An op that moves elements, from an operand of another shape (or order) than its own."""
         rng = self.rng
-        # indexing most: it has most forms; flip has np.fliplr and np.flipud too
-        op = rng.choices(LAYOUT, [4 if name == "getitem" else 2 if name == "flip" else 1 for name in LAYOUT])[0]
+        # indexing most: it has most forms; flip has np.fliplr and np.flipud too; the triangles and
+        # rotations only fit results of two axes or more, a new shape one of as many elements
+        op = rng.choices(LAYOUT, [4 if name == "getitem" else 2 if name in ("flip", "reshape", "tril", "triu", "rot90") else 1
+                                  for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
             return None
@@ -2023,6 +2064,20 @@ class Generator:
             return [shape[:-1] + (n, n), shape[:-1] + (n, n + 1), (n + 1, n) + shape[:-1]]
         if op == "cumsum":  # along an axis, or of the flattened operand for a vector
             return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
+        if op in ("tril", "triu"):  # of a matrix (of matrices), or NumPy's of a vector: a matrix
+            return ([shape] if len(shape) >= 2 else []) + ([shape[1:]] if len(shape) == 2 and shape[0] == shape[1] else [])
+        if op == "tile":  # axes that are whole multiples of the operand's, maybe one more in front
+            cut = [shape[:i] + (n // k,) + shape[i + 1:] for i, n in enumerate(shape) for k in (2, 3) if n % k == 0]
+            return [shape, *cut] + ([shape[1:]] if shape else [])
+        if op == "repeat":  # an axis of whole multiples, or the flattened operand's
+            cut = [shape[:i] + (n // k,) + shape[i + 1:] for i, n in enumerate(shape) for k in (2, 3) if n % k == 0]
+            flat = [s for s in SHAPES if len(shape) == 1 and s and shape[0] % math.prod(s) == 0
+                    and shape[0] // math.prod(s) in (1, 2, 3)]
+            return cut + flat
+        if op == "pad":  # each axis up to two shorter (and not empty)
+            return [tuple(max(1, n - rng.randint(0, 2)) for n in shape) for _ in range(2)] if shape else []
+        if op == "rot90":  # two axes exchanged (an odd k), or not
+            return [shape, shape[::-1] if len(shape) == 2 else shape[1::-1] + shape[2:]] if len(shape) >= 2 else []
         if op == "broadcast_to":  # fewer leading axes, or axes of size 1
             return [shape[k:] for k in range(1, len(shape) + 1)] + [
                 shape[:i] + (1,) + shape[i + 1:] for i, n in enumerate(shape) if n != 1]
@@ -2045,7 +2100,7 @@ class Generator:
                 sizes[rng.randrange(len(sizes))] = -1
             # a size read off the operand, x.reshape(x.shape[0], -1): ("dim", axis, None)
             same = [(i, a) for i, n in enumerate(sizes) for a, m in enumerate(src) if n == m]
-            if same and rng.random() < 0.3:
+            if same and rng.random() < 0.5:
                 i, a = rng.choice(same)
                 sizes[i] = ("dim", a - len(src) if rng.random() < 0.3 else a, None)
             return (tuple(sizes),)
@@ -2072,6 +2127,47 @@ class Generator:
             if tuple(src) != tuple(shape) or not ndim:
                 return (None,)
             return (rng.randrange(-ndim, ndim),)
+        if op in ("tril", "triu"):
+            return (rng.randint(-2, 2),) if ndim else None
+        if op == "tile":  # reps counted from the last axis; a leading 1 left out at times
+            lead = len(shape) - ndim
+            if lead < 0 or any(n % m if m else n for n, m in zip(shape[lead:], src)):
+                return None
+            reps = tuple(shape[:lead]) + tuple(n // m if m else 1 for n, m in zip(shape[lead:], src))
+            while len(reps) > 1 and reps[0] == 1 and len(reps) > ndim - rng.randint(0, 1):
+                reps = reps[1:]
+            return (reps,)
+        if op == "repeat":
+            if len(shape) == 1 and (ndim != 1 or rng.random() < 0.3) and math.prod(src) \
+                    and shape[0] % math.prod(src) == 0:
+                return (shape[0] // math.prod(src), None)
+            if ndim != len(shape):
+                return None
+            differ = [i for i, (n, m) in enumerate(zip(shape, src)) if n != m]
+            axis = differ[0] if differ else rng.randrange(ndim) if ndim else None
+            if axis is None or (src[axis] and shape[axis] % src[axis]) or not src[axis]:
+                return None
+            return (shape[axis] // src[axis], axis - ndim if rng.random() < 0.3 else axis)
+        if op == "pad":
+            if len(src) != len(shape) or any(n < m for n, m in zip(shape, src)):
+                return None
+            pairs = []
+            for n, m in zip(shape, src):
+                before = rng.randint(0, n - m)
+                pairs.append((before, n - m - before))
+            value = rng.choice([0.0, 0.0, 1.5, -0.5])
+            if rng.random() < 0.4 and all(p == (0, 0) for p in pairs[:-2]):  # PyTorch's pairs from the last axis
+                tail = pairs[-2:] if len(pairs) >= 2 and pairs[-2] != (0, 0) else pairs[-1:]
+                return (tuple(w for pair in tail[::-1] for w in pair), value, True)
+            if len(set(pairs)) == 1:
+                before, after = pairs[0]
+                return (before if before == after and rng.random() < 0.5 else (before, after), value, False)
+            return (tuple(pairs), value, False)
+        if op == "rot90":
+            odd = tuple(src) != tuple(shape) or (ndim >= 2 and src[0] == src[1] and rng.random() < 0.5)
+            k = rng.choice([1, 3, -1, 5]) if odd else rng.choice([0, 2, -2, 4])
+            axes = (0, 1) if rng.random() < 0.6 else (1, 0) if rng.random() < 0.5 else (-ndim, 1 - ndim)
+            return (k, axes) if ndim >= 2 else None
         if op == "broadcast_to":  # the result's shape; where x has the size already, maybe kept (-1)
             lead = len(shape) - ndim
             return (tuple(("dim", i - len(shape), None) if i >= lead and src[i - lead] == n and rng.random() < 0.4
@@ -2153,6 +2249,8 @@ class Generator:
         elif op == "flip" and static[0] is not None and len(src) >= 2 and static[0] % len(src) in (0, 1) \
                 and rng.random() < 0.8:
             spell["fixed"] = ("flipud", "fliplr")[static[0] % len(src)]
+        elif op == "pad" and static[2]:
+            spell["prefix"] = rng.choice(["F.", "torch.nn.functional."])
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
                 spell["form"] = "mT"

@@ -178,3 +178,69 @@ def test_a_running_sum_of_the_flattened_array_and_its_errors():
         derivgen.compile("np.roll(x, 1.5)")
     with pytest.raises(ParseError, match="a single axis is needed here"):
         derivgen.compile("np.cumsum(x, axis=(0, 1))")
+
+
+@pytest.mark.parametrize("source, numpy", [
+    ("np.tril(x, -1) * w", lambda x: np.tril(x, -1) * W23),
+    ("np.tile(x, (2, 2)) * np.repeat(x, 2, axis=0).repeat(2, 1)[:2, :3].sum()",
+     lambda x: np.tile(x, (2, 2)) * np.repeat(np.repeat(x, 2, axis=0), 2, 1)[:2, :3].sum()),
+    ("np.pad(x, ((1, 0), (0, 2)), constant_values=3.0) ** 2", lambda x: np.pad(x, ((1, 0), (0, 2)), constant_values=3.0) ** 2),
+    ("F.pad(torch.rot90(x), (1, 1), value=-1.0) * 2", lambda x: np.pad(np.rot90(x), ((0, 0), (1, 1)), constant_values=-1) * 2),
+])
+def test_triangles_tiles_repeats_and_pads_send_each_element_its_gradient(source, numpy):
+    inputs = {"x": RNG.normal(size=(2, 3))}
+    if " w" in source:
+        inputs["w"] = W23
+    mod = derivgen.compile(source.replace(".repeat(2, 1)", ".repeat_interleave(2, 1)"), wrt=["x"])
+    value = mod.forward(**inputs)
+    np.testing.assert_allclose(value, numpy(inputs["x"]), rtol=1e-13)
+    g = RNG.normal(size=np.shape(value))
+    got = mod.backward(**inputs, grad_output=g).x
+    np.testing.assert_allclose(got, numeric_vjp(numpy, inputs["x"], g), rtol=1e-7, atol=1e-9)
+
+
+W23 = RNG.normal(size=(2, 3))
+
+
+def test_the_code_of_a_pad_and_a_tile_reads_as_written():
+    text = derivgen.generate("def f(x):\n    return np.sum(np.pad(np.tile(x, 2), 1) * F.pad(x, (0, 2), value=1.5))\n")
+    assert "np.pad(np.tile(x, 2), 1)" in text and "_pad_last(x, (0, 2), 1.5)" in text
+    assert "_tile_grad(" in text and "_unpad(" in text
+    shown = formulas("sum(np.tile(x, 2) * np.repeat(x, 2))").text()
+    assert "sum_blocks(" in shown and "sum_copies(" in shown
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("x.repeat(2)", "x.repeat() repeats each element in NumPy but the whole array in PyTorch", 1),
+    ("np.repeat(x, -1)", "repeat()'s repeats must not be negative", 14),
+    ("np.repeat(x, (1, 2))", "repeat()'s repeats must be one integer", 14),
+    ("np.repeat(x, 2**30)", "too large", 14),
+    ("np.tile(x, (2, -1))", "tile()'s reps must not be negative", 12),
+    ("np.tile(x, 1.5)", "must be an integer", 12),
+    ("np.pad(x, 1, mode='reflect')", "only pad's mode='constant' is supported", 19),
+    ("np.pad(x, -1)", "pad's pad_width must not be negative", 11),
+    ("np.pad(x, (1, 2, 3))", "pad's pad_width is an int, a pair, or one pair per axis", 11),
+    ("np.pad(x, ((1, 2, 3),))", "each of pad's widths is (before, after)", 12),
+    ("np.pad(x, 1, constant_values=x)", "must be a finite number known at compile time", 30),
+    ("np.pad(x)", "pad() is missing its argument 'pad_width'", 1),
+    ("F.pad(x, (1,))", "F.pad's pad is a tuple of (before, after) sizes", 10),
+    ("F.pad(x, 1)", "F.pad's pad is a tuple of (before, after) sizes", 10),
+    ("F.pad(x, (1, -1))", "a negative width crops", 14),
+    ("F.pad(x, (1, 1), fill=2)", "pad() got an unexpected keyword 'fill'", 23),
+    ("np.rot90(x, axes=(0,))", "rot90()'s axes are two different axes", 18),
+    ("np.rot90(x, axes=(1, 1))", "axis 1 is repeated", 22),
+    ("np.rot90(x, 0.5)", "rot90()'s k must be an integer", 13),
+    ("np.tril(x, k=x)", "must be an integer known at compile time", 14),
+])
+def test_bad_tiles_repeats_pads_and_rotations_are_errors_at_their_place(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.generate(source)
+    assert message in info.value.message or message in (info.value.hint or "")
+    assert (info.value.line, info.value.col) == (1, col)
+
+
+def test_a_pad_of_more_axes_than_the_array_has_fails_when_the_module_runs():
+    mod = derivgen.compile("F.pad(x, (1, 1, 1, 1))")
+    with pytest.raises(ValueError, match="pad"):
+        mod.forward(np.ones(3))
+    np.testing.assert_array_equal(mod.forward(np.ones((1, 1))), np.pad(np.ones((1, 1)), 1))

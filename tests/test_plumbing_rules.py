@@ -260,9 +260,10 @@ def _arity(spec) -> int:
 
 
 STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "shifts": 2,
-                  "index": (0,)}
+                  "index": (0,), "count": 2, "counts": (2, 1), "pad": 1}
 # The Static operands of internal heads that read theirs (a join's part: axis, part, parts)
-INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1))}
+INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "tri_grad": S.Static((0, False)),
+                   "unpad": S.Static((1, False))}
 
 
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
@@ -279,3 +280,56 @@ def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
                            "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
                            "sign", "floor", "ceiling", "size_of", "first_hit"]), none
+
+
+# tri_grad(g, x, (k, upper)): g's triangle (its rows added up for a vector x).
+@pytest.mark.parametrize(("x", "static"), [((3, 4), (0, False)), ((2, 3, 3), (1, True)), ((4,), (-1, False))])
+def test_tri_grad(x, static):
+    b = Builder("g", "x")
+    value = b.value("tri_grad", S.tri_grad(A0, A1, S.Static(static)), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    k, upper = static
+    g = RNG.normal(size=np.tril(np.zeros(x)).shape)
+    expected = (np.triu if upper else np.tril)(g, k)
+    np.testing.assert_array_equal(module.forward(g, np.zeros(x)), expected.sum(axis=0) if len(x) == 1 else expected)
+    check_vjp(module, {"g": g, "x": np.zeros(x)}, ["g"])
+
+
+# tile_grad(g, x, (reps,)) adds up g's blocks; repeat_grad(g, x, (repeats, axis)) each element's copies.
+@pytest.mark.parametrize(("x", "reps"), [((3,), 2), ((2, 3), (2, 1, 3)), ((2, 3, 2), (3, 2))])
+def test_tile_grad(x, reps):
+    b = Builder("g", "x")
+    static = (reps,)
+    value = b.value("tile_grad", S.tile_grad(A0, A1, S.Static(static)), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=x)
+    g = RNG.normal(size=np.tile(a, reps).shape)
+    np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * np.tile(a, reps)), rtol=1e-12)
+    check_vjp(module, {"g": g, "x": a}, ["g"])
+
+
+@pytest.mark.parametrize(("x", "static"), [((3,), (2, None)), ((2, 3), (3, 1)), ((2, 3), (2, None)), ((2, 3, 2), (2, -3))])
+def test_repeat_grad(x, static):
+    b = Builder("g", "x")
+    value = b.value("repeat_grad", S.repeat_grad(A0, A1, S.Static(static)), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=x)
+    g = RNG.normal(size=np.repeat(a, *static).shape)
+    np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * np.repeat(a, *static)), rtol=1e-12)
+    check_vjp(module, {"g": g, "x": a}, ["g"])
+
+
+# unpad(g, (widths, last)): the part of g inside a pad's border.
+@pytest.mark.parametrize(("g", "static", "inner"), [((5, 6), (1, False), (3, 4)), ((4, 6), (((1, 0), (2, 3)), False), (3, 1)),
+                                                   ((2, 4, 7), ((1, 2, 0, 1), True), (2, 3, 4))])
+def test_unpad(g, static, inner):
+    b = Builder("g")
+    value = b.value("unpad", S.unpad(A0, S.Static(static)), [b.ids["g"]], labels=frozenset({"#1"}),
+                    static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=g)
+    assert np.shape(module.forward(a)) == inner
+    check_vjp(module, {"g": a}, ["g"])

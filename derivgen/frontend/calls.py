@@ -12,6 +12,7 @@ from .limits import MAX_AXES, MAX_INLINE_DEPTH
 
 # Parameters that may be given as several positional arguments (the last ones of a call).
 VARARGS = ("shape", "sizes", "axes", "order")
+_MAX_COUNT = 1 << 20  # a repeat count beyond this is refused: the array it makes would not fit
 
 
 class Calls:
@@ -164,6 +165,20 @@ class Calls:
             return self.static_sizes(arg, env, own)
         if param.kind == "axis1":  # None or one axis (np.cumsum's)
             return self.static_axes(arg, env, single=True)
+        if param.kind in ("count", "counts"):  # np.repeat's repeats, np.tile's reps: whole numbers >= 0
+            what = f"{spec.name}()'s {param.name}"
+            if param.kind == "counts" and isinstance(arg, (ast.Tuple, ast.List)):
+                counts = tuple(self.static_int(e, env, what) for e in arg.elts)
+            elif param.kind == "count" and isinstance(arg, (ast.Tuple, ast.List)):
+                raise self.error(arg, f"{what} must be one integer",
+                                 "a count per element is not supported: repeat each part and join them")
+            else:
+                counts = self.static_int(arg, env, what)
+            if any(c < 0 for c in (counts if isinstance(counts, tuple) else (counts,))):
+                raise self.error(arg, f"{what} must not be negative")
+            if any(c > _MAX_COUNT for c in (counts if isinstance(counts, tuple) else (counts,))):
+                raise self.error(arg, f"{what} is too large (at most {_MAX_COUNT})")
+            return counts
         if param.kind == "shifts":  # np.roll's: an int or a tuple of ints, any of them
             if isinstance(arg, (ast.Tuple, ast.List)):
                 return tuple(self.static_int(e, env, f"{spec.name}()'s {param.name}") for e in arg.elts)

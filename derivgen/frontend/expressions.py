@@ -31,7 +31,7 @@ from .positions import ARANGE, Positions
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
-from .sugar import DIFF, SUGAR
+from .sugar import DIFF, SUGAR, SUGAR_METHODS, SUGAR_PREFIXES
 
 
 class Expressions:
@@ -283,9 +283,9 @@ class Expressions:
                 return self.arange_call(node, env)
             if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
                 return self.array_literal(node, env)
-            if path is not None and ops.strip_prefix(path)[0] in ("np.", "numpy.", "torch.") \
-                    and ops.strip_prefix(path)[1] in SUGAR:
-                return self.sugar_call(ops.strip_prefix(path)[1], node, env)
+            prefix, rest = ops.strip_prefix(path) if path is not None else (None, None)
+            if rest in SUGAR and prefix in SUGAR_PREFIXES.get(rest, ("np.", "numpy.", "torch.")):
+                return self.sugar_call(rest, node, env, torch=prefix.startswith(("torch.", "F.")))
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -297,8 +297,13 @@ class Expressions:
                 return self.cast_method(node, env, func.value)
             if func.attr == DIFF:
                 return self.diff_call(node, env, func.value)
-            if func.attr in ("outer", "trace"):  # PyTorch's a.outer(b), x.trace()
-                return self.sugar_call(func.attr, node, env, func.value)
+            if func.attr in SUGAR_METHODS:  # PyTorch's a.outer(b), x.trace(), x.rot90()
+                return self.sugar_call(func.attr, node, env, func.value, torch=True)
+            if func.attr == "repeat":
+                self.expr(func.value, env)
+                raise self.error(func, "x.repeat() repeats each element in NumPy but the whole array in PyTorch",
+                                 "write np.repeat(x, k, axis) or x.repeat_interleave(k, dim) for each element, "
+                                 "np.tile(x, reps) or torch.tile(x, dims) for the whole array")
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

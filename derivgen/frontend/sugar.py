@@ -23,15 +23,25 @@ from .limits import MAX_AXES
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
-SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace")
+SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90")
+# The prefixes each is spelled with (default: NumPy's and PyTorch's modules).
+SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional.")}
+# Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims).
+SUGAR_METHODS = ("outer", "trace", "rot90")
+_MAX_PAD = 1 << 20  # a border wider than this is refused: the array it makes would not fit
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
 
 
 class Sugar:
     """Calls read as other ops."""
 
-    def sugar_call(self, name: str, node: ast.Call, env, receiver: ast.expr | None = None):
-        """np.outer, np.zeros_like, np.ones_like, np.full_like, np.trace (SUGAR)."""
+    def sugar_call(self, name: str, node: ast.Call, env, receiver: ast.expr | None = None, torch: bool = False):
+        """np.outer, np.zeros_like, np.ones_like, np.full_like, np.trace, np.pad (F.pad where
+        ``torch``), np.rot90 (SUGAR)."""
+        if name == "pad":
+            return self.pad_call(node, env, torch)
+        if name == "rot90":
+            return self.rot90_call(node, env, receiver, torch)
         if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
             diagonal = self.call(ops.OPS["diagonal"], node, env, receiver)
             return self.apply_op(ops.OPS["sum"], [diagonal], {"axes": (-1,), "keepdims": False}, node)
@@ -119,6 +129,119 @@ class Sugar:
                                [self.apply_op(getitem, [value], {"index": later}, node),
                                 self.apply_op(getitem, [value], {"index": earlier}, node)], node)
         return value
+
+
+    def _sugar_args(self, name: str, node: ast.Call, receiver, params: tuple, aliases: dict, required: int = 1) -> dict:
+        """A call's arguments by parameter name (``receiver`` first): an error names any
+        argument too many, unknown or given twice, or a required one missing."""
+        args = ([receiver] if receiver is not None else []) + list(node.args)
+        signature = f"{name}({', '.join(params)})"
+        if len(args) > len(params):
+            raise self.error(node, f"{name}() takes at most {len(params)} arguments, got {len(args)}",
+                             f"signature: {signature}")
+        bound = dict(zip(params, args))
+        for kw in node.keywords:
+            key = aliases.get(kw.arg, kw.arg)
+            if key not in params:
+                raise self.error(kw.value, f"{name}() got an unexpected keyword '{kw.arg}'", f"signature: {signature}")
+            if key in bound:
+                raise self.error(kw.value, f"{name}() got '{key}' twice")
+            bound[key] = kw.value
+        for key in params[:required]:
+            if key not in bound:
+                raise self.error(node, f"{name}() is missing its argument '{key}'", f"signature: {signature}")
+        return bound
+
+    def _width(self, node, env, what: str) -> int:
+        width = self.static_int(node, env, what)
+        if width < 0:
+            raise self.error(node, f"{what} must not be negative",
+                             "a negative width crops: take a slice instead (x[1:-1])")
+        if width > _MAX_PAD:
+            raise self.error(node, f"{what} is too large (at most {_MAX_PAD})")
+        return width
+
+    def pad_call(self, node: ast.Call, env, torch: bool):
+        """``np.pad(x, pad_width, mode="constant", constant_values=0)`` and PyTorch's
+        ``F.pad(x, pad, mode="constant", value=0)`` (pairs from the last axis backwards)."""
+        if torch:
+            params, aliases, fill_name = ("x", "pad", "mode", "value"), {"input": "x"}, "value"
+        else:
+            params, aliases, fill_name = ("x", "pad_width", "mode", "constant_values"), {"array": "x"}, "constant_values"
+        bound = self._sugar_args("pad", node, None, params, aliases, required=2)
+        mode = bound.get("mode")
+        if mode is not None and not (isinstance(mode, ast.Constant) and mode.value == "constant"):
+            raise self.error(mode, "only pad's mode='constant' is supported",
+                             "reflect, replicate and the other modes are not: join slices with np.concatenate")
+        widths_node = bound[params[1]]
+        if torch:
+            if not isinstance(widths_node, (ast.Tuple, ast.List)) or not widths_node.elts or len(widths_node.elts) % 2:
+                raise self.error(widths_node, "F.pad's pad is a tuple of (before, after) sizes, from the last dimension",
+                                 "write F.pad(x, (1, 1)) or F.pad(x, (left, right, top, bottom))")
+            if len(widths_node.elts) > 2 * MAX_AXES:
+                raise self.error(widths_node, f"F.pad pads at most {MAX_AXES} dimensions")
+            widths = tuple(self._width(e, env, "a pad size") for e in widths_node.elts)
+        else:
+            widths = self._pad_width(widths_node, env)
+        fill = 0.0
+        if bound.get(fill_name) is not None and not (isinstance(bound[fill_name], ast.Constant)
+                                                   and bound[fill_name].value is None):
+            value = self.expr(bound[fill_name], env)
+            if not isinstance(value, sp.Number) or not value.is_finite:
+                raise self.error(bound[fill_name], f"pad's {fill_name} must be a finite number known at compile time",
+                                 "pad with 0 and add the values where you need them")
+            fill = float(value)
+        x = self.expr(bound["x"], env)
+        self.require_tensor(x, bound["x"])
+        x = self.as_value(x, bound["x"], "pad()")
+        return self.apply_op(ops.OPS["pad"], [x], {"widths": widths, "value": fill, "last": torch}, node)
+
+    def _pad_width(self, node, env):
+        """np.pad's pad_width: an int, a pair (before, after), or a pair per axis."""
+        hint = "write 1, (1, 2) or ((1, 2), (0, 0)): sizes before and after, per axis or for all"
+        if not isinstance(node, (ast.Tuple, ast.List)):
+            return self._width(node, env, "pad's pad_width")
+        if not node.elts:
+            raise self.error(node, "pad's pad_width is empty", hint)
+        if all(isinstance(e, (ast.Tuple, ast.List)) for e in node.elts):
+            if len(node.elts) > MAX_AXES:
+                raise self.error(node, f"pad's pad_width pads at most {MAX_AXES} dimensions")
+            pairs = []
+            for e in node.elts:
+                if len(e.elts) not in (1, 2):
+                    raise self.error(e, "each of pad's widths is (before, after)", hint)
+                pair = tuple(self._width(w, env, "a pad width") for w in e.elts)
+                pairs.append(pair * 2 if len(pair) == 1 else pair)
+            return tuple(pairs)
+        if any(isinstance(e, (ast.Tuple, ast.List)) for e in node.elts) or len(node.elts) > 2:
+            raise self.error(node, "pad's pad_width is an int, a pair, or one pair per axis", hint)
+        pair = tuple(self._width(e, env, "a pad width") for e in node.elts)
+        return pair * 2 if len(pair) == 1 else pair
+
+    def rot90_call(self, node: ast.Call, env, receiver, torch: bool):
+        """``np.rot90(m, k=1, axes=(0, 1))`` (``torch.rot90(x, k, dims)``, ``x.rot90(k, dims)``):
+        flips and an exchange of the two axes, as NumPy defines it."""
+        bound = self._sugar_args("rot90", node, receiver, ("x", "k", "axes"), {"m": "x", "input": "x", "dims": "axes"})
+        k = 1 if "k" not in bound else self.static_int(bound["k"], env, "rot90()'s k")
+        axes = (0, 1) if "axes" not in bound else self.static_axes(bound["axes"], env, none=False)
+        if not isinstance(axes, tuple) or len(axes) != 2:
+            raise self.error(bound.get("axes", node), "rot90()'s axes are two different axes", "write axes=(0, 1)")
+        x = self.expr(bound["x"], env)
+        self.require_tensor(x, bound["x"])
+        x = self.as_value(x, bound["x"], "rot90()")
+        a, b = axes
+        k %= 4
+        flip = ops.OPS["flip"]
+        swap = ops.OPS["swapaxes"]
+        if k == 0:
+            return x
+        if k == 2:
+            return self.apply_op(flip, [x], {"axis": (a, b)}, node)
+        if k == 1:  # the flip along the second axis, then the two exchanged
+            flipped = self.apply_op(flip, [x], {"axis": b}, node)
+            return self.apply_op(swap, [flipped], {"axis1": a, "axis2": b}, node)
+        swapped = self.apply_op(swap, [x], {"axis1": a, "axis2": b}, node)
+        return self.apply_op(flip, [swapped], {"axis": b}, node)
 
 
 def _along(axis: int, item) -> tuple:

@@ -151,6 +151,36 @@ _layout("diagonal", S.diagonal, (Param("offset", "int", 0), Param("axis1", "int"
                                  Param("axis2", "int", 1, ("dim2",))),
         lambda ops, static: (S.diagonal_grad(G, ops[0], static[0]), None), (), shape=shapes.diagonal,
         numpy="diagonal", doc="the elements x[..., i, i + offset] of two axes, as a last axis")
+# np.tril(x, k) / np.triu(x, k) (torch.tril(x, diagonal=k), x.tril(k)): the elements on and
+# below (above) the k-th diagonal of the last two axes, zeros elsewhere. The adjoint is masked
+# alike (tri_grad); NumPy's tril of a vector is of the matrix with that vector in every row,
+# and its adjoint adds up the rows.
+for _name, _head, _where in (("tril", S.tril, "on and below"), ("triu", S.triu, "on and above")):
+    _layout(_name, _head, (Param("k", "int", 0, ("diagonal",)),),
+            lambda ops, static, upper=_name == "triu": (S.tri_grad(G, ops[0], S.Static((*static[0].value, upper))),
+                                                         None),
+            (), numpy=_name, blockable=False, shape=getattr(shapes, _name),
+            doc=f"the elements {_where} the k-th diagonal of the last two axes, zeros elsewhere")
+# np.tile(x, reps) (torch.tile(x, dims)): x repeated as whole blocks along each axis. The
+# adjoint adds up g's blocks (tile_grad).
+_layout("tile", S.tile, (Param("reps", "counts", aliases=("dims", "A")),),
+        lambda ops, static: (S.tile_grad(G, ops[0], static[0]), None), (), shape=shapes.tile, numpy="tile",
+        blockable=False, doc="x repeated reps[i] times, as whole blocks, along axis i (reps counted from the last axis)")
+# np.repeat(x, repeats, axis=None) (torch.repeat_interleave(x, repeats, dim)): each element
+# repeated in place (of the flattened x without an axis). The adjoint adds up each element's
+# copies (repeat_grad).
+_layout("repeat", S.repeat, (Param("repeats", "count"), Param("axis", "axis1", None, ("dim",))),
+        lambda ops, static: (S.repeat_grad(G, ops[0], static[0]), None), ("repeat_interleave",),
+        shape=shapes.repeat, numpy="repeat", blockable=False,
+        doc="each element repeated `repeats` times in place along an axis (of the flattened x without one)")
+# np.pad(x, pad_width, constant_values=v) and F.pad(x, pad, value=v), mode "constant": x with
+# v around it. Static: (widths, value, last): NumPy's pad_width, or PyTorch's pairs from the
+# last axis backwards (last=True). The adjoint is the part of g x was (unpad).
+MOVES.add("pad")
+register(OpSpec("pad", (_X, Param("widths", "pad"), Param("value", "pad"), Param("last", "pad")), "linalg", lambda x, static: S.pad(x, static), (), head=S.pad,
+                rule=lambda ops, static: (S.unpad(G, S.Static((static[0].value[0], static[0].value[2]))),),
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.pad, zero_d=True, promotes=1,
+                doc="np.pad(x, pad_width, constant_values=0) and F.pad(x, pad, value=0): x with a constant border"))
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
 # np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis
@@ -181,6 +211,24 @@ register(OpSpec("take_along_grad", kind="internal", head=S.take_along_grad, help
 register(OpSpec("diagonal_grad", kind="internal", head=S.diagonal_grad, helper="diagonal_grad", scalar=False,
                 gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.diagonal(G, static[0]), None)))
+# tri_grad(g, x, (k, upper)): g's triangle (rows added up for a vector x); its adjoint is the
+# triangle of G (NumPy's tril of a vector repeats it in every row).
+register(OpSpec("tri_grad", kind="internal", head=S.tri_grad, helper="tri_grad", scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: ((S.triu if static[0].value[1] else S.tril)(G, S.Static(static[0].value[:1])),
+                                          None)))
+# tile_grad(g, x, reps): g's blocks added up, of x's shape; linear in g, its adjoint tiles G.
+register(OpSpec("tile_grad", kind="internal", head=S.tile_grad, helper="tile_grad", scalar=False,
+                blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.tile(G, static[0]), None)))
+# repeat_grad(g, x, (repeats, axis)): each element's copies in g added up; its adjoint repeats G.
+register(OpSpec("repeat_grad", kind="internal", head=S.repeat_grad, helper="repeat_grad", scalar=False,
+                blockable=False, gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.repeat(G, static[0]), None)))
+# unpad(g, (widths, last)): the part of g inside the border; its adjoint pads G with zeros.
+register(OpSpec("unpad", kind="internal", head=S.unpad, helper="unpad", scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.unpad, zero_d=True,
+                rule=lambda ops, static: (S.pad(G, S.Static((static[0].value[0], 0.0, static[0].value[1]))),)))
 # reshape_to(g, shape): the adjoint of a reshape is a reshape back to g's shape.
 register(OpSpec("reshape_to", kind="internal", head=S.reshape_to, numpy="reshape", scalar=False,
                 gradient="shaped", shape_operands=lambda n: (1,), zero_d=True,

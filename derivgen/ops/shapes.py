@@ -170,6 +170,38 @@ flatten = _moved(_flatten)
 roll = _moved(lambda x, shift, axis: np.roll(x, shift, axis))
 diagonal = _moved(lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2))
 
+tril = _moved(lambda x, k: np.tril(x, k))
+triu = _moved(lambda x, k: np.triu(x, k))
+tile = _moved(lambda x, reps: np.tile(x, reps))
+repeat = _moved(lambda x, repeats, axis: np.repeat(x, repeats, axis))
+
+
+def pad_widths(ndim: int, widths, last: bool):
+    """np.pad's pad_width of a pad: NumPy's own (an int, a pair, or a pair per axis), or
+    PyTorch's flat (left, right, top, bottom, ...) pairs from the last axis backwards."""
+    if not last:
+        return widths
+    pairs = [tuple(widths[i:i + 2]) for i in range(0, len(widths), 2)]
+    if len(pairs) > ndim:
+        raise ValueError(f"pad: {len(widths)} sizes pad {len(pairs)} dimensions, the array has {ndim}")
+    return [(0, 0)] * (ndim - len(pairs)) + pairs[::-1]
+
+
+def pad(shapes, static) -> tuple:
+    widths, _, last = static[0]
+    try:
+        return np.pad(np.zeros(shapes[0]), pad_widths(len(shapes[0]), widths, last)).shape
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def unpad(shapes, static) -> tuple:
+    """The shape of the part of g inside a pad's border (g of the padded shape)."""
+    widths, last = static[0]
+    shape = shapes[0]
+    full = np.broadcast_to(np.asarray(pad_widths(len(shape), widths, last), dtype=np.intp), (len(shape), 2))
+    return tuple(n - int(b) - int(a) for n, (b, a) in zip(shape, full))
+
 
 def cumsum(shapes, static) -> tuple:
     """np.cumsum's shape: x's, or its count of elements where it is flattened (axis None)."""

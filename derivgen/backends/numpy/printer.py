@@ -383,6 +383,14 @@ class NumPyPrinter(StrPrinter):
         parts = ", ".join(self._print(a) for a in arrays)
         return f"{self.alias('concat_part')}({self._print(g)}, {axis}, {i}, {parts})"
 
+    def _print_pad(self, expr):  # np.pad(x, widths, constant_values=v); F.pad's pairs from the last axis
+        x, static = expr.args
+        widths, value, last = static.value
+        fill = "" if value == 0 else f", {value!r}" if last else f", constant_values={value!r}"
+        if last:
+            return f"{self.alias('pad_last')}({self._print(x)}, {widths!r}{fill})"
+        return f"{self.np('pad')}({self._print(x)}, {widths!r}{fill})"
+
     def _print_take_along(self, expr):
         # np.take_along_axis; PyTorch's gather reads the leading part of the other axes
         x, indices, static = expr.args

@@ -554,6 +554,56 @@ def _diagonal_grad(g, x, offset, axis1, axis2):
     return out
 
 
+
+def _tri_grad(g, x, k, upper):
+    """The gradient of np.tril(x, k) (np.triu where upper): g's triangle, its rows added up
+    where x is a vector (NumPy's tril of one is the matrix with it in every row)."""
+    part = np.triu(g, k) if upper else np.tril(g, k)
+    return np.sum(part, axis=0) if np.ndim(x) == 1 else part
+
+def _tile_grad(g, x, reps):
+    """The gradient of np.tile(x, reps): g's blocks added up, of x's shape. reps and x's
+    shape are aligned at their last axes (the shorter one counted as ones in front)."""
+    shape = np.shape(x)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    n = max(len(shape), len(reps))
+    shape1 = (1,) * (n - len(shape)) + shape
+    reps = (1,) * (n - len(reps)) + reps
+    blocks = np.reshape(g, [k for pair in zip(reps, shape1) for k in pair])  # (r0, n0, r1, n1, ...)
+    return np.reshape(np.sum(blocks, axis=tuple(range(0, 2 * n, 2))), shape)
+
+
+def _repeat_grad(g, x, repeats, axis=None):
+    """The gradient of np.repeat(x, repeats, axis): each element's copies in g added up (of
+    the flattened x where there is no axis), of x's shape."""
+    shape = np.shape(x)
+    if axis is None:
+        return np.reshape(np.sum(np.reshape(g, (-1, repeats)), axis=1), shape)
+    axis = axis % len(shape)
+    copies = np.reshape(g, shape[:axis + 1] + (repeats,) + shape[axis + 1:])
+    return np.sum(copies, axis=axis + 1)
+
+
+def _pad_last(x, pairs, value=0.0):
+    """PyTorch's F.pad(x, pairs, value=value): pairs (before, after) from the last axis backwards."""
+    k, n = len(pairs) // 2, np.ndim(x)
+    if k > n:
+        raise ValueError(f"pad: {len(pairs)} sizes pad {k} dimensions, the array has {n}")
+    widths = [(0, 0)] * (n - k) + [(pairs[2 * i], pairs[2 * i + 1]) for i in reversed(range(k))]
+    return np.pad(x, widths, constant_values=value)
+
+
+def _unpad(g, widths, last):
+    """The gradient of a pad: the part of g inside the border (widths as np.pad takes them,
+    or PyTorch's pairs from the last axis where last is true)."""
+    n = np.ndim(g)
+    if last:
+        k = len(widths) // 2
+        pairs = [(0, 0)] * (n - k) + [(widths[2 * i], widths[2 * i + 1]) for i in reversed(range(k))]
+    else:
+        pairs = np.broadcast_to(np.asarray(widths, dtype=np.intp), (n, 2)).tolist()
+    return g[tuple(slice(b, m - a) for (b, a), m in zip(pairs, np.shape(g)))]
+
 def _concat_part(g, axis, i, *parts):
     """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
     offset is the sizes of the parts before it along axis."""
