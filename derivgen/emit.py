@@ -750,6 +750,8 @@ class _Typing:
             promotes = ops.PROMOTES.get(type(v.template).__name__, 0)
             if any(a.is_number or not self._typed(v, a) for a in v.template.args[:promotes]):
                 return True
+            if type(v.template).__name__ in ops.FLOAT64:  # np.zeros(3), np.eye(n): float64 arrays
+                return True
             return None
         return self.graph.reaches(vid, self.strong, terminal)
 

@@ -70,12 +70,14 @@ _REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.reduce_max, S.
 _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
 _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
+# Arrays of constants: a formula of no symbols that is not one number.
+_CONSTANT_ARRAYS = (S.filled, S.eye, S.linspace)
 # Heads that are not elementwise: a where's condition must not be moved out of them.
 # Ops that move elements (their last operand is Static), and their gradients' plumbing.
 _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
-          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad)
+          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
           notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED)
 
@@ -451,7 +453,8 @@ class _Writer:
         layout = self.layout
         if isinstance(expr, sp.Symbol):
             return (leaf or self._template_symbol)(expr)
-        if not expr.free_symbols or isinstance(expr, (notation.size, S.size_of, S.sum_product, S.mean_product)):
+        if (not expr.free_symbols and not expr.atoms(*_CONSTANT_ARRAYS)) \
+                or isinstance(expr, (notation.size, S.size_of, S.sum_product, S.mean_product)):
             return layout.scalar
         if isinstance(expr, (notation.sum_to, notation.broadcast_to)):
             like = expr.args[1]

@@ -151,6 +151,27 @@ class TextPrinter(StrPrinter):
         axis, i = static.value
         return f"part({self._print(g)}, {self._print(arrays[i])}, axis={axis})"
 
+    # arrays of constants, their sizes read off an operand as x.shape[i]
+    def _constant_sizes(self, expr, sizes) -> list:
+        return [self._print(S.size_of(expr.args[0], S.Static(s[1]))) if isinstance(s, tuple) else repr(s)
+                for s in sizes]
+
+    def _print_filled(self, expr):
+        shape, value = expr.args[-1].value
+        text = (f"{self._print(expr.args[0])}.shape" if shape == "like"
+                else "(" + ", ".join(self._constant_sizes(expr, shape)) + ("," if len(shape) == 1 else "") + ")")
+        return f"zeros({text})" if value == 0 else f"ones({text})" if value == 1 else f"full({text}, {value!r})"
+
+    def _print_eye(self, expr):
+        n, m, k = expr.args[-1].value
+        sizes = self._constant_sizes(expr, (n,) if m is None else (n, m))
+        return f"eye({', '.join(sizes)}{f', k={k}' if k else ''})"
+
+    def _print_linspace(self, expr):
+        start, stop, num, endpoint = expr.args[-1].value
+        (count,) = self._constant_sizes(expr, (num,))
+        return f"linspace({start!r}, {stop!r}, {count}{'' if endpoint else ', endpoint=False'})"
+
     def _print_tile_grad(self, expr):  # g's blocks (np.tile) or each element's copies (np.repeat) added up
         g, x, static = expr.args
         name = "sum_blocks" if type(expr).__name__ == "tile_grad" else "sum_copies"
@@ -418,6 +439,11 @@ class LatexFormulaPrinter(LatexPrinter):
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
     _print_tril = _print_triu = _print_tile = _print_repeat = _print_pad = _print_unpad = _moved
     _print_tri_grad = _moved
+
+    def _print_filled(self, expr, exp=None):  # zeros, ones, full, eye, linspace: as the text printer writes them
+        return self._code(TextPrinter().doprint(expr))
+
+    _print_eye = _print_linspace = _print_filled
 
     def _print_tile_grad(self, expr, exp=None):  # g's blocks (copies) added up, of x's shape
         g, x, static = expr.args

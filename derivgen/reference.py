@@ -470,6 +470,41 @@ def _padded(x, args, fill):
     return np.pad(x, widths, constant_values=fill)
 
 
+def _constant_shape(shape, operands) -> tuple:
+    """A constant array's shape: sizes, ("of", what) read off the operand, or "like" its shape."""
+    if shape == "like":
+        return np.shape(operands[0])
+    return tuple(_size(operands[0], s[1]) if isinstance(s, tuple) else s for s in shape)
+
+
+def _linspace(ctx, operands, args):
+    start, stop, num, endpoint = args
+    (n,) = _constant_shape((num,), operands)
+    steps = (n - 1 if endpoint else n) or 1
+    start, stop = ctx.mpf(start), ctx.mpf(stop)
+    values = [start + (stop - start) * i / steps for i in range(n)]
+    if endpoint and n > 1:
+        values[-1] = stop
+    out = np.empty(n, dtype=object)
+    out[:] = values
+    return out
+
+
+# Arrays of constants: kind "constant" (operands: the array sizes are read off, if any; static
+# ``args``); no exception reaches them.
+_register("filled", "constant", None,
+          lambda ctx, *ops, args: _obj(np.full(_constant_shape(args[0], ops), ctx.mpf(args[1]), dtype=object)),
+          lambda *ops, args: np.full(_constant_shape(args[0], ops), args[1]), rounds=False)
+_register("eye", "constant", None,
+          lambda ctx, *ops, args: _obj(np.frompyfunc(ctx.mpf, 1, 1)(np.eye(*_constant_shape(args[:2] if args[1] is not None
+                                                                                         else args[:1], ops), k=args[2]))),
+          lambda *ops, args: np.eye(*_constant_shape(args[:2] if args[1] is not None else args[:1], ops), k=args[2]),
+          rounds=False)
+_register("linspace", "constant", None, lambda ctx, *ops, args: _obj(_linspace(ctx, ops, args)),
+          lambda *ops, args: np.linspace(args[0], args[1], *_constant_shape(args[2:3], ops), endpoint=args[3]),
+          rounds=False)
+
+
 # A pad: the border is the constant (an exception of the naive evaluation reaches none of it).
 _register("pad", "layout", 1, lambda ctx, x, args: _obj(_padded(_obj(x), args, ctx.mpf(args[1]))),
           lambda x, args: _padded(x, args, False if np.asarray(x).dtype == bool else args[1]), rounds=False)
@@ -760,6 +795,8 @@ class Naive:
             return np.transpose(bads[0])
         if kernel.kind == "size":  # read off the shape alone: no exception reaches it
             return np.zeros((), dtype=bool)
+        if kernel.kind == "constant":  # an array of constants: none reaches it either
+            return np.zeros(shape, dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
         if kernel.kind == "scan":  # an exception reaches every later partial sum
@@ -884,6 +921,10 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
+    if head in ("filled", "eye", "linspace"):  # an array of constants (its sizes read off an operand)
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)
     if head == "cumsum":
         operand = _compile(expr.args[0])
         static = expr.args[1].value

@@ -120,6 +120,10 @@ diagonal = _opaque("diagonal", 2, "np.diagonal(x, offset, axis1, axis2): (x, Sta
 diagonal_grad = _opaque("diagonal_grad", 3, "(g, x, Static((offset, axis1, axis2))): zeros like x, g on the diagonal")
 # A scan (derivgen/ops/scans.py): np.cumsum(x, axis), (x, Static((axis,))).
 cumsum = _opaque("cumsum", 2, "np.cumsum(x, axis): running sums along axis (of the flattened x for None)")
+# Arrays of constants (derivgen/ops/constants.py): the array sizes are read off (if any), then Static.
+filled = _opaque("filled", None, "np.full(shape, value): (x?, Static((shape, value)))")
+eye = _opaque("eye", None, "np.eye(n, m, k): (x?, Static((n, m, k)))")
+linspace = _opaque("linspace", None, "np.linspace(start, stop, num, endpoint): (x?, Static((start, stop, num, endpoint)))")
 tril = _opaque("tril", 2, "np.tril(x, k): (x, Static((k,))), zeros above the k-th diagonal")
 triu = _opaque("triu", 2, "np.triu(x, k): (x, Static((k,))), zeros below the k-th diagonal")
 tri_grad = _opaque("tri_grad", 3, "(g, x, Static((k, upper))): g's triangle, rows added up for a vector x")

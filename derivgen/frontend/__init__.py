@@ -9,7 +9,7 @@ its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
 ``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``sugar.py`` calls read as other
-ops (``np.diff``), ``positions.py`` indexes by positions known when the module runs
+ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(n)``), ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 
 from ..graph import Graph, Program
+from .arrays import ConstantArrays
 from .calls import Calls
 from .casts import Casts
 from .definitions import Definitions
@@ -39,7 +40,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar,
-             RunTimePositions, Values):
+             ConstantArrays, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -29,6 +29,7 @@ from .positions import ARANGE, Positions
 
 # np.array([a, b]) and np.asarray: the values of a list, stacked (derivgen/ops/joins.py)
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
+from .arrays import CONSTANT_ARRAYS, constant_name
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
 from .sugar import DIFF, SUGAR, SUGAR_METHODS, SUGAR_PREFIXES
@@ -266,6 +267,8 @@ class Expressions:
                 return self.diff_call(node, env, None)
             if name in SUGAR:
                 return self.sugar_call(name, node, env)
+            if name in CONSTANT_ARRAYS:
+                return self.constant_array(name, node, env, torch=False)
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -283,6 +286,8 @@ class Expressions:
                 return self.arange_call(node, env)
             if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
                 return self.array_literal(node, env)
+            if constant_name(path) is not None:
+                return self.constant_array(constant_name(path), node, env, torch=path.startswith("torch."))
             prefix, rest = ops.strip_prefix(path) if path is not None else (None, None)
             if rest in SUGAR and prefix in SUGAR_PREFIXES.get(rest, ("np.", "numpy.", "torch.")):
                 return self.sugar_call(rest, node, env, torch=prefix.startswith(("torch.", "F.")))

@@ -26,8 +26,9 @@ class Values:
 
     def plain(self, item) -> bool:
         """Whether ``item`` is a value no input reaches but through its shape: a Python number
-        when the module runs (len(x), 1 / x.shape[0]), as a constant is one now."""
-        return isinstance(item, int) and not self.graph.takes_input(item, self.takes)
+        when the module runs (len(x), 1 / x.shape[0]), as a constant is one now; an array of
+        constants (np.eye(n), np.array([1.0, 2.0])) has a shape of its own, and is none."""
+        return isinstance(item, int) and not self.graph.takes_input(item, self.takes) and not self.graph[item].hi
 
     def require_tensor(self, item, node):
         if isinstance(item, MaxResult):

@@ -135,6 +135,9 @@ class OpSpec:
     # (-1: all but the last, a join's arrays before its Static operand) comes out a float64
     # array (np.dot(x, 2), np.mean(-0.5), np.stack((0.5, x))), whatever the inputs' dtype.
     promotes: int = 0
+    # Its NumPy function makes a float64 array whatever the inputs' dtype (np.zeros, np.eye):
+    # a result it reaches is cast to the inputs' dtype.
+    float64: bool = False
     shape_operands: Callable | None = None  # (operand count) -> the positions that are shapes
     # Of 0-d operands, its result is a 0-d array (a view, or an array a helper made), where
     # NumPy's arithmetic gives a NumPy scalar: a result it computes is cast to one.
@@ -202,6 +205,7 @@ POWERS: set[str] = set()  # op names of powers (OpSpec.power)
 SUMMED: dict[type, type] = {}  # head -> the head its blocks add up with (OpSpec.summed)
 SHAPE_OPERANDS: dict[type, Callable] = {}  # head -> OpSpec.shape_operands
 PROMOTES: dict[str, int] = {}  # head -> OpSpec.promotes
+FLOAT64: set[str] = set()  # heads of OpSpec.float64
 SEVERAL: set[str] = set()  # op names of helpers with several results (OpSpec.results)
 STRUCTURAL: set[str] = set()  # reductions and linear algebra: results not shaped like their operands
 SIZES: set[str] = set()  # op names of integers read off shapes (OpSpec.sizes)
@@ -265,6 +269,8 @@ def register(spec: OpSpec, *, operator: bool = False) -> OpSpec:
         SHAPE_OPERANDS[spec.head] = spec.shape_operands
     if spec.promotes and spec.head is not None:
         PROMOTES[spec.head_name] = spec.promotes
+    if spec.float64 and spec.head is not None:
+        FLOAT64.add(spec.head_name)
     if spec.results > 1:
         SEVERAL.add(spec.name)
     if spec.kind in ("reduction", "linalg"):
@@ -321,6 +327,7 @@ def elementwise(name: str, arity: int, head: type | None = None, d: Callable | N
 
 from . import (  # the built-in entries register themselves (after the above)
     catalog,
+    constants,
     internal,
     joins,
     layout,
@@ -341,6 +348,7 @@ __all__ = [
     "OpSpec",
     "Param",
     "catalog",
+    "constants",
     "elementwise",
     "internal",
     "joins",

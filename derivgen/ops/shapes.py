@@ -176,6 +176,29 @@ tile = _moved(lambda x, reps: np.tile(x, reps))
 repeat = _moved(lambda x, repeats, axis: np.repeat(x, repeats, axis))
 
 
+def _sizes_of(shapes, shape) -> tuple:
+    """A constant array's shape: its sizes, each ("of", what) read off the operand's shape;
+    "like": the operand's whole shape."""
+    if shape == "like":
+        return tuple(shapes[0])
+    return tuple(size_value(shapes[0], s[1]) if isinstance(s, tuple) else s for s in shape)
+
+
+def filled(shapes, static) -> tuple:
+    shape, _ = static[0]
+    return _sizes_of(shapes, shape)
+
+
+def eye(shapes, static) -> tuple:
+    n, m, _ = static[0]
+    n, m = _sizes_of(shapes, (n, n if m is None else m))
+    return (n, m)
+
+
+def linspace(shapes, static) -> tuple:
+    return _sizes_of(shapes, (static[0][2],))
+
+
 def pad_widths(ndim: int, widths, last: bool):
     """np.pad's pad_width of a pad: NumPy's own (an int, a pair, or a pair per axis), or
     PyTorch's flat (left, right, top, bottom, ...) pairs from the last axis backwards."""

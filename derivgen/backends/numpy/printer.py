@@ -383,6 +383,33 @@ class NumPyPrinter(StrPrinter):
         parts = ", ".join(self._print(a) for a in arrays)
         return f"{self.alias('concat_part')}({self._print(g)}, {axis}, {i}, {parts})"
 
+    # ---- arrays of constants (derivgen/ops/constants.py): sizes may be read off an operand ----
+    def _constant_sizes(self, expr, sizes) -> list:
+        return [self._size_text(expr.args[0], s[1]) if isinstance(s, tuple) else repr(s) for s in sizes]
+
+    def _print_filled(self, expr):
+        shape, value = expr.args[-1].value
+        if shape == "like":
+            text = f"{self.np('shape')}({self._print(expr.args[0])})"
+        else:
+            sizes = self._constant_sizes(expr, shape)
+            text = f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
+        if value == 0:
+            return f"{self.np('zeros')}({text})"
+        if value == 1:
+            return f"{self.np('ones')}({text})"
+        return f"{self.np('full')}({text}, {value!r})"
+
+    def _print_eye(self, expr):
+        n, m, k = expr.args[-1].value
+        sizes = self._constant_sizes(expr, (n,) if m is None else (n, m))
+        return f"{self.np('eye')}({', '.join(sizes)}{f', k={k}' if k else ''})"
+
+    def _print_linspace(self, expr):
+        start, stop, num, endpoint = expr.args[-1].value
+        (count,) = self._constant_sizes(expr, (num,))
+        return f"{self.np('linspace')}({start!r}, {stop!r}, {count}{'' if endpoint else ', endpoint=False'})"
+
     def _print_pad(self, expr):  # np.pad(x, widths, constant_values=v); F.pad's pairs from the last axis
         x, static = expr.args
         widths, value, last = static.value
