@@ -65,6 +65,8 @@ class Calls:
         return MaxResult((values, indices))
 
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):
+        if spec.name == "einsum":  # its subscripts and operands are read by frontend/contractions.py
+            return self.einsum_call(node, env)
         spec = _transpose_overload(spec, node, self_node, torch)
         paired = self._max_with_indices(spec, node, env, self_node, torch)
         if paired is not None:
@@ -164,6 +166,8 @@ class Calls:
             return self.static_sizes(arg, env, own)
         if param.kind == "axis1":  # None or one axis (np.cumsum's)
             return self.static_axes(arg, env, single=True)
+        if param.kind == "contraction":  # np.tensordot's axes
+            return self.contraction_axes(arg, env, f"{spec.name}()'s {param.name}")
         if param.kind == "shifts":  # np.roll's: an int or a tuple of ints, any of them
             if isinstance(arg, (ast.Tuple, ast.List)):
                 return tuple(self.static_int(e, env, f"{spec.name}()'s {param.name}") for e in arg.elts)
