@@ -25,9 +25,7 @@ class Contractions:
         args = list(node.args)
         subscripts = args.pop(0) if args else None
         for kw in node.keywords:
-            if kw.arg in ("subscripts", "equation") and subscripts is None:
-                subscripts = kw.value
-            elif kw.arg == "optimize":  # the order of the sums: the module keeps np.einsum's own
+            if kw.arg == "optimize":  # the order of the sums: the module keeps np.einsum's own
                 if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, (bool, str))):
                     raise self.error(kw.value, "einsum()'s optimize must be True, False or a strategy's name")
             else:
