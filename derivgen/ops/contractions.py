@@ -89,16 +89,17 @@ def einsum_subscripts(text: str, count: int) -> str:
 
 
 # ---- rules -------------------------------------------------------------------------------------
-def _multilinear(forward, grad):
+def _multilinear(forward, grad, arity=None):
     """The rules of a multilinear op and of its gradient head (see the module's docstring).
-    forward(operands, static values) builds the op; grad is the gradient head."""
+    forward(operands, static values) builds the op of ``arity`` operands (None: any number);
+    grad is the gradient head."""
 
     def rule(ops, static):
-        value = static[0].value if static else ()
+        value = static[0].value if static and isinstance(static[0], S.Static) else ()  # kron has none
         return tuple(grad(G, *ops, S.Static((*value, k))) for k in range(len(ops)))
 
     def grad_rule(ops, static):
-        g, *operands = ops
+        g, *operands = ops[:None if arity is None else 1 + arity]
         *value, k = static[0].value
         with_h = [G if j == k else x for j, x in enumerate(operands)]
         return (forward(with_h, tuple(value)),) + tuple(
@@ -108,8 +109,8 @@ def _multilinear(forward, grad):
 
 
 _EINSUM, _EINSUM_GRAD = _multilinear(lambda ops, value: S.einsum(*ops, S.Static(value)), S.einsum_grad)
-_TENSORDOT, _TENSORDOT_GRAD = _multilinear(lambda ops, value: S.tensordot(*ops, S.Static(value)), S.tensordot_grad)
-_KRON, _KRON_GRAD = _multilinear(lambda ops, value: S.kron(*ops), S.kron_grad)
+_TENSORDOT, _TENSORDOT_GRAD = _multilinear(lambda ops, value: S.tensordot(*ops, S.Static(value)), S.tensordot_grad, 2)
+_KRON, _KRON_GRAD = _multilinear(lambda ops, value: S.kron(*ops), S.kron_grad, 2)
 
 _AB = (Param("a", aliases=("input", "x1")), Param("b", aliases=("other", "x2")))
 # Linear algebra of its operands' shapes: not computed in blocks, no scalar path; a Python
