@@ -27,7 +27,8 @@ class Contractions:
         for kw in node.keywords:
             if kw.arg == "optimize":  # the order of the sums: the module keeps np.einsum's own
                 if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, (bool, str))):
-                    raise self.error(kw.value, "einsum()'s optimize must be True, False or a strategy's name")
+                    raise self.error(kw.value, "einsum()'s optimize must be True, False or a strategy's name",
+                                     "it changes only the order of the sums; the module keeps np.einsum's own")
             else:
                 raise self.error(kw.value, f"einsum() got an unexpected keyword '{short(str(kw.arg))}'", _EINSUM_HINT)
         if subscripts is None:

@@ -560,7 +560,7 @@ def _einsum_grad(g, subscripts, k, *operands):
     with the other operands onto operand k's letters (each once), summed over the axes it was
     broadcast along (an ellipsis of fewer axes, a size 1 against a larger one), stretched along
     the letters only it has (summed out), and written on the diagonal of a repeated letter."""
-    inputs, output = subscripts.replace("...", ".").split("->")  # "." marks an ellipsis, one character
+    inputs, output = subscripts.replace("...", ".").split("->")  # "." marks an ellipsis
     terms = inputs.split(",")
     x, term = operands[k], terms[k]
     shape = np.shape(x)
@@ -573,7 +573,8 @@ def _einsum_grad(g, subscripts, k, *operands):
     wide = "." in output or any("." in t for t in others)
     extra = wide and "." not in kept  # an ellipsis x lacks: its axes are summed away below
     spec = ",".join([output, *others]) + "->" + ("." if extra else "") + kept
-    part = np.asarray(np.einsum(spec.replace(".", "..."), g, *(o for i, o in enumerate(operands) if i != k)))
+    rest = [o for i, o in enumerate(operands) if i != k]
+    part = np.asarray(np.einsum(spec.replace(".", "..."), g, *rest))
     ellipsis = part.ndim - len(kept.replace(".", ""))  # the axes the result's ellipsis has
     at = kept.index(".") if "." in kept else 0
     if extra or ellipsis > dots:  # leading axes broadcasting gave x's ellipsis
@@ -623,7 +624,8 @@ def _tensordot_subscripts(ra, rb, axes):
     for i, j in zip(on_a, on_b):
         b[j] = a[i]
     b = [c or next(names) for c in b]
-    out = [c for i, c in enumerate(a) if i not in on_a] + [c for j, c in enumerate(b) if j not in on_b]
+    out = [c for i, c in enumerate(a) if i not in on_a]
+    out += [c for j, c in enumerate(b) if j not in on_b]
     return "".join(a) + "," + "".join(b) + "->" + "".join(out)
 
 
@@ -644,8 +646,8 @@ def _kron_grad(g, a, b, k):
     la, lb = names[:rank], names[rank:2 * rank]
     pairs = "".join(p + q for p, q in zip(la, lb))
     g = np.reshape(g, tuple(n for pair in zip(sa, sb) for n in pair))
-    grad = np.reshape(_einsum_grad(g, la + "," + lb + "->" + pairs, k, np.reshape(a, sa), np.reshape(b, sb)),
-                      np.shape(b if k else a))
+    grad = _einsum_grad(g, la + "," + lb + "->" + pairs, k, np.reshape(a, sa), np.reshape(b, sb))
+    grad = np.reshape(grad, np.shape(b if k else a))
     return grad if grad.ndim else grad[()]
 
 
