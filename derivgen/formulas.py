@@ -78,8 +78,12 @@ _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
           S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace)
+# Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),
+# of operand k's shape.
+_CONTRACTION_GRADS = (S.einsum_grad, S.tensordot_grad, S.kron_grad)
+_CONTRACTIONS = (S.einsum, S.tensordot, S.kron, *_CONTRACTION_GRADS)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
-          notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED)
+          notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED, *_CONTRACTIONS)
 
 Term = tuple[str, sp.Basic]  # (name, formula)
 
@@ -471,6 +475,8 @@ class _Writer:
         if isinstance(expr, notation.reshape_like):
             like = expr.args[1]
             return tuple(int(n) for n in like) if isinstance(like, sp.Tuple) else self._shape(like, leaf)
+        if isinstance(expr, _CONTRACTIONS):
+            return self._contraction_shape(expr, leaf)
         if isinstance(expr, _MOVED):
             return self._moved_shape(expr, leaf)
         shapes = [self._shape(a, leaf) for a in expr.args]
@@ -480,6 +486,16 @@ class _Writer:
             if isinstance(expr, head):
                 return None if None in shapes else method(*shapes)
         return layout.broadcast(shapes)
+
+    def _contraction_shape(self, expr, leaf):
+        """A contraction's shape, for known shapes (its gradient's: its operand k's, in any terms)."""
+        if isinstance(expr, _CONTRACTION_GRADS):
+            return self._shape(expr.args[1 + expr.args[-1].value[-1]], leaf)
+        static = expr.args[-1] if isinstance(expr.args[-1], S.Static) else None
+        shapes = [self._shape(a, leaf) for a in (expr.args[:-1] if static is not None else expr.args)]
+        if None in shapes or not self.layout.concrete:
+            return None
+        return ops.HEADS[type(expr).__name__].result_shape(shapes, (static.value,) if static is not None else ())
 
     def _moved_shape(self, expr, leaf):
         """The shape of an op that moves elements: its own rule's, for known shapes; the

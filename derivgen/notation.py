@@ -184,6 +184,34 @@ class TextPrinter(StrPrinter):
         offset, axis1, axis2 = static.value
         return f"scatter_diagonal({self._print(g)}, {self._shape(x)}, {offset}, {axis1}, {axis2})"
 
+    # ---- contractions, as NumPy writes them; a gradient with respect to operand k as k=... ----
+    def _print_einsum(self, expr):
+        *operands, static = expr.args
+        return f"einsum({static.value[0]!r}, {', '.join(self._print(a) for a in operands)})"
+
+    def _print_einsum_grad(self, expr):
+        g, *operands, static = expr.args
+        subscripts, k = static.value
+        return f"einsum_grad({self._print(g)}, {subscripts!r}, {', '.join(self._print(a) for a in operands)}, k={k})"
+
+    def _print_tensordot(self, expr):
+        a, b, static = expr.args
+        (axes,) = static.value
+        if axes == "inner":
+            return f"inner({self._print(a)}, {self._print(b)})"
+        return f"tensordot({self._print(a)}, {self._print(b)}, axes={axes!r})"
+
+    def _print_tensordot_grad(self, expr):
+        g, a, b, static = expr.args
+        axes, k = static.value
+        options = "" if axes == "inner" else f", axes={axes!r}"
+        name = "inner" if axes == "inner" else "tensordot"
+        return f"{name}_grad({self._print(g)}, {self._print(a)}, {self._print(b)}{options}, k={k})"
+
+    def _print_kron_grad(self, expr):
+        g, a, b, static = expr.args
+        return f"kron_grad({self._print(g)}, {self._print(a)}, {self._print(b)}, k={static.value[0]})"
+
     def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
         x, indices, static = expr.args
         axis, leading = static.value
@@ -452,6 +480,38 @@ class LatexFormulaPrinter(LatexPrinter):
         return self._call(name, [self._print(g), shape, self._print(static)], exp)
 
     _print_repeat_grad = _print_tile_grad
+
+    def _print_einsum(self, expr, exp=None):
+        *operands, static = expr.args
+        return self._call("einsum", [self._code(repr(static.value[0])), *(self._print(a) for a in operands)], exp)
+
+    def _print_einsum_grad(self, expr, exp=None):
+        g, *operands, static = expr.args
+        subscripts, k = static.value
+        return self._call("einsum\\_grad", [self._print(g), self._code(repr(subscripts)),
+                                            *(self._print(a) for a in operands), self._code(f"k={k}")], exp)
+
+    def _print_tensordot(self, expr, exp=None):
+        a, b, static = expr.args
+        (axes,) = static.value
+        if axes == "inner":
+            return self._call("inner", [self._print(a), self._print(b)], exp)
+        return self._call("tensordot", [self._print(a), self._print(b), self._code(f"axes={axes!r}")], exp)
+
+    def _print_tensordot_grad(self, expr, exp=None):
+        g, a, b, static = expr.args
+        axes, k = static.value
+        name = "inner\\_grad" if axes == "inner" else "tensordot\\_grad"
+        options = [] if axes == "inner" else [self._code(f"axes={axes!r}")]
+        return self._call(name, [self._print(g), self._print(a), self._print(b), *options, self._code(f"k={k}")], exp)
+
+    def _print_kron(self, expr, exp=None):
+        return self._call("kron", [self._print(a) for a in expr.args], exp)
+
+    def _print_kron_grad(self, expr, exp=None):
+        g, a, b, static = expr.args
+        return self._call("kron\\_grad", [self._print(g), self._print(a), self._print(b),
+                                          self._code(f"k={static.value[0]}")], exp)
 
     def _print_sigmoid(self, expr, exp=None):
         text = rf"\sigma\left({self._print(expr.args[0])}\right)"

@@ -335,8 +335,9 @@ class Kernel:
     ``naive(*operands, **static)`` on NumPy float arrays. ``kind`` is "elementwise",
     "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
     ``keepdims``), "linalg", "layout" (ops that move elements, their static arguments one
-    tuple ``args``), "gather" (an index reading arrays of positions, its operands after x) or
-    "join" (stack, concatenate: the arrays, then ``args``). ``rounds`` says whether float
+    tuple ``args``), "gather" (an index reading arrays of positions, its operands after x),
+    "join" (stack, concatenate: the arrays, then ``args``) or "contraction" (einsum, tensordot,
+    kron: the operands, then ``args``). ``rounds`` says whether float
     arithmetic rounds the result (not so for selections such as where, clamp, maximum, abs, a
     transpose or an index).
     """
@@ -576,6 +577,77 @@ _register("zeros_like", "elementwise", 1, lambda ctx, x: _obj(np.full(np.shape(x
           lambda x: np.zeros_like(np.asarray(x, dtype=float)), rounds=False)
 
 
+# Contractions: kind "contraction" (the operands, then static ``args``: np.einsum's subscripts
+# with the output written out, np.tensordot's axes, nothing for np.kron). The exact einsum is
+# its definition: each operand spread over the space of every letter (a repeated letter reads
+# a diagonal, a size 1 is stretched), their product summed over the letters the output lacks.
+def _einsum_labels(term: str, ndim: int, dots: int) -> list:
+    """The label of each axis of an operand: its letter, or ("...", i) for the axes of an
+    ellipsis, numbered from the right as broadcasting aligns them (of ``dots`` in all)."""
+    if "..." not in term:
+        return list(term)
+    before, after = term.split("...")
+    n = ndim - len(before) - len(after)
+    return [*before, *(("...", dots - n + i) for i in range(n)), *after]
+
+
+def _contract(ctx, subscripts: str, operands) -> np.ndarray:
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    operands = [np.asarray(x) for x in operands]
+    dots = max((x.ndim - len(t.replace("...", "")) for t, x in zip(terms, operands) if "..." in t), default=0)
+    labels = [_einsum_labels(t, x.ndim, dots) for t, x in zip(terms, operands)]
+    out = _einsum_labels(output, len(output.replace("...", "")) + dots, dots)
+    sizes: dict = {}
+    for axes, x in zip(labels, operands):
+        for label, n in zip(axes, x.shape):
+            if n != 1:
+                sizes[label] = n
+            sizes.setdefault(label, 1)
+    space = out + [label for label in dict.fromkeys(label for axes in labels for label in axes) if label not in out]
+    product = None
+    for axes, x in zip(labels, operands):
+        index = []
+        for label, n in zip(axes, x.shape):
+            shape = [1] * len(space)
+            shape[space.index(label)] = sizes[label] if n != 1 else 1
+            index.append(np.arange(shape[space.index(label)]).reshape(shape))
+        spread = x[tuple(index)] if index else np.reshape(x, (1,) * len(space))
+        product = spread if product is None else product * spread
+    product = np.broadcast_to(product, tuple(sizes[label] for label in space))
+    summed = tuple(range(len(out), len(space)))
+    return _obj(np.sum(product, axis=summed, initial=ctx.mpf(0)) if summed else np.array(product))
+
+
+def _tensordot_subscripts(ra: int, rb: int, axes) -> str:
+    """np.tensordot(a, b, axes) (np.inner's, axes "inner") as einsum subscripts."""
+    if axes == "inner":
+        axes = ([ra - 1], [rb - 1]) if ra and rb else 0
+    if isinstance(axes, int):
+        axes = (range(ra - axes, ra), range(axes))
+    on_a, on_b = [i % ra for i in axes[0]], [j % rb for j in axes[1]]
+    a = [chr(ord("A") + i) for i in range(ra)]
+    b = [chr(ord("a") + j) for j in range(rb)]
+    for i, j in zip(on_a, on_b):
+        b[j] = a[i]
+    kept = [c for i, c in enumerate(a) if i not in on_a] + [c for j, c in enumerate(b) if j not in on_b]
+    return f"{''.join(a)},{''.join(b)}->{''.join(kept)}"
+
+
+def _tensordot_naive(a, b, args):
+    (axes,) = args
+    return np.inner(a, b) if axes == "inner" else np.tensordot(a, b, axes)
+
+
+_register("einsum", "contraction", None, lambda ctx, *xs, args: _contract(ctx, args[0], xs),
+          lambda *xs, args: np.einsum(args[0], *xs))
+_register("tensordot", "contraction", 2,
+          lambda ctx, a, b, args: _contract(ctx, _tensordot_subscripts(np.ndim(a), np.ndim(b), args[0]), (a, b)),
+          _tensordot_naive)
+_register("kron", "contraction", 2, lambda ctx, a, b, args=(): _obj(np.kron(np.asarray(a), np.asarray(b))),
+          lambda a, b, args=(): np.kron(a, b))
+
+
 # A running sum: kind "scan" (static ``args`` (axis,)); each partial sum rounds.
 _register("cumsum", "scan", 1, lambda ctx, x, args: _obj(np.cumsum(np.asarray(x), *args)),
           lambda x, args: np.cumsum(x, *args))
@@ -660,7 +732,7 @@ class Exact:
 
     def call(self, name: str, *operands, **static):
         kernel = KERNELS[name]
-        if self.perturbation is not None and kernel.rounds and kernel.kind in ("reduction", "linalg", "scan"):
+        if self.perturbation is not None and kernel.rounds and kernel.kind in ("reduction", "linalg", "scan", "contraction"):
             operands = tuple(self._perturb(x) for x in operands)
         with np.errstate(all="ignore"):  # object loops report nan results as float errors
             result = kernel.exact(self.ctx, *operands, **static)
@@ -806,6 +878,11 @@ class Naive:
             return np.asarray(kernel.naive(*bads, **static))
         if kernel.kind == "gather":  # so too here; none reaches the positions read
             return np.asarray(kernel.naive(bads[0], *values[1:], **static))
+        if kernel.kind == "contraction":  # an exception reaches every sum its element is a term of
+            ones = [np.ones(np.shape(v)) for v in values]
+            reach = sum(np.asarray(kernel.naive(*ones[:k], b.astype(np.float64), *ones[k + 1:], **static)) > 0
+                        for k, b in enumerate(bads))
+            return np.asarray(reach > 0)
         product = np.matmul if kernel.name == "matmul" else np.dot
         a, b = (x.astype(np.float64) for x in bads)
         reach = product(a, np.ones(b.shape)) + product(np.ones(a.shape), b)
@@ -929,6 +1006,13 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         static = expr.args[1].value
         return lambda arith, args: arith.call("cumsum", operand(arith, args), args=static)
+    if head in ("einsum", "tensordot"):  # the operands, then the subscripts or the axes
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)
+    if head == "kron":
+        plans = [_compile(a) for a in expr.args]
+        return lambda arith, args: arith.call("kron", *(p(arith, args) for p in plans), args=())
     if head in ("stack", "concatenate"):
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value

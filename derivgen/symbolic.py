@@ -143,6 +143,16 @@ flip = _opaque("flip", 2, "np.flip(x, axes)")
 # An integer read off x's shape when the module runs (derivgen/ops/sizes.py).
 size_of = _opaque("size_of", 2, "x.shape[axis], x.size or x.ndim: (x, Static((what, ...)))")
 matmul = _opaque("matmul", 2, "a @ b")
+# Contractions (derivgen/ops/contractions.py): np.einsum's operands, then Static((subscripts,))
+# with the output written out; np.tensordot's (np.inner's: axes "inner"); np.kron's. Each
+# gradient head takes the adjoint g, the operands, and (its static arguments..., k): the
+# gradient with respect to operand k.
+einsum = _opaque("einsum", None, "np.einsum(subscripts, *operands): (*operands, Static((subscripts,)))")
+einsum_grad = _opaque("einsum_grad", None, "(g, *operands, Static((subscripts, k))): d einsum / d operand k")
+tensordot = _opaque("tensordot", 3, "np.tensordot(a, b, axes), np.inner(a, b): (a, b, Static((axes,)))")
+tensordot_grad = _opaque("tensordot_grad", 4, "(g, a, b, Static((axes, k))): d tensordot / d operand k")
+kron = _opaque("kron", 2, "np.kron(a, b): blocks of b, each scaled by an element of a")
+kron_grad = _opaque("kron_grad", 4, "(g, a, b, Static((k,))): d kron / d operand k")
 dot = _opaque("dot", 2, "np.dot(a, b)")
 transpose = _opaque("transpose", 1, "x.T")
 # Gradient plumbing, used only by the reverse sweep.

@@ -1184,6 +1184,94 @@ SUGAR = (
     )),
 )
 
+
+# Contractions (derivgen/ops/contractions.py): their operands x, y, z by sample name -> shapes.
+def _contraction(op, name, sources, reference, shapes, float32=()) -> Variant:
+    key = f"{op}/{name}"
+    count = len(next(iter(shapes.values())))
+    samples = [Sample(sample if dtype == "float64" else f"{sample}-f32",
+                      draw([(-2.0, 2.0)] * count, list(sizes), _seed(key, sample), dtype))
+               for dtype in ("float64", "float32") for sample, sizes in shapes.items()
+               if dtype == "float64" or sample in float32]
+    return Variant(op, name, ("x", "y", "z")[:count], tuple(as_spelling(s) for s in sources), reference,
+                   tuple(samples), _abs_sum(reference))
+
+
+def _einsum(subscripts):
+    return lambda *xs: np.einsum(subscripts, *xs)
+
+
+CONTRACTIONS = (
+    OpInfo("einsum", "linalg", (
+        _contraction("einsum", "matmul", ["einsum('ij,jk->ik', x, y)", "np.einsum('ij,jk->ik', x, y)",
+                                          "numpy.einsum('ij,jk', x, y)", "torch.einsum('ij,jk->ik', x, y)",
+                                          "torch.einsum('ij,jk', [x, y])",
+                                          "np.einsum(' ij , jk -> ik ', x, y, optimize=True)"],
+                     _einsum("ij,jk->ik"), {"2d": ((2, 3), (3, 4)), "size-1": ((2, 1), (3, 4)),
+                                            "empty": ((0, 3), (3, 2)), "empty-inner": ((2, 0), (0, 3))},
+                     float32=("2d",)),
+        _contraction("einsum", "trace", ["np.einsum('ii->', x)", "np.einsum('ii', x)", "torch.einsum('ii', x)"],
+                     _einsum("ii->"), {"square": ((3, 3),), "empty": ((0, 0),)}, float32=("square",)),
+        _contraction("einsum", "diagonal", ["np.einsum('ii->i', x)", "torch.einsum('ii->i', x)"],
+                     _einsum("ii->i"), {"square": ((3, 3),), "one": ((1, 1),)}),
+        _contraction("einsum", "diagonal-3d", ["np.einsum('iji->ji', x)"], _einsum("iji->ji"),
+                     {"cube": ((3, 2, 3),)}),
+        _contraction("einsum", "batch", ["np.einsum('bij,bjk->bik', x, y)", "torch.einsum('bij,bjk->bik', x, y)"],
+                     _einsum("bij,bjk->bik"), {"3d": ((2, 2, 3), (2, 3, 4))}, float32=("3d",)),
+        _contraction("einsum", "ellipsis", ["np.einsum('...ij,...jk->...ik', x, y)", "torch.einsum('...ij,...jk', x, y)"],
+                     _einsum("...ij,...jk->...ik"),
+                     {"batch": ((2, 2, 3), (2, 3, 4)), "broadcast": ((5, 1, 2, 3), (3, 3, 2)),
+                      "ranks": ((2, 3), (4, 3, 2)), "2d": ((2, 3), (3, 4))}, float32=("broadcast",)),
+        _contraction("einsum", "ellipsis-last", ["np.einsum('i...,i...->...', x, y)"], _einsum("i...,i...->..."),
+                     {"2d": ((3, 2), (3, 1)), "vec": ((3,), (3,))}),
+        _contraction("einsum", "summed-out", ["np.einsum('ij,jk->k', x, y)", "torch.einsum('ij,jk->k', x, y)"],
+                     _einsum("ij,jk->k"), {"2d": ((2, 3), (3, 4))}),
+        _contraction("einsum", "outer", ["np.einsum('i,j->ij', x, y)", "np.einsum('i,j', x, y)"],
+                     _einsum("i,j->ij"), {"vec": ((2,), (3,))}),
+        _contraction("einsum", "dot", ["np.einsum('i,i', x, y)", "np.einsum('i,i->', x, y)"], _einsum("i,i->"),
+                     {"vec": ((3,), (3,)), "empty": ((0,), (0,))}),
+        _contraction("einsum", "0d", ["np.einsum(',->', x, y)", "np.einsum(',', x, y)"], _einsum(",->"),
+                     {"0d": ((), ())}),
+        _contraction("einsum", "transpose", ["np.einsum('ba', x)", "np.einsum('ij->ji', x)"], _einsum("ij->ji"),
+                     {"2d": ((2, 3),)}),
+        _contraction("einsum", "three", ["np.einsum('ij,jk,kl->il', x, y, z)",
+                                         "torch.einsum('ij,jk,kl->il', [x, y, z])"],
+                     _einsum("ij,jk,kl->il"), {"2d": ((2, 3), (3, 4), (4, 2))}, float32=("2d",)),
+    )),
+    OpInfo("tensordot", "linalg", (
+        _contraction("tensordot", "", ["tensordot(x, y)", "np.tensordot(x, y)", "numpy.tensordot(x, y, 2)",
+                                       "torch.tensordot(x, y)", "np.tensordot(x, y, axes=2)",
+                                       "torch.tensordot(x, y, dims=2)"],
+                     lambda x, y: np.tensordot(x, y), {"3d": ((2, 3, 4), (3, 4, 2)), "2d": ((3, 4), (3, 4))},
+                     float32=("3d",)),
+        _contraction("tensordot", "axes", ["np.tensordot(x, y, axes=([1], [0]))",
+                                           "torch.tensordot(x, y, dims=([1], [0]))", "np.tensordot(x, y, ([1], [0]))",
+                                           "np.tensordot(x, y, axes=(1, 0))", "torch.tensordot(x, y, dims=[[1], [0]])"],
+                     lambda x, y: np.tensordot(x, y, axes=([1], [0])),
+                     {"2d": ((2, 3), (3, 4)), "3d": ((2, 3, 4), (3, 2))}),
+        _contraction("tensordot", "negative", ["np.tensordot(x, y, axes=([-1], [-2]))",
+                                               "torch.tensordot(x, y, dims=([-1], [-2]))"],
+                     lambda x, y: np.tensordot(x, y, axes=([-1], [-2])), {"3d": ((2, 3, 4), (3, 4, 2))}),
+        _contraction("tensordot", "pairs", ["np.tensordot(x, y, axes=([0, 2], [2, 0]))"],
+                     lambda x, y: np.tensordot(x, y, axes=([0, 2], [2, 0])), {"3d": ((2, 3, 4), (4, 5, 2))}),
+        _contraction("tensordot", "outer", ["np.tensordot(x, y, 0)", "np.tensordot(x, y, axes=0)"],
+                     lambda x, y: np.tensordot(x, y, 0), {"vec": ((2,), (3,)), "0d": ((), (3,))}),
+    )),
+    OpInfo("inner", "linalg", (
+        _contraction("inner", "", ["inner(x, y)", "np.inner(x, y)", "numpy.inner(x, y)", "torch.inner(x, y)",
+                                   "x.inner(y)", "torch.inner(input=x, other=y)"],
+                     np.inner, {"2d": ((2, 3), (4, 3)), "vec": ((3,), (3,)), "0d": ((), (2, 3)),
+                                "nd": ((2, 2, 3), (3,)), "empty": ((0, 3), (2, 3))}, float32=("2d",)),
+    )),
+    OpInfo("kron", "linalg", (
+        _contraction("kron", "", ["kron(x, y)", "np.kron(x, y)", "numpy.kron(x, y)", "torch.kron(x, y)", "x.kron(y)",
+                                  "torch.kron(input=x, other=y)"],
+                     np.kron, {"2d": ((2, 3), (2, 2)), "vec": ((2,), (3,)), "ranks": ((2, 3), (4,)),
+                               "ranks-b": ((3,), (2, 2, 2)), "0d": ((), (2, 3)), "both-0d": ((), ()),
+                               "ones": ((2, 1), (1, 3)), "empty": ((0, 2), (2, 2))}, float32=("2d",)),
+    )),
+)
+
 SCANS = (
     OpInfo("cumsum", "linalg", (
         _layout("cumsum", "axis=1", ["cumsum(x, 1)", "np.cumsum(x, axis=1)", "torch.cumsum(x, dim=1)", "x.cumsum(1)",
@@ -1197,7 +1285,7 @@ SCANS = (
 
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
                            MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS,
-                           *SUGAR)
+                           *SUGAR, *CONTRACTIONS)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -18,6 +18,9 @@ SOURCES = {
     "expression": ("sin(x**2) + where(x > 1, log(x), x) * y.sum(axis=0)", {}),
     "bce": (BCE, {"function": "loss", "wrt": ["w", "b"]}),
     "mlp": (MLP, {"function": "loss"}),
+    "contractions": (("def f(x, y):\n    c = np.einsum('bij,bjk->bik', x, y)\n"
+                      "    d = np.inner(x, x).sum() + np.tensordot(x, y[0], 1).sum()\n"
+                      "    return np.sum(c ** 2) + np.einsum('ii', x[0]) + d + np.kron(x[0], y[0]).sum()\n"), {}),
 }
 
 

@@ -226,6 +226,69 @@ def test_diagonal_grad(x, static):
     check_vjp(module, {"g": g, "x": np.zeros(x)}, ["g"])
 
 
+# einsum_grad(g, *operands, (subscripts, k)) is the gradient of np.einsum with respect to
+# operand k: linear in g and in the other operands (operand k's shape only is read). Its rule
+# for g is the einsum with H for operand k, for another operand that einsum's gradient.
+EINSUM_GRADS = [
+    ("ij,jk->ik", 0, [(2, 3), (3, 4)]),
+    ("ij,jk->ik", 1, [(2, 1), (3, 4)]),  # a size 1 stretched: the gradient is summed back
+    ("ii->i", 0, [(3, 3)]),  # written on the diagonal
+    ("iji,j->ij", 0, [(2, 3, 2), (3,)]),
+    ("ij,jk->k", 0, [(2, 3), (3, 4)]),  # i summed out: stretched back along it
+    ("...ij,...jk->...ik", 0, [(1, 2, 3), (4, 3, 2)]),  # an ellipsis broadcast: summed back
+    ("...ij,...jk->...ik", 1, [(4, 2, 3), (3, 2)]),
+    ("ij,jk,kl->il", 1, [(2, 3), (3, 4), (4, 2)]),
+    (",->", 1, [(), ()]),
+]
+
+
+@pytest.mark.parametrize(("subscripts", "k", "shapes"), EINSUM_GRADS)
+def test_einsum_grad(subscripts, k, shapes):
+    names = ("x", "y", "z")[:len(shapes)]
+    b = Builder("g", *names)
+    static = S.Static((subscripts, k))
+    args = [b.ids["g"], *(b.ids[n] for n in names)]
+    template = S.einsum_grad(*(placeholder(i) for i in range(len(args))), static)
+    value = b.value("einsum_grad", template, args, labels=frozenset({names[k]}), static=(static,))
+    module = b.module(value, ["g", *(n for i, n in enumerate(names) if i != k)])
+    operands = {n: RNG.normal(size=s) for n, s in zip(names, shapes)}
+    g = RNG.normal(size=np.shape(np.einsum(subscripts, *operands.values())))
+    # <h, einsum_grad(g)> = <g, einsum with h for operand k>, for any h of operand k's shape
+    h = RNG.normal(size=shapes[k])
+    with_h = [h if i == k else x for i, x in enumerate(operands.values())]
+    np.testing.assert_allclose(np.sum(h * module.forward(g, *operands.values())),
+                               np.sum(g * np.einsum(subscripts, *with_h)), rtol=1e-12)
+    check_vjp(module, {"g": g, **operands}, ["g", *(n for i, n in enumerate(names) if i != k)])
+
+
+@pytest.mark.parametrize(("axes", "k", "a", "c"), [(1, 0, (2, 3), (3, 4)), (((0, 2), (2, 0)), 1, (2, 3, 4), (4, 5, 2)),
+                                                   ("inner", 0, (2, 3), (4, 3)), ("inner", 1, (), (2, 3))])
+def test_tensordot_grad(axes, k, a, c):
+    b = Builder("g", "a", "c")
+    static = S.Static((axes, k))
+    value = b.value("tensordot_grad", S.tensordot_grad(A0, A1, A2, static), [b.ids["g"], b.ids["a"], b.ids["c"]],
+                    labels=frozenset({"ac"[k]}), static=(static,))
+    other = "c" if k == 0 else "a"
+    module = b.module(value, ["g", other])
+    inputs = {"a": RNG.normal(size=a), "c": RNG.normal(size=c)}
+    forward = np.inner if axes == "inner" else (lambda x, y: np.tensordot(x, y, axes))
+    g = RNG.normal(size=np.shape(forward(*inputs.values())))
+    check_vjp(module, {"g": g, **inputs}, ["g", other])
+
+
+@pytest.mark.parametrize(("k", "a", "c"), [(0, (2, 3), (2, 2)), (1, (3,), (2, 2, 2)), (0, (), (2, 3))])
+def test_kron_grad(k, a, c):
+    b = Builder("g", "a", "c")
+    static = S.Static((k,))
+    value = b.value("kron_grad", S.kron_grad(A0, A1, A2, static), [b.ids["g"], b.ids["a"], b.ids["c"]],
+                    labels=frozenset({"ac"[k]}), static=(static,))
+    other = "c" if k == 0 else "a"
+    module = b.module(value, ["g", other])
+    inputs = {"a": RNG.normal(size=a), "c": RNG.normal(size=c)}
+    g = RNG.normal(size=np.kron(*inputs.values()).shape)
+    check_vjp(module, {"g": g, **inputs}, ["g", other])
+
+
 @pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
 def test_reshape_to(g, target):
     b = Builder("g", "t")
@@ -260,10 +323,12 @@ def _arity(spec) -> int:
 
 
 STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "shifts": 2,
-                  "index": (0,), "count": 2, "counts": (2, 1), "pad": 1}
-# The Static operands of internal heads that read theirs (a join's part: axis, part, parts)
+                  "index": (0,), "count": 2, "counts": (2, 1), "pad": 1, "subscripts": "ij,jk->ik", "contraction": 1}
+# The Static operands of internal heads that read theirs (a join's part: axis, part, parts;
+# a contraction's gradient: its static arguments, then the operand it is for)
 INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "tri_grad": S.Static((0, False)),
-                   "unpad": S.Static((1, False))}
+                   "unpad": S.Static((1, False)), "einsum_grad": S.Static(("ij,jk->ik", 0)),
+                   "tensordot_grad": S.Static((1, 0)), "kron_grad": S.Static((0,))}
 
 
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():

@@ -8,8 +8,10 @@ re-assignment becomes a new SSA value (``values.py``). ``reading.py`` reads the 
 its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.py`` its top
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
-``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``sugar.py`` calls read as other
-ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(n)``), ``positions.py`` indexes by positions known when the module runs
+``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``contractions.py`` np.einsum's
+subscripts and np.tensordot's axes, ``sugar.py`` calls read as other
+ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(n)``),
+``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
@@ -24,6 +26,7 @@ from ..graph import Graph, Program
 from .arrays import ConstantArrays
 from .calls import Calls
 from .casts import Casts
+from .contractions import Contractions
 from .definitions import Definitions
 from .expressions import Expressions
 from .modules import Modules
@@ -39,8 +42,8 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar,
-             ConstantArrays, RunTimePositions, Values):
+class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
+             Casts, Sugar, ConstantArrays, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

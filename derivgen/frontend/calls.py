@@ -66,6 +66,8 @@ class Calls:
         return MaxResult((values, indices))
 
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):
+        if spec.name == "einsum":  # its subscripts and operands are read by frontend/contractions.py
+            return self.einsum_call(node, env)
         spec = _transpose_overload(spec, node, self_node, torch)
         paired = self._max_with_indices(spec, node, env, self_node, torch)
         if paired is not None:
@@ -179,6 +181,8 @@ class Calls:
             if any(c > _MAX_COUNT for c in (counts if isinstance(counts, tuple) else (counts,))):
                 raise self.error(arg, f"{what} is too large (at most {_MAX_COUNT})")
             return counts
+        if param.kind == "contraction":  # np.tensordot's axes
+            return self.contraction_axes(arg, env, f"{spec.name}()'s {param.name}")
         if param.kind == "shifts":  # np.roll's: an int or a tuple of ints, any of them
             if isinstance(arg, (ast.Tuple, ast.List)):
                 return tuple(self.static_int(e, env, f"{spec.name}()'s {param.name}") for e in arg.elts)

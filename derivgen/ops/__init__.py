@@ -11,7 +11,8 @@ is a new array, whether the scalar path can express it.
 Passes and printers ask the registry; none keeps a list of op names. The tables below
 (``NUMPY``, ``HAZARDS``, ``RULES``, ...) are views kept up to date by :func:`register`: they
 are the same objects wherever they are imported, so an op registered at run time is known
-everywhere at once. Built-in ops are in ``catalog.py``; the heads the passes introduce
+everywhere at once. Built-in ops are in ``catalog.py`` (contractions, np.einsum and its kin,
+in ``contractions.py``); the heads the passes introduce
 (helpers that share work, gradient plumbing) in ``internal.py``.
 """
 
@@ -71,8 +72,10 @@ class Param:
     (None, an int or a tuple), "order" (every axis, in a new order: a tuple), "shifts" (an
     int or a tuple of ints), "shape" (a tuple of sizes), "sizes" (a tuple of sizes, -1
     keeping the operand's size there: PyTorch's expand), "index" (of a subscript,
-    derivgen/ops/indexing.py). The last parameter of kind "shape", "sizes", "axes" or
-    "order" may be given as several positional arguments.
+    derivgen/ops/indexing.py), "subscripts" (np.einsum's, normalised: derivgen/ops/contractions.py),
+    "contraction" (np.tensordot's axes: a count, or a pair of tuples of axes). The last
+    parameter of kind "shape", "sizes", "axes" or "order" may be given as several positional
+    arguments.
     """
 
     name: str
@@ -328,6 +331,7 @@ def elementwise(name: str, arity: int, head: type | None = None, d: Callable | N
 from . import (  # the built-in entries register themselves (after the above)
     catalog,
     constants,
+    contractions,
     internal,
     joins,
     layout,
@@ -349,6 +353,7 @@ __all__ = [
     "Param",
     "catalog",
     "constants",
+    "contractions",
     "elementwise",
     "internal",
     "joins",

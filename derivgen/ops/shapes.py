@@ -259,3 +259,82 @@ permute = _moved(lambda x, order: np.transpose(x, order))
 swapaxes = _moved(np.swapaxes)
 moveaxis = _moved(np.moveaxis)
 flip = _moved(lambda x, axes: np.flip(x, axes))
+
+
+# ---- contractions (derivgen/ops/contractions.py) -----------------------------------------------
+def _letter_axes(term: str, shape: tuple) -> tuple[list, tuple]:
+    """(letter, size) of each lettered axis of an operand of np.einsum, and the sizes its
+    ellipsis stands for; ValueError where its rank does not fit its subscripts."""
+    letters = term.replace("...", "")
+    if "..." not in term:
+        if len(shape) != len(letters):
+            raise ValueError(f"einsum: subscripts '{term}' name {len(letters)} axes, the operand has {len(shape)}")
+        return list(zip(letters, shape)), ()
+    extra = len(shape) - len(letters)
+    if extra < 0:
+        raise ValueError(f"einsum: subscripts '{term}' name {len(letters)} axes, the operand has {len(shape)}")
+    before = term.index("...")
+    sizes = shape[:before] + shape[before + extra:]
+    return list(zip(letters, sizes)), shape[before:before + extra]
+
+
+def einsum(shapes, static) -> tuple:
+    """np.einsum's shape: the output letters' sizes (a size 1 stretched to another operand's),
+    the ellipsis standing for its operands' ellipses broadcast together."""
+    inputs, output = static[0][0].split("->")
+    sizes: dict[str, int] = {}
+    ellipsis: tuple = ()
+    for term, shape in zip(inputs.split(","), shapes):
+        axes, dots = _letter_axes(term, tuple(shape))
+        own: dict[str, int] = {}
+        for letter, n in axes:
+            if own.setdefault(letter, n) != n:
+                raise ValueError(f"einsum: the axes of '{letter}' in '{term}' have sizes {own[letter]} and {n}")
+            known = sizes.get(letter, 1)
+            if n != known and 1 not in (n, known):
+                raise ValueError(f"einsum: '{letter}' has sizes {known} and {n}")
+            sizes[letter] = max(n, known) if 1 in (n, known) else n
+        ellipsis = tuple(np.broadcast_shapes(ellipsis, dots))
+    before, _, after = output.partition("...")
+    return (*(sizes[c] for c in before), *(ellipsis if "..." in output else ()), *(sizes[c] for c in after))
+
+
+def tensordot_pairs(axes, ra: int, rb: int) -> tuple[list, list]:
+    """The axes of a and of b that np.tensordot(a, b, axes) sums against each other (axes:
+    a count, a pair of tuples, or "inner", np.inner's last axes), for operands of these ranks."""
+    if axes == "inner":
+        return ([ra - 1], [rb - 1]) if ra and rb else ([], [])
+    if isinstance(axes, int):
+        if axes > min(ra, rb):
+            raise ValueError(f"tensordot: {axes} axes to sum, the operands have {ra} and {rb}")
+        return list(range(ra - axes, ra)), list(range(axes))
+    pairs = []
+    for side, rank in zip(axes, (ra, rb)):
+        if any(not -rank <= a < rank for a in side):
+            raise ValueError(f"tensordot: axes {side} are out of range for {rank} dimensions")
+        pairs.append([a % rank for a in side])
+    return pairs[0], pairs[1]
+
+
+def tensordot(shapes, static) -> tuple:
+    """np.tensordot's shape (np.inner's): a's axes not summed, then b's."""
+    a, b = (tuple(s) for s in shapes)
+    on_a, on_b = tensordot_pairs(static[0][0], len(a), len(b))
+    for i, j in zip(on_a, on_b):
+        if a[i] != b[j]:
+            raise ValueError(f"tensordot: the sizes {a[i]} and {b[j]} summed against each other differ")
+    return (*(n for i, n in enumerate(a) if i not in on_a), *(n for j, n in enumerate(b) if j not in on_b))
+
+
+def kron(shapes, static=()) -> tuple:
+    """np.kron's: the shapes (the shorter padded with leading 1s) multiplied axis by axis."""
+    a, b = (tuple(s) for s in shapes)
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    return tuple(m * n for m, n in zip(a, b))
+
+
+def contraction_grad(shapes, static) -> tuple:
+    """A contraction's gradient with respect to operand k (the static arguments' last): that
+    operand's shape (g's comes first)."""
+    return tuple(shapes[1 + static[0][-1]])

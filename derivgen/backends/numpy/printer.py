@@ -343,6 +343,33 @@ class NumPyPrinter(StrPrinter):
     def _print_transpose(self, expr):
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Atom'], strict=True)}.T"
 
+    # ---- contractions (derivgen/ops/contractions.py): their last operand is Static ----------
+    def _print_einsum(self, expr):
+        *operands, static = expr.args
+        return f"{self.np('einsum')}({static.value[0]!r}, {', '.join(self._print(a) for a in operands)})"
+
+    def _print_einsum_grad(self, expr):
+        g, *operands, static = expr.args
+        subscripts, k = static.value
+        texts = ", ".join(self._print(a) for a in operands)
+        return f"{self.alias('einsum_grad')}({self._print(g)}, {subscripts!r}, {k}, {texts})"
+
+    def _print_tensordot(self, expr):
+        a, b, static = expr.args
+        (axes,) = static.value
+        if axes == "inner":
+            return f"{self.np('inner')}({self._print(a)}, {self._print(b)})"
+        return f"{self.np('tensordot')}({self._print(a)}, {self._print(b)}, axes={axes!r})"
+
+    def _print_tensordot_grad(self, expr):
+        g, a, b, static = expr.args
+        axes, k = static.value
+        return f"{self.alias('tensordot_grad')}({self._print(g)}, {self._print(a)}, {self._print(b)}, {axes!r}, {k})"
+
+    def _print_kron_grad(self, expr):
+        g, a, b, static = expr.args
+        return f"{self.alias('kron_grad')}({self._print(g)}, {self._print(a)}, {self._print(b)}, {static.value[0]})"
+
     # ---- ops that move elements: their last operand is Static (derivgen/ops/layout.py) ----
     def _print_getitem(self, expr):
         x, static = expr.args

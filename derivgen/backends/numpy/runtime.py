@@ -604,6 +604,104 @@ def _unpad(g, widths, last):
         pairs = np.broadcast_to(np.asarray(widths, dtype=np.intp), (n, 2)).tolist()
     return g[tuple(slice(b, m - a) for (b, a), m in zip(pairs, np.shape(g)))]
 
+
+def _einsum_grad(g, subscripts, k, *operands):
+    """The gradient of np.einsum(subscripts, *operands) with respect to operands[k], for the
+    adjoint g of its result (subscripts with the output written out). The contraction of g
+    with the other operands onto operand k's letters (each once), summed over the axes it was
+    broadcast along (an ellipsis of fewer axes, a size 1 against a larger one), stretched along
+    the letters only it has (summed out), and written on the diagonal of a repeated letter."""
+    inputs, output = subscripts.replace("...", ".").split("->")  # "." marks an ellipsis
+    terms = inputs.split(",")
+    x, term = operands[k], terms[k]
+    shape = np.shape(x)
+    letters = term.replace(".", "")
+    dots = len(shape) - len(letters)  # the axes x's ellipsis stands for
+    unique = "".join(dict.fromkeys(term))
+    others = [t for i, t in enumerate(terms) if i != k]
+    read = set(output + "".join(others))
+    kept = "".join(c for c in unique if c == "." or c in read)
+    wide = "." in output or any("." in t for t in others)
+    extra = wide and "." not in kept  # an ellipsis x lacks: its axes are summed away below
+    spec = ",".join([output, *others]) + "->" + ("." if extra else "") + kept
+    rest = [o for i, o in enumerate(operands) if i != k]
+    part = np.asarray(np.einsum(spec.replace(".", "..."), g, *rest))
+    ellipsis = part.ndim - len(kept.replace(".", ""))  # the axes the result's ellipsis has
+    at = kept.index(".") if "." in kept else 0
+    if extra or ellipsis > dots:  # leading axes broadcasting gave x's ellipsis
+        drop = ellipsis if extra else ellipsis - dots
+        part = part.sum(axis=tuple(range(at, at + drop)))
+    # The axes of the term's letters, each once (the ellipsis x's): sizes read off x, and the
+    # letters only x has restored as axes of size 1.
+    target, axis, first = [], 0, {}
+    for c in term:
+        if c == ".":
+            axis += dots
+        else:
+            first.setdefault(c, axis)
+            axis += 1
+    sizes, axes = [], iter(part.shape)
+    start = term.index(".") if "." in term else 0
+    for c in unique:
+        if c == ".":
+            target += shape[start:start + dots]
+            sizes += [next(axes) for _ in range(dots)]
+        else:
+            target.append(shape[first[c]])
+            sizes.append(next(axes) if c in kept else 1)
+    part = part.reshape(sizes)
+    stretched = tuple(i for i, (n, m) in enumerate(zip(target, sizes)) if n == 1 and m != 1)
+    if stretched:  # a size 1 of x against a larger one
+        part = part.sum(axis=stretched, keepdims=True)
+    if len(unique) == len(term):  # no letter repeated: x's own axes, in order
+        out = part if part.shape == shape else np.array(np.broadcast_to(part, shape))
+    else:  # np.einsum's view of the diagonal of zeros like x, written on
+        out = np.zeros(shape, part.dtype)
+        np.einsum((term + "->" + unique).replace(".", "..."), out)[...] = part
+    return out if out.ndim else out[()]
+
+
+def _tensordot_subscripts(ra, rb, axes):
+    """np.tensordot(a, b, axes) (np.inner(a, b) for axes "inner") of arrays of ranks ra and rb,
+    as np.einsum's subscripts."""
+    if axes == "inner":
+        axes = ((ra - 1,), (rb - 1,)) if ra and rb else 0
+    if isinstance(axes, int):
+        axes = (tuple(range(ra - axes, ra)), tuple(range(axes)))
+    on_a, on_b = [a % ra for a in axes[0]], [b % rb for b in axes[1]]
+    names = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    a = [next(names) for _ in range(ra)]
+    b = [None] * rb
+    for i, j in zip(on_a, on_b):
+        b[j] = a[i]
+    b = [c or next(names) for c in b]
+    out = [c for i, c in enumerate(a) if i not in on_a]
+    out += [c for j, c in enumerate(b) if j not in on_b]
+    return "".join(a) + "," + "".join(b) + "->" + "".join(out)
+
+
+def _tensordot_grad(g, a, b, axes, k):
+    """The gradient of np.tensordot(a, b, axes) (np.inner's: axes "inner") with respect to a
+    (k = 0) or b (k = 1): that of the einsum it is."""
+    return _einsum_grad(g, _tensordot_subscripts(np.ndim(a), np.ndim(b), axes), k, a, b)
+
+
+def _kron_grad(g, a, b, k):
+    """The gradient of np.kron(a, b) with respect to a (k = 0) or b (k = 1). np.kron(a, b),
+    the shorter shape padded with leading 1s, is the product a[i, j] * b[p, q] with the axes
+    (i, p, j, q) reshaped into (i p, j q): the gradient is that einsum's, of g reshaped so."""
+    rank = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (rank - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (rank - np.ndim(b)) + np.shape(b)
+    names = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    la, lb = names[:rank], names[rank:2 * rank]
+    pairs = "".join(p + q for p, q in zip(la, lb))
+    g = np.reshape(g, tuple(n for pair in zip(sa, sb) for n in pair))
+    grad = _einsum_grad(g, la + "," + lb + "->" + pairs, k, np.reshape(a, sa), np.reshape(b, sb))
+    grad = np.reshape(grad, np.shape(b if k else a))
+    return grad if grad.ndim else grad[()]
+
+
 def _concat_part(g, axis, i, *parts):
     """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
     offset is the sizes of the parts before it along axis."""
