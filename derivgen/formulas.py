@@ -77,7 +77,8 @@ _CONSTANT_ARRAYS = (S.filled, S.eye, S.linspace)
 _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
-          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace)
+          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace,
+          S.joined, S.join_part)
 # Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),
 # of operand k's shape.
 _CONTRACTION_GRADS = (S.einsum_grad, S.tensordot_grad, S.kron_grad)

@@ -212,6 +212,15 @@ class TextPrinter(StrPrinter):
         g, a, b, static = expr.args
         return f"kron_grad({self._print(g)}, {self._print(a)}, {self._print(b)}, k={static.value[0]})"
 
+    def _print_joined(self, expr):  # np.hstack(a, b) and its kin
+        *arrays, static = expr.args
+        return f"{static.value[0]}({', '.join(self._print(a) for a in arrays)})"
+
+    def _print_join_part(self, expr):  # array i's part of g
+        g, *arrays, static = expr.args
+        how, i = static.value
+        return f"part({self._print(g)}, {self._print(arrays[i])}, {how})"
+
     def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
         x, indices, static = expr.args
         axis, leading = static.value
@@ -383,6 +392,16 @@ class LatexFormulaPrinter(LatexPrinter):
         g, *arrays, static = expr.args
         axis, i = static.value
         return self._call("part", [self._print(g), self._print(arrays[i]), self._code(f"axis={axis}")], exp)
+
+    def _print_joined(self, expr, exp=None):
+        *arrays, static = expr.args
+        joined = rf"\left({', '.join(self._print(a) for a in arrays)}\right)"
+        return self._call(static.value[0].replace("_", r"\_"), [joined], exp)
+
+    def _print_join_part(self, expr, exp=None):
+        g, *arrays, static = expr.args
+        how, i = static.value
+        return self._call("part", [self._print(g), self._print(arrays[i]), self._code(how)], exp)
 
     def _print_take_along(self, expr, exp=None):
         x, indices, static = expr.args

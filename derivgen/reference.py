@@ -653,6 +653,13 @@ _register("cumsum", "scan", 1, lambda ctx, x, args: _obj(np.cumsum(np.asarray(x)
           lambda x, args: np.cumsum(x, *args))
 
 
+# np.hstack and its kin: kind "join" too (static ``args`` (how,), the function's name).
+for _name, _fn in (("hstack", np.hstack), ("vstack", np.vstack), ("column_stack", np.column_stack),
+                   ("dstack", np.dstack)):
+    _register(_name, "join", None, lambda ctx, *arrays, args, fn=_fn: _obj(fn([np.asarray(a) for a in arrays])),
+              lambda *arrays, args, fn=_fn: fn([np.asarray(a) for a in arrays]), rounds=False)
+
+
 # Joins: kind "join" (the arrays, then static ``args`` (axis,)); nothing rounds.
 for _name, _fn in (("stack", np.stack), ("concatenate", np.concatenate)):
     _register(_name, "join", None, lambda ctx, *arrays, args, fn=_fn: _obj(fn([np.asarray(a) for a in arrays], *args)),
@@ -1013,6 +1020,10 @@ def _compile(expr) -> Plan:
     if head == "kron":
         plans = [_compile(a) for a in expr.args]
         return lambda arith, args: arith.call("kron", *(p(arith, args) for p in plans), args=())
+    if head == "joined":  # np.hstack and its kin: the arrays, then (how,)
+        plans = [_compile(a) for a in expr.args[:-1]]
+        static = expr.args[-1].value
+        return lambda arith, args: arith.call(static[0], *(p(arith, args) for p in plans), args=static)
     if head in ("stack", "concatenate"):
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value

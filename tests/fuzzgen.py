@@ -97,10 +97,13 @@ TAKE_FORMS = {False: ("np.take_along_axis({x}, {t}, {a})", "np.take_along_axis({
               True: ("torch.gather({x}, {a}, {t})", "{r}.gather({a}, {t})", "{r}.gather(dim={a}, index={t})",
                      "torch.gather({x}, dim={a}, index={t})")}
 # np.stack and np.concatenate of parts (op "stack" or "concatenate", args the parts, attrs
-# static (axis,)): the spellings ({p}: the parts, {a}: the axis); np.array([...]) stacks along 0.
+# static (axis,)), np.hstack and np.vstack (static (op,)): the spellings ({p}: the parts, {a}:
+# the axis); np.array([...]) stacks along 0.
 JOIN_FORMS = {"stack": ("np.stack([{p}], axis={a})", "torch.stack(({p},), dim={a})", "np.stack(({p},), {a})"),
               "concatenate": ("np.concatenate([{p}], axis={a})", "torch.cat([{p}], dim={a})", "torch.cat(({p},), {a})",
-                              "np.concatenate(({p},), {a})")}
+                              "np.concatenate(({p},), {a})"),
+              "hstack": ("np.hstack([{p}])", "torch.hstack(({p},))", "np.hstack(({p},))"),
+              "vstack": ("np.vstack([{p}])", "torch.vstack(({p},))", "np.vstack(tup=({p},))")}
 # np.outer (op "outer", args a and b, read flattened) and np.ones_like (op "ones_like"): calls
 # derivgen reads as other ops; their spellings ({a}, {b}: operands, {r}: a as a receiver).
 OUTER_FORMS = ("np.outer({a}, {b})", "torch.outer({a}, {b})", "{r}.outer({b})", "outer({a}, {b})")
@@ -267,7 +270,7 @@ def _shape_of(op, args, attrs):
             arrays = [np.ones(s, dtype=bool) if j in masks else np.zeros(s, dtype=np.intp)
                       for j, s in enumerate(shapes[1:], start=1)]
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), *arrays, args=attrs["static"]))
-        if op in ("stack", "concatenate"):
+        if op in ("stack", "concatenate", "hstack", "vstack"):
             return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
         if op == "outer":
             return np.outer(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
@@ -408,7 +411,7 @@ def _interval(op, args, attrs, shape):
         return min(ivs[0][0], value), max(ivs[0][1], value)
     if op in ("transpose", "ifexp", "gather_index", "take_along_axis") or op in LAYOUT:  # the same values, moved
         return ivs[0]
-    if op in ("stack", "concatenate"):  # the parts' values
+    if op in ("stack", "concatenate", "hstack", "vstack"):  # the parts' values
         return min(iv[0] for iv in ivs), max(iv[1] for iv in ivs)
     if op == "outer":
         return _mul_iv(ivs[0], ivs[1])
@@ -536,7 +539,7 @@ def _ev(node, arith, env, memo, trace):
     elif op == "ones_like":
         value = arith.call("add", arith.call("zeros_like", _ev(node.args[0], arith, env, memo, trace)),
                            arith.constant(1.0))
-    elif op in ("gather_index", "take_along_axis", "stack", "concatenate"):
+    elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack"):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
@@ -782,7 +785,7 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
-    if op in ("stack", "concatenate"):
+    if op in ("stack", "concatenate", "hstack", "vstack"):
         parts = ", ".join(arg(p) for p in a)
         if spell.get("array"):  # np.array([a, b]): a stack along axis 0
             return f"np.array([{parts}])", P_ATOM
@@ -1979,9 +1982,18 @@ class Generator:
         rng, shape = self.rng, tuple(shape)
         if not shape:
             return None
-        op = rng.choice(["stack", "concatenate"])
-        axis = rng.randrange(len(shape))
-        if op == "stack":
+        op = rng.choice(["stack", "concatenate", "hstack", "vstack"])
+        if op == "vstack" and len(shape) < 2:
+            return None
+        axis = {"hstack": 0 if len(shape) == 1 else 1, "vstack": 0}.get(op, rng.randrange(len(shape)))
+        if op in ("hstack", "vstack"):  # parts cut along the axis the rank picks; a row of a matrix as a vector
+            if shape[axis] < 2:
+                return None
+            cut = rng.randint(1, shape[axis] - 1)
+            parts = [shape[:axis] + (n,) + shape[axis + 1:] for n in (cut, shape[axis] - cut)]
+            if op == "vstack" and len(shape) == 2:
+                parts = [p[1:] if p[0] == 1 and rng.random() < 0.6 else p for p in parts]
+        elif op == "stack":
             if shape[axis] > 4:
                 return None
             parts = [shape[:axis] + shape[axis + 1:]] * shape[axis]
@@ -1995,12 +2007,14 @@ class Generator:
         nodes = []
         for part in parts:  # sometimes the same part again
             node = nodes[-1] if nodes and nodes[-1].shape == part and rng.random() < 0.2 else self.gen(part, depth - 1, scope)
-            if node is None:
+            if node is None or op in ("hstack", "vstack") and node.shape != part:
                 return None
             nodes.append(node)
         if not any(_reads_input(n) for n in nodes):
             return None
         spell = {"form": rng.randrange(len(JOIN_FORMS[op])), "array": op == "stack" and axis == 0 and rng.random() < 0.3}
+        if op in ("hstack", "vstack"):
+            return mk(op, *nodes, static=(op,), spell=spell)
         if rng.random() < 0.3:
             axis -= len(shape)  # from the end of the result (a stack's has one more axis than its parts)
         return mk(op, *nodes, static=(axis,), spell=spell)

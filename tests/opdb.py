@@ -1122,6 +1122,25 @@ JOINS = (
         _joined("concatenate", "axis=1", ["np.concatenate([x, y, x], axis=1)", "torch.cat([x, y, x], dim=-1)"],
                 lambda x, y: np.concatenate([x, y, x], axis=1), {"2d": ((2, 1), (2, 3)), "3d": ((2, 2, 1), (2, 1, 1))}),
     )),
+    OpInfo("hstack", "linalg", (
+        _joined("hstack", "", ["hstack([x, y])", "np.hstack([x, y])", "numpy.hstack((x, y))", "torch.hstack([x, y])",
+                               "np.hstack(tup=(x, y))", "torch.hstack(tensors=[x, y])"],
+                lambda x, y: np.hstack([x, y]), {"2d": ((2, 3), (2, 1)), "vec": ((3,), (2,)), "0d": ((), ()),
+                                                 "3d": ((2, 1, 2), (2, 3, 2)), "empty": ((0, 1), (0, 2))}),
+    )),
+    OpInfo("vstack", "linalg", (
+        _joined("vstack", "", ["vstack([x, y])", "np.vstack([x, y])", "torch.vstack((x, y))", "np.vstack(tup=[x, y])"],
+                lambda x, y: np.vstack([x, y]), {"2d": ((2, 3), (1, 3)), "vec": ((3,), (3,)), "rows": ((3,), (2, 3)),
+                                                 "0d": ((), ())}),
+    )),
+    OpInfo("column_stack", "linalg", (
+        _joined("column_stack", "", ["column_stack([x, y])", "np.column_stack([x, y])", "torch.column_stack((x, y))"],
+                lambda x, y: np.column_stack([x, y]), {"vec": ((3,), (3,)), "2d": ((3,), (3, 2))}),
+    )),
+    OpInfo("dstack", "linalg", (
+        _joined("dstack", "", ["dstack([x, y])", "np.dstack([x, y])", "torch.dstack((x, y))"],
+                lambda x, y: np.dstack([x, y]), {"2d": ((2, 3), (2, 3)), "vec": ((3,), (3,)), "3d": ((2, 1, 2), (2, 1, 1))}),
+    )),
 )
 
 

@@ -80,7 +80,8 @@ REQUIRED = {
     "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "conditional-expression",
     "entry-default", "reshape-own-size", "expand-keep", "flip:fliplr", "flip:flipud", "gather:input",
     "gather:column", "gather:rows", "gather:mask", "take-along:numpy", "take-along:torch", "take-along:moved-positions",
-    "join:np.array", "op:gather_index", "op:take_along_axis", "op:stack", "op:concatenate"} | {
+    "join:np.array", "op:gather_index", "op:take_along_axis", "op:stack", "op:concatenate", "op:hstack",
+    "op:vstack"} | {
     "outer:" + form for form in G.OUTER_FORMS} | {"ones_like:" + form for form in G.ONES_FORMS} | {
     f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {

@@ -326,7 +326,7 @@ STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape"
                   "index": (0,), "count": 2, "counts": (2, 1), "pad": 1, "subscripts": "ij,jk->ik", "contraction": 1}
 # The Static operands of internal heads that read theirs (a join's part: axis, part, parts;
 # a contraction's gradient: its static arguments, then the operand it is for)
-INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "tri_grad": S.Static((0, False)),
+INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "join_part": S.Static(("hstack", 1)), "tri_grad": S.Static((0, False)),
                    "unpad": S.Static((1, False)), "einsum_grad": S.Static(("ij,jk->ik", 0)),
                    "tensordot_grad": S.Static((1, 0)), "kron_grad": S.Static((0,))}
 
@@ -398,3 +398,22 @@ def test_unpad(g, static, inner):
     a = RNG.normal(size=g)
     assert np.shape(module.forward(a)) == inner
     check_vjp(module, {"g": a}, ["g"])
+
+
+# join_part(g, *arrays, (how, i)): the part of np.hstack's (vstack's, ...) adjoint array i was.
+@pytest.mark.parametrize(("how", "a", "c", "i"), [("hstack", (3,), (2,), 1), ("hstack", (2, 1), (2, 3), 0),
+                                                  ("vstack", (3,), (2, 3), 0), ("column_stack", (3,), (3, 2), 1),
+                                                  ("dstack", (2, 3), (2, 3, 2), 0)])
+def test_join_part(how, a, c, i):
+    b = Builder("g", "a", "c")
+    static = S.Static((how, i))
+    value = b.value("join_part", S.join_part(A0, A1, A2, static), [b.ids["g"], b.ids["a"], b.ids["c"]],
+                    labels=frozenset({"#part"}), static=(static,))
+    module = b.module(value, ["g"])
+    parts = [np.zeros(a), np.zeros(c)]
+    g = RNG.normal(size=getattr(np, how)(parts).shape)
+    marked = [np.full(a, 1.0), np.full(c, 2.0)]
+    got = module.forward(g, *parts)
+    assert np.shape(got) == np.shape(parts[i])
+    np.testing.assert_array_equal(got, g[getattr(np, how)(marked) == i + 1].reshape(np.shape(parts[i])))
+    check_vjp(module, {"g": g, "a": parts[0], "c": parts[1]}, ["g"])

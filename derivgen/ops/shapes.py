@@ -245,6 +245,7 @@ def _joined(fn):
 
 
 stack = _joined(lambda arrays, axis: np.stack(arrays, axis))
+joined = _joined(lambda arrays, how: getattr(np, how)(arrays))
 concatenate = _joined(lambda arrays, axis: np.concatenate(arrays, axis))
 unstack = _joined(lambda arrays, axis, i, n: np.take(arrays[0], i, axis))
 
@@ -338,3 +339,8 @@ def contraction_grad(shapes, static) -> tuple:
     """A contraction's gradient with respect to operand k (the static arguments' last): that
     operand's shape (g's comes first)."""
     return tuple(shapes[1 + static[0][-1]])
+
+
+def join_part(shapes, static) -> tuple:
+    """The shape of array i of np.hstack and its kin (g's first, then the arrays')."""
+    return shapes[1 + static[0][1]]

@@ -396,6 +396,12 @@ class NumPyPrinter(StrPrinter):
         joined = f"({texts[0]},)" if len(texts) == 1 else f"({', '.join(texts)})"
         return f"{self.np(fn)}({joined}, {static.value[0]})"
 
+    def _print_joined(self, expr):  # np.hstack((a, b)) and its kin
+        *arrays, static = expr.args
+        texts = [self._print(a) for a in arrays]
+        joined = f"({texts[0]},)" if len(texts) == 1 else f"({', '.join(texts)})"
+        return f"{self.np(static.value[0])}({joined})"
+
     def _print_concatenate(self, expr):
         return self._print_stack(expr, "concatenate")
 
@@ -403,6 +409,12 @@ class NumPyPrinter(StrPrinter):
         g, static = expr.args
         axis, i, _ = static.value
         return f"{self.np('take')}({self._print(g)}, {i}, {axis})"
+
+    def _print_join_part(self, expr):
+        g, *arrays, static = expr.args
+        how, i = static.value
+        parts = ", ".join(self._print(a) for a in arrays)
+        return f"{self.alias('join_part')}({self._print(g)}, {how!r}, {i}, {parts})"
 
     def _print_concat_part(self, expr):
         g, *arrays, static = expr.args

@@ -702,6 +702,26 @@ def _kron_grad(g, a, b, k):
     return grad if grad.ndim else grad[()]
 
 
+def _join_part(g, how, i, *parts):
+    """The part of g, the adjoint of np.hstack(parts) (how: also "vstack", "column_stack",
+    "dstack"), that parts[i] was, of its shape: the parts made 1-, 2- or 3-dimensional as
+    NumPy makes them, and the axis it joins them along."""
+    if how == "vstack":
+        made, axis = [np.atleast_2d(p) for p in parts], 0
+    elif how == "dstack":
+        made, axis = [np.atleast_3d(p) for p in parts], 2
+    elif how == "column_stack":
+        made = [np.reshape(p, (-1, 1)) if np.ndim(p) < 2 else p for p in parts]
+        axis = 1
+    else:  # hstack
+        made = [np.atleast_1d(p) for p in parts]
+        axis = 0 if made[0].ndim == 1 else 1
+    start = sum(np.shape(p)[axis] for p in made[:i])
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(start, start + np.shape(made[i])[axis])
+    return np.reshape(g[tuple(index)], np.shape(parts[i]))
+
+
 def _concat_part(g, axis, i, *parts):
     """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
     offset is the sizes of the parts before it along axis."""
