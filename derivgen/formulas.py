@@ -65,7 +65,7 @@ def _plumbing(value) -> bool:
     return value.op == "shape" or value.op in ops.SEVERAL
 
 _REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.reduce_max, S.reduce_min, S.reduce_max_first,
-               S.reduce_min_first, S.max_shift)
+               S.reduce_min_first, S.reduce_prod, S.max_shift)
 # Gradients of matrix products with respect to a and b (np.dot's: no batches).
 _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
@@ -74,7 +74,8 @@ _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
 # Ops that move elements (their last operand is Static), and their gradients' plumbing.
 _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
-          S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum)
+          S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.cumprod, S.shift,
+          S.linrec, S.argsort)
 _WHOLE = (*_REDUCTIONS, S.matmul, S.dot, S.transpose, notation.sum_to, notation.expand_dims,
           notation.broadcast_to, notation.outer, notation.matrix_transpose, notation.size, *_MOVED)
 

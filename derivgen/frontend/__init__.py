@@ -9,7 +9,7 @@ its syntax (``nesting.py``: sources nested past CPython's limit), ``definitions.
 level and ``modules.py`` its imports; ``statics.py`` reads the arguments known at compile time (axes, shapes, indexes),
 ``sizes.py`` the integers read off shapes when the module runs (``len(x)``, ``x.shape[0]``),
 ``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``sugar.py`` calls read as other
-ops (``np.diff``), ``positions.py`` indexes by positions known when the module runs
+ops (``np.diff``), ``sorting.py`` the values of sorts (``np.sort``, ``torch.topk``), ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
@@ -30,6 +30,7 @@ from .positions import RunTimePositions
 from .python import CompileTime
 from .reading import Reading, normalize
 from .sizes import Sizes
+from .sorting import Sorting
 from .statements import Statements
 from .statics import Statics
 from .sugar import Sugar
@@ -39,7 +40,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Statics, Sizes, Casts, Sugar,
-             RunTimePositions, Values):
+             Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -31,6 +31,7 @@ from .positions import ARANGE, Positions
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
+from .sorting import SORTING
 from .sugar import DIFF, SUGAR
 
 
@@ -266,6 +267,8 @@ class Expressions:
                 return self.diff_call(node, env, None)
             if name in SUGAR:
                 return self.sugar_call(name, node, env)
+            if name in SORTING:
+                return self.sort_call(name, node, env, None, "")
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -286,6 +289,9 @@ class Expressions:
             if path is not None and ops.strip_prefix(path)[0] in ("np.", "numpy.", "torch.") \
                     and ops.strip_prefix(path)[1] in SUGAR:
                 return self.sugar_call(ops.strip_prefix(path)[1], node, env)
+            if path is not None and ops.strip_prefix(path)[0] in ("np.", "numpy.", "torch.") \
+                    and ops.strip_prefix(path)[1] in SORTING:
+                return self.sort_call(ops.strip_prefix(path)[1], node, env, None, ops.strip_prefix(path)[0])
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -299,6 +305,8 @@ class Expressions:
                 return self.diff_call(node, env, func.value)
             if func.attr in ("outer", "trace"):  # PyTorch's a.outer(b), x.trace()
                 return self.sugar_call(func.attr, node, env, func.value)
+            if func.attr in SORTING:  # x.sort(), x.topk(k), x.msort(): PyTorch's
+                return self.sort_call(func.attr, node, env, func.value, "torch.")
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first
