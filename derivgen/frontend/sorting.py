@@ -57,8 +57,11 @@ class Sorting:
         else:
             params = [("x", ("a",), _REQUIRED), ("axis", (), -1), ("kind", (), None), ("order", (), None),
                       ("stable", (), None)]
-        bound = self._bind_sorting(spelled, params, node, receiver)
-        if not torch and "order" in bound:
+        # torch.sort's stable= and np.sort's are keywords only
+        positional = 3 if torch and name == "sort" else 4 if name == "sort" else len(params)
+        bound = self._bind_sorting(spelled, params, node, receiver, positional)
+        if not torch and "order" in bound and not (isinstance(bound["order"], ast.Constant)
+                                                   and bound["order"].value is None):
             raise self.error(bound["order"], f"{spelled}()'s order= sorts the fields of a structured array, "
                                              "which a module does not have", "sort the values: np.sort(x, axis)")
         if "kind" in bound:
@@ -111,12 +114,15 @@ class Sorting:
                                           "compute", "use the values: .values or [0]"))
         return MaxResult((values, indices), f"{spelled}()")
 
-    def _bind_sorting(self, spelled: str, params, node: ast.Call, receiver) -> dict:
-        signature = f"{spelled}({', '.join(n if d is _REQUIRED else f'{n}={d!r}' for n, _, d in params)})"
+    def _bind_sorting(self, spelled: str, params, node: ast.Call, receiver, most: int) -> dict:
+        names = [n if d is _REQUIRED else f"{n}={d!r}" for n, _, d in params]
+        names = names[:most] + (["*"] if most < len(names) else []) + names[most:]
+        signature = f"{spelled}({', '.join(names[1:] if receiver is not None else names)})"
         positional = ([receiver] if receiver is not None else []) + list(node.args)
-        if len(positional) > len(params):
-            raise self.error(node, f"{spelled}() takes at most {len(params)} arguments, got {len(positional)}",
-                             f"signature: {signature}")
+        if len(positional) > most:
+            own = receiver is not None  # a method's receiver is its first argument, not counted
+            raise self.error(node, f"{spelled}() takes at most {most - own} positional arguments, "
+                                   f"got {len(positional) - own}", f"signature: {signature}")
         bound = {p[0]: a for p, a in zip(params, positional)}
         for kw in node.keywords:
             param = next((p for p in params if kw.arg == p[0] or kw.arg in p[1]), None)
