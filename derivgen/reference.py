@@ -546,7 +546,7 @@ def _sorting_positions(x, args):
     out = np.empty(lanes.shape[:-1] + (n if k is None else k,), dtype=np.intp)
     for at in np.ndindex(lanes.shape[:-1]):
         lane = list(lanes[at])
-        nan = [v != v for v in lane]
+        nan = [bool(np.isnan(float(v))) for v in lane]  # an exact (mpf) nan too
 
         def key(i, lane=lane, nan=nan):
             if descending:
