@@ -71,10 +71,10 @@ def _others(x, axes: tuple):
 def _prod_rule(ops, static):
     axes = tuple(int(a) for a in static[1:])
     if axes:
-        others = _others(ops[0], axes)
-    else:  # every element: the others of the flattened x, in x's shape
-        others = S.reshape_to(_others_along(S.flatten(ops[0], S.Static((0, -1))), 0), SHAPE)
-    return (S.expand_reduced(G, *static) * others,)
+        return (S.expand_reduced(G, *static) * _others(ops[0], axes),)
+    # every element: the others of the flattened x, times G (one number), in x's shape
+    return (S.reshape_to(S.expand_reduced(G, *static) * _others_along(S.flatten(ops[0], S.Static((0, -1))), 0),
+                         SHAPE),)
 
 
 _REDUCE = (_X, Param("axis", "axis", None, ("dim",)), Param("keepdims", "flag", False, ("keepdim",)))
