@@ -565,7 +565,10 @@ def _shift(x, axis, step, fill):
     k = min(abs(step), n)
     to, at = [slice(None)] * x.ndim, [slice(None)] * x.ndim
     axis = axis % x.ndim
-    to[axis], at[axis] = (slice(k, None), slice(0, n - k)) if step >= 0 else (slice(0, n - k), slice(k, None))
+    if step >= 0:
+        to[axis], at[axis] = slice(k, None), slice(0, n - k)
+    else:
+        to[axis], at[axis] = slice(0, n - k), slice(k, None)
     out[tuple(to)] = x[tuple(at)]
     return out
 
@@ -590,7 +593,8 @@ def _argsort(x, axis, descending=False, k=None):
     of them where k is given (torch.topk's, an error where the axis is shorter)."""
     x = np.asarray(x)
     if descending:  # x flipped, sorted stably, flipped back: equal elements keep their order
-        order = x.shape[axis] - 1 - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+        flipped = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+        order = x.shape[axis] - 1 - np.flip(flipped, axis)
     else:
         order = np.argsort(x, axis=axis, kind="stable")
     if k is None:
