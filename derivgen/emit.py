@@ -713,7 +713,13 @@ class _Typing:
     def cast(self, vid: int, text: str, like, gradient: bool = False) -> str:
         # A transpose (an index, a reshape) of a 0-d array is a 0-d array, where every other
         # result of a single number is a NumPy scalar (OpSpec.zero_d).
-        spec = ops.HEADS.get(type(self.graph[vid].template).__name__)
+        value = self.graph[vid]
+        # grad_output applied last (scaled), or a gradient summed to its shape: of a 0-d array,
+        # the 0-d array itself where grad_output is 1 (or nothing was summed)
+        while (isinstance(value.template, (S.scaled, S.unbroadcast)) and value.template.args
+               and value.template.args[0] == placeholder(0)):
+            value = self.graph[value.args[0]]
+        spec = ops.HEADS.get(type(value.template).__name__)
         zero_d = spec is not None and spec.zero_d
         # A reduction along axis -1 or 0 of a 0-d input (NumPy allows it) gives its gradient
         # a dimension of size 1 back: a gradient of such a program is reshaped if it must be.

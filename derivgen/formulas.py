@@ -65,7 +65,7 @@ def _plumbing(value) -> bool:
     return value.op == "shape" or value.op in ops.SEVERAL
 
 _REDUCTIONS = (S.reduce_sum, S.reduce_mean, S.reduce_logsumexp, S.reduce_max, S.reduce_min, S.reduce_max_first,
-               S.reduce_min_first, S.max_shift)
+               S.reduce_min_first, S.reduce_prod, S.max_shift)
 # Gradients of matrix products with respect to a and b (np.dot's: no batches).
 _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
@@ -78,7 +78,7 @@ _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
           S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace,
-          S.joined, S.join_part)
+          S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort)
 # Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),
 # of operand k's shape.
 _CONTRACTION_GRADS = (S.einsum_grad, S.tensordot_grad, S.kron_grad)

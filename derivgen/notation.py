@@ -48,7 +48,7 @@ class expand_dims(S.Opaque):
 
 
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "max",
-               "reduce_min": "min", "reduce_max_first": "max", "reduce_min_first": "min"}
+               "reduce_min": "min", "reduce_max_first": "max", "reduce_min_first": "min", "reduce_prod": "prod"}
 
 
 def _precedence(expr) -> int:
@@ -220,6 +220,21 @@ class TextPrinter(StrPrinter):
         g, *arrays, static = expr.args
         how, i = static.value
         return f"part({self._print(g)}, {self._print(arrays[i])}, {how})"
+    def _print_shift(self, expr):  # x moved along an axis, fill coming in (a running product's plumbing)
+        x, static = expr.args
+        axis, step, fill = static.value
+        return f"shift({self._print(x)}, {step}, axis={axis}, fill={fill})"
+
+    def _print_linrec(self, expr):  # y[j] = a[j] * y[j -+ 1] + b[j]
+        a, b, static = expr.args
+        axis, reverse = static.value
+        return f"linrec({self._print(a)}, {self._print(b)}, axis={axis}{', reverse=True' if reverse else ''})"
+
+    def _print_argsort(self, expr):
+        x, static = expr.args
+        axis, descending, k = static.value
+        options = f"axis={axis}" + (", descending=True" if descending else "") + ("" if k is None else f", k={k}")
+        return f"argsort({self._print(x)}, {options})"
 
     def _print_take_along(self, expr):  # NumPy's name; PyTorch's gather as gather(x, dim, index)
         x, indices, static = expr.args
@@ -293,6 +308,7 @@ class TextPrinter(StrPrinter):
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
     _print_reduce_max = _print_reduce_min = _print_reduce_max_first = _print_reduce_min_first = _print_reduction
+    _print_reduce_prod = _print_reduction
 
     def _print_Piecewise(self, expr):
         *pieces, (last, cond) = expr.args
@@ -334,6 +350,7 @@ class LatexFormulaPrinter(LatexPrinter):
 
     _print_reduce_sum = _print_reduce_mean = _print_reduce_logsumexp = _print_reduction
     _print_reduce_max = _print_reduce_min = _print_reduce_max_first = _print_reduce_min_first = _print_reduction
+    _print_reduce_prod = _print_reduction
 
     _print_matrix_transpose = _print_transpose
 
@@ -411,6 +428,25 @@ class LatexFormulaPrinter(LatexPrinter):
         return self._call("take\\_along\\_axis", [self._print(x), self._print(indices), self._code(f"axis={axis}")],
                           exp)
 
+    def _print_shift(self, expr, exp=None):
+        x, static = expr.args
+        axis, step, fill = static.value
+        return self._call("shift", [self._print(x), self._code(str(step)), self._code(f"axis={axis}"),
+                                    self._code(f"fill={fill}")], exp)
+
+    def _print_linrec(self, expr, exp=None):
+        a, b, static = expr.args
+        axis, reverse = static.value
+        options = [self._code(f"axis={axis}")] + ([self._code("reverse=True")] if reverse else [])
+        return self._call("linrec", [self._print(a), self._print(b), *options], exp)
+
+    def _print_argsort(self, expr, exp=None):
+        x, static = expr.args
+        axis, descending, k = static.value
+        options = ([self._code(f"axis={axis}")] + ([self._code("descending=True")] if descending else [])
+                   + ([] if k is None else [self._code(f"k={k}")]))
+        return self._call("argsort", [self._print(x), *options], exp)
+
     def _print_take_along_grad(self, expr, exp=None):
         g, x, indices, static = expr.args
         shape = rf"\operatorname{{shape}}\left({self._print(x)}\right)"
@@ -478,6 +514,7 @@ class LatexFormulaPrinter(LatexPrinter):
     _print_expand_to = _print_reshape
 
     _print_flatten = _print_squeeze = _print_new_axes = _print_roll = _print_cumsum = _print_diagonal = _moved
+    _print_cumprod = _moved
 
     def _print_diagonal_grad(self, expr, exp=None):
         g, x, static = expr.args

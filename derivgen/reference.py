@@ -336,8 +336,10 @@ class Kernel:
     "condition" (comparisons and logic, giving bool arrays), "reduction" (static ``axis`` and
     ``keepdims``), "linalg", "layout" (ops that move elements, their static arguments one
     tuple ``args``), "gather" (an index reading arrays of positions, its operands after x),
-    "join" (stack, concatenate: the arrays, then ``args``) or "contraction" (einsum, tensordot,
-    kron: the operands, then ``args``). ``rounds`` says whether float
+    "join" (stack, concatenate: the arrays, then ``args``), "contraction" (einsum, tensordot,
+    kron: the operands, then ``args``), "scan" (running sums and products: ``args`` (axis,)),
+    "positions" (the integers that sort x: ``args`` (axis, descending, k)) or "constant"
+    (zeros, eye, linspace: ``args`` their static arguments). ``rounds`` says whether float
     arithmetic rounds the result (not so for selections such as where, clamp, maximum, abs, a
     transpose or an index).
     """
@@ -407,6 +409,9 @@ _register("sum", "reduction", 1, _sum_exact,
 _register("mean", "reduction", 1, _mean_exact,
           lambda x, axis=None, keepdims=False: np.mean(x, axis=_axis(axis), keepdims=keepdims))
 _register("logsumexp", "reduction", 1, _logsumexp_exact, _logsumexp_naive)
+_register("prod", "reduction", 1,
+          lambda ctx, x, axis=None, keepdims=False: _obj(np.prod(x, axis=_axis(axis), keepdims=keepdims)),
+          lambda x, axis=None, keepdims=False: np.prod(x, axis=_axis(axis), keepdims=keepdims))
 for _name, _fn in (("amax", np.max), ("amin", np.min)):
     _register(_name, "reduction", 1,
               lambda ctx, x, axis=None, keepdims=False, fn=_fn: _obj(fn(x, axis=_axis(axis), keepdims=keepdims)),
@@ -649,8 +654,42 @@ _register("kron", "contraction", 2, lambda ctx, a, b, args=(): _obj(np.kron(np.a
 
 
 # A running sum: kind "scan" (static ``args`` (axis,)); each partial sum rounds.
+# A running sum or product: kind "scan" (static ``args`` (axis,)); each partial result rounds,
+# and an exception (an overflow, a nan) reaches every later one.
 _register("cumsum", "scan", 1, lambda ctx, x, args: _obj(np.cumsum(np.asarray(x), *args)),
           lambda x, args: np.cumsum(x, *args))
+_register("cumprod", "scan", 1, lambda ctx, x, args: _obj(np.cumprod(np.asarray(x), *args)),
+          lambda x, args: np.cumprod(x, *args))
+
+
+def _sorting_positions(x, args):
+    """The positions sorting x along an axis (``args``: axis, descending, k), the same code on
+    exact and float values: a stable sort of each lane, equal elements in their order in x,
+    nan last ascending and first descending; the first k positions where k is given."""
+    axis, descending, k = args
+    x = np.asarray(x)
+    if x.ndim == 0:
+        raise ValueError("sort: an array of one dimension or more is needed")
+    lanes = np.moveaxis(x, axis, -1)
+    n = lanes.shape[-1]
+    if k is not None and not 0 <= k <= n:
+        raise ValueError(f"topk: k = {k} is out of range for a dimension of size {n}")
+    out = np.empty(lanes.shape[:-1] + (n if k is None else k,), dtype=np.intp)
+    for at in np.ndindex(lanes.shape[:-1]):
+        lane = list(lanes[at])
+        nan = [bool(np.isnan(float(v))) for v in lane]  # an exact (mpf) nan too
+
+        def key(i, lane=lane, nan=nan):
+            if descending:
+                return (not nan[i], 0 if nan[i] else -lane[i])
+            return (nan[i], 0 if nan[i] else lane[i])
+        out[at] = sorted(range(n), key=key)[:k]
+    return np.moveaxis(out, -1, axis)
+
+
+# Sorting positions: integers, exact in both arithmetics (kind "positions": no exception reaches them).
+_register("argsort", "positions", 1, lambda ctx, x, args: _sorting_positions(x, args), _sorting_positions,
+          rounds=False)
 
 
 # np.hstack and its kin: kind "join" too (static ``args`` (how,), the function's name).
@@ -874,7 +913,7 @@ class Naive:
             return np.transpose(bads[0])
         if kernel.kind == "size":  # read off the shape alone: no exception reaches it
             return np.zeros((), dtype=bool)
-        if kernel.kind == "constant":  # an array of constants: none reaches it either
+        if kernel.kind in ("constant", "positions"):  # constants; integers (an exception moves with what they read)
             return np.zeros(shape, dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements
             return np.asarray(kernel.naive(bads[0], **static))
@@ -926,7 +965,7 @@ _HEADS = {
     "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
-               "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin"}
+               "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin", "reduce_prod": "prod"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
           "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "tile": "tile",
           "repeat": "repeat", "pad": "pad",
@@ -1009,10 +1048,10 @@ def _compile(expr) -> Plan:
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value
         return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)
-    if head == "cumsum":
+    if head in ("cumsum", "cumprod", "argsort"):  # a scan, or sorting positions: x, then (axis, ...)
         operand = _compile(expr.args[0])
         static = expr.args[1].value
-        return lambda arith, args: arith.call("cumsum", operand(arith, args), args=static)
+        return lambda arith, args: arith.call(head, operand(arith, args), args=static)
     if head in ("einsum", "tensordot"):  # the operands, then the subscripts or the axes
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value

@@ -98,6 +98,7 @@ reduce_min = _opaque("reduce_min", None, "min(x, axis, keepdims)")
 # gradient sent to the first element equal to the result, the index PyTorch returns.
 reduce_max_first = _opaque("reduce_max_first", None, "max(x, axis, keepdims), the gradient to the first maximum")
 reduce_min_first = _opaque("reduce_min_first", None, "min(x, axis, keepdims), the gradient to the first minimum")
+reduce_prod = _opaque("reduce_prod", None, "prod(x, axis, keepdims)")
 first_hit = _opaque("first_hit", None, "(hit, keepdims, axis): 1 at hit's first True along axis, 0 elsewhere")
 max_shift = _opaque("max_shift", None, "max(x, axis, keepdims), 0 where not finite; no gradient")
 # Moving elements: an index, a new shape, an axes order are Static operands.
@@ -135,6 +136,15 @@ repeat = _opaque("repeat", 2, "np.repeat(x, repeats, axis): (x, Static((repeats,
 repeat_grad = _opaque("repeat_grad", 3, "(g, x, Static((repeats, axis))): each element's copies in g added up")
 pad = _opaque("pad", 2, "np.pad(x, widths, constant_values=value): (x, Static((widths, value, last)))")
 unpad = _opaque("unpad", 2, "(g, Static((widths, last))): the part of g a pad's operand was")
+cumprod = _opaque("cumprod", 2, "np.cumprod(x, axis): running products along axis (of the flattened x for None)")
+# Their gradients' plumbing: x moved by step places along axis, fill where nothing arrives,
+# and a linear recurrence along axis (forward: y[0] = b[0], y[j] = a[j] * y[j-1] + b[j];
+# reverse: from the last element down, y[j] = a[j] * y[j+1] + b[j]; a's first, or last, unread).
+shift = _opaque("shift", 2, "(x, Static((axis, step, fill))): x[j - step] along axis, fill outside x")
+linrec = _opaque("linrec", 3, "(a, b, Static((axis, reverse))): y[j] = a[j] * y[j -+ 1] + b[j] along axis")
+# Sorting (derivgen/ops/scans.py): the positions of x's elements in sorted order along axis
+# (integers, no gradient), the first k of them where k is given (torch.topk's).
+argsort = _opaque("argsort", 2, "(x, Static((axis, descending, k))): stable sorting positions along axis")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
 new_axes = _opaque("new_axes", 2, "np.expand_dims(x, axes)")

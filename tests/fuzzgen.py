@@ -79,12 +79,20 @@ UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tan
 BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
-REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin"]
+REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin", "prod"]
 # Ops that move elements; a node's attrs["static"] holds their static arguments as one tuple,
 # in the order derivgen.reference's kernels take them (an index's items: int, None, Ellipsis,
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
-          "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90"]
+          "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90", "cumprod",
+          "sort"]
+# The spellings of a sort's values ({a}: the axis, {d}: descending, {k}: topk's k; {r} the receiver).
+SORT_FORMS = ("np.sort({x}, axis={a})", "np.sort({x}, {a}, kind='stable')", "torch.sort({x}, dim={a})[0]",
+              "{r}.sort({a}).values", "torch.msort({x})", "{r}.msort()",
+              "torch.sort({x}, dim={a}, descending={d})[0]", "{r}.sort({a}, {d})[0]",
+              "torch.sort({x}, {a}, descending={d}, stable=True).values",
+              "torch.topk({x}, {k}, dim={a}, largest={d})[0]", "{r}.topk({k}, {a}, {d}).values",
+              "torch.topk({x}, k={k}, dim={a}, largest={d}, sorted=True).values")
 # x[t], x[:, t], x[np.arange(len(t)), t]: an index reading an input of integer positions t (and
 # np.arange of a size), op "gather_index"; args (x, t), attrs["static"] the index as the kernel
 # takes it (("at", 1) is t, ("arange", j, what) np.arange of a size of operand j).
@@ -263,6 +271,8 @@ def _shape_of(op, args, attrs):
             return np.dot(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
         if op == "transpose":
             return tuple(reversed(shapes[0]))
+        if op == "sort":  # the positions that sort x: x's shape, k along the axis for topk
+            return np.shape(R.KERNELS["argsort"].naive(np.zeros(shapes[0]), args=attrs["static"]))
         if op in LAYOUT:
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
         if op == "gather_index":  # a mask as if it held everywhere: as many elements as it can select
@@ -321,6 +331,23 @@ _INCREASING = {"exp": math.exp, "exp2": lambda x: 2.0**x, "expm1": math.expm1, "
                "sigmoid": _sigmoid, "softplus": _softplus, "relu": lambda x: max(x, 0.0),
                "floor": math.floor, "ceil": math.ceil, "tan": math.tan,
                "sign": lambda x: (x > 0) - (x < 0)}
+
+
+def _power_iv(iv, low: int, high: int):
+    """The values of products of ``low`` to ``high`` factors from the interval ``iv``."""
+    lo, hi = iv
+    if high == 0:
+        return 1.0, 1.0
+    def power(v, k):
+        try:
+            return v ** k
+        except OverflowError:
+            return math.inf if v > 0 or k % 2 == 0 else -math.inf
+    big = max(power(max(abs(lo), abs(hi)), k) for k in {max(low, 1), high})
+    if lo >= 0:
+        ends = [power(lo, k) for k in {max(low, 1), high}] + [power(hi, k) for k in {max(low, 1), high}]
+        return min(ends + ([1.0] if low == 0 else [])), max(ends + ([1.0] if low == 0 else []))
+    return -big, big
 
 
 def _interval(op, args, attrs, shape):
@@ -383,6 +410,13 @@ def _interval(op, args, attrs, shape):
         return lo, hi
     if op == "where":
         return min(ivs[1][0], ivs[2][0]), max(ivs[1][1], ivs[2][1])
+    if op == "prod":  # products of n of the operand's values
+        n = int(np.prod(args[0].shape)) // max(1, int(np.prod(shape))) if np.prod(shape) else 0
+        return _power_iv(ivs[0], n, n)
+    if op == "cumprod":  # products of 1 to n of them
+        (axis,) = attrs["static"]
+        n = math.prod(args[0].shape) if axis is None else args[0].shape[axis]
+        return _power_iv(ivs[0], 1, n)
     if op in REDUCTIONS:
         n = max(1, int(np.prod(args[0].shape)) // max(1, int(np.prod(shape))))
         lo, hi = ivs[0]
@@ -529,6 +563,10 @@ def _ev(node, arith, env, memo, trace):
         value = arith.call(op, operand, axis=node.attrs.get("axis"), keepdims=node.attrs.get("keepdims", False))
         if isinstance(trace, Trace) and op == "mean" and np.size(getattr(operand, "value", operand)) == 0:
             trace.empty_mean = True
+    elif op == "sort":  # x read at the positions that sort it, as derivgen reads it
+        x = _ev(node.args[0], arith, env, memo, trace)
+        positions = arith.call("argsort", x, args=node.attrs["static"])
+        value = arith.call("take_along_axis", x, positions, args=(node.attrs["static"][0], False))
     elif op in LAYOUT:
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
     elif op == "outer":  # ravel(a)[:, None] * ravel(b)[None, :]
@@ -621,6 +659,11 @@ def _track_ties(node, value, trace: Trace) -> None:
                 peak = np.expand_dims(peak, axis)
             hits = np.asarray(x == peak, dtype=bool)
             tied = bool(np.any(hits.sum(axis=axis) > 1))
+    elif op == "sort":  # equal elements: which one gets which output's gradient is a convention
+        x = np.asarray(getattr(v := trace.operand_values[id(node.args[0])], "value", v))
+        if x.dtype.kind in "fO" and x.size:
+            lanes = np.moveaxis(x, node.attrs["static"][0], -1).reshape(-1, x.shape[node.attrs["static"][0]])
+            tied = any(len(set(map(float, lane))) < len(lane) for lane in lanes)
     if tied and below:
         trace.nested_tie = True
     trace.kinked[id(node)] = below or tied
@@ -952,13 +995,16 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "torch":
             return f"torch.rot90({operand}, {k}, dims={list(axes)})"
         return f"np.rot90({operand}{'' if k == 1 else f', {k}'}{'' if axes == (0, 1) else f', axes={axes}'})"
-    if op == "cumsum":
+    if op in ("cumsum", "cumprod"):
         (axis,) = static
         if form == "method":
-            return f"{receiver}.cumsum({'' if axis is None else axis})"
+            return f"{receiver}.{op}({'' if axis is None else axis})"
         if form == "torch" and axis is not None:
-            return f"torch.cumsum({operand}, dim={axis})"
-        return f"np.cumsum({operand}{'' if axis is None else f', axis={axis}'})"
+            return f"torch.{op}({operand}, dim={axis})"
+        return f"np.{op}({operand}{'' if axis is None else f', axis={axis}'})"
+    if op == "sort":
+        return SORT_FORMS[node.attrs["spell"]["sort"]].format(x=operand, r=receiver, a=static[0], d=static[1],
+                                                              k=static[2])
     if op == "broadcast_to":  # a size kept ("dim", axis, None) is -1 in expand, read off x in NumPy
         expand = form.startswith("method")
         sizes = [("-1" if expand else f"{receiver}.shape[{s[1]}]") if isinstance(s, tuple) else str(s)
@@ -1885,9 +1931,10 @@ class Generator:
     def layout(self, shape, depth, scope):
         """An op that moves elements, from an operand of another shape (or order) than its own."""
         rng = self.rng
-        # indexing most: it has most forms; flip has np.fliplr and np.flipud too; the triangles and
-        # rotations only fit results of two axes or more, a new shape one of as many elements
-        op = rng.choices(LAYOUT, [4 if name == "getitem" else 2 if name in ("flip", "reshape", "tril", "triu", "rot90") else 1
+        # indexing most: it has most forms; flip has np.fliplr and np.flipud too, sort a dozen spellings;
+        # the triangles and rotations only fit results of two axes or more, a new shape one of as many elements
+        op = rng.choices(LAYOUT, [4 if name == "getitem" else 3 if name == "sort"
+                                  else 2 if name in ("flip", "reshape", "tril", "triu", "rot90") else 1
                                   for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
@@ -2076,7 +2123,7 @@ class Generator:
                 return []
             n = shape[-1]
             return [shape[:-1] + (n, n), shape[:-1] + (n, n + 1), (n + 1, n) + shape[:-1]]
-        if op == "cumsum":  # along an axis, or of the flattened operand for a vector
+        if op in ("cumsum", "cumprod"):  # along an axis, or of the flattened operand for a vector
             return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
         if op in ("tril", "triu"):  # of a matrix (of matrices), or NumPy's of a vector: a matrix
             return ([shape] if len(shape) >= 2 else []) + ([shape[1:]] if len(shape) == 2 and shape[0] == shape[1] else [])
@@ -2092,6 +2139,8 @@ class Generator:
             return [tuple(max(1, n - rng.randint(0, 2)) for n in shape) for _ in range(2)] if shape else []
         if op == "rot90":  # two axes exchanged (an odd k), or not
             return [shape, shape[::-1] if len(shape) == 2 else shape[1::-1] + shape[2:]] if len(shape) >= 2 else []
+        if op == "sort":  # sorted along an axis, or its largest (or smallest) k: longer there
+            return [shape] + [shape[:i] + (n + rng.randint(1, 2),) + shape[i + 1:] for i, n in enumerate(shape)]
         if op == "broadcast_to":  # fewer leading axes, or axes of size 1
             return [shape[k:] for k in range(1, len(shape) + 1)] + [
                 shape[:i] + (1,) + shape[i + 1:] for i, n in enumerate(shape) if n != 1]
@@ -2137,7 +2186,7 @@ class Generator:
                 axis = axis if axis is not None and len({a % ndim for a in axis}) == len(axis) else None
                 return (shift if axis is not None else shift[0], axis)
             return (shift if not isinstance(shift, tuple) else shift[0], rng.choice([None] + list(range(-ndim, ndim))))
-        if op == "cumsum":
+        if op in ("cumsum", "cumprod"):
             if tuple(src) != tuple(shape) or not ndim:
                 return (None,)
             return (rng.randrange(-ndim, ndim),)
@@ -2182,6 +2231,15 @@ class Generator:
             k = rng.choice([1, 3, -1, 5]) if odd else rng.choice([0, 2, -2, 4])
             axes = (0, 1) if rng.random() < 0.6 else (1, 0) if rng.random() < 0.5 else (-ndim, 1 - ndim)
             return (k, axes) if ndim >= 2 else None
+        if op == "sort":  # (axis, descending, k): k for the one axis longer than the result's
+            if not ndim or len(src) != len(shape):
+                return None
+            longer = [i for i, (n, m) in enumerate(zip(src, shape)) if n != m]
+            if len(longer) > 1:
+                return None
+            axis = longer[0] if longer else rng.randrange(ndim)
+            axis = axis - ndim if rng.random() < 0.4 else axis
+            return (axis, rng.random() < 0.5 if not longer else rng.random() < 0.7, shape[longer[0]] if longer else None)
         if op == "broadcast_to":  # the result's shape; where x has the size already, maybe kept (-1)
             lead = len(shape) - ndim
             return (tuple(("dim", i - len(shape), None) if i >= lead and src[i - lead] == n and rng.random() < 0.4
@@ -2265,6 +2323,12 @@ class Generator:
             spell["fixed"] = ("flipud", "fliplr")[static[0] % len(src)]
         elif op == "pad" and static[2]:
             spell["prefix"] = rng.choice(["F.", "torch.nn.functional."])
+        elif op == "sort":
+            axis, descending, k = static
+            forms = [i for i, f in enumerate(SORT_FORMS) if ("{k}" in f) == (k is not None)
+                     and ("{d}" in f or "topk" in f or not descending) and ("msort" not in f or axis % len(src) == 0)]
+            msort = [i for i in forms if "msort" in SORT_FORMS[i]]  # along axis 0 only: taken when it fits
+            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4 else forms)
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
                 spell["form"] = "mT"
@@ -2418,6 +2482,12 @@ def features(program: Program) -> set:
             found.add("max-pair:" + PAIR_FORMS[spell["pair"]])
         if op == "diff":
             found.add("diff:" + DIFF_FORMS[spell.get("form", 0)])
+        if op == "sort":
+            form = SORT_FORMS[spell["sort"]]
+            found.add("sort:" + ("topk" if "topk" in form else "msort" if "msort" in form else "method" if "{r}" in form
+                                 else "numpy" if form.startswith("np.") else "torch"))
+            if node.attrs["static"][1]:
+                found.add("sort:descending")
         if op == "number":
             found.add("condition-as-number:" + NUMBER_FORMS[spell.get("form", 0)].replace("{c}", "c"))
         if op == "reshape" and any(isinstance(s, tuple) for s in node.attrs["static"][0]):

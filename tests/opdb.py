@@ -780,8 +780,49 @@ LOGSUMEXP = replace(LOGSUMEXP, variants=LOGSUMEXP.variants + (
     _logsumexp_rewrite("exp(x) / sum(exp(x))", softmax),
     _logsumexp_rewrite("exp(x) / sum(exp(x), axis=-1, keepdims=True)", lambda x: softmax(x, axis=-1)),
 ))
+def _others(x, axis=None, keepdims=False):
+    """The product of the other elements over the axis (all of them: None), at each element:
+    the partial derivatives of np.prod, written out one element at a time."""
+    x = np.asarray(x, np.float64)
+    axes = range(x.ndim) if axis is None else [axis % x.ndim]
+    out = np.empty_like(x)
+    for at in np.ndindex(x.shape):
+        mask = np.ones(x.shape, bool)
+        for d in range(x.ndim):  # the elements sharing at's positions off the reduced axes
+            if d not in axes:
+                index = [slice(None)] * x.ndim
+                index[d] = [i for i in range(x.shape[d]) if i != at[d]]
+                mask[tuple(index)] = False
+        mask[at] = False
+        out[at] = np.prod(x[mask])
+    return out
+
+
+# Zeros among the factors: the gradient is the product of the others (finite differences see it
+# too: a product is a polynomial), exact where two factors are 0.
+PROD_ZEROS = [[0.0, 3.0, -2.0], [1.5, 0.5, 4.0]]
+PROD_TWO_ZEROS = [[0.0, 3.0, 0.0], [1.5, 0.0, 4.0]]
+PROD_KINKS = [kink("zero", [PROD_ZEROS], [_others(PROD_ZEROS)]),
+              kink("zeros", [PROD_TWO_ZEROS], [_others(PROD_TWO_ZEROS)])]
+PROD = reduction("prod", np.prod)
+PROD = replace(PROD, variants=PROD.variants + (
+    Variant("prod", "zeros", ("x",), tuple(as_spelling(s) for s in ["prod(x)", "np.prod(x)", "torch.prod(x)",
+                                                                      "x.prod()", "numpy.prod(a=x)"]),
+            np.prod, (*PROD_KINKS, *(_as_float32(k) for k in PROD_KINKS))),
+    Variant("prod", "zeros axis=1", ("x",), tuple(as_spelling(s) for s in [
+        "prod(x, axis=1, keepdims=True)", "torch.prod(x, 1, keepdim=True)", "x.prod(dim=1, keepdim=True)",
+        "x.prod(axis=-1, keepdims=True)"]),
+        lambda x: np.prod(x, axis=1, keepdims=True),
+        (kink("zero", [PROD_ZEROS], [_others(PROD_ZEROS, 1)]), kink("zeros", [PROD_TWO_ZEROS],
+                                                                    [_others(PROD_TWO_ZEROS, 1)]))),
+    Variant("prod", "zeros axis=(0,2)", ("x",), (as_spelling("np.prod(x, axis=(0, 2))"),),
+            lambda x: np.prod(x, axis=(0, 2)),
+            tuple(Sample(name, (np.where(np.arange(24).reshape(2, 3, 4) % every == 0, 0.0, x),))
+                  for name, every, x in (("zero", 7, draw([(-2.0, 2.0)], [(2, 3, 4)], _seed("prod0"))[0]),
+                                         ("zeros", 5, draw([(-2.0, 2.0)], [(2, 3, 4)], _seed("prod1"))[0])))),
+))
 REDUCTIONS = [reduction("sum", np.sum), reduction("mean", np.mean), LOGSUMEXP, reduction("amax", np.max),
-              reduction("amin", np.min)]
+              reduction("amin", np.min), PROD]
 
 
 # ---- linear algebra ---------------------------------------------------------------------------
@@ -1302,9 +1343,77 @@ SCANS = (
     )),
 )
 
+def _with_zeros(key, shape, every):
+    """A sample of that shape with a 0 at every ``every``-th element (and at the first)."""
+    x = draw([(-2.0, 2.0)], [shape], _seed(key, str(every)))[0]
+    return np.where(np.arange(x.size).reshape(shape) % every == 0, 0.0, x)
+
+
+def _cumprod_samples(key, shapes, reference_axis):
+    samples = _shaped(key, shapes) + _shaped(key, [s for s in shapes if s[0] in ("2d", "3d")], "float32")
+    for name, shape in shapes:
+        if 0 not in shape and shape:
+            samples += [Sample(f"{name}-zero", (_with_zeros(key, shape, 3),)),
+                        Sample(f"{name}-zeros", (_with_zeros(key, shape, 2),))]
+    return tuple(samples)
+
+
+SCANS = SCANS + (
+    OpInfo("cumprod", "linalg", (
+        Variant("cumprod", "axis=1", ("x",), tuple(as_spelling(s) for s in [
+            "cumprod(x, 1)", "np.cumprod(x, axis=1)", "torch.cumprod(x, dim=1)", "x.cumprod(1)", "x.cumprod(dim=1)",
+            "numpy.cumprod(x, -1)", "torch.cumprod(input=x, dim=-1)"]),
+            lambda x: np.cumprod(x, axis=1), _cumprod_samples("cumprod/1", [_2D, ("empty", (2, 0))], 1)),
+        Variant("cumprod", "flat", ("x",), tuple(as_spelling(s) for s in ["cumprod(x)", "np.cumprod(x)", "x.cumprod()"]),
+                np.cumprod, _cumprod_samples("cumprod/flat", [_VEC, _2D, _3D, _0D], None)),
+        Variant("cumprod", "axis=0", ("x",), tuple(as_spelling(s) for s in ["np.cumprod(x, 0)", "torch.cumprod(x, 0)"]),
+                lambda x: np.cumprod(x, 0), _cumprod_samples("cumprod/0", [_VEC, _2D, _3D], 0)),
+    )),
+)
+
+
+def _sorted(x, axis=-1, descending=False, k=None):
+    """NumPy's sort (descending: of -x, negated back), the first k where k is given."""
+    out = -np.sort(-x, axis) if descending else np.sort(x, axis)
+    return out if k is None else np.take(out, np.arange(k), axis=axis)
+
+
+# Sorting (derivgen/frontend/sorting.py): random samples have no ties (finite differences see a
+# permutation); ties are in tests/test_sorting.py, where the gradient's element is checked.
+SORTS = (
+    OpInfo("sort", "linalg", (
+        _layout("sort", "", ["sort(x)", "np.sort(x)", "numpy.sort(x, -1)", "np.sort(x, axis=-1, kind='stable')",
+                             "torch.sort(x)[0]", "torch.sort(x).values", "x.sort()[0]", "torch.sort(input=x, dim=-1)[0]",
+                             "np.sort(a=x, kind='quicksort', stable=True)"],
+                _sorted, [_2D, _VEC, _3D, ("empty", (2, 0))]),
+        _layout("sort", "axis=0", ["np.sort(x, 0)", "torch.sort(x, 0).values", "x.sort(dim=0)[0]",
+                                   "torch.sort(x, dim=0, stable=True)[0]"],
+                lambda x: _sorted(x, 0), [_2D, _3D]),
+        _layout("sort", "flat", ["np.sort(x, axis=None)", "sort(x, None)"], lambda x: np.sort(x, None), [_2D, _3D, _0D],
+                float32=("2d",)),
+        _layout("sort", "descending", ["torch.sort(x, descending=True)[0]", "x.sort(descending=True).values",
+                                       "torch.sort(x, 1, True)[0]", "x.sort(-1, True)[0]"],
+                lambda x: _sorted(x, -1, True), [_2D, _3D]),
+    )),
+    OpInfo("msort", "linalg", (
+        _layout("msort", "", ["torch.msort(x)", "x.msort()", "msort(x)", "torch.msort(input=x)"],
+                lambda x: np.sort(x, 0), [_2D, _VEC, _3D]),
+    )),
+    OpInfo("topk", "linalg", (
+        _layout("topk", "", ["torch.topk(x, 2)[0]", "torch.topk(x, 2).values", "x.topk(2)[0]", "topk(x, 2)[0]",
+                             "torch.topk(x, k=2, dim=-1, largest=True, sorted=True).values", "torch.topk(input=x, k=2)[0]"],
+                lambda x: _sorted(x, -1, True, 2), [_2D, _VEC, _3D]),
+        _layout("topk", "smallest", ["torch.topk(x, 2, largest=False)[0]", "x.topk(2, 0, False)[0]"],
+                lambda x: _sorted(x, 0 if x.ndim == 1 else -1, False, 2), [_VEC], float32=()),
+        _layout("topk", "dim=0", ["torch.topk(x, 3, dim=0)[0]", "x.topk(3, 0)[0]", "torch.topk(x, 3, 0, True)[0]"],
+                lambda x: _sorted(x, 0, True, 3), [_2D, _3D]),
+        _layout("topk", "k=0", ["torch.topk(x, 0)[0]"], lambda x: _sorted(x, -1, True, 0), [_2D], float32=()),
+    )),
+)
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
                            MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS,
-                           *SUGAR, *CONTRACTIONS)
+                           *SUGAR, *CONTRACTIONS, *SORTS)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -59,7 +59,7 @@ def test_random_programs_match_the_reference(request):
 
 # ---- the generator ----------------------------------------------------------------------------
 
-SEEDS = 1000
+SEEDS = 1500
 REQUIRED = {
     "product-of-sums", "unary-minus", "pow-integer", "pow-constant-base", "pow-float-exponent", "pow-tensor",
     "division-by-matmul", "nested-where", "where-over-reduction", "where-over-transpose", "where-over-matmul",
@@ -86,7 +86,8 @@ REQUIRED = {
     f"import:{line}" for line in G.IMPORTS} | {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS} | {
-    "max-pair:" + form for form in G.PAIR_FORMS} | {"diff:" + form for form in G.DIFF_FORMS}
+    "max-pair:" + form for form in G.PAIR_FORMS} | {"diff:" + form for form in G.DIFF_FORMS} | {
+    "sort:" + form for form in ("numpy", "torch", "method", "topk", "msort", "descending")}
 
 
 @pytest.fixture(scope="module")

@@ -287,6 +287,41 @@ def test_kron_grad(k, a, c):
     inputs = {"a": RNG.normal(size=a), "c": RNG.normal(size=c)}
     g = RNG.normal(size=np.kron(*inputs.values()).shape)
     check_vjp(module, {"g": g, **inputs}, ["g", other])
+# shift(x, (axis, step, fill)) moves x along an axis, fill coming in: linear in x, its adjoint is
+# the shift back (with 0 coming in).
+@pytest.mark.parametrize("static", [(1, 1, 1), (0, -1, 0), (-1, 2, 1), (1, 5, 0)])
+def test_shift(static):
+    b = Builder("x")
+    value = b.value("shift", S.shift(A0, S.Static(static)), [b.ids["x"]], labels=frozenset({"x"}),
+                    static=(S.Static(static),))
+    module = b.module(value, ["x"])
+    x = RNG.normal(size=(3, 4))
+    axis, step, fill = static
+    moved = np.moveaxis(np.full_like(x, fill), axis, 0)
+    n = moved.shape[0]
+    for j in range(n):
+        if 0 <= j - step < n:
+            moved[j] = np.moveaxis(x, axis, 0)[j - step]
+    np.testing.assert_array_equal(module.forward(x), np.moveaxis(moved, 0, axis))
+    check_vjp(module, {"x": x}, ["x"])
+
+
+# linrec(a, b, (axis, reverse)): y[j] = a[j] * y[j - 1] + b[j] from y[0] = b[0] (reverse: from the
+# end), a running product's gradient; its own is a linrec the other way, times y moved a place.
+@pytest.mark.parametrize(("axis", "reverse"), [(1, 0), (1, 1), (0, 0), (-1, 1)])
+def test_linrec(axis, reverse):
+    b = Builder("a", "b")
+    static = S.Static((axis, reverse))
+    value = b.value("linrec", S.linrec(A0, A1, static), [b.ids["a"], b.ids["b"]], static=(static,))
+    module = b.module(value, ["a", "b"])
+    a, c = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    a[1, 2] = a[0, 0] = 0.0  # a factor 0: nothing divides by it
+    lanes_a, y = np.moveaxis(a, axis, 0), np.moveaxis(c.copy(), axis, 0)
+    order = range(y.shape[0] - 2, -1, -1) if reverse else range(1, y.shape[0])
+    for j in order:
+        y[j] = lanes_a[j] * y[j + 1 if reverse else j - 1] + y[j]
+    np.testing.assert_allclose(module.forward(a, c), np.moveaxis(y, 0, axis), rtol=1e-14)
+    check_vjp(module, {"a": a, "b": c}, ["a", "b"])
 
 
 @pytest.mark.parametrize(("g", "target"), [((6,), (2, 3)), ((2, 3), (3, 1, 2)), ((1,), ())])
@@ -326,9 +361,10 @@ STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape"
                   "index": (0,), "count": 2, "counts": (2, 1), "pad": 1, "subscripts": "ij,jk->ik", "contraction": 1}
 # The Static operands of internal heads that read theirs (a join's part: axis, part, parts;
 # a contraction's gradient: its static arguments, then the operand it is for)
-INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "join_part": S.Static(("hstack", 1)), "tri_grad": S.Static((0, False)),
-                   "unpad": S.Static((1, False)), "einsum_grad": S.Static(("ij,jk->ik", 0)),
-                   "tensordot_grad": S.Static((1, 0)), "kron_grad": S.Static((0,))}
+INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "join_part": S.Static(("hstack", 1)),
+                   "tri_grad": S.Static((0, False)), "unpad": S.Static((1, False)), "einsum_grad": S.Static(("ij,jk->ik", 0)),
+                   "tensordot_grad": S.Static((1, 0)), "kron_grad": S.Static((0,)), "shift": S.Static((0, 1, 1)),
+                   "linrec": S.Static((0, 0)), "argsort": S.Static((0, False, None))}
 
 
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
@@ -344,7 +380,8 @@ def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     # their users carry the gradient (a part of a helper), or they are shapes, counts, sizes and conditions
     assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
                            "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
-                           "sign", "floor", "ceiling", "size_of", "first_hit", "filled", "eye", "linspace"]), none
+                           "sign", "floor", "ceiling", "size_of", "first_hit", "filled", "eye", "linspace",
+                           "argsort"]), none
 
 
 # tri_grad(g, x, (k, upper)): g's triangle (its rows added up for a vector x).

@@ -11,6 +11,7 @@ level and ``modules.py`` its imports; ``statics.py`` reads the arguments known a
 ``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``contractions.py`` np.einsum's
 subscripts and np.tensordot's axes, ``sugar.py`` calls read as other
 ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(n)``),
+``sorting.py`` the values of sorts (``np.sort``, ``torch.topk``),
 ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
@@ -34,6 +35,7 @@ from .positions import RunTimePositions
 from .python import CompileTime
 from .reading import Reading, normalize
 from .sizes import Sizes
+from .sorting import Sorting
 from .statements import Statements
 from .statics import Statics
 from .sugar import Sugar
@@ -43,7 +45,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
-             Casts, Sugar, ConstantArrays, RunTimePositions, Values):
+             Casts, Sugar, ConstantArrays, Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -37,6 +37,14 @@ class Calls:
             raise self.error(node, f"{name}(a, b) is the elementwise {name}imum in Python",
                              f"write {name}imum(a, b), or np.{name}(x, axis=...) for a reduction")
 
+    def _check_prod(self, node) -> None:
+        """np.prod's initial= and where= are refused with what to write instead."""
+        hints = {"initial": "multiply by it: v * np.prod(x)",
+                 "where": "make the factors left out 1: np.prod(np.where(mask, x, 1.0))"}
+        for kw in node.keywords:
+            if kw.arg in hints:
+                raise self.error(kw.value, f"prod()'s {kw.arg}= is not supported", hints[kw.arg])
+
     def _max_with_indices(self, spec, node, env, self_node, torch: bool):
         """torch.max(x, dim[, keepdim]), x.max(dim=...), and min: (values, indices) as PyTorch
         returns them, the gradient going to the first extreme element (the index it returns);
@@ -73,6 +81,8 @@ class Calls:
         if paired is not None:
             return paired
         self._check_max(spec, node, self_node, torch)
+        if spec.name == "prod":
+            self._check_prod(node)
         bound = self.bind_arguments(spec, node, self_node)
         operands, static = [], {}
         for param in spec.params:

@@ -32,6 +32,7 @@ ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("n
 from .arrays import CONSTANT_ARRAYS, constant_name
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
+from .sorting import SORTING
 from .sugar import DIFF, SUGAR, SUGAR_METHODS, SUGAR_PREFIXES
 
 
@@ -269,6 +270,8 @@ class Expressions:
                 return self.sugar_call(name, node, env)
             if name in CONSTANT_ARRAYS:
                 return self.constant_array(name, node, env, torch=False)
+            if name in SORTING:
+                return self.sort_call(name, node, env, None, "")
             spec = ops.lookup(name)
             if spec is None:
                 raise self.unknown_function(func, name)
@@ -291,6 +294,8 @@ class Expressions:
             prefix, rest = ops.strip_prefix(path) if path is not None else (None, None)
             if rest in SUGAR and prefix in SUGAR_PREFIXES.get(rest, ("np.", "numpy.", "torch.")):
                 return self.sugar_call(rest, node, env, torch=prefix.startswith(("torch.", "F.")))
+            if rest in SORTING and prefix in ("np.", "numpy.", "torch."):
+                return self.sort_call(rest, node, env, None, prefix)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -309,6 +314,8 @@ class Expressions:
                 raise self.error(func, "x.repeat() repeats each element in NumPy but the whole array in PyTorch",
                                  "write np.repeat(x, k, axis) or x.repeat_interleave(k, dim) for each element, "
                                  "np.tile(x, reps) or torch.tile(x, dims) for the whole array")
+            if func.attr in SORTING:  # x.sort(), x.topk(k), x.msort(): PyTorch's
+                return self.sort_call(func.attr, node, env, func.value, "torch.")
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

@@ -64,10 +64,14 @@ OP_TEXT = {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
 
 
 class MaxResult(tuple):
-    """torch.max(x, dim) and torch.min(x, dim): (values, indices), also read as ``.values`` and
-    ``.indices``; the indices are a Poison (integers, not computed)."""
+    """torch.max(x, dim) and torch.min(x, dim), torch.sort(x) and torch.topk(x, k): (values,
+    indices), also read as ``.values`` and ``.indices``; the indices are a Poison (integers,
+    not computed). ``what`` names the call in messages."""
 
-    __slots__ = ()
+    def __new__(cls, items, what: str = "torch.max(x, dim) or torch.min(x, dim)"):
+        pair = super().__new__(cls, items)
+        pair.what = what
+        return pair
 
 
 class Poison:

@@ -33,8 +33,8 @@ class Values:
 
     def require_tensor(self, item, node):
         if isinstance(item, MaxResult):
-            raise self.error(node, "torch.max(x, dim) and torch.min(x, dim) return (values, indices), not an array",
-                             "take the values: .values or [0]")
+            raise self.error(node, f"{item.what.replace(' or ', ' and ')} return{'' if ' or ' in item.what else 's'} "
+                                   "(values, indices), not an array", "take the values: .values or [0]")
         if isinstance(item, Shape):
             raise self.error(node, "a shape is a tuple of sizes, not an array", SHAPE_HINT)
         if isinstance(item, Positions):
@@ -63,8 +63,8 @@ class Values:
         if isinstance(item, Positions):
             raise self.error(node, *POSITIONS_AS_NUMBERS)
         if isinstance(item, MaxResult):
-            raise self.error(node, f"{what} returns (values, indices) of torch.max(x, dim) or torch.min(x, dim), "
-                                   "not an array", "take the values: .values or [0]")
+            raise self.error(node, f"{what} returns (values, indices) of {item.what}, not an array",
+                             "take the values: .values or [0]")
         if isinstance(item, tuple):
             raise self.error(node, f"{what} returns a tuple of {len(item)} values, not an array",
                              "derivgen differentiates one output: return a single array")

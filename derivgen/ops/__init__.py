@@ -11,9 +11,11 @@ is a new array, whether the scalar path can express it.
 Passes and printers ask the registry; none keeps a list of op names. The tables below
 (``NUMPY``, ``HAZARDS``, ``RULES``, ...) are views kept up to date by :func:`register`: they
 are the same objects wherever they are imported, so an op registered at run time is known
-everywhere at once. Built-in ops are in ``catalog.py`` (contractions, np.einsum and its kin,
-in ``contractions.py``); the heads the passes introduce
-(helpers that share work, gradient plumbing) in ``internal.py``.
+everywhere at once. Built-in ops are in ``catalog.py`` (those that move elements in
+``layout.py``, joins in ``joins.py``, contractions (np.einsum and its kin) in
+``contractions.py``, arrays of constants in ``constants.py``, running sums and products,
+``np.prod`` and the positions that sort an array in ``scans.py``); the heads the passes
+introduce (helpers that share work, gradient plumbing) in ``internal.py``.
 """
 
 from __future__ import annotations

@@ -241,6 +241,7 @@ for _name, _head, _numpy, _helper, _summed in (
                     head=_head, rule=_reduction_rule(_name), numpy=_numpy, helper=_helper, gradient="expanded",
                     summed=_summed, promotes=1,
                     note="d logsumexp(x) / dx = softmax(x) = exp(x - logsumexp(x))" if _name == "logsumexp" else None))
+# np.prod, a reduction whose gradient is built of running products, is in scans.py.
 # max and min over axes (np.max, np.amax, x.max(axis=...), torch.amax(x, dim)): the gradient
 # goes to the elements equal to the result, split evenly among ties (NumPy autograd's and
 # torch.amax's convention). torch.max(x, dim) returns (values, indices): calls.py refuses it.

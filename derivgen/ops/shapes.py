@@ -235,6 +235,19 @@ def cumsum(shapes, static) -> tuple:
         raise ValueError(str(exc)) from None
 
 
+def argsort(shapes, static) -> tuple:
+    """The positions sorting x along an axis: x's shape, k along the axis where k is given."""
+    axis, _, k = static[0]
+    shape = shapes[0]
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
+    if k is None:
+        return tuple(shape)
+    if k > shape[axis]:
+        raise ValueError(f"k = {k} is more than the {shape[axis]} elements along axis {axis}")
+    return tuple(k if d == axis % len(shape) else n for d, n in enumerate(shape))
+
+
 def _joined(fn):
     def shape(shapes, static):
         try:

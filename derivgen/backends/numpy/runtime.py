@@ -720,6 +720,55 @@ def _join_part(g, how, i, *parts):
     index = [slice(None)] * np.ndim(g)
     index[axis] = slice(start, start + np.shape(made[i])[axis])
     return np.reshape(g[tuple(index)], np.shape(parts[i]))
+def _shift(x, axis, step, fill):
+    """x moved ``step`` places along axis (x[j - step] at j), ``fill`` where no element arrives:
+    the running product of the elements before each is np.cumprod moved one place, 1 first."""
+    x = np.asarray(x)
+    if x.ndim == 0:  # np.cumprod of a number along axis 0 is one element long
+        x = np.reshape(x, (1,))
+    out = np.full(x.shape, fill, dtype=x.dtype)
+    n = x.shape[axis]
+    k = min(abs(step), n)
+    to, at = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+    axis = axis % x.ndim
+    if step >= 0:
+        to[axis], at[axis] = slice(k, None), slice(0, n - k)
+    else:
+        to[axis], at[axis] = slice(0, n - k), slice(k, None)
+    out[tuple(to)] = x[tuple(at)]
+    return out
+
+
+def _linrec(a, b, axis, reverse=False):
+    """The linear recurrence y[j] = a[j] * y[j - 1] + b[j] along axis from y[0] = b[0]
+    (reverse: from the last element down, y[j] = a[j] * y[j + 1] + b[j]); a's first (last)
+    element is not read. One pass along the axis, each step over all the other axes at once:
+    a running product's gradient, with no division by the factors (exact where one is 0)."""
+    a, b = (np.reshape(v, (1,)) if np.ndim(v) == 0 else np.asarray(v) for v in (a, b))
+    y = np.moveaxis(np.array(b, dtype=np.result_type(a, b)), axis, 0)
+    a = np.moveaxis(np.broadcast_to(a, b.shape), axis, 0)
+    n = y.shape[0]
+    for j in range(n - 2, -1, -1) if reverse else range(1, n):
+        y[j] += a[j] * y[j + 1 if reverse else j - 1]
+    return np.moveaxis(y, 0, axis)
+
+
+def _argsort(x, axis, descending=False, k=None):
+    """The positions that sort x along axis, ties in their order in x (NumPy's stable
+    argsort; descending: the largest first, nan first, as torch.sort puts it), the first k
+    of them where k is given (torch.topk's, an error where the axis is shorter)."""
+    x = np.asarray(x)
+    if descending:  # x flipped, sorted stably, flipped back: equal elements keep their order
+        flipped = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+        order = x.shape[axis] - 1 - np.flip(flipped, axis)
+    else:
+        order = np.argsort(x, axis=axis, kind="stable")
+    if k is None:
+        return order
+    n = x.shape[axis]
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k = {k} is out of range for a dimension of size {n}")
+    return np.take(order, np.arange(k), axis=axis)
 
 
 def _concat_part(g, axis, i, *parts):
