@@ -1933,8 +1933,8 @@ class Generator:
         rng = self.rng
         # indexing most: it has most forms; flip has np.fliplr and np.flipud too, sort a dozen spellings;
         # the triangles and rotations only fit results of two axes or more, a new shape one of as many elements
-        op = rng.choices(LAYOUT, [4 if name == "getitem" else 3 if name == "sort"
-                                  else 2 if name in ("flip", "reshape", "tril", "triu", "rot90") else 1
+        op = rng.choices(LAYOUT, [4 if name in ("getitem", "sort") else 3 if name == "flip"
+                                  else 2 if name in ("reshape", "tril", "triu", "rot90") else 1
                                   for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
@@ -2328,7 +2328,9 @@ class Generator:
             forms = [i for i, f in enumerate(SORT_FORMS) if ("{k}" in f) == (k is not None)
                      and ("{d}" in f or "topk" in f or not descending) and ("msort" not in f or axis % len(src) == 0)]
             msort = [i for i in forms if "msort" in SORT_FORMS[i]]  # along axis 0 only: taken when it fits
-            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4 else forms)
+            numpy = [i for i in forms if SORT_FORMS[i].startswith("np.")]  # NumPy's two, where they fit
+            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4
+                                       else numpy if numpy and rng.random() < 0.4 else forms)
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
                 spell["form"] = "mT"
