@@ -85,7 +85,7 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin", "prod"]
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
           "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90", "cumprod",
-          "sort"]
+          "sort", "split_part"]
 # The spellings of a sort's values ({a}: the axis, {d}: descending, {k}: topk's k; {r} the receiver).
 SORT_FORMS = ("np.sort({x}, axis={a})", "np.sort({x}, {a}, kind='stable')", "torch.sort({x}, dim={a})[0]",
               "{r}.sort({a}).values", "torch.msort({x})", "{r}.msort()",
@@ -961,6 +961,14 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "torch":
             return f"torch.diagonal({operand}, offset={offset}, dim1={axis1}, dim2={axis2})"
         return f"np.diagonal({operand}, {offset}, axis1={axis1}, axis2={axis2})"
+    if op == "split_part":  # part i of np.split, np.array_split, torch.split (sizes), torch.chunk
+        kind, arg, i, axis = static
+        cut = list(arg) if isinstance(arg, tuple) else arg
+        if kind == "sizes":
+            return f"{receiver}.split({cut}, {axis})[{i}]" if form == "method" else f"torch.split({operand}, {cut}, dim={axis})[{i}]"
+        if kind == "chunk":
+            return f"{receiver}.chunk({cut}, {axis})[{i}]" if form == "method" else f"torch.chunk({operand}, {cut}, dim={axis})[{i}]"
+        return f"np.{kind}({operand}, {cut}, axis={axis})[{i}]" if form == "np" else f"np.{kind}({operand}, {cut}, {axis})[{i}]"
     if op in ("tril", "triu"):
         (k,) = static
         if form == "method":
@@ -2125,6 +2133,8 @@ class Generator:
             return [shape[:-1] + (n, n), shape[:-1] + (n, n + 1), (n + 1, n) + shape[:-1]]
         if op in ("cumsum", "cumprod"):  # along an axis, or of the flattened operand for a vector
             return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
+        if op == "split_part":  # one axis longer (the other parts'), or the whole array as its one part
+            return [shape] + [shape[:i] + (n + rng.randint(1, 4),) + shape[i + 1:] for i, n in enumerate(shape)]
         if op in ("tril", "triu"):  # of a matrix (of matrices), or NumPy's of a vector: a matrix
             return ([shape] if len(shape) >= 2 else []) + ([shape[1:]] if len(shape) == 2 and shape[0] == shape[1] else [])
         if op == "tile":  # axes that are whole multiples of the operand's, maybe one more in front
@@ -2190,6 +2200,8 @@ class Generator:
             if tuple(src) != tuple(shape) or not ndim:
                 return (None,)
             return (rng.randrange(-ndim, ndim),)
+        if op == "split_part":
+            return self._split_static(src, shape)
         if op in ("tril", "triu"):
             return (rng.randint(-2, 2),) if ndim else None
         if op == "tile":  # reps counted from the last axis; a leading 1 left out at times
@@ -2307,6 +2319,36 @@ class Generator:
                    for stop in (None, n, 1, -1, 2)]
         fits = [o for o in options if m is None or len(range(n)[slice(*o)]) == m]
         return ("slice", *rng.choice(fits or [(None, None, None)]))
+
+    def _split_static(self, src, shape):
+        """(kind, arg, i, axis) of a split of an operand of shape ``src`` whose part i has ``shape``."""
+        rng, ndim = self.rng, len(src)
+        if not ndim or len(shape) != ndim:
+            return None
+        longer = [a for a in range(ndim) if src[a] != shape[a]]
+        axis = longer[0] if longer else rng.randrange(ndim)
+        n, m = src[axis], shape[axis]
+        if any(src[a] != shape[a] for a in range(ndim) if a != axis) or m > n:
+            return None
+        options = []
+        start = rng.randint(0, n - m)  # indices or sizes cutting out [start, start + m)
+        cuts = tuple(c for c in (start, start + m) if 0 < c < n)
+        options.append(("split", cuts, int(start > 0 and start < n)) if cuts else ("split", 1, 0))
+        sizes = tuple(k for k in (start, m, n - start - m) if k)
+        if m:
+            options.append(("sizes", sizes, int(start > 0)))
+        if m and n % m == 0:
+            options.append(("split", n // m, rng.randrange(n // m)))
+        for k in range(1, n + 1):  # sections of np.array_split, chunks of torch.chunk with a part of m
+            sections = [len(p) for p in np.array_split(np.arange(n), k)]
+            options += [("array_split", k, i) for i, p in enumerate(sections) if p == m][:1]
+            step = -(-n // k)
+            chunks = [min(step, n - j) for j in range(0, n, step)]
+            options += [("chunk", k, i) for i, p in enumerate(chunks) if p == m and len(chunks) == k][:1]
+        if not options:
+            return None
+        kind, arg, i = rng.choice(options)
+        return (kind, arg, i, axis - ndim if rng.random() < 0.3 else axis)
 
     def _layout_spelling(self, op, src, static):
         rng = self.rng
