@@ -535,7 +535,7 @@ class LatexFormulaPrinter(LatexPrinter):
         return self._call("scatter\\_diagonal", [self._print(g), shape, self._print(static)], exp)
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
     _print_tril = _print_triu = _print_tile = _print_repeat = _print_pad = _print_unpad = _moved
-    _print_tri_grad = _print_split_part = _print_split_grad = _moved
+    _print_tri_grad = _print_split_part = _print_split_grad = _print_diag = _print_diag_grad = _moved
 
     def _print_filled(self, expr, exp=None):  # zeros, ones, full, eye, linspace: as the text printer writes them
         return self._code(TextPrinter().doprint(expr))

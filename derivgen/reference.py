@@ -472,6 +472,7 @@ _LAYOUT = {
     "flip": np.flip,
     "roll": np.roll,
     "diagonal": np.diagonal,
+    "diag": np.diag,
     "tril": np.tril,
     "triu": np.triu,
     "tile": np.tile,
@@ -988,7 +989,7 @@ _HEADS = {
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin", "reduce_prod": "prod"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
-          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "tile": "tile",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "diag": "diag", "tile": "tile",
           "repeat": "repeat", "pad": "pad", "split_part": "split_part",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}

@@ -85,7 +85,7 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin", "prod"]
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
           "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90", "cumprod",
-          "sort", "split_part"]
+          "sort", "split_part", "diag"]
 # The spellings of a sort's values ({a}: the axis, {d}: descending, {k}: topk's k; {r} the receiver).
 SORT_FORMS = ("np.sort({x}, axis={a})", "np.sort({x}, {a}, kind='stable')", "torch.sort({x}, dim={a})[0]",
               "{r}.sort({a}).values", "torch.msort({x})", "{r}.msort()",
@@ -961,6 +961,13 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "torch":
             return f"torch.diagonal({operand}, offset={offset}, dim1={axis1}, dim2={axis2})"
         return f"np.diagonal({operand}, {offset}, axis1={axis1}, axis2={axis2})"
+    if op == "diag":
+        (k,) = static
+        if form == "method":
+            return f"{receiver}.diag({k or ''})"
+        if form == "torch":
+            return f"torch.diag({operand}{f', diagonal={k}' if k else ''})"
+        return f"np.diag({operand}{f', k={k}' if k else ''})"
     if op == "split_part":  # part i of np.split, np.array_split, torch.split (sizes), torch.chunk
         kind, arg, i, axis = static
         cut = list(arg) if isinstance(arg, tuple) else arg
@@ -1941,8 +1948,8 @@ class Generator:
         rng = self.rng
         # indexing most: it has most forms; flip has np.fliplr and np.flipud too, sort a dozen spellings;
         # the triangles and rotations only fit results of two axes or more, a new shape one of as many elements
-        op = rng.choices(LAYOUT, [4 if name == "getitem" else 3 if name == "sort"
-                                  else 2 if name in ("flip", "reshape", "tril", "triu", "rot90") else 1
+        op = rng.choices(LAYOUT, [4 if name in ("getitem", "sort") else 3 if name == "flip"
+                                  else 2 if name in ("reshape", "tril", "triu", "rot90", "diag") else 1
                                   for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
@@ -2133,6 +2140,13 @@ class Generator:
             return [shape[:-1] + (n, n), shape[:-1] + (n, n + 1), (n + 1, n) + shape[:-1]]
         if op in ("cumsum", "cumprod"):  # along an axis, or of the flattened operand for a vector
             return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
+        if op == "diag":  # a vector onto a diagonal of a square matrix, or a matrix's diagonal
+            if len(shape) == 2 and shape[0] == shape[1]:
+                return [(shape[0] - k,) for k in (0, 1, 2) if shape[0] - k >= 1]
+            if len(shape) == 1:
+                n = shape[0]
+                return [(n, n), (n, n + 1), (n + 1, n)]
+            return []
         if op == "split_part":  # one axis longer (the other parts'), or the whole array as its one part
             return [shape] + [shape[:i] + (n + rng.randint(1, 4),) + shape[i + 1:] for i, n in enumerate(shape)]
         if op in ("tril", "triu"):  # of a matrix (of matrices), or NumPy's of a vector: a matrix
@@ -2200,6 +2214,13 @@ class Generator:
             if tuple(src) != tuple(shape) or not ndim:
                 return (None,)
             return (rng.randrange(-ndim, ndim),)
+        if op == "diag":
+            if ndim == 1:
+                k = len(shape) == 2 and shape[0] - src[0]
+                return (k if rng.random() < 0.5 else -k,) if len(shape) == 2 else None
+            if ndim == 2 and len(shape) == 1:
+                return (src[1] - src[0] if src[1] >= src[0] else -(src[0] - src[1]),)
+            return None
         if op == "split_part":
             return self._split_static(src, shape)
         if op in ("tril", "triu"):
@@ -2370,7 +2391,9 @@ class Generator:
             forms = [i for i, f in enumerate(SORT_FORMS) if ("{k}" in f) == (k is not None)
                      and ("{d}" in f or "topk" in f or not descending) and ("msort" not in f or axis % len(src) == 0)]
             msort = [i for i in forms if "msort" in SORT_FORMS[i]]  # along axis 0 only: taken when it fits
-            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4 else forms)
+            numpy = [i for i in forms if SORT_FORMS[i].startswith("np.")]  # NumPy's two, where they fit
+            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4
+                                       else numpy if numpy and rng.random() < 0.4 else forms)
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
                 spell["form"] = "mT"

@@ -287,3 +287,24 @@ def test_bad_splits_are_errors_at_their_place(source, message, col):
         derivgen.generate(source)
     assert message in info.value.message or message in (info.value.hint or "")
     assert (info.value.line, info.value.col) == (1, col)
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("torch.cross(a, b)", "torch.cross() without dim crosses along the first axis of size 3", 1),
+    ("np.cross(a, b, axisa=0)", "cross()'s axisa= is not supported", 22),
+    ("np.cross(a)", "cross() is missing its argument 'b'", 1),
+    ("np.cross(a, b, axis=1.5)", "must be an integer", 21),
+    ("np.diag(x, k=0.5)", "must be an integer", 14),
+])
+def test_bad_crosses_and_diagonals_are_errors_at_their_place(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.generate(source)
+    assert message in info.value.message or message in (info.value.hint or "")
+    assert (info.value.line, info.value.col) == (1, col)
+
+
+def test_a_cross_product_of_vectors_of_other_lengths_fails_when_the_module_runs():
+    mod = derivgen.compile("np.cross(a, b)")
+    np.testing.assert_allclose(mod.forward(np.array([1.0, 0, 0]), np.array([0, 1.0, 0])), [0, 0, 1.0])
+    with pytest.raises(IndexError):
+        mod.forward(np.ones(2), np.ones(2))

@@ -475,3 +475,17 @@ def test_split_grad(x, static):
     g = RNG.normal(size=part.shape)
     np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * part), rtol=1e-12)
     check_vjp(module, {"g": g, "x": a}, ["g"])
+
+
+# diag_grad(g, x, (k,)): the k-th diagonal of g for a vector x; g on the k-th diagonal of zeros like a matrix x.
+@pytest.mark.parametrize(("x", "k"), [((3,), 0), ((3,), -2), ((3, 4), 1), ((4, 2), -1)])
+def test_diag_grad(x, k):
+    b = Builder("g", "x")
+    static = S.Static((k,))
+    value = b.value("diag_grad", S.diag_grad(A0, A1, static), [b.ids["g"], b.ids["x"]], labels=frozenset({"x"}),
+                    static=(static,))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=x)
+    g = RNG.normal(size=np.diag(a, k).shape)
+    np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * np.diag(a, k)), rtol=1e-12)
+    check_vjp(module, {"g": g, "x": a}, ["g"])

@@ -23,12 +23,13 @@ from .limits import MAX_AXES
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
-SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90", "split", "array_split", "chunk")
+SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90", "split", "array_split", "chunk",
+         "cross")
 # The prefixes each is spelled with (default: NumPy's and PyTorch's modules).
 SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional.")}
 # Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims), x.split(sizes),
 # x.chunk(k).
-SUGAR_METHODS = ("outer", "trace", "rot90", "split", "chunk")
+SUGAR_METHODS = ("outer", "trace", "rot90", "split", "chunk", "cross")
 _MAX_PARTS = 256  # a split into more parts than this is refused: each part is a value
 _MAX_PAD = 1 << 20  # a border wider than this is refused: the array it makes would not fit
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
@@ -46,6 +47,8 @@ class Sugar:
             return self.rot90_call(node, env, receiver, torch)
         if name in ("split", "array_split", "chunk"):
             return self.split_call(name, node, env, receiver, torch)
+        if name == "cross":
+            return self.cross_call(node, env, receiver, torch)
         if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
             diagonal = self.call(ops.OPS["diagonal"], node, env, receiver)
             return self.apply_op(ops.OPS["sum"], [diagonal], {"axes": (-1,), "keepdims": False}, node)
@@ -263,6 +266,39 @@ class Sugar:
         spec = ops.OPS["split_part"]
         return tuple(self.apply_op(spec, [x], {"kind": kind, "arg": arg, "i": i, "axis": axis}, node)
                      for i in range(count))
+
+    def cross_call(self, node: ast.Call, env, receiver, torch: bool):
+        """``np.cross(a, b, axis=-1)`` (``torch.cross(a, b, dim)``, ``a.cross(b, dim)``) of vectors
+        of three components along the axis: each component a difference of products, the three
+        stacked along the axis again."""
+        if torch:
+            bound = self._sugar_args("cross", node, receiver, ("a", "b", "dim"), {"input": "a", "other": "b"}, 2)
+            if "dim" not in bound:
+                raise self.error(node, "torch.cross() without dim crosses along the first axis of size 3",
+                                 "give the axis: torch.cross(a, b, dim=-1)")
+            axis_node = bound["dim"]
+        else:
+            bound = self._sugar_args("cross", node, receiver, ("a", "b", "axisa", "axisb", "axisc", "axis"), {}, 2)
+            for key in ("axisa", "axisb", "axisc"):
+                if key in bound:
+                    raise self.error(bound[key], f"cross()'s {key}= is not supported", "use axis= for all three")
+            axis_node = bound.get("axis")
+        axis = -1 if axis_node is None else self.static_axes(axis_node, env, none=False, single=True)
+        a, b = (self.as_value(self._tensor(bound[k], env), bound[k], "cross()") for k in ("a", "b"))
+        getitem, mul, sub = ops.OPS["getitem"], ops.OPERATORS["mul"], ops.OPERATORS["sub"]
+        parts = [[self.apply_op(getitem, [v], {"index": _along(axis, i)}, node) for i in range(3)] for v in (a, b)]
+        (a0, a1, a2), (b0, b1, b2) = parts
+
+        def minus(p, q, r, t):
+            return self.apply("sub", sub, [self.apply("mul", mul, [p, q], node), self.apply("mul", mul, [r, t], node)],
+                              node)
+        components = [minus(a1, b2, a2, b1), minus(a2, b0, a0, b2), minus(a0, b1, a1, b0)]
+        return self.apply_op(ops.OPS["stack"], components, {"axis": axis}, node)
+
+    def _tensor(self, node, env):
+        value = self.expr(node, env)
+        self.require_tensor(value, node)
+        return value
 
     def rot90_call(self, node: ast.Call, env, receiver, torch: bool):
         """``np.rot90(m, k=1, axes=(0, 1))`` (``torch.rot90(x, k, dims)``, ``x.rot90(k, dims)``):

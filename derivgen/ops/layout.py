@@ -191,6 +191,11 @@ register(OpSpec("split_part", (_X, Param("kind", "split"), Param("arg", "split")
                 head=S.split_part, rule=lambda ops, static: (S.split_grad(G, ops[0], static[0]), None),
                 scalar=False, blockable=False, gradient="shaped", shape=shapes.split_part, zero_d=True,
                 doc="part i of np.split, np.array_split, torch.split (sizes) or torch.chunk of x"))
+# np.diag(x, k=0) (torch.diag(x, diagonal)): of a vector, the square matrix with it on the k-th
+# diagonal; of a matrix, that diagonal (np.diagonal's). Its adjoint is the other way round (diag_grad).
+_layout("diag", S.diag, (Param("k", "int", 0, ("diagonal",)),),
+        lambda ops, static: (S.diag_grad(G, ops[0], static[0]), None), (), shape=shapes.diag, numpy="diag",
+        blockable=False, doc="a vector on the k-th diagonal of a square matrix, or a matrix's k-th diagonal")
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
 # np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis
@@ -225,6 +230,10 @@ register(OpSpec("diagonal_grad", kind="internal", head=S.diagonal_grad, helper="
 register(OpSpec("split_grad", kind="internal", head=S.split_grad, helper="split_grad", scalar=False, blockable=False,
                 gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.split_part(G, static[0]), None)))
+# diag_grad(g, x, (k,)): the k-th diagonal of g for a vector x, g on the k-th diagonal of zeros
+# like x for a matrix; its adjoint is np.diag of G again.
+register(OpSpec("diag_grad", kind="internal", head=S.diag_grad, helper="diag_grad", scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.second, zero_d=True, rule=lambda ops, static: (S.diag(G, static[0]), None)))
 # tri_grad(g, x, (k, upper)): g's triangle (rows added up for a vector x); its adjoint is the
 # triangle of G (NumPy's tril of a vector repeats it in every row).
 register(OpSpec("tri_grad", kind="internal", head=S.tri_grad, helper="tri_grad", scalar=False, blockable=False,

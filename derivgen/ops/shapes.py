@@ -170,6 +170,7 @@ flatten = _moved(_flatten)
 roll = _moved(lambda x, shift, axis: np.roll(x, shift, axis))
 diagonal = _moved(lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2))
 
+diag = _moved(lambda x, k: np.diag(x, k))
 tril = _moved(lambda x, k: np.tril(x, k))
 triu = _moved(lambda x, k: np.triu(x, k))
 tile = _moved(lambda x, reps: np.tile(x, reps))

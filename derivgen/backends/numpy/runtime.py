@@ -814,6 +814,14 @@ def _argsort(x, axis, descending=False, k=None):
     return np.take(order, np.arange(k), axis=axis)
 
 
+def _diag_grad(g, x, k):
+    """The gradient of np.diag(x, k): for a vector x, the k-th diagonal of g (a new array);
+    for a matrix x, zeros like x with g on its k-th diagonal."""
+    if np.ndim(x) == 1:
+        return np.array(np.diagonal(g, k))
+    return _diagonal_grad(g, x, k, 0, 1)
+
+
 def _concat_part(g, axis, i, *parts):
     """The slice of g, the adjoint of np.concatenate(parts, axis), that parts[i] was: its
     offset is the sizes of the parts before it along axis."""
