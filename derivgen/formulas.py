@@ -78,7 +78,8 @@ _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
           S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace,
-          S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort)
+          S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort,
+          S.split_part, S.split_grad, S.diag, S.diag_grad)
 # Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),
 # of operand k's shape.
 _CONTRACTION_GRADS = (S.einsum_grad, S.tensordot_grad, S.kron_grad)
@@ -503,7 +504,7 @@ class _Writer:
         gradient of an index has its operand's shape in any terms."""
         *operands, static = expr.args
         shapes = [self._shape(a, leaf) for a in operands]
-        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad, S.diagonal_grad, S.tri_grad, S.tile_grad,
+        if isinstance(expr, (S.index_grad, S.gather_grad, S.take_along_grad, S.diagonal_grad, S.tri_grad, S.tile_grad, S.split_grad, S.diag_grad,
                              S.repeat_grad)):
             return shapes[1]
         if None in shapes or not self.layout.concrete:

@@ -212,6 +212,19 @@ class TextPrinter(StrPrinter):
         g, a, b, static = expr.args
         return f"kron_grad({self._print(g)}, {self._print(a)}, {self._print(b)}, k={static.value[0]})"
 
+    def _print_split_part(self, expr):  # np.split(x, 3, axis=1)[0], torch.chunk(x, 3, dim)[0]
+        x, static = expr.args
+        kind, arg, i, axis = static.value
+        name = {"sizes": "split", "chunk": "chunk"}.get(kind, kind)
+        return f"{name}({self._print(x)}, {list(arg) if isinstance(arg, tuple) else arg}, axis={axis})[{i}]"
+
+    def _print_split_grad(self, expr):  # g written where part i of x was
+        g, x, static = expr.args
+        kind, arg, i, axis = static.value
+        name = {"sizes": "split", "chunk": "chunk"}.get(kind, kind)
+        return f"scatter_part({self._print(g)}, {self._shape(x)}, {name}, {list(arg) if isinstance(arg, tuple) else arg}, " \
+               f"{i}, axis={axis})"
+
     def _print_joined(self, expr):  # np.hstack(a, b) and its kin
         *arrays, static = expr.args
         return f"{static.value[0]}({', '.join(self._print(a) for a in arrays)})"
@@ -522,7 +535,7 @@ class LatexFormulaPrinter(LatexPrinter):
         return self._call("scatter\\_diagonal", [self._print(g), shape, self._print(static)], exp)
     _print_permute = _print_swapaxes = _print_moveaxis = _print_flip = _moved
     _print_tril = _print_triu = _print_tile = _print_repeat = _print_pad = _print_unpad = _moved
-    _print_tri_grad = _moved
+    _print_tri_grad = _print_split_part = _print_split_grad = _print_diag = _print_diag_grad = _moved
 
     def _print_filled(self, expr, exp=None):  # zeros, ones, full, eye, linspace: as the text printer writes them
         return self._code(TextPrinter().doprint(expr))

@@ -44,6 +44,7 @@ NumPy program the source stands for; rationals that SymPy keeps in a template (`
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import operator
 import warnings
@@ -435,6 +436,25 @@ def _flattened(x, start, end):
     return np.reshape(x, np.shape(x)[:start] + (-1,) + np.shape(x)[end + 1:])
 
 
+def _split_piece(x, kind, arg, i, axis):
+    """Part i of np.split / np.array_split (NumPy's own), of torch.split with sizes, or of
+    torch.chunk (parts of ceil(n / chunks) elements)."""
+    x = np.asarray(x)
+    if kind in ("split", "array_split"):
+        return getattr(np, kind)(x, list(arg) if isinstance(arg, tuple) else arg, axis)[i]
+    n = x.shape[axis]
+    if kind == "sizes":
+        if sum(arg) != n:
+            raise ValueError("split: the sizes do not add up to the dimension")
+        cuts = list(itertools.accumulate(arg))[:-1]
+    else:
+        step = -(-n // arg)
+        cuts = list(range(step, n, step)) if step else []
+        if i >= len(cuts) + 1:
+            raise ValueError("chunk: fewer chunks than asked for")
+    return np.split(x, cuts, axis)[i]
+
+
 # Ops that move elements, with their static arguments as one tuple ``args``, in the order of
 # the op's parameters (an index, a shape, axes): exact and naive alike, on any dtype.
 _LAYOUT = {
@@ -452,11 +472,13 @@ _LAYOUT = {
     "flip": np.flip,
     "roll": np.roll,
     "diagonal": np.diagonal,
+    "diag": np.diag,
     "tril": np.tril,
     "triu": np.triu,
     "tile": np.tile,
     "repeat": np.repeat,
     "rot90": np.rot90,  # the fuzzing grammar's (derivgen reads it as flips and an exchange of axes)
+    "split_part": _split_piece,
 }
 for _name, _fn in _LAYOUT.items():
     _register(_name, "layout", 1, lambda ctx, x, args, fn=_fn: _obj(fn(x, *args)),
@@ -967,8 +989,8 @@ _HEADS = {
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",
                "reduce_min": "amin", "reduce_max_first": "amax", "reduce_min_first": "amin", "reduce_prod": "prod"}
 _MOVED = {"getitem": "getitem", "reshape": "reshape", "flatten": "flatten", "squeeze": "squeeze", "expand_to": "broadcast_to",
-          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "tile": "tile",
-          "repeat": "repeat", "pad": "pad",
+          "new_axes": "expand_dims", "permute": "permute", "swapaxes": "swapaxes", "moveaxis": "moveaxis", "roll": "roll", "diagonal": "diagonal", "tril": "tril", "triu": "triu", "diag": "diag", "tile": "tile",
+          "repeat": "repeat", "pad": "pad", "split_part": "split_part",
           "flip": "flip"}
 _RELATIONS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 

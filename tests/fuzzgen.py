@@ -85,7 +85,7 @@ REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin", "prod"]
 # ("slice", start, stop, step), ("take", positions)).
 LAYOUT = ["getitem", "reshape", "flatten", "squeeze", "expand_dims", "permute", "swapaxes", "moveaxis", "flip",
           "broadcast_to", "roll", "cumsum", "diagonal", "tril", "triu", "tile", "repeat", "pad", "rot90", "cumprod",
-          "sort"]
+          "sort", "split_part", "diag"]
 # The spellings of a sort's values ({a}: the axis, {d}: descending, {k}: topk's k; {r} the receiver).
 SORT_FORMS = ("np.sort({x}, axis={a})", "np.sort({x}, {a}, kind='stable')", "torch.sort({x}, dim={a})[0]",
               "{r}.sort({a}).values", "torch.msort({x})", "{r}.msort()",
@@ -961,6 +961,21 @@ def _render_layout(node, receiver: str, operand: str) -> str:
         if form == "torch":
             return f"torch.diagonal({operand}, offset={offset}, dim1={axis1}, dim2={axis2})"
         return f"np.diagonal({operand}, {offset}, axis1={axis1}, axis2={axis2})"
+    if op == "diag":
+        (k,) = static
+        if form == "method":
+            return f"{receiver}.diag({k or ''})"
+        if form == "torch":
+            return f"torch.diag({operand}{f', diagonal={k}' if k else ''})"
+        return f"np.diag({operand}{f', k={k}' if k else ''})"
+    if op == "split_part":  # part i of np.split, np.array_split, torch.split (sizes), torch.chunk
+        kind, arg, i, axis = static
+        cut = list(arg) if isinstance(arg, tuple) else arg
+        if kind == "sizes":
+            return f"{receiver}.split({cut}, {axis})[{i}]" if form == "method" else f"torch.split({operand}, {cut}, dim={axis})[{i}]"
+        if kind == "chunk":
+            return f"{receiver}.chunk({cut}, {axis})[{i}]" if form == "method" else f"torch.chunk({operand}, {cut}, dim={axis})[{i}]"
+        return f"np.{kind}({operand}, {cut}, axis={axis})[{i}]" if form == "np" else f"np.{kind}({operand}, {cut}, {axis})[{i}]"
     if op in ("tril", "triu"):
         (k,) = static
         if form == "method":
@@ -1934,7 +1949,7 @@ class Generator:
         # indexing most: it has most forms; flip has np.fliplr and np.flipud too, sort a dozen spellings;
         # the triangles and rotations only fit results of two axes or more, a new shape one of as many elements
         op = rng.choices(LAYOUT, [4 if name in ("getitem", "sort") else 3 if name == "flip"
-                                  else 2 if name in ("reshape", "tril", "triu", "rot90") else 1
+                                  else 2 if name in ("reshape", "tril", "triu", "rot90", "diag") else 1
                                   for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
@@ -2125,6 +2140,15 @@ class Generator:
             return [shape[:-1] + (n, n), shape[:-1] + (n, n + 1), (n + 1, n) + shape[:-1]]
         if op in ("cumsum", "cumprod"):  # along an axis, or of the flattened operand for a vector
             return [shape] + ([s for s in SHAPES if math.prod(s) == shape[0]] if len(shape) == 1 else [])
+        if op == "diag":  # a vector onto a diagonal of a square matrix, or a matrix's diagonal
+            if len(shape) == 2 and shape[0] == shape[1]:
+                return [(shape[0] - k,) for k in (0, 1, 2) if shape[0] - k >= 1]
+            if len(shape) == 1:
+                n = shape[0]
+                return [(n, n), (n, n + 1), (n + 1, n)]
+            return []
+        if op == "split_part":  # one axis longer (the other parts'), or the whole array as its one part
+            return [shape] + [shape[:i] + (n + rng.randint(1, 4),) + shape[i + 1:] for i, n in enumerate(shape)]
         if op in ("tril", "triu"):  # of a matrix (of matrices), or NumPy's of a vector: a matrix
             return ([shape] if len(shape) >= 2 else []) + ([shape[1:]] if len(shape) == 2 and shape[0] == shape[1] else [])
         if op == "tile":  # axes that are whole multiples of the operand's, maybe one more in front
@@ -2190,6 +2214,15 @@ class Generator:
             if tuple(src) != tuple(shape) or not ndim:
                 return (None,)
             return (rng.randrange(-ndim, ndim),)
+        if op == "diag":
+            if ndim == 1:
+                k = len(shape) == 2 and shape[0] - src[0]
+                return (k if rng.random() < 0.5 else -k,) if len(shape) == 2 else None
+            if ndim == 2 and len(shape) == 1:
+                return (src[1] - src[0] if src[1] >= src[0] else -(src[0] - src[1]),)
+            return None
+        if op == "split_part":
+            return self._split_static(src, shape)
         if op in ("tril", "triu"):
             return (rng.randint(-2, 2),) if ndim else None
         if op == "tile":  # reps counted from the last axis; a leading 1 left out at times
@@ -2307,6 +2340,36 @@ class Generator:
                    for stop in (None, n, 1, -1, 2)]
         fits = [o for o in options if m is None or len(range(n)[slice(*o)]) == m]
         return ("slice", *rng.choice(fits or [(None, None, None)]))
+
+    def _split_static(self, src, shape):
+        """(kind, arg, i, axis) of a split of an operand of shape ``src`` whose part i has ``shape``."""
+        rng, ndim = self.rng, len(src)
+        if not ndim or len(shape) != ndim:
+            return None
+        longer = [a for a in range(ndim) if src[a] != shape[a]]
+        axis = longer[0] if longer else rng.randrange(ndim)
+        n, m = src[axis], shape[axis]
+        if any(src[a] != shape[a] for a in range(ndim) if a != axis) or m > n:
+            return None
+        options = []
+        start = rng.randint(0, n - m)  # indices or sizes cutting out [start, start + m)
+        cuts = tuple(c for c in (start, start + m) if 0 < c < n)
+        options.append(("split", cuts, int(start > 0 and start < n)) if cuts else ("split", 1, 0))
+        sizes = tuple(k for k in (start, m, n - start - m) if k)
+        if m:
+            options.append(("sizes", sizes, int(start > 0)))
+        if m and n % m == 0:
+            options.append(("split", n // m, rng.randrange(n // m)))
+        for k in range(1, n + 1):  # sections of np.array_split, chunks of torch.chunk with a part of m
+            sections = [len(p) for p in np.array_split(np.arange(n), k)]
+            options += [("array_split", k, i) for i, p in enumerate(sections) if p == m][:1]
+            step = -(-n // k)
+            chunks = [min(step, n - j) for j in range(0, n, step)]
+            options += [("chunk", k, i) for i, p in enumerate(chunks) if p == m and len(chunks) == k][:1]
+        if not options:
+            return None
+        kind, arg, i = rng.choice(options)
+        return (kind, arg, i, axis - ndim if rng.random() < 0.3 else axis)
 
     def _layout_spelling(self, op, src, static):
         rng = self.rng

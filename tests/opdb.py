@@ -1068,6 +1068,28 @@ LAYOUT = (
                 lambda x: np.linspace(-2, 3.5, x.shape[-1], endpoint=False) * x, [_2D, _VEC]),
         _layout("linspace", "default", ["np.linspace(-1, 1)[:4] * x"], lambda x: np.linspace(-1, 1)[:4] * x, [_2D]),
     )),
+    OpInfo("split_part", "linalg", (
+        _layout("split_part", "sections", ["np.split(x, 2)[0] * np.split(x, 2)[1]", "split(x, 2)[0] * split(x, 2)[1]",
+                                           "numpy.split(x, indices_or_sections=2, axis=0)[0] * np.split(x, 2, 0)[1]",
+                                           "torch.chunk(x, 2)[0] * torch.chunk(x, 2)[1]", "x.chunk(2)[0] * x.chunk(2, 0)[1]",
+                                           "torch.split(x, [2, 2])[0] * x.split([2, 2], dim=0)[1]"],
+                lambda x: x[:2] * x[2:], [("2d", (4, 3)), ("vec", (4,))]),
+        _layout("split_part", "indices", ["np.split(x, [1, 3], axis=1)[1] + np.split(x, [1, 3], axis=1)[2].sum()",
+                                          "torch.split(x, [1, 2, 1], dim=-1)[1] + torch.split(x, [1, 2, 1], -1)[2].sum()"],
+                lambda x: x[:, 1:3] + x[:, 3:].sum(), [_2D, ("empty", (0, 4))]),
+        _layout("split_part", "uneven", ["np.array_split(x, 3, axis=1)[0] * 2 + np.array_split(x, 3, 1)[2].sum()",
+                                         "torch.chunk(x, 3, dim=1)[0] * 2 + torch.chunk(x, 3, 1)[2].sum()"],
+                lambda x: x[:, :2] * 2 + x[:, 4:].sum(), [("2d", (2, 5)), ("3d", (2, 5, 3))]),
+        _layout("split_part", "fewer-chunks", ["torch.chunk(x, 3, dim=1)[1] * 2"], lambda x: x[:, 2:] * 2, [_2D]),
+    )),
+    OpInfo("diag", "linalg", (
+        _layout("diag", "vector", ["diag(x)", "np.diag(x)", "numpy.diag(x, 0)", "torch.diag(x)", "x.diag()"], np.diag,
+                [_VEC, ("empty", (0,))]),
+        _layout("diag", "vector-k", ["np.diag(x, 2)", "np.diag(x, k=2)", "torch.diag(x, diagonal=2)", "x.diag(2)"],
+                lambda x: np.diag(x, 2), [_VEC]),
+        _layout("diag", "matrix", ["np.diag(x)", "torch.diag(x)", "np.diag(x, k=0)"], np.diag, [_2D, ("square", (3, 3))]),
+        _layout("diag", "matrix-k", ["np.diag(x, k=1)", "x.diag(1)"], lambda x: np.diag(x, 1), [_2D]),
+    )),
     OpInfo("fliplr", "linalg", (
         _layout("fliplr", "", ["fliplr(x)", "np.fliplr(x)", "torch.fliplr(x)", "x.fliplr()"], np.fliplr, [_2D, _3D]),
     )),
@@ -1181,6 +1203,13 @@ JOINS = (
     OpInfo("dstack", "linalg", (
         _joined("dstack", "", ["dstack([x, y])", "np.dstack([x, y])", "torch.dstack((x, y))"],
                 lambda x, y: np.dstack([x, y]), {"2d": ((2, 3), (2, 3)), "vec": ((3,), (3,)), "3d": ((2, 1, 2), (2, 1, 1))}),
+    )),
+    OpInfo("cross", "linalg", (
+        _joined("cross", "", ["cross(x, y)", "np.cross(x, y)", "numpy.cross(x, y, axis=-1)", "torch.cross(x, y, dim=-1)",
+                              "x.cross(y, -1)", "torch.cross(input=x, other=y, dim=-1)"],
+                lambda x, y: np.cross(x, y), {"vec": ((3,), (3,)), "rows": ((4, 3), (3,)), "2d": ((2, 3), (2, 3))}),
+        _joined("cross", "axis=0", ["np.cross(x, y, axis=0)", "torch.cross(x, y, dim=0)"],
+                lambda x, y: np.cross(x, y, axis=0), {"2d": ((3, 2), (3, 1))}),
     )),
 )
 

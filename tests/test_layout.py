@@ -244,3 +244,67 @@ def test_a_pad_of_more_axes_than_the_array_has_fails_when_the_module_runs():
     with pytest.raises(ValueError, match="pad"):
         mod.forward(np.ones(3))
     np.testing.assert_array_equal(mod.forward(np.ones((1, 1))), np.pad(np.ones((1, 1)), 1))
+
+
+def test_a_split_unpacks_into_its_parts_and_each_gets_its_gradient():
+    src = "def f(x):\n    q, k, v = torch.chunk(x, 3, dim=-1)\n    a, b = np.split(x, [1], axis=0)\n    return (q * k + v).sum() * a.sum() + b.sum()\n"
+    mod = derivgen.compile(src)
+    x = RNG.normal(size=(3, 6))
+
+    def numpy(x):
+        q, k, v = np.split(x, 3, axis=-1)
+        a, b = np.split(x, [1], axis=0)
+        return (q * k + v).sum() * a.sum() + b.sum()
+    assert mod.forward(x) == pytest.approx(numpy(x))
+    np.testing.assert_allclose(mod.backward(x).x, numeric_vjp(numpy, x, 1.0), rtol=1e-7, atol=1e-9)
+    text = derivgen.generate(src)
+    assert "np.split(x, [1], 0)[0]" in text and "_split_part(x, 'chunk', 3, 0, -1)" in text
+
+
+def test_a_split_that_does_not_fit_fails_when_the_module_runs():
+    with pytest.raises(ValueError, match="equal"):
+        derivgen.compile("def f(x):\n    a, b = np.split(x, 2)\n    return a * b\n").forward(np.ones(3))
+    with pytest.raises(ValueError, match="add up"):
+        derivgen.compile("def f(x):\n    a, b = torch.split(x, [1, 1])\n    return a * b\n").forward(np.ones(3))
+    with pytest.raises(ValueError, match="fewer than 3 chunks"):
+        derivgen.compile("def f(x):\n    a, b, c = torch.chunk(x, 3)\n    return a.sum() * b.sum() + c.sum()\n").forward(
+            np.ones(4))
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("torch.split(x, 2)[0]", "torch.split(x, size) makes as many parts as the size fits", 16),
+    ("np.split(x, 0)[0]", "must be a positive integer", 13),
+    ("np.split(x, k)[0]", "must be an integer known at compile time", 13),
+    ("torch.chunk(x, [1, 2])[0]", "chunk()'s chunks is one integer", 16),
+    ("torch.split(x, [1, -1])[0]", "must not be negative", 16),
+    ("np.split(x, 1000)[0]", "would make 1000 parts (at most 256)", 13),
+    ("np.split(x, 2, axis=(0, 1))[0]", "a single axis is needed here", 21),
+    ("np.split(x)[0]", "split() is missing its argument 'indices_or_sections'", 1),
+    ("np.split(x, 2) * 2", "a tuple of 2 values is not an array", 1),
+])
+def test_bad_splits_are_errors_at_their_place(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.generate(source)
+    assert message in info.value.message or message in (info.value.hint or "")
+    assert (info.value.line, info.value.col) == (1, col)
+
+
+@pytest.mark.parametrize("source, message, col", [
+    ("torch.cross(a, b)", "torch.cross() without dim crosses along the first axis of size 3", 1),
+    ("np.cross(a, b, axisa=0)", "cross()'s axisa= is not supported", 22),
+    ("np.cross(a)", "cross() is missing its argument 'b'", 1),
+    ("np.cross(a, b, axis=1.5)", "must be an integer", 21),
+    ("np.diag(x, k=0.5)", "must be an integer", 14),
+])
+def test_bad_crosses_and_diagonals_are_errors_at_their_place(source, message, col):
+    with pytest.raises(ParseError) as info:
+        derivgen.generate(source)
+    assert message in info.value.message or message in (info.value.hint or "")
+    assert (info.value.line, info.value.col) == (1, col)
+
+
+def test_a_cross_product_of_vectors_of_other_lengths_fails_when_the_module_runs():
+    mod = derivgen.compile("np.cross(a, b)")
+    np.testing.assert_allclose(mod.forward(np.array([1.0, 0, 0]), np.array([0, 1.0, 0])), [0, 0, 1.0])
+    with pytest.raises(IndexError):
+        mod.forward(np.ones(2), np.ones(2))

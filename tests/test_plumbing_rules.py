@@ -358,13 +358,15 @@ def _arity(spec) -> int:
 
 
 STATIC_SAMPLES = {"int": 0, "axis1": 1, "axes": (1, 0), "order": (1, 0), "shape": (-1,), "sizes": (2, -1), "shifts": 2,
-                  "index": (0,), "count": 2, "counts": (2, 1), "pad": 1, "subscripts": "ij,jk->ik", "contraction": 1}
+                  "index": (0,), "count": 2, "counts": (2, 1), "pad": 1, "subscripts": "ij,jk->ik", "contraction": 1,
+                  "split": 2}
 # The Static operands of internal heads that read theirs (a join's part: axis, part, parts;
 # a contraction's gradient: its static arguments, then the operand it is for)
 INTERNAL_STATIC = {"unstack": S.Static((0, 1, 2)), "concat_part": S.Static((0, 1)), "join_part": S.Static(("hstack", 1)),
                    "tri_grad": S.Static((0, False)), "unpad": S.Static((1, False)), "einsum_grad": S.Static(("ij,jk->ik", 0)),
                    "tensordot_grad": S.Static((1, 0)), "kron_grad": S.Static((0,)), "shift": S.Static((0, 1, 1)),
-                   "linrec": S.Static((0, 0)), "argsort": S.Static((0, False, None))}
+                   "linrec": S.Static((0, 0)), "argsort": S.Static((0, False, None)),
+                   "split_grad": S.Static(("split", 2, 0, 0))}
 
 
 def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
@@ -454,3 +456,36 @@ def test_join_part(how, a, c, i):
     assert np.shape(got) == np.shape(parts[i])
     np.testing.assert_array_equal(got, g[getattr(np, how)(marked) == i + 1].reshape(np.shape(parts[i])))
     check_vjp(module, {"g": g, "a": parts[0], "c": parts[1]}, ["g"])
+
+
+# split_grad(g, x, (kind, arg, i, axis)): zeros like x with g where part i of the split was.
+@pytest.mark.parametrize(("x", "static"), [((4, 3), ("split", 2, 1, 0)), ((3, 5), ("split", (1, 3), 2, 1)),
+                                           ((5,), ("array_split", 3, 0, 0)), ((2, 5), ("sizes", (2, 3), 1, -1)),
+                                           ((7, 2), ("chunk", 3, 2, 0))])
+def test_split_grad(x, static):
+    b = Builder("g", "x")
+    value = b.value("split_grad", S.split_grad(A0, A1, S.Static(static)), [b.ids["g"], b.ids["x"]],
+                    labels=frozenset({"x"}), static=(S.Static(static),))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=x)
+    kind, arg, i, axis = static
+    cuts = {"split": arg, "array_split": arg, "sizes": [2], "chunk": [3, 6]}[kind]
+    part = (np.array_split if kind == "array_split" else np.split)(a, list(cuts) if isinstance(cuts, tuple) else cuts,
+                                                                  axis)[i]
+    g = RNG.normal(size=part.shape)
+    np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * part), rtol=1e-12)
+    check_vjp(module, {"g": g, "x": a}, ["g"])
+
+
+# diag_grad(g, x, (k,)): the k-th diagonal of g for a vector x; g on the k-th diagonal of zeros like a matrix x.
+@pytest.mark.parametrize(("x", "k"), [((3,), 0), ((3,), -2), ((3, 4), 1), ((4, 2), -1)])
+def test_diag_grad(x, k):
+    b = Builder("g", "x")
+    static = S.Static((k,))
+    value = b.value("diag_grad", S.diag_grad(A0, A1, static), [b.ids["g"], b.ids["x"]], labels=frozenset({"x"}),
+                    static=(static,))
+    module = b.module(value, ["g"])
+    a = RNG.normal(size=x)
+    g = RNG.normal(size=np.diag(a, k).shape)
+    np.testing.assert_allclose(np.sum(module.forward(g, a) * a), np.sum(g * np.diag(a, k)), rtol=1e-12)
+    check_vjp(module, {"g": g, "x": a}, ["g"])

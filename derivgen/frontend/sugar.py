@@ -23,11 +23,14 @@ from .limits import MAX_AXES
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
-SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90")
+SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90", "split", "array_split", "chunk",
+         "cross")
 # The prefixes each is spelled with (default: NumPy's and PyTorch's modules).
 SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional.")}
-# Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims).
-SUGAR_METHODS = ("outer", "trace", "rot90")
+# Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims), x.split(sizes),
+# x.chunk(k).
+SUGAR_METHODS = ("outer", "trace", "rot90", "split", "chunk", "cross")
+_MAX_PARTS = 256  # a split into more parts than this is refused: each part is a value
 _MAX_PAD = 1 << 20  # a border wider than this is refused: the array it makes would not fit
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
 
@@ -42,6 +45,10 @@ class Sugar:
             return self.pad_call(node, env, torch)
         if name == "rot90":
             return self.rot90_call(node, env, receiver, torch)
+        if name in ("split", "array_split", "chunk"):
+            return self.split_call(name, node, env, receiver, torch)
+        if name == "cross":
+            return self.cross_call(node, env, receiver, torch)
         if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
             diagonal = self.call(ops.OPS["diagonal"], node, env, receiver)
             return self.apply_op(ops.OPS["sum"], [diagonal], {"axes": (-1,), "keepdims": False}, node)
@@ -217,6 +224,81 @@ class Sugar:
             raise self.error(node, "pad's pad_width is an int, a pair, or one pair per axis", hint)
         pair = tuple(self._width(e, env, "a pad width") for e in node.elts)
         return pair * 2 if len(pair) == 1 else pair
+
+    def split_call(self, name: str, node: ast.Call, env, receiver, torch: bool):
+        """``np.split(x, sections or indices, axis=0)``, ``np.array_split``, PyTorch's
+        ``torch.split(x, sizes, dim=0)`` (a list of sizes) and ``torch.chunk(x, chunks, dim=0)``
+        (``x.split``, ``x.chunk``): a tuple of parts, each an op of its own
+        (``split_part``); its gradient writes the adjoint back where the part was."""
+        if name == "chunk":
+            params, aliases = ("x", "chunks", "dim"), {"input": "x", "axis": "dim"}
+        elif torch:
+            params, aliases = ("x", "split_size_or_sections", "dim"), {"tensor": "x", "axis": "dim"}
+        else:
+            params, aliases = ("x", "indices_or_sections", "axis"), {"ary": "x"}
+        bound = self._sugar_args(name, node, receiver, params, aliases, required=2)
+        axis = 0 if params[2] not in bound else self.static_axes(bound[params[2]], env, none=False, single=True)
+        how = arg_node = bound[params[1]]
+        what = f"{name}()'s {params[1]}"
+        if isinstance(arg_node, (ast.Tuple, ast.List)):
+            if name == "chunk":
+                raise self.error(arg_node, f"{what} is one integer, the number of chunks")
+            items = tuple(self.static_int(e, env, what) for e in arg_node.elts)
+            if torch and any(n < 0 for n in items):
+                raise self.error(arg_node, f"{what} must not be negative")
+            kind, arg, count = ("sizes" if torch else name), items, len(items) if torch else len(items) + 1
+            if name == "array_split" and not torch:
+                kind = "split"  # at indices, np.array_split cuts as np.split does
+        else:
+            number = self.static_int(how, env, what)
+            if torch and name == "split":
+                raise self.error(how, "torch.split(x, size) makes as many parts as the size fits, known only "
+                                      "when the module runs", "give the sizes as a list, torch.split(x, [2, 3]), "
+                                      "or the number of parts: torch.chunk(x, k)")
+            if number <= 0:
+                raise self.error(how, f"{what} must be a positive integer")
+            kind, arg, count = ("chunk" if name == "chunk" else name), number, number
+        if count > _MAX_PARTS:
+            raise self.error(how, f"{name}() would make {count} parts (at most {_MAX_PARTS})")
+        x = self.expr(bound["x"], env)
+        self.require_tensor(x, bound["x"])
+        x = self.as_value(x, bound["x"], f"{name}()")
+        spec = ops.OPS["split_part"]
+        return tuple(self.apply_op(spec, [x], {"kind": kind, "arg": arg, "i": i, "axis": axis}, node)
+                     for i in range(count))
+
+    def cross_call(self, node: ast.Call, env, receiver, torch: bool):
+        """``np.cross(a, b, axis=-1)`` (``torch.cross(a, b, dim)``, ``a.cross(b, dim)``) of vectors
+        of three components along the axis: each component a difference of products, the three
+        stacked along the axis again."""
+        if torch:
+            bound = self._sugar_args("cross", node, receiver, ("a", "b", "dim"), {"input": "a", "other": "b"}, 2)
+            if "dim" not in bound:
+                raise self.error(node, "torch.cross() without dim crosses along the first axis of size 3",
+                                 "give the axis: torch.cross(a, b, dim=-1)")
+            axis_node = bound["dim"]
+        else:
+            bound = self._sugar_args("cross", node, receiver, ("a", "b", "axisa", "axisb", "axisc", "axis"), {}, 2)
+            for key in ("axisa", "axisb", "axisc"):
+                if key in bound:
+                    raise self.error(bound[key], f"cross()'s {key}= is not supported", "use axis= for all three")
+            axis_node = bound.get("axis")
+        axis = -1 if axis_node is None else self.static_axes(axis_node, env, none=False, single=True)
+        a, b = (self.as_value(self._tensor(bound[k], env), bound[k], "cross()") for k in ("a", "b"))
+        getitem, mul, sub = ops.OPS["getitem"], ops.OPERATORS["mul"], ops.OPERATORS["sub"]
+        parts = [[self.apply_op(getitem, [v], {"index": _along(axis, i)}, node) for i in range(3)] for v in (a, b)]
+        (a0, a1, a2), (b0, b1, b2) = parts
+
+        def minus(p, q, r, t):
+            return self.apply("sub", sub, [self.apply("mul", mul, [p, q], node), self.apply("mul", mul, [r, t], node)],
+                              node)
+        components = [minus(a1, b2, a2, b1), minus(a2, b0, a0, b2), minus(a0, b1, a1, b0)]
+        return self.apply_op(ops.OPS["stack"], components, {"axis": axis}, node)
+
+    def _tensor(self, node, env):
+        value = self.expr(node, env)
+        self.require_tensor(value, node)
+        return value
 
     def rot90_call(self, node: ast.Call, env, receiver, torch: bool):
         """``np.rot90(m, k=1, axes=(0, 1))`` (``torch.rot90(x, k, dims)``, ``x.rot90(k, dims)``):

@@ -13,7 +13,7 @@ from .positions import POSITIONS_AS_NUMBERS, Positions
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
-STATIC_KINDS = ("index", "shape", "sizes", "shifts", "count", "counts", "pad", "int", "axis1", "axes", "order",
+STATIC_KINDS = ("index", "shape", "sizes", "shifts", "count", "counts", "pad", "split", "int", "axis1", "axes", "order",
                 "subscripts", "contraction")
 
 

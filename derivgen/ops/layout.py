@@ -181,6 +181,21 @@ register(OpSpec("pad", (_X, Param("widths", "pad"), Param("value", "pad"), Param
                 rule=lambda ops, static: (S.unpad(G, S.Static((static[0].value[0], static[0].value[2]))),),
                 scalar=False, blockable=False, gradient="shaped", shape=shapes.pad, zero_d=True, promotes=1,
                 doc="np.pad(x, pad_width, constant_values=0) and F.pad(x, pad, value=0): x with a constant border"))
+# A part of np.split(x, sections_or_indices, axis) (np.array_split, torch.split with a list of
+# sizes, torch.chunk): Static (kind, arg, i, axis). The front end makes one value per part,
+# a Python tuple of them (a, b = np.split(x, 2)). The adjoint is zeros like x with g written
+# where the part was (split_grad).
+MOVES.add("split_part")
+register(OpSpec("split_part", (_X, Param("kind", "split"), Param("arg", "split"), Param("i", "split"),
+                               Param("axis", "split")), "linalg", lambda x, static: S.split_part(x, static), (),
+                head=S.split_part, rule=lambda ops, static: (S.split_grad(G, ops[0], static[0]), None),
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.split_part, zero_d=True,
+                doc="part i of np.split, np.array_split, torch.split (sizes) or torch.chunk of x"))
+# np.diag(x, k=0) (torch.diag(x, diagonal)): of a vector, the square matrix with it on the k-th
+# diagonal; of a matrix, that diagonal (np.diagonal's). Its adjoint is the other way round (diag_grad).
+_layout("diag", S.diag, (Param("k", "int", 0, ("diagonal",)),),
+        lambda ops, static: (S.diag_grad(G, ops[0], static[0]), None), (), shape=shapes.diag, numpy="diag",
+        blockable=False, doc="a vector on the k-th diagonal of a square matrix, or a matrix's k-th diagonal")
 _layout("flip", S.flip, (Param("axis", "axes", None, ("dims",)),), _flip, (),
         shape=shapes.flip, numpy="flip", doc="the order of elements along the axes listed (or all) reversed")
 # np.fliplr(x) is np.flip(x, 1), np.flipud(x) np.flip(x, 0) (and PyTorch's): flips of a fixed axis
@@ -211,6 +226,14 @@ register(OpSpec("take_along_grad", kind="internal", head=S.take_along_grad, help
 register(OpSpec("diagonal_grad", kind="internal", head=S.diagonal_grad, helper="diagonal_grad", scalar=False,
                 gradient="shaped", shape=shapes.second, zero_d=True,
                 rule=lambda ops, static: (S.diagonal(G, static[0]), None)))
+# split_grad(g, x, (kind, arg, i, axis)): zeros like x, g where part i was; its adjoint reads the part again.
+register(OpSpec("split_grad", kind="internal", head=S.split_grad, helper="split_grad", scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.second, zero_d=True,
+                rule=lambda ops, static: (S.split_part(G, static[0]), None)))
+# diag_grad(g, x, (k,)): the k-th diagonal of g for a vector x, g on the k-th diagonal of zeros
+# like x for a matrix; its adjoint is np.diag of G again.
+register(OpSpec("diag_grad", kind="internal", head=S.diag_grad, helper="diag_grad", scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.second, zero_d=True, rule=lambda ops, static: (S.diag(G, static[0]), None)))
 # tri_grad(g, x, (k, upper)): g's triangle (rows added up for a vector x); its adjoint is the
 # triangle of G (NumPy's tril of a vector repeats it in every row).
 register(OpSpec("tri_grad", kind="internal", head=S.tri_grad, helper="tri_grad", scalar=False, blockable=False,

@@ -170,6 +170,7 @@ flatten = _moved(_flatten)
 roll = _moved(lambda x, shift, axis: np.roll(x, shift, axis))
 diagonal = _moved(lambda x, offset, axis1, axis2: np.diagonal(x, offset, axis1, axis2))
 
+diag = _moved(lambda x, k: np.diag(x, k))
 tril = _moved(lambda x, k: np.tril(x, k))
 triu = _moved(lambda x, k: np.triu(x, k))
 tile = _moved(lambda x, reps: np.tile(x, reps))
@@ -357,3 +358,29 @@ def contraction_grad(shapes, static) -> tuple:
 def join_part(shapes, static) -> tuple:
     """The shape of array i of np.hstack and its kin (g's first, then the arrays')."""
     return shapes[1 + static[0][1]]
+
+
+
+def split_part(shapes, static) -> tuple:
+    """The shape of part i of np.split (np.array_split: NumPy's own rule, on an array holding
+    no memory), of torch.split with a list of sizes, or of torch.chunk."""
+    kind, arg, i, axis = static[0]
+    x = np.broadcast_to(np.zeros(()), shapes[0])
+    try:
+        if kind in ("split", "array_split"):
+            return np.shape(getattr(np, kind)(x, list(arg) if isinstance(arg, tuple) else arg, axis)[i])
+        n = np.shape(x)[axis]
+    except (IndexError, TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    if kind == "sizes":
+        if sum(arg) != n:
+            raise ValueError(f"split: sizes {list(arg)} add up to {sum(arg)}, the dimension has {n}")
+        size = arg[i]
+    else:  # torch.chunk: parts of ceil(n / chunks) elements, as many as that takes
+        step = -(-n // arg)
+        if i and i * step >= n:
+            raise ValueError(f"chunk: {n} elements make fewer than {arg} chunks")
+        size = min(step, n - i * step)
+    shape = list(np.shape(x))
+    shape[axis] = size
+    return tuple(shape)

@@ -449,6 +449,14 @@ class NumPyPrinter(StrPrinter):
         (count,) = self._constant_sizes(expr, (num,))
         return f"{self.np('linspace')}({start!r}, {stop!r}, {count}{'' if endpoint else ', endpoint=False'})"
 
+    def _print_split_part(self, expr):  # np.split(x, 3, 1)[0]; PyTorch's splits by a helper
+        x, static = expr.args
+        kind, arg, i, axis = static.value
+        if kind in ("split", "array_split"):
+            cut = list(arg) if isinstance(arg, tuple) else arg
+            return f"{self.np(kind)}({self._print(x)}, {cut!r}, {axis})[{i}]"
+        return f"{self.alias('split_part')}({self._print(x)}, {kind!r}, {arg!r}, {i}, {axis})"
+
     def _print_pad(self, expr):  # np.pad(x, widths, constant_values=v); F.pad's pairs from the last axis
         x, static = expr.args
         widths, value, last = static.value

@@ -702,6 +702,49 @@ def _kron_grad(g, a, b, k):
     return grad if grad.ndim else grad[()]
 
 
+def _split_bounds(n, kind, arg, i):
+    """Where part i of a split of n elements starts and ends: torch.split's of a list of
+    sizes ("sizes"), torch.chunk's ("chunk": parts of ceil(n / chunks) elements), np.split's
+    ("split": equal sections, or where the indices given cut) or np.array_split's."""
+    if kind == "sizes":
+        if sum(arg) != n:
+            raise ValueError(f"split: sizes {list(arg)} add up to {sum(arg)}, the dimension has {n}")
+        start = sum(arg[:i])
+        return start, start + arg[i]
+    if kind == "chunk":
+        step = -(-n // arg)
+        if i and i * step >= n:
+            raise ValueError(f"chunk: {n} elements make fewer than {arg} chunks")
+        return i * step, min((i + 1) * step, n)
+    if isinstance(arg, tuple):  # cut where the indices say, as slices cut
+        start, stop, _ = slice(arg[i - 1] if i else None, arg[i] if i < len(arg) else None).indices(n)
+        return start, max(start, stop)
+    if kind == "split" and n % arg:
+        raise ValueError(f"split: {n} elements do not split into {arg} equal sections")
+    size, extra = divmod(n, arg)  # np.array_split: the first n % sections parts one longer
+    start = i * size + min(i, extra)
+    return start, start + size + (i < extra)
+
+
+def _split_part(x, kind, arg, i, axis):
+    """Part i of torch.split(x, sizes, axis) (kind "sizes") or torch.chunk(x, arg, axis) ("chunk")."""
+    start, stop = _split_bounds(np.shape(x)[axis], kind, arg, i)
+    index = [slice(None)] * np.ndim(x)
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+def _split_grad(g, x, kind, arg, i, axis):
+    """The gradient of part i of a split of x (np.split, np.array_split, torch.split,
+    torch.chunk): zeros like x with g where the part was."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g))
+    start, stop = _split_bounds(np.shape(x)[axis], kind, arg, i)
+    index = [slice(None)] * np.ndim(x)
+    index[axis] = slice(start, stop)
+    out[tuple(index)] = g
+    return out
+
+
 def _join_part(g, how, i, *parts):
     """The part of g, the adjoint of np.hstack(parts) (how: also "vstack", "column_stack",
     "dstack"), that parts[i] was, of its shape: the parts made 1-, 2- or 3-dimensional as
@@ -769,6 +812,14 @@ def _argsort(x, axis, descending=False, k=None):
     if not 0 <= k <= n:
         raise ValueError(f"topk: k = {k} is out of range for a dimension of size {n}")
     return np.take(order, np.arange(k), axis=axis)
+
+
+def _diag_grad(g, x, k):
+    """The gradient of np.diag(x, k): for a vector x, the k-th diagonal of g (a new array);
+    for a matrix x, zeros like x with g on its k-th diagonal."""
+    if np.ndim(x) == 1:
+        return np.array(np.diagonal(g, k))
+    return _diagonal_grad(g, x, k, 0, 1)
 
 
 def _concat_part(g, axis, i, *parts):
