@@ -2226,6 +2226,8 @@ class Generator:
                 items.append(self._slice(n, m))
             if want:
                 want.pop(0)
+        if want and all(n == 1 for n in want):  # new axes at the end: x[:, None] of (2, 1) from (2,)
+            items += [None] * len(want)
         return tuple(items) if items else (("slice", None, None, None),)
 
     def _slice(self, n, m):
