@@ -56,6 +56,7 @@ import math
 import random
 import re
 import signal
+import string
 import threading
 import time
 import traceback
@@ -116,6 +117,25 @@ JOIN_FORMS = {"stack": ("np.stack([{p}], axis={a})", "torch.stack(({p},), dim={a
 # derivgen reads as other ops; their spellings ({a}, {b}: operands, {r}: a as a receiver).
 OUTER_FORMS = ("np.outer({a}, {b})", "torch.outer({a}, {b})", "{r}.outer({b})", "outer({a}, {b})")
 ONES_FORMS = ("np.ones_like({a})", "torch.ones_like({a})", "ones_like({a})", "np.ones_like({a}, dtype=float)")
+# Contractions: op "einsum" (args the operands, attrs static (subscripts,) with the output
+# written out, as derivgen.reference's kernel takes them; spell "text" the subscripts as the
+# source writes them, implicit output or spaces), op "tensordot" (static (axes,): a count or a
+# pair of tuples of axes), "kron" (static ()) and "inner" (none). Their spellings: {s} the subscripts'
+# literal, {o} the operands; {a}, {b} the operands, {r} a as a receiver, {n} a count, {A}, {B}
+# the axes of a and of b.
+EINSUM_FORMS = ("np.einsum({s}, {o})", "torch.einsum({s}, {o})", "einsum({s}, {o})", "numpy.einsum({s}, {o})",
+                "torch.einsum({s}, [{o}])", "torch.einsum({s}, ({o},))", "np.einsum({s}, {o}, optimize=True)")
+TENSORDOT_FORMS = {"int": ("np.tensordot({a}, {b}, {n})", "np.tensordot({a}, {b}, axes={n})",
+                           "torch.tensordot({a}, {b}, dims={n})", "tensordot({a}, {b}, {n})",
+                           "torch.tensordot({a}, {b}, {n})", "np.tensordot({a}, {b})"),
+                   "pairs": ("np.tensordot({a}, {b}, axes=({A}, {B}))", "torch.tensordot({a}, {b}, dims=({A}, {B}))",
+                             "np.tensordot({a}, {b}, ({A}, {B}))", "torch.tensordot({a}, {b}, dims=[{A}, {B}])",
+                             "numpy.tensordot({a}, {b}, axes=[{A}, {B}])")}
+INNER_FORMS = ("np.inner({a}, {b})", "torch.inner({a}, {b})", "{r}.inner({b})", "inner({a}, {b})",
+               "torch.inner(input={a}, other={b})")
+KRON_FORMS = ("np.kron({a}, {b})", "torch.kron({a}, {b})", "{r}.kron({b})", "kron({a}, {b})",
+              "torch.kron(input={a}, other={b})")
+CONTRACTIONS = ("einsum", "tensordot", "inner", "kron")
 # np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
 ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
                 "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
@@ -286,6 +306,11 @@ def _shape_of(op, args, attrs):
             return np.outer(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
         if op == "ones_like":
             return shapes[0]
+        if op in CONTRACTIONS:
+            zeros = [np.zeros(s) for s in shapes]
+            if op == "inner":
+                return np.inner(*zeros).shape
+            return np.shape(R.KERNELS[op].naive(*zeros, args=attrs.get("static", ())))
         if op == "take_along_axis":
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), np.zeros(shapes[1], dtype=np.intp),
                                                 args=attrs["static"]))
@@ -449,12 +474,40 @@ def _interval(op, args, attrs, shape):
         return min(iv[0] for iv in ivs), max(iv[1] for iv in ivs)
     if op == "outer":
         return _mul_iv(ivs[0], ivs[1])
+    if op in CONTRACTIONS:  # sums of ``terms`` products of one value of each operand
+        product = ivs[0]
+        for iv in ivs[1:]:
+            product = _mul_iv(product, iv)
+        terms = _contraction_terms(op, args, attrs)
+        return _mul_iv(product, (terms, terms))
     if op == "ones_like":
         return 1.0, 1.0
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
         return -width, width
     return -inf, inf
+
+
+def _contraction_terms(op, args, attrs) -> int:
+    """How many products a contraction's element sums: the sizes of the axes summed out."""
+    if op == "kron":
+        return 1
+    if op == "inner":
+        a, b = (x.shape for x in args)
+        return a[-1] if a and b else 1
+    if op == "tensordot":
+        (axes,) = attrs["static"]
+        a = args[0].shape
+        on_a = range(len(a) - axes, len(a)) if isinstance(axes, int) else axes[0]
+        return math.prod(a[i] for i in on_a)
+    inputs, output = attrs["static"][0].split("->")
+    sizes: dict = {}
+    for term, x in zip(inputs.split(","), args):
+        before, _, after = term.partition("...")
+        lettered = list(zip(before, x.shape)) + (list(zip(after, x.shape[len(x.shape) - len(after):])) if after else [])
+        for letter, n in lettered:
+            sizes[letter] = max(sizes.get(letter, 1), n)
+    return math.prod(n for letter, n in sizes.items() if letter not in output)
 
 
 def fn_limit(op, side):
@@ -577,7 +630,10 @@ def _ev(node, arith, env, memo, trace):
     elif op == "ones_like":
         value = arith.call("add", arith.call("zeros_like", _ev(node.args[0], arith, env, memo, trace)),
                            arith.constant(1.0))
-    elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack"):
+    elif op == "inner":
+        value = arith.call("tensordot", *(_ev(a, arith, env, memo, trace) for a in node.args), args=("inner",))
+    elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack",
+                "einsum", "tensordot", "kron"):
         value = arith.call(op, *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "size":
         value = arith.call("size", _ev(node.args[0], arith, env, memo, trace), args=node.attrs["what"])
@@ -828,6 +884,21 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
+    if op == "einsum":
+        text = repr(spell.get("text", node.attrs["static"][0]))
+        return EINSUM_FORMS[spell.get("form", 0)].format(s=text, o=", ".join(arg(x) for x in a)), P_ATOM
+    if op == "tensordot":
+        (axes,) = node.attrs["static"]
+        if isinstance(axes, int):
+            form = TENSORDOT_FORMS["int"][spell.get("form", 0)]
+            return form.format(a=arg(a[0]), b=arg(a[1]), n=axes), P_ATOM
+        bare = spell.get("bare", False) and len(axes[0]) == 1  # np.tensordot(a, b, axes=(1, 0))
+        sides = [str(side[0]) if bare else "[" + ", ".join(map(str, side)) + "]" for side in axes]
+        form = TENSORDOT_FORMS["pairs"][spell.get("form", 0)]
+        return form.format(a=arg(a[0]), b=arg(a[1]), A=sides[0], B=sides[1]), P_ATOM
+    if op in ("inner", "kron"):
+        form = (INNER_FORMS if op == "inner" else KRON_FORMS)[spell.get("form", 0)]
+        return form.format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op in ("stack", "concatenate", "hstack", "vstack"):
         parts = ", ".join(arg(p) for p in a)
         if spell.get("array"):  # np.array([a, b]): a stack along axis 0
@@ -1288,7 +1359,8 @@ class Generator:
         elif family == "softmax":
             ret = self.softmax(out_shape or (3,), depth, scope) or self.gen(out_shape, depth, scope)
         elif family == "linalg":
-            ret = (self.matmul(out_shape, depth, scope) or self.dot(out_shape, depth, scope)
+            ret = ((self.contraction(out_shape, depth, scope) if rng.random() < 0.35 else None)
+                   or self.matmul(out_shape, depth, scope) or self.dot(out_shape, depth, scope)
                    or self.gen(out_shape, depth, scope))
         else:
             ret = self.gen(out_shape, depth, scope, top=True)
@@ -1411,6 +1483,8 @@ class Generator:
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
             builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2)]
+            # a contraction's operands have shapes of their own, mostly new inputs: drawn while few exist
+            builders.append((self.contraction, 5 if len(self.inputs) < 3 else 1))
         if scope.create and not scope.guarded:
             builders.append((self.call, 3))
         funcs, weights = zip(*builders)
@@ -2081,6 +2155,167 @@ class Generator:
             axis -= len(shape)  # from the end of the result (a stack's has one more axis than its parts)
         return mk(op, *nodes, static=(axis,), spell=spell)
 
+    def contraction(self, shape, depth, scope):
+        """np.einsum, np.tensordot, np.inner or np.kron of operands making up ``shape``."""
+        builder = self.rng.choices([self.einsum, self.tensordot, self.inner, self.kron], [10, 4, 2, 2])[0]
+        return builder(shape, depth, scope)
+
+    def _contraction_operands(self, shapes, depth, scope):
+        """Operands of these shapes, each reading an input (a Python number is no tensor to
+        torch.einsum); sometimes one twice (np.einsum('ij,ij->', x, x))."""
+        if any(len(s) > 4 or math.prod(s) > 48 or not scope.allowed(s) for s in shapes):
+            return None
+        nodes = []
+        for s in shapes:  # shallower where there are several (each of its own shape reads new inputs)
+            same = [n for n in nodes if n.shape == s]
+            node = (same[0] if same and self.rng.random() < 0.25
+                    else self.gen(s, depth - (1 if len(shapes) == 1 else 2), scope))
+            if node is None or node.shape != s or not _reads_input(node):
+                return None
+            nodes.append(node)
+        return nodes
+
+    def einsum(self, shape, depth, scope):
+        """np.einsum of one to three operands: output letters (kept by one operand, or by
+        several: batch letters), letters summed out (of one operand, or several), a letter
+        repeated in one operand (a diagonal; a trace where it is summed), a letter of size 1 in
+        one operand stretched to another's size, an ellipsis standing for some of the output's
+        axes (each operand's own part of it, broadcast), an implicit output."""
+        rng, shape = self.rng, tuple(shape)
+        count = rng.choices([1, 2, 3], [3, 5, 2])[0]
+        implicit = rng.random() < 0.3
+        dots = rng.randint(min(1, len(shape)), len(shape)) if rng.random() < (0.4 if shape else 0.1) else None
+        at = 0 if dots is None or implicit else rng.randint(0, len(shape) - dots)  # where the ellipsis is
+        n_dots = dots or 0
+        named, ell_shape = shape[:at] + shape[at + n_dots:], shape[at:at + n_dots]
+        summed_sizes = [rng.choice([2, 3, 3, 4, 1]) for _ in range(rng.choice([0, 1, 1, 2]))]
+        pool = string.ascii_lowercase + ("ABIJKN" if rng.random() < 0.15 else "")
+        letters = rng.sample(pool, len(named) + len(summed_sizes))
+        kept, summed = letters[:len(named)], letters[len(named):]
+        if implicit:  # NumPy's implicit output: the letters used once, in alphabetical order
+            kept.sort()
+        sizes = dict(zip(kept, named)) | dict(zip(summed, summed_sizes))
+        terms = [[] for _ in range(count)]  # each operand's letters, a repeated one twice
+        for letter in kept + summed:
+            is_kept = letter in kept
+            if implicit and is_kept:
+                where = [rng.randrange(count)]
+            elif count > 1 and rng.random() < (0.4 if is_kept else 0.65):
+                where = rng.sample(range(count), rng.randint(2, count))
+            else:
+                where = [rng.randrange(count)]
+            if (implicit and not is_kept and len(where) == 1
+                    or not (implicit and is_kept) and sizes[letter] > 1 and rng.random() < 0.2):
+                where.append(where[0])  # a diagonal (a trace where the letter is summed)
+            for o in where:
+                terms[o].append(letter)
+        stretched = set()  # (operand, letter): a size 1 where the letter's size is larger
+        for letter in kept + summed:
+            once = [o for o in range(count) if terms[o].count(letter) == 1]
+            holders = {o for o in range(count) if letter in terms[o]}
+            if sizes[letter] > 1 and len(holders) > 1 and once and rng.random() < 0.35:
+                stretched.add((rng.choice(once), letter))
+        ell = [None] * count  # each operand's part of the ellipsis (right-aligned), or None
+        if dots is not None:
+            carriers = [o for o in range(count) if rng.random() < 0.8] or [rng.randrange(count)]
+            for o in carriers:
+                r = rng.randint(0, n_dots) if rng.random() < 0.5 else n_dots
+                ell[o] = [1 if n > 1 and rng.random() < 0.3 else n for n in ell_shape[n_dots - r:]]
+            for j, n in enumerate(ell_shape):  # each size of the ellipsis is some operand's
+                if n == 1 or any(e is not None and len(e) >= n_dots - j and e[j - n_dots] == n for e in ell):
+                    continue
+                e = ell[rng.choice(carriers)]
+                e[:0] = ell_shape[j:max(j, n_dots - len(e))]
+                e[j - n_dots] = n
+        texts, shapes = [], []
+        for o in range(count):
+            order = terms[o][:]
+            rng.shuffle(order)
+            dims = [1 if (o, letter) in stretched else sizes[letter] for letter in order]
+            text = "".join(order)
+            if ell[o] is not None:
+                k = 0 if rng.random() < 0.5 else rng.randint(0, len(order))
+                text = text[:k] + "..." + text[k:]
+                dims[k:k] = ell[o]
+            texts.append(text)
+            shapes.append(tuple(dims))
+        output = "".join(kept[:at]) + ("..." if dots is not None else "") + "".join(kept[at:])
+        space = math.prod(sizes.values()) * math.prod(ell_shape)
+        if space > 400:
+            return None
+        subscripts = ",".join(texts) + "->" + output
+        used = "".join(texts).replace("...", "")
+        implied = ("..." if dots is not None else "") + "".join(sorted(c for c in set(used) if used.count(c) == 1))
+        text = ",".join(texts) if implied == output and (implicit or rng.random() < 0.2) else subscripts
+        if rng.random() < 0.1:
+            text = text.replace(",", " , ").replace("->", " -> ")
+        nodes = self._contraction_operands(shapes, depth, scope)
+        if nodes is None:
+            return None
+        spell = {"form": rng.randrange(len(EINSUM_FORMS)), "text": text}
+        return mk("einsum", *nodes, static=(subscripts,), spell=spell)
+
+    def tensordot(self, shape, depth, scope):
+        """np.tensordot(a, b, axes): a's last axes against b's first (a count), or the axes listed
+        (a pair of lists, in any order, negative ones counted from the end)."""
+        rng, shape = self.rng, tuple(shape)
+        cut = rng.randint(0, len(shape))
+        kept_a, kept_b = shape[:cut], shape[cut:]
+        pairs = rng.random() < 0.5
+        summed = [rng.choice([2, 3, 3, 4, 1]) for _ in range(rng.choice([1, 1, 2] if pairs else [0, 1, 1, 2, 2]))]
+        if pairs:
+            shapes, axes = [], []
+            for kept in (kept_a, kept_b):
+                rank = len(kept) + len(summed)
+                at = rng.sample(range(rank), len(summed))  # where each summed axis is, in pairing order
+                rest = iter(kept)
+                shapes.append(tuple(summed[at.index(i)] if i in at else next(rest) for i in range(rank)))
+                axes.append(tuple(i - rank if rng.random() < 0.3 else i for i in at))
+            static, forms = (tuple(axes),), TENSORDOT_FORMS["pairs"]
+        else:
+            shapes = [kept_a + tuple(summed), tuple(summed) + kept_b]
+            static, forms = (len(summed),), TENSORDOT_FORMS["int"][:None if len(summed) == 2 else -1]
+        nodes = self._contraction_operands(shapes, depth, scope)
+        if nodes is None:
+            return None
+        form = rng.randrange(len(forms))
+        spell = {"form": form, "bare": pairs and "torch" not in forms[form] and rng.random() < 0.4}
+        return mk("tensordot", *nodes, static=static, spell=spell)
+
+    def inner(self, shape, depth, scope):
+        """np.inner(a, b): a's last axis against b's (a product where one is a single number)."""
+        rng, shape = self.rng, tuple(shape)
+        if rng.random() < 0.1:
+            shapes = [(), shape] if rng.random() < 0.5 else [shape, ()]
+        else:
+            cut, k = rng.randint(0, len(shape)), rng.choice([2, 3, 3, 4, 1])
+            shapes = [shape[:cut] + (k,), shape[cut:] + (k,)]
+        nodes = self._contraction_operands(shapes, depth, scope)
+        if nodes is None:
+            return None
+        return mk("inner", *nodes, spell={"form": rng.randrange(len(INNER_FORMS))})
+
+    def kron(self, shape, depth, scope):
+        """np.kron(a, b): each size of the result a product of a's and b's (the operand of fewer
+        axes padded with leading 1s)."""
+        rng, shape = self.rng, tuple(shape)
+        short = rng.randint(0, len(shape) - 1) if shape and rng.random() < 0.4 else len(shape)  # the shorter's rank
+        a, b = [], []
+        for i, n in enumerate(shape):
+            if i < len(shape) - short:
+                p, q = n, None  # only the longer operand has this axis
+            else:
+                p = rng.choice([d for d in range(1, n + 1) if n % d == 0])
+                q = n // p
+            a.append(p)
+            if q is not None:
+                b.append(q)
+        shapes = [tuple(a), tuple(b)] if rng.random() < 0.5 else [tuple(b), tuple(a)]
+        nodes = self._contraction_operands(shapes, depth, scope)
+        if nodes is None:
+            return None
+        return mk("kron", *nodes, static=(), spell={"form": rng.randrange(len(KRON_FORMS))})
+
     def take_along(self, shape, depth, scope):
         """np.take_along_axis(x, t, axis) or torch.gather(x, dim, t) of a new input t of
         integer positions (of x's rank, or one axis less and unsqueezed: x.gather(1, t[:, None]))."""
@@ -2331,6 +2566,8 @@ class Generator:
                 items.append(self._slice(n, m))
             if want:
                 want.pop(0)
+        if want and all(n == 1 for n in want):  # new axes at the end: x[:, None] of (2, 1) from (2,)
+            items += [None] * len(want)
         return tuple(items) if items else (("slice", None, None, None),)
 
     def _slice(self, n, m):
@@ -2537,6 +2774,67 @@ def _reads_input(node) -> bool:
     return False
 
 
+def _contraction_features(node) -> set:
+    """The features of an einsum, a tensordot, an inner or a kron."""
+    op, spell = node.op, node.attrs.get("spell", {})
+    found = set()
+    if op in ("inner", "kron"):
+        found.add(f"{op}:" + (INNER_FORMS if op == "inner" else KRON_FORMS)[spell.get("form", 0)])
+        if len({len(x.shape) for x in node.args}) > 1:
+            found.add(f"{op}:ranks")
+        return found
+    if op == "tensordot":
+        (axes,) = node.attrs["static"]
+        kind = "int" if isinstance(axes, int) else "pairs"
+        form = TENSORDOT_FORMS[kind][spell.get("form", 0)]
+        found.add(f"tensordot:{kind}")
+        if "dims=" in form:
+            found.add("tensordot:dims")
+        if kind == "int" and "{n}" not in form:
+            found.add("tensordot:default")
+        if kind == "int" and axes == 0:
+            found.add("tensordot:outer")
+        if kind == "pairs" and any(i < 0 for side in axes for i in side):
+            found.add("tensordot:negative")
+        if kind == "pairs" and len(axes[0]) > 1:
+            found.add("tensordot:several-pairs")
+        return found
+    inputs, output = node.attrs["static"][0].split("->")
+    terms = inputs.split(",")
+    letters = [t.replace("...", "") for t in terms]
+    found.add(f"einsum:operands-{len(terms)}")
+    if "->" not in spell.get("text", "->"):
+        found.add("einsum:implicit")
+    if "..." in output:
+        found.add("einsum:ellipsis")
+        parts = {x.shape[t.index("..."):len(x.shape) - len(t) + t.index("...") + 3]
+                 for t, x in zip(terms, node.args) if "..." in t}  # what each operand's ellipsis stands for
+        if len(parts) > 1:
+            found.add("einsum:ellipsis-broadcast")
+    for term in letters:
+        for c in set(term):
+            if term.count(c) > 1:
+                found.add("einsum:diagonal" if c in output else "einsum:trace")
+    for c in set("".join(letters)):
+        holders = sum(c in t for t in letters)
+        if c not in output and holders == 1 and len(terms) > 1 and not any(t.count(c) > 1 for t in letters):
+            found.add("einsum:summed-alone")
+        if c in output and holders > 1:
+            found.add("einsum:batch")
+    sizes: dict = {}
+    for term, x in zip(terms, node.args):
+        before, _, after = term.partition("...")
+        pairs = list(zip(before, x.shape)) + (list(zip(after, x.shape[len(x.shape) - len(after):])) if after else [])
+        for c, n in pairs:
+            sizes.setdefault(c, set()).add(n)
+    if any(len(ns) > 1 for ns in sizes.values()):
+        found.add("einsum:size-1")
+    form = EINSUM_FORMS[spell.get("form", 0)]
+    if "[{o}]" in form or "({o},)" in form:
+        found.add("einsum:torch-list")
+    return found
+
+
 def features(program: Program) -> set:
     """The grammar features a program uses (for the coverage test)."""
     found = set()
@@ -2574,6 +2872,8 @@ def features(program: Program) -> set:
             found.add("join:np.array")
         if op in ("outer", "ones_like"):
             found.add(f"{op}:" + (OUTER_FORMS if op == "outer" else ONES_FORMS)[spell.get("form", 0)])
+        if op in CONTRACTIONS:
+            found.update(_contraction_features(node))
         if op == "size" and "form" in spell:
             found.add("size:" + spell["form"].replace("{x}", "x").replace("{axis}", "i"))
         if op == "mul" and any(c.op in ("add", "sub") for c in a):

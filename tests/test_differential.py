@@ -87,7 +87,12 @@ REQUIRED = {
     "size:" + form.replace("{x}", "x").replace("{axis}", "i") for forms in G.SIZE_FORMS.values() for form in forms} | {
     "condition-as-number:" + form.replace("{c}", "c") for form in G.NUMBER_FORMS} | {
     "max-pair:" + form for form in G.PAIR_FORMS} | {"diff:" + form for form in G.DIFF_FORMS} | {
-    "sort:" + form for form in ("numpy", "torch", "method", "topk", "msort", "descending")}
+    "sort:" + form for form in ("numpy", "torch", "method", "topk", "msort", "descending")} | {
+    f"op:{op}" for op in G.CONTRACTIONS} | {
+    "einsum:implicit", "einsum:diagonal", "einsum:trace", "einsum:ellipsis", "einsum:ellipsis-broadcast",
+    "einsum:torch-list", "einsum:size-1", "einsum:summed-alone", "einsum:batch", "einsum:operands-1",
+    "einsum:operands-2", "einsum:operands-3", "tensordot:int", "tensordot:pairs", "tensordot:negative",
+    "tensordot:dims", "inner:ranks", "kron:ranks"}
 
 
 @pytest.fixture(scope="module")
