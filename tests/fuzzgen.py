@@ -2023,7 +2023,7 @@ class Generator:
         # indexing most: it has most forms; flip has np.fliplr and np.flipud too, sort a dozen spellings;
         # the triangles and rotations only fit results of two axes or more, a new shape one of as many elements
         op = rng.choices(LAYOUT, [4 if name in ("getitem", "sort") else 3 if name == "flip"
-                                  else 2 if name in ("reshape", "tril", "triu", "rot90", "diag") else 1
+                                  else 2 if name in ("reshape", "broadcast_to", "tril", "triu", "rot90", "diag") else 1
                                   for name in LAYOUT])[0]
         sources = [s for s in self._layout_sources(op, tuple(shape)) if scope.allowed(s)]
         if not sources:
