@@ -829,13 +829,20 @@ class Tracked(NamedTuple):
     mixed: np.ndarray | None = None
 
 
+# Ops that may leave elements of their first operand out (an index, a triangle, a diagonal, a
+# part of a split): an exception at such an element happened, though no output shows it.
+_DROPS = ("getitem", "gather_index", "take_along_axis", "tril", "triu", "diag", "diagonal", "split_part")
+
+
 def _drops_bad(kernel, bad, static, arrays=()) -> bool:
     """Whether an index leaves out an element an exception reached (``arrays``: the positions
     a gather's index reads)."""
     if not bad.any():
         return False
     read = np.zeros(bad.shape, dtype=bool)
-    read.flat[np.asarray(kernel.naive(np.arange(bad.size).reshape(bad.shape), *arrays, **static)).ravel()] = True
+    # each element's position + 1 moved as the op moves it; 0: none (the zeros np.tril writes)
+    moved = np.asarray(kernel.naive(np.arange(1, bad.size + 1).reshape(bad.shape), *arrays, **static)).ravel()
+    read.flat[moved[moved > 0] - 1] = True
     return bool(np.any(bad & ~read))
 
 
@@ -885,7 +892,7 @@ class Naive:
         values = [None if o is None else o.value for o in operands]
         result = self._compute(kernel, values, static)
         bad = self._propagate(kernel, operands, values, result, static)
-        if kernel.name in ("getitem", "gather_index", "take_along_axis") and not self.dropped:
+        if kernel.name in _DROPS and not self.dropped:
             self.dropped = _drops_bad(kernel, np.broadcast_to(operands[0].bad, np.shape(values[0])), static,
                                       values[1:])
         shape = np.shape(result)

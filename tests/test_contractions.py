@@ -108,3 +108,13 @@ def test_torch_takes_its_operands_as_a_list_too():
     spread = derivgen.compile("torch.einsum('ij,jk->ik', a, b).sum()").backward(a, b)
     np.testing.assert_array_equal(listed.a, spread.a)
     np.testing.assert_array_equal(listed.b, spread.b)
+
+
+def test_a_number_among_the_operands_keeps_a_float32_gradient_float32():
+    # np.einsum with a Python number computes in float64; the gradient is cast back to the
+    # input's dtype as the value is (found by fuzzing, seed 0 of the default suite)
+    mod = derivgen.compile("np.einsum('pz,->z', x, 1.5)", wrt=["x"])
+    x = np.array([[0.5, 0.5]], dtype=np.float32)
+    grad = mod.backward(x).x
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, [[1.5, 1.5]])

@@ -18,6 +18,11 @@ SOURCES = {
     "expression": ("sin(x**2) + where(x > 1, log(x), x) * y.sum(axis=0)", {}),
     "bce": (BCE, {"function": "loss", "wrt": ["w", "b"]}),
     "mlp": (MLP, {"function": "loss"}),
+    "layout": (("def f(x, t):\n    a, b = np.split(x, 2, axis=1)\n    q, k = torch.chunk(x, 2, dim=0)\n"
+                "    m = np.pad(np.tile(np.tril(a), (1, 2)), 1) + F.pad(np.rot90(b), (1, 1, 2, 2), value=0.5)\n"
+                "    n = np.vstack([q, k]) @ np.eye(x.shape[1]) + np.tile(np.diag(t), (2, 2)) * np.repeat(t, 2)\n"
+                "    c = np.cross(x[:, :3], x[:, 1:]).sum()\n"
+                "    return np.sum(m ** 2) + np.sum(n * np.linspace(0, 1, 4)) + c\n"), {}),
     "contractions": (("def f(x, y):\n    c = np.einsum('bij,bjk->bik', x, y)\n"
                       "    d = np.inner(x, x).sum() + np.tensordot(x, y[0], 1).sum()\n"
                       "    return np.sum(c ** 2) + np.einsum('ii', x[0]) + d + np.kron(x[0], y[0]).sum()\n"), {}),

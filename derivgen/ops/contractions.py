@@ -140,5 +140,6 @@ register(OpSpec("kron", _AB, build=S.kron, spellings=("kron",), head=S.kron, rul
 for _name, _head, _rule in (("einsum_grad", S.einsum_grad, _EINSUM_GRAD),
                             ("tensordot_grad", S.tensordot_grad, _TENSORDOT_GRAD),
                             ("kron_grad", S.kron_grad, _KRON_GRAD)):
+    # promotes=-1: a Python number among the operands makes the helper's np.einsum a float64 one
     register(OpSpec(_name, kind="internal", head=_head, rule=_rule, scalar=False, blockable=False,
-                    gradient="shaped", shape=shapes.contraction_grad))
+                    gradient="shaped", shape=shapes.contraction_grad, promotes=-1))

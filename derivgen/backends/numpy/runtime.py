@@ -585,7 +585,8 @@ def _repeat_grad(g, x, repeats, axis=None):
 
 
 def _pad_last(x, pairs, value=0.0):
-    """PyTorch's F.pad(x, pairs, value=value): pairs (before, after) from the last axis backwards."""
+    """PyTorch's F.pad(x, pairs, value=value): pairs (before, after) from the last axis
+    backwards."""
     k, n = len(pairs) // 2, np.ndim(x)
     if k > n:
         raise ValueError(f"pad: {len(pairs)} sizes pad {k} dimensions, the array has {n}")
@@ -599,7 +600,8 @@ def _unpad(g, widths, last):
     n = np.ndim(g)
     if last:
         k = len(widths) // 2
-        pairs = [(0, 0)] * (n - k) + [(widths[2 * i], widths[2 * i + 1]) for i in reversed(range(k))]
+        pairs = [(0, 0)] * (n - k)
+        pairs += [(widths[2 * i], widths[2 * i + 1]) for i in reversed(range(k))]
     else:
         pairs = np.broadcast_to(np.asarray(widths, dtype=np.intp), (n, 2)).tolist()
     return g[tuple(slice(b, m - a) for (b, a), m in zip(pairs, np.shape(g)))]
@@ -708,7 +710,8 @@ def _split_bounds(n, kind, arg, i):
     ("split": equal sections, or where the indices given cut) or np.array_split's."""
     if kind == "sizes":
         if sum(arg) != n:
-            raise ValueError(f"split: sizes {list(arg)} add up to {sum(arg)}, the dimension has {n}")
+            raise ValueError(f"split: sizes {list(arg)} add up to {sum(arg)}, "
+                             f"the dimension has {n}")
         start = sum(arg[:i])
         return start, start + arg[i]
     if kind == "chunk":
@@ -717,7 +720,8 @@ def _split_bounds(n, kind, arg, i):
             raise ValueError(f"chunk: {n} elements make fewer than {arg} chunks")
         return i * step, min((i + 1) * step, n)
     if isinstance(arg, tuple):  # cut where the indices say, as slices cut
-        start, stop, _ = slice(arg[i - 1] if i else None, arg[i] if i < len(arg) else None).indices(n)
+        cut = slice(arg[i - 1] if i else None, arg[i] if i < len(arg) else None)
+        start, stop, _ = cut.indices(n)
         return start, max(start, stop)
     if kind == "split" and n % arg:
         raise ValueError(f"split: {n} elements do not split into {arg} equal sections")
@@ -727,7 +731,8 @@ def _split_bounds(n, kind, arg, i):
 
 
 def _split_part(x, kind, arg, i, axis):
-    """Part i of torch.split(x, sizes, axis) (kind "sizes") or torch.chunk(x, arg, axis) ("chunk")."""
+    """Part i of torch.split(x, sizes, axis) (kind "sizes") or of torch.chunk(x, arg, axis)
+    (kind "chunk")."""
     start, stop = _split_bounds(np.shape(x)[axis], kind, arg, i)
     index = [slice(None)] * np.ndim(x)
     index[axis] = slice(start, stop)
