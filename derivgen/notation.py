@@ -58,6 +58,10 @@ def _precedence(expr) -> int:
     return precedence(expr)
 
 
+# Heads printed as Python's operators // and %.
+_OPERATOR_HEADS = (S.floor_divide, S.remainder)
+
+
 def _is_atomic(expr) -> bool:
     """Whether ``expr`` needs no parentheses before ``.T``: a name or a function call."""
     return isinstance(expr, (sp.Symbol, sp.Function)) and not isinstance(expr, S.matmul)
@@ -81,11 +85,22 @@ def _reduction_options(expr) -> tuple[str, ...]:
 class TextPrinter(StrPrinter):
     """``2*x*cos(x**2)``: SymPy's plain notation with NumPy's words for array ops."""
 
+    _factor = False  # printing the factors of a product
+
     def parenthesize(self, item, level, strict=False):
         prec = _precedence(item)
-        if prec < level or (not strict and prec <= level):
+        if prec < level or (not strict and prec <= level) or (self._factor and isinstance(item, _OPERATOR_HEADS)):
             return f"({self._print(item)})"
         return self._print(item)
+
+    def _print_Mul(self, expr):
+        # SymPy parenthesises the factors of -a*b as the terms of a sum: a // b and a % b,
+        # which bind as * does, need their parentheses there too (-t*(y // x)).
+        outer, self._factor = self._factor, True
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._factor = outer
 
     def _print_matmul(self, expr):
         # Operands that are products are parenthesised on both sides: a*b @ c reads badly.
@@ -101,6 +116,14 @@ class TextPrinter(StrPrinter):
         (x,) = expr.args
         text = self._print(x)
         return f"{text}.mT" if _is_atomic(x) else f"({text}).mT"
+
+    def _print_floor_divide(self, expr):
+        a, b = (self.parenthesize(x, PRECEDENCE["Mul"], strict=True) for x in expr.args)
+        return f"{a} // {b}"
+
+    def _print_remainder(self, expr):
+        a, b = (self.parenthesize(x, PRECEDENCE["Mul"], strict=True) for x in expr.args)
+        return f"{a} % {b}"
 
     def _shape(self, like) -> str:
         return f"{self._print(like)}.shape" if _is_atomic(like) else f"({self._print(like)}).shape"
@@ -366,6 +389,16 @@ class LatexFormulaPrinter(LatexPrinter):
     _print_reduce_prod = _print_reduction
 
     _print_matrix_transpose = _print_transpose
+
+    def _print_floor_divide(self, expr, exp=None):
+        a, b = (self._print(x) for x in expr.args)
+        text = rf"\left\lfloor \frac{{{a}}}{{{b}}} \right\rfloor"
+        return rf"{text}^{{{exp}}}" if exp else text
+
+    def _print_remainder(self, expr, exp=None):
+        a, b = (self.parenthesize(x, PRECEDENCE["Mul"], strict=True) for x in expr.args)
+        text = rf"\left({a} \bmod {b}\right)"  # delimited: it binds as a product does
+        return rf"{text}^{{{exp}}}" if exp else text
 
     def _print_sum_to(self, expr, exp=None):
         g, *shapes = expr.args

@@ -64,7 +64,10 @@ __all__ = [
 ]
 
 DEFAULT_DPS = 50
-STEPWISE = frozenset({"floor", "ceil", "sign"})  # piecewise-constant ops: derivative 0 between steps
+STEPWISE = frozenset({"floor", "ceil", "sign", "floor_divide"})  # piecewise-constant ops: derivative 0 between steps
+# Piecewise ops with jumps but a slope between them: the step each element is on is the whole
+# number of times b goes into a (``a % b = a - b * floor(a / b)``).
+JUMPS = {"remainder": "floor", "fmod": "trunc"}
 FLOAT32_STEP = 1e-6  # relative: a few float32 units (2**-23 = 1.2e-7)
 STEP = 1e-20  # relative step of the tiny one-sided and central differences
 WIDE_STEP = 1e-8  # relative step of the wider central difference (kinks within it are found)
@@ -153,6 +156,33 @@ def _atan2(ctx, y, x):
     return ctx.atan2(y, x)
 
 
+def _quotient(ctx, a, b):
+    """floor(a / b) for b != 0, exactly: mpmath's a % b (Python's, the sign of b) is exact."""
+    return ctx.nint((a - ctx.fmod(a, b)) / b)
+
+
+def _floor_divide(ctx, a, b):
+    return _div(ctx, a, b) if b == 0 else _quotient(ctx, a, b)  # NumPy: 1 // 0 is inf
+
+
+def _remainder(ctx, a, b):
+    return ctx.nan if b == 0 else ctx.fmod(a, b)
+
+
+def _fmod(ctx, a, b):
+    """C's fmod: the sign of a, a - b * trunc(a / b)."""
+    if b == 0:
+        return ctx.nan
+    r = ctx.fmod(a, b)
+    return r - b if r != 0 and (r < 0) != (a < 0) else r
+
+
+def _truncated(ctx, a, b):
+    """trunc(a / b), the whole number fmod takes b times away."""
+    q = _quotient(ctx, a, b)
+    return q + 1 if q < 0 and a != q * b else q
+
+
 def _domain(test, fn):
     """fn where test(x) holds, nan elsewhere."""
     return lambda ctx, x: fn(ctx, x) if test(x) else ctx.nan
@@ -199,6 +229,9 @@ _EXACT_SCALAR: dict[str, Callable] = {
     "maximum": _maximum,
     "minimum": _minimum,
     "logaddexp": _logaddexp,
+    "floor_divide": _floor_divide,
+    "remainder": _remainder,
+    "fmod": _fmod,
 }
 
 
@@ -224,7 +257,7 @@ _NAIVE_ELEMENTWISE: dict[str, Callable] = {
     "floor": np.floor, "ceil": np.ceil, "erf": _erf_naive, "sigmoid": _sigmoid_naive,
     "softplus": lambda x: np.logaddexp(0, x), "relu": lambda x: np.maximum(x, 0),
     "arctan2": np.arctan2, "hypot": np.hypot, "maximum": np.maximum, "minimum": np.minimum,
-    "logaddexp": np.logaddexp,
+    "logaddexp": np.logaddexp, "floor_divide": np.floor_divide, "remainder": np.remainder, "fmod": np.fmod,
 }
 
 
@@ -362,7 +395,7 @@ def _register(name, kind, arity, exact, naive, rounds=True, aliases=()):
         KERNELS[alias] = kernel
 
 
-_SELECTIONS = {"neg", "abs", "sign", "floor", "ceil", "relu", "maximum", "minimum"}
+_SELECTIONS = {"neg", "abs", "sign", "floor", "ceil", "relu", "maximum", "minimum", "floor_divide", "fmod"}
 _ALIASES = {"pow": ("power",), "abs": ("absolute",)}
 # Far beyond float64 (2**1100 > 1.8e308), an exponential or periodic op of a number is not
 # a value any float64 program computes (it overflowed to inf before), and computing it costs
@@ -392,7 +425,8 @@ for _name in _UNBOUNDED_COST:
 
 for _name in _EXACT_SCALAR:
     _register(_name, "elementwise", 2 if _name in {"add", "sub", "mul", "div", "pow", "arctan2", "hypot",
-                                                    "maximum", "minimum", "logaddexp"} else 1,
+                                                    "maximum", "minimum", "logaddexp", "floor_divide",
+                                                    "remainder", "fmod"} else 1,
               _elementwise_exact(_name), _NAIVE_ELEMENTWISE[_name], rounds=_name not in _SELECTIONS,
               aliases=_ALIASES.get(_name, ()))
 _register("clamp", "elementwise", 3,
@@ -808,6 +842,11 @@ class Exact:
                 result = self._perturb(result)
         if name in STEPWISE:
             self.steps.append(result)
+        elif name in JUMPS:
+            step = _quotient if JUMPS[name] == "floor" else _truncated
+            with np.errstate(all="ignore"):
+                self.steps.append(_obj(np.frompyfunc(lambda a, b: step(self.ctx, a, b) if b != 0 and self.ctx.isfinite(a)
+                                                     and self.ctx.isfinite(b) else self.ctx.nan, 2, 1)(*operands)))
         return result
 
     def _perturb(self, x):
@@ -991,6 +1030,7 @@ _HEADS = {
     "ceiling": "ceil", "erf": "erf", "sigmoid": "sigmoid", "softplus": "softplus", "relu": "relu",
     "atan2": "arctan2", "hypot": "hypot", "maximum": "maximum", "minimum": "minimum", "Max": "maximum",
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
+    "floor_divide": "floor_divide", "remainder": "remainder", "fmod": "fmod",
     "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
+from sympy.printing.precedence import PRECEDENCE
 
 __all__ = ["exp2", "expm1", "hypot", "log1p", "log2", "log10"]
 
@@ -60,6 +61,11 @@ maximum = _opaque("maximum", 2, "elementwise max(a, b)")
 minimum = _opaque("minimum", 2, "elementwise min(a, b)")
 sech2 = _opaque("sech2", 1, "sech(x)**2 = 4e/(1 + e)**2 with e = exp(-2|x|), one exp")
 clip = _opaque("clip", 3, "min(max(x, lo), hi); an infinite bound is absent")
+floor_divide = _opaque("floor_divide", 2, "a // b: floor(a / b), as Python and NumPy round it")
+remainder = _opaque("remainder", 2, "a % b = a - b * floor(a / b): the sign of b (Python's, np.remainder)")
+fmod = _opaque("fmod", 2, "a - b * trunc(a / b): the sign of a (C's fmod, np.fmod, torch.fmod)")
+# Printed as Python's operators, which bind as * does: parenthesised as a product is.
+floor_divide.precedence = remainder.precedence = PRECEDENCE["Mul"]
 # Shared work: one helper computes a value and the pieces its gradient needs (from the
 # same exp), and part() picks one of them; see derivgen/optimize.py.
 sigmoid_parts = _opaque("sigmoid_parts", 1, "(sigmoid(z), sigmoid(-z))")

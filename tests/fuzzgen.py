@@ -116,6 +116,12 @@ JOIN_FORMS = {"stack": ("np.stack([{p}], axis={a})", "torch.stack(({p},), dim={a
 # np.outer (op "outer", args a and b, read flattened) and np.ones_like (op "ones_like"): calls
 # derivgen reads as other ops; their spellings ({a}, {b}: operands, {r}: a as a receiver).
 OUTER_FORMS = ("np.outer({a}, {b})", "torch.outer({a}, {b})", "{r}.outer({b})", "outer({a}, {b})")
+# Floor division and the remainders (op "floor_divide", "remainder" or "fmod", args a and b):
+# their spellings ({a}, {b}: operands, {r}: a as a receiver); // and % first, as Python's operators.
+DIVISION_FORMS = {"floor_divide": ("{a} // {b}", "np.floor_divide({a}, {b})", "torch.floor_divide({a}, {b})"),
+                  "remainder": ("{a} % {b}", "np.remainder({a}, {b})", "np.mod({a}, {b})",
+                                "torch.remainder({a}, {b})", "{r}.remainder({b})"),
+                  "fmod": ("np.fmod({a}, {b})", "torch.fmod({a}, {b})", "{r}.fmod({b})")}
 ONES_FORMS = ("np.ones_like({a})", "torch.ones_like({a})", "ones_like({a})", "np.ones_like({a}, dtype=float)")
 # Contractions: op "einsum" (args the operands, attrs static (subscripts,) with the output
 # written out, as derivgen.reference's kernel takes them; spell "text" the subscripts as the
@@ -426,6 +432,17 @@ def _interval(op, args, attrs, shape):
         return -math.pi, math.pi
     if op == "logaddexp":
         return max(ivs[0][0], ivs[1][0]), max(ivs[0][1], ivs[1][1]) + math.log(2)
+    if op in DIVISION_FORMS:
+        (alo, ahi), (blo, bhi) = ivs
+        if blo <= 0 <= bhi:
+            return -inf, inf
+        if op == "floor_divide":  # floor of the quotient's bounds
+            lo, hi = _mul_iv((alo, ahi), (1 / bhi, 1 / blo))
+            return (math.floor(lo) if math.isfinite(lo) else lo), (math.floor(hi) if math.isfinite(hi) else hi)
+        big = max(abs(blo), abs(bhi))
+        if op == "remainder":  # the sign of b
+            return (0.0, big) if blo > 0 else (-big, 0.0)
+        return (-big if alo < 0 else 0.0), (big if ahi > 0 else 0.0)  # fmod: the sign of a
     if op == "clamp":
         lo, hi = ivs[0]
         if ivs[1] is not None:
@@ -661,6 +678,8 @@ def _ev(node, arith, env, memo, trace):
             trace.periodic.append(operands[0])
         if isinstance(trace, Trace) and op in ("floor", "ceil"):
             trace.steps.append(operands[0])
+        if isinstance(trace, Trace) and op in DIVISION_FORMS:  # the quotient whose floor (trunc) is taken
+            trace.steps.append(_quotients(operands[0], operands[1]))
         if isinstance(trace, Trace) and op in ("eq", "ne") and node.args[0] is not node.args[1]:
             trace.equalities.append(operands)
         if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
@@ -738,7 +757,9 @@ DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0
                 "div": ((1,), (0.0,)), "pow": ((0,), (0.0,)), "arcsin": ((0,), (-1.0, 1.0)),
                 "arccos": ((0,), (-1.0, 1.0)), "arctanh": ((0,), (-1.0, 1.0)), "arccosh": ((0,), (1.0,)),
                 # the origin, where a / (a**2 + b**2) and a / hypot(a, b) are 0/0
-                "arctan2": ((0, 1), (0.0,)), "hypot": ((0, 1), (0.0,))}
+                "arctan2": ((0, 1), (0.0,)), "hypot": ((0, 1), (0.0,)),
+                # a divisor of 0: no quotient (nan or inf)
+                "floor_divide": ((1,), (0.0,)), "remainder": ((1,), (0.0,)), "fmod": ((1,), (0.0,))}
 
 
 # Ops that tend to an edge of a domain (arccos's 1) without reaching it at any finite argument:
@@ -763,7 +784,7 @@ STEEP = {"sqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh"
 # not taken; the steps everywhere): derivgen computes a steep op's derivative there on a
 # harmless operand (the README's sqrt(relu(x))) or not at all, so a steep point they make is
 # checked.
-GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil")
+GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil", "floor_divide")
 
 
 # Periodic ops: their derivative at an argument of magnitude 10**k needs the argument to k more
@@ -884,6 +905,11 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
+    if op in DIVISION_FORMS:
+        form = DIVISION_FORMS[op][spell.get("form", 0)]
+        if form.startswith("{a} "):  # // and %, which bind as * does
+            return form.format(a=sub(a[0], P_MUL), b=sub(a[1], P_MUL, strict=True)), P_MUL
+        return form.format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "einsum":
         text = repr(spell.get("text", node.attrs["static"][0]))
         return EINSUM_FORMS[spell.get("form", 0)].format(s=text, o=", ".join(arg(x) for x in a)), P_ATOM
@@ -1476,7 +1502,7 @@ class Generator:
             return self.leaf(shape, scope)
         builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6), (self.as_number, 2),
                     (self.binary_function, 6), (self.where, 7), (self.guard, 8), (self.clamp, 4),
-                    (self.constant_where, 2), (self.ifexp, 1.5)]
+                    (self.constant_where, 2), (self.ifexp, 1.5), (self.division, 2)]
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
@@ -1767,6 +1793,25 @@ class Generator:
         if rng.random() < 0.1 and not spell.get("method"):
             spell["keywords"] = {1: "other"}
         return mk(op, a, b, spell=spell)
+
+    def division(self, shape, depth, scope):
+        """a // b, a % b, np.fmod(a, b): a divisor away from 0, a constant mostly (x % 2.0), else
+        a value kept between 0.5 and 1.5 in magnitude."""
+        rng = self.rng
+        op = rng.choice(sorted(DIVISION_FORMS))
+        a_shape, b_shape = self._operand_shapes(shape, scope)
+        a = self.gen(a_shape, depth - 1, scope)
+        if a is None:
+            return None
+        if rng.random() < 0.6:
+            b = const(*rng.choice([(2.0, "2.0"), (0.75, "0.75"), (-1.5, "-1.5"), (3, "3"), (0.5, "0.5")]))
+        else:
+            b = self.gen(b_shape, depth - 1, scope)
+            if b is None:
+                return None
+            b = mk("add" if rng.random() < 0.7 else "sub", const(0.5), mk("sigmoid", b))
+        forms = [i for i, form in enumerate(DIVISION_FORMS[op]) if _reads_input(a) or not form.startswith("{r}")]
+        return mk(op, a, b, spell={"form": rng.choice(forms)})
 
     def where(self, shape, depth, scope):
         rng = self.rng
@@ -2872,6 +2917,9 @@ def features(program: Program) -> set:
             found.add("join:np.array")
         if op in ("outer", "ones_like"):
             found.add(f"{op}:" + (OUTER_FORMS if op == "outer" else ONES_FORMS)[spell.get("form", 0)])
+        if op in DIVISION_FORMS:
+            form = DIVISION_FORMS[op][spell.get("form", 0)]
+            found.add("division:" + ("operator" if form.startswith("{a} ") else "method" if "{r}" in form else "function"))
         if op in CONTRACTIONS:
             found.update(_contraction_features(node))
         if op == "size" and "form" in spell:
@@ -3289,6 +3337,13 @@ def _undefined(edges) -> bool:
                 if np.any(origin):
                     return True
     return False
+
+
+def _quotients(a, b):
+    """a / b elementwise, of exact or float values; nan where b is 0."""
+    a, b = (getattr(v, "value", v) for v in (a, b))
+    with np.errstate(all="ignore"):
+        return np.frompyfunc(lambda x, y: x / y if y != 0 else math.nan, 2, 1)(a, b)
 
 
 def _near_step(arguments, dtype) -> bool:

@@ -402,6 +402,12 @@ def _origin_distance(x, y):
     return np.hypot(x, y)
 
 
+def _quotient_distance(x, y):
+    """How far x / y is from a whole number, scaled by y: the distance to a jump of x // y and x % y."""
+    q = x / y
+    return np.abs(q - np.round(q)) * np.abs(y)
+
+
 def unary(op, spellings, reference, domain, *rewrites: Variant, **options) -> OpInfo:
     return op_info(op, "elementwise", elementwise(op, spellings, reference, [domain], **options), *rewrites)
 
@@ -550,6 +556,19 @@ BINARY_OPS = [
                *_extremes([[800.0, -800.0, 800.0, 1000.0, -1000.0], [799.0, -801.0, -800.0, 1000.0, -1000.0]],
                           [[100.0, -100.0, 100.0, 80.0], [99.0, -101.0, -100.0, 80.0]],
                           _logaddexp_partials))),
+    # Jumps where x / y is a whole number: no gradient for //; slopes 1 and -(x // y) for the
+    # remainders (-trunc(x / y) for fmod), as in PyTorch, at the jumps too.
+    binary("floor_divide", spell("floor_divide", numpy="floor_divide", torch="floor_divide",
+                                 method="floor_divide", args="x, y"),
+           np.floor_divide, [(-3.0, 3.0), (0.5, 2.0)], clear=_quotient_distance,
+           kinks=[kink("jump", [[2.0, -3.0, 0.0], [1.0, 1.5, 2.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])]),
+    binary("remainder", spell("remainder mod", numpy="remainder mod", torch="remainder", method="remainder",
+                              args="x, y", extra=["torch.remainder(x, other=y)"]),
+           np.remainder, [(-3.0, 3.0), (-2.0, 2.0)], clear=_quotient_distance,
+           kinks=[kink("jump", [[2.0, -3.0, 0.0], [1.0, 1.5, 2.0]], [[1.0, 1.0, 1.0], [-2.0, 2.0, 0.0]])]),
+    binary("fmod", spell("fmod", numpy="fmod", torch="fmod", math="fmod", method="fmod", args="x, y"),
+           np.fmod, [(-3.0, 3.0), (-2.0, 2.0)], clear=_quotient_distance,
+           kinks=[kink("jump", [[2.0, -3.0, 0.0], [1.0, 1.5, 2.0]], [[1.0, 1.0, 1.0], [-2.0, 2.0, 0.0]])]),
     binary("power", spell("power pow", numpy="power pow", torch="pow", math="pow", method="pow", args="x, y",
                           extra=["torch.pow(x, exponent=y)", "torch.pow(input=x, exponent=y)"]),
            np.power, [(0.5, 2.0), (-2.0, 2.0)], kinks=POWER_KINKS),
@@ -583,6 +602,16 @@ OPERATORS = [
                   _operator("pow", "2 ** x", lambda x: np.exp2(x), [SIGNED]),
                   _operator("pow", "x ** 0", lambda x: np.ones_like(x), [SIGNED],
                             kinks=[kink("kink", [[0.0, 2.0]], [[0.0, 0.0]])])),
+    operator_info("floor_divide", _operator("floor_divide", "x // y", np.floor_divide, [SIGNED, POSITIVE],
+                                            clear=_quotient_distance),
+                  _operator("floor_divide", "x // 0.75", lambda x: x // 0.75, [SIGNED],
+                            clear=lambda x: _quotient_distance(x, 0.75))),
+    operator_info("remainder", _operator("remainder", "x % y", np.remainder, [SIGNED, SIGNED],
+                                         clear=_quotient_distance),
+                  _operator("remainder", "x % 0.75", lambda x: x % 0.75, [SIGNED],
+                            clear=lambda x: _quotient_distance(x, 0.75)),
+                  _operator("remainder", "5 % x", lambda x: 5 % x, [POSITIVE],
+                            clear=lambda x: _quotient_distance(5, x))),
     operator_info("neg", _operator("neg", "-x", np.negative, [SIGNED])),
 ]
 

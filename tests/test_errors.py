@@ -60,7 +60,7 @@ def test_unknown_functions_suggest_the_closest_name(source, suggestion):
     ("def f(*args):\n    return 1.0", "*args"),
     ("x.shape", "returns a shape, a tuple of sizes, not an array"),
     ("x.dtype", "attribute .dtype"),
-    ("x // 2", "//"),
+    ("x << 2", "<<"),
 ])
 def test_unsupported_constructs_are_named(source, construct):
     err = error_of(source)

@@ -1018,3 +1018,19 @@ def test_a_value_two_wheres_of_other_shapes_select_is_guarded_in_its_own_shape()
     with np.errstate(all="raise"):  # 1 / 0 where no branch selects it: no warning, no nan
         away = mod.backward(**{**inputs, "x": np.array(0.0), "y": np.full((3, 2), 0.1), "m": np.full(3, 2.0)})
     assert away.x == 0.0 and np.all(away.y == 1.0)
+
+
+@pytest.mark.parametrize("transposed", ["np.transpose(np.dot(0.25, 3.0))", "np.dot(0.25, 3.0).T",
+                                        "np.transpose(np.dot(len(x), 0.5))"])
+def test_the_transpose_of_a_dot_product_of_numbers_is_that_number(transposed):
+    # np.dot of Python numbers is a number, a Python float in the generated code: .T of it
+    # raised AttributeError (found by fuzzing, seed 20261303)
+    source = f"import numpy as np\ndef f(x):\n    return np.where(x > 0.1, {transposed}, x)\n"
+    mod = derivgen.compile(source)
+    x = np.array([0.4, 0.0, 0.3])
+    expected = np.where(x > 0.1, 0.75 if "len" not in transposed else 1.5, x)
+    np.testing.assert_allclose(mod.forward(x), expected, rtol=1e-15)
+    np.testing.assert_allclose(mod.backward(x).x, [0.0, 1.0, 0.0])
+    assert mod.forward(x.astype(np.float32)).dtype == np.float32
+    if "len" not in transposed:  # a Python number has no len
+        assert mod.forward(0.4) == 0.75

@@ -158,7 +158,7 @@ class Expressions:
             hint = BINOP_HINTS.get(type(op))
             raise self.error(node, f"the operator {OP_TEXT.get(type(op), type(op).__name__)} is not supported",
                              hint, UnsupportedError)
-        if name in ("add", "sub", "mul", "div") and self.is_cond(left) != self.is_cond(right):
+        if name in ("add", "sub", "mul", "div", "floor_divide", "remainder") and self.is_cond(left) != self.is_cond(right):
             # A condition beside a number is 1.0 where true and 0.0 elsewhere, as NumPy
             # computes with a bool array ((x > 0) * 1.0). Two conditions are not numbers there
             # (True + True is True, True - True an error): & and | combine them.
@@ -171,8 +171,10 @@ class Expressions:
         self.require_tensor(right, node)
         if name == "matmul":
             return self.apply_op(ops.OPS["matmul"], [left, right], {}, node)
-        if name == "div" and is_const(right) and right.is_zero:
+        if name in ("div", "floor_divide", "remainder") and is_const(right) and right.is_zero:
             raise self.error(node, "division by a zero constant")
+        if name in ("floor_divide", "remainder"):  # a // b, a % b: ops that are called by name too
+            return self.apply_op(ops.OPS[name], [left, right], {}, node)
         return self.apply(name, ops.OPERATORS[name], [left, right], node)
 
     def as_number(self, item, node):

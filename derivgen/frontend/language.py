@@ -43,11 +43,10 @@ HINTS = {
 
 
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
-          ast.MatMult: "matmul"}
+          ast.MatMult: "matmul", ast.FloorDiv: "floor_divide", ast.Mod: "remainder"}
 
 
-BINOP_HINTS = {ast.FloorDiv: "floor division has no useful gradient; write floor(a / b)",
-               ast.Mod: "% is not supported", ast.LShift: "shifts are not supported",
+BINOP_HINTS = {ast.LShift: "shifts are not supported",
                ast.RShift: "shifts are not supported", ast.BitXor: "^ is not supported"}
 
 

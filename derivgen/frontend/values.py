@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 import sympy as sp
 
@@ -104,6 +105,8 @@ class Values:
                                                    "real number", "constants are evaluated in real float64 "
                                                                   "arithmetic"))
                 return self.number(value, node)
+            if op in _DIVISIONS:
+                return self.divide_constants(op, *syms, node=node)
             try:
                 folded = build(*syms)
             except (TypeError, ValueError, ArithmeticError):
@@ -120,6 +123,19 @@ class Values:
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise self.error(node, f"cannot build this expression: {exc}") from None
         return self.graph.add(op, template, args, operands=tuple(syms))
+
+    def divide_constants(self, op: str, a, b, node):
+        """``7 // 2``, ``7.5 % 2``, ``np.fmod(-7, 2)`` of constants: Python's arithmetic, which
+        NumPy's agrees with (integers stay integers, as Python and NumPy keep them)."""
+        whole = isinstance(a, sp.Integer) and isinstance(b, sp.Integer)
+        x, y = (int(a), int(b)) if whole else (to_float(a), to_float(b))
+        try:
+            value = _DIVISIONS[op](x, y)
+        except (ZeroDivisionError, ValueError):  # fmod(1, 0), fmod(inf, 2): nan in NumPy
+            return Poison(self.error(node, f"the constant expression {short(self.segment(node))} is not "
+                                           "a finite real number", "constants are evaluated in real float64 "
+                                                                   "arithmetic"))
+        return self.fold(sp.Integer(int(value)), node) if whole else self.number(float(value), node)
 
     def apply_op(self, spec: ops.OpSpec, items, static, node):
         if spec.kind == "elementwise":
@@ -146,6 +162,9 @@ class Values:
             # over every element of one number: that number (logsumexp(0.1) is 0.1 exactly, as
             # scipy's max-shifted form gives; computed at run time it rounds to 0.10000000000000007)
             return items[0] if not isinstance(items[0], sp.Integer) else sp.Float(int(items[0]))
+        # np.dot of numbers is a number (a Python float at run time, as a size is; found by
+        # fuzzing, seed 20261303: np.transpose(np.dot(0.25, 3.0)) printed float(...).T)
+        numbers = spec.name == "dot" and all(is_const(i) or self.plain(i) for i in items)
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
             syms, args = self.operands(items)
@@ -166,7 +185,7 @@ class Values:
         if template.args and isinstance(template.args[-1], symbolic.Static):  # as the op wrote it (its own facts)
             statics = (template.args[-1],)
         return self.graph.add(spec.name, template, args, operands=tuple(syms), static=statics,
-                              labels=frozenset({f"#{len(self.graph.values)}"}))
+                              labels=frozenset() if numbers else frozenset({f"#{len(self.graph.values)}"}))
 
     def cond(self, cls, items, node):
         poisoned = self.poisoned(items)
@@ -211,6 +230,10 @@ class Values:
                                            "is not a finite real number",
                                      "constants are evaluated in real float64 arithmetic"))
         return self.number(value.real, node)
+
+
+# Floor division and the remainders, of constants (Python's: NumPy's for floats and integers).
+_DIVISIONS = {"floor_divide": operator.floordiv, "remainder": operator.mod, "fmod": math.fmod}
 
 
 def _evalf(expr: sp.Basic):

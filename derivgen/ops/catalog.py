@@ -210,6 +210,20 @@ register(OpSpec("logaddexp", _XY, "elementwise", S.logaddexp, ("logaddexp",), he
                 rule=_with_parts(_binary_rule(lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a))),
                                  lambda ops: (G * S.part(ops[-1], 1), G * S.part(ops[-1], 2)), 2),
                 helper="logaddexp", scalar_helper="logaddexp_scalar", new_array=True, parts=S.logaddexp_parts))
+# Floor division and the remainders: piecewise, with jumps where a / b crosses an integer.
+# Between the jumps a // b is constant (no gradient, PyTorch's zeros) and a % b = a - b * (a // b)
+# has slopes 1 and -(a // b), as PyTorch's rules; fmod truncates instead of flooring.
+register(OpSpec("floor_divide", _XY, "elementwise", S.floor_divide, ("floor_divide",), head=S.floor_divide,
+                rule=lambda ops, static: (None, None), numpy="{0} // {1}", math="{0} // {1}", new_array=True))
+register(OpSpec("remainder", _XY, "elementwise", S.remainder, ("remainder", "mod"), head=S.remainder,
+                rule=_binary_rule(lambda a, b, out, g: (g, -g * S.floor_divide(a, b))), hazards=((1, 1.0),),
+                note="a % b = a - b * (a // b): d/da = 1, d/db = -(a // b) between the jumps, as in PyTorch",
+                numpy="{0} % {1}", math="{0} % {1}", new_array=True))
+register(OpSpec("fmod", _XY, "elementwise", S.fmod, ("fmod",), head=S.fmod,
+                # (a - fmod(a, b)) / b is the truncated quotient, a whole number (rounded).
+                rule=_binary_rule(lambda a, b, out, g: (g, -g * ((a - out) / b))), hazards=((1, 1.0),),
+                note="fmod(a, b) = a - b * trunc(a / b): d/da = 1, d/db = -trunc(a / b) between the jumps, "
+                     "as in PyTorch", numpy="fmod", math="fmod", new_array=True))
 _POW_NOTE = "no gradient through the exponent where base == 0 and exponent >= 0 (PyTorch)"
 register(OpSpec("power", _XY, "elementwise", lambda a, b: a**b, ("power", "pow"), rule=_binary_rule(_pow),
                 note=_POW_NOTE, hazards=((0, 1.0), (1, 1.0)), domain=_POSITIVE, power=True))
