@@ -71,13 +71,13 @@ _DOT_GRADS = (S.dot_grad_a, S.dot_grad_b)
 _PRODUCT_GRADS = (S.matmul_grad_a, S.matmul_grad_b, *_DOT_GRADS)
 _FIRST_GRADS = (S.matmul_grad_a, S.dot_grad_a)
 # Arrays of constants: a formula of no symbols that is not one number.
-_CONSTANT_ARRAYS = (S.filled, S.eye, S.linspace)
+_CONSTANT_ARRAYS = (S.filled, S.eye, S.linspace, S.arange)
 # Heads that are not elementwise: a where's condition must not be moved out of them.
 # Ops that move elements (their last operand is Static), and their gradients' plumbing.
 _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad, S.flatten, S.squeeze, S.new_axes, S.permute, S.swapaxes, S.moveaxis, S.flip,
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
-          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace,
+          S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace, S.arange,
           S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort,
           S.split_part, S.split_grad, S.diag, S.diag_grad)
 # Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),

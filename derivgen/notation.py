@@ -195,6 +195,12 @@ class TextPrinter(StrPrinter):
         (count,) = self._constant_sizes(expr, (num,))
         return f"linspace({start!r}, {stop!r}, {count}{'' if endpoint else ', endpoint=False'})"
 
+    def _print_arange(self, expr):
+        start, stop, step = expr.args[-1].value
+        (stop,) = self._constant_sizes(expr, (stop,))
+        args = [stop] if start == 0 and step == 1 else [repr(start), stop] + ([] if step == 1 else [repr(step)])
+        return f"arange({', '.join(args)})"
+
     def _print_tile_grad(self, expr):  # g's blocks (np.tile) or each element's copies (np.repeat) added up
         g, x, static = expr.args
         name = "sum_blocks" if type(expr).__name__ == "tile_grad" else "sum_copies"
@@ -573,7 +579,7 @@ class LatexFormulaPrinter(LatexPrinter):
     def _print_filled(self, expr, exp=None):  # zeros, ones, full, eye, linspace: as the text printer writes them
         return self._code(TextPrinter().doprint(expr))
 
-    _print_eye = _print_linspace = _print_filled
+    _print_eye = _print_linspace = _print_arange = _print_filled
 
     def _print_tile_grad(self, expr, exp=None):  # g's blocks (copies) added up, of x's shape
         g, x, static = expr.args

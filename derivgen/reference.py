@@ -552,6 +552,17 @@ def _linspace(ctx, operands, args):
     return out
 
 
+def _arange(ctx, operands, args):
+    start, stop, step = args
+    (stop,) = _constant_shape((stop,), operands)
+    # as many as NumPy makes: ceil((stop - start) / step) in float64 arithmetic
+    count = max(0, math.ceil((float(stop) - float(start)) / float(step)))
+    start, step = (ctx.mpf(v) if isinstance(v, float) else v for v in (start, step))
+    out = np.empty(count, dtype=object)
+    out[:] = [ctx.mpf(start + i * step) for i in range(out.size)]  # exact: NumPy's start + i * step
+    return out
+
+
 # Arrays of constants: kind "constant" (operands: the array sizes are read off, if any; static
 # ``args``); no exception reaches them.
 _register("filled", "constant", None,
@@ -564,6 +575,11 @@ _register("eye", "constant", None,
           rounds=False)
 _register("linspace", "constant", None, lambda ctx, *ops, args: _obj(_linspace(ctx, ops, args)),
           lambda *ops, args: np.linspace(args[0], args[1], *_constant_shape(args[2:3], ops), endpoint=args[3]),
+          rounds=False)
+
+
+_register("arange", "constant", None, lambda ctx, *ops, args: _obj(_arange(ctx, ops, args)),
+          lambda *ops, args: np.arange(args[0], *_constant_shape(args[1:2], ops), args[2], dtype=np.float64),
           rounds=False)
 
 
@@ -1113,7 +1129,7 @@ def _compile(expr) -> Plan:
         operand = _compile(expr.args[0])
         name, static = _MOVED[head], expr.args[1].value
         return lambda arith, args: arith.call(name, operand(arith, args), args=static)
-    if head in ("filled", "eye", "linspace"):  # an array of constants (its sizes read off an operand)
+    if head in ("filled", "eye", "linspace", "arange"):  # an array of constants (its sizes read off an operand)
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value
         return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)

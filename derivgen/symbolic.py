@@ -132,6 +132,7 @@ cumsum = _opaque("cumsum", 2, "np.cumsum(x, axis): running sums along axis (of t
 # Arrays of constants (derivgen/ops/constants.py): the array sizes are read off (if any), then Static.
 filled = _opaque("filled", None, "np.full(shape, value): (x?, Static((shape, value)))")
 eye = _opaque("eye", None, "np.eye(n, m, k): (x?, Static((n, m, k)))")
+arange = _opaque("arange", None, "np.arange(start, stop, step): (x?, Static((start, stop, step)))")
 linspace = _opaque("linspace", None, "np.linspace(start, stop, num, endpoint): (x?, Static((start, stop, num, endpoint)))")
 split_part = _opaque("split_part", 2, "part i of np.split(x, arg, axis) and its kin: (x, Static((kind, arg, i, axis)))")
 split_grad = _opaque("split_grad", 3, "(g, x, Static((kind, arg, i, axis))): zeros like x, g where part i was")

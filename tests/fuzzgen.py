@@ -145,6 +145,15 @@ CONTRACTIONS = ("einsum", "tensordot", "inner", "kron")
 # np.arange of a size, as sources write it ({x}: the array whose first axis it counts)
 ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(len({x}))",
                 "numpy.arange({x}.shape[0])", "torch.arange({x}.size(0))")
+# np.arange as numbers (op "arange", args () or the array a stop is read off, attrs static
+# (start, stop, step) as the reference kernel takes it, stop ("of", ("shape", i, None)) for a
+# size): the spellings by kind ({n} a constant stop, {s} {e} {t} start, stop and step, {x} the
+# array, {r} it as a receiver, {i} the axis).
+ARANGE_NUMBER_FORMS = {"count": ("np.arange({n})", "torch.arange({n})", "np.arange({n}.0)", "arange({n})"),
+                       "step": ("np.arange({s}, {e}, {t})", "torch.arange({s}, {e}, step={t})",
+                                "np.arange(start={s}, stop={e}, step={t})"),
+                       "size": ("np.arange({x}.shape[{i}])", "torch.arange({r}.size({i}))",
+                                "np.arange(0, {x}.shape[{i}], 1)")}
 # Integers read off an input's shape (derivgen/ops/sizes.py): (what, forms) where a form is
 # how the source reads it; "{x}" is the array, "{axis}" the axis.
 SIZE_FORMS = {
@@ -312,6 +321,8 @@ def _shape_of(op, args, attrs):
             return np.outer(np.zeros(shapes[0]), np.zeros(shapes[1])).shape
         if op == "ones_like":
             return shapes[0]
+        if op == "arange":
+            return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
         if op in CONTRACTIONS:
             zeros = [np.zeros(s) for s in shapes]
             if op == "inner":
@@ -499,6 +510,10 @@ def _interval(op, args, attrs, shape):
         return _mul_iv(product, (terms, terms))
     if op == "ones_like":
         return 1.0, 1.0
+    if op == "arange":  # start, then start + (count - 1) * step
+        start, _, step = attrs["static"]
+        last = start + (shape[0] - 1) * step if shape[0] else start
+        return min(start, last), max(start, last)
     if op == "diff":  # differences of values in [lo, hi], n times
         width = (ivs[0][1] - ivs[0][0]) * 2 ** (attrs["n"] - 1)
         return -width, width
@@ -647,6 +662,8 @@ def _ev(node, arith, env, memo, trace):
     elif op == "ones_like":
         value = arith.call("add", arith.call("zeros_like", _ev(node.args[0], arith, env, memo, trace)),
                            arith.constant(1.0))
+    elif op == "arange":
+        value = arith.call("arange", *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op == "inner":
         value = arith.call("tensordot", *(_ev(a, arith, env, memo, trace) for a in node.args), args=("inner",))
     elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack",
@@ -905,6 +922,11 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
+    if op == "arange":
+        start, stop, step = node.attrs["static"]
+        form = ARANGE_NUMBER_FORMS[spell["kind"]][spell.get("form", 0)]
+        return form.format(n=stop, s=start, e=stop, t=step, x=sub(a[0], P_ATOM) if a else "",
+                           r=sub(a[0], P_ATOM) if a else "", i=stop[1][1] if isinstance(stop, tuple) else 0), P_ATOM
     if op in DIVISION_FORMS:
         form = DIVISION_FORMS[op][spell.get("form", 0)]
         if form.startswith("{a} "):  # // and %, which bind as * does
@@ -1508,7 +1530,7 @@ class Generator:
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
-            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2)]
+            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2), (self.arange, 1.5)]
             # a contraction's operands have shapes of their own, mostly new inputs: drawn while few exist
             builders.append((self.contraction, 5 if len(self.inputs) < 3 else 1))
         if scope.create and not scope.guarded:
@@ -2157,6 +2179,34 @@ class Generator:
         ones = mk("ones_like", x, spell={"form": self.rng.randrange(len(ONES_FORMS))})
         other = self.gen(shape, depth - 1, scope)
         return ones if other is None else mk("mul", ones, other)
+
+    def arange(self, shape, depth, scope):
+        """np.arange(n) as numbers times something (of a vector's shape): a constant count, a
+        start, stop and step, or a size read off an array as the module runs."""
+        rng, shape = self.rng, tuple(shape)
+        if len(shape) != 1:
+            return None
+        n = shape[0]
+        kind = rng.choice(["count", "step", "size"])
+        args = ()
+        if kind == "count":
+            static = (0, n, 1)
+        elif kind == "step":  # binary fractions: stop - start is n steps exactly
+            start, step = rng.choice([0.5, -1.0, 0.25]), rng.choice([0.25, 0.5, -0.5, 1.5])
+            static = (start, start + n * step, step)
+        else:
+            sources = [(s, i) for s in SHAPES for i, m in enumerate(s) if m == n and scope.allowed(s)]
+            if not sources:
+                return None
+            source, axis = rng.choice(sources)
+            x = self.gen(source, depth - 1, scope)
+            if x is None or not _reads_input(x):
+                return None
+            args, static = (x,), (0, ("of", ("shape", axis, None)), 1)
+        node = mk("arange", *args, static=static,
+                  spell={"kind": kind, "form": rng.randrange(len(ARANGE_NUMBER_FORMS[kind]))})
+        other = self.gen(shape, depth - 1, scope)
+        return node if other is None else mk(rng.choice(["mul", "add"]), node, other)
 
     def join(self, shape, depth, scope):
         """np.stack, np.concatenate or np.array of parts making up an array of ``shape``."""
@@ -2917,6 +2967,8 @@ def features(program: Program) -> set:
             found.add("join:np.array")
         if op in ("outer", "ones_like"):
             found.add(f"{op}:" + (OUTER_FORMS if op == "outer" else ONES_FORMS)[spell.get("form", 0)])
+        if op == "arange":
+            found.add(f"arange:{spell['kind']}")
         if op in DIVISION_FORMS:
             form = DIVISION_FORMS[op][spell.get("form", 0)]
             found.add("division:" + ("operator" if form.startswith("{a} ") else "method" if "{r}" in form else "function"))

@@ -1097,6 +1097,17 @@ LAYOUT = (
                 lambda x: np.linspace(-2, 3.5, x.shape[-1], endpoint=False) * x, [_2D, _VEC]),
         _layout("linspace", "default", ["np.linspace(-1, 1)[:4] * x"], lambda x: np.linspace(-1, 1)[:4] * x, [_2D]),
     )),
+    OpInfo("arange", "linalg", (
+        _layout("arange", "", ["arange(4) * x", "np.arange(4) * x", "numpy.arange(4.0) * x", "torch.arange(4) * x",
+                               "np.arange(stop=4) * x", "torch.arange(end=4) * x"],
+                lambda x: np.arange(4) * x, [_2D, ("vec", (4,))]),
+        _layout("arange", "step", ["np.arange(0.5, 2.5, 0.5) * x", "torch.arange(0.5, 2.5, step=0.5) * x",
+                                   "np.arange(start=4, stop=0, step=-1)[::-1] * x / 2"],
+                lambda x: np.arange(0.5, 2.5, 0.5) * x, [_2D, ("vec", (4,))]),
+        _layout("arange", "sizes", ["np.arange(x.shape[-1]) * x", "torch.arange(x.size(-1)) * x",
+                                    "np.arange(0, len(x.T), 1) * x"],
+                lambda x: np.arange(x.shape[-1]) * x, [_2D, _VEC, ("empty", (3, 0))]),
+    )),
     OpInfo("split_part", "linalg", (
         _layout("split_part", "sections", ["np.split(x, 2)[0] * np.split(x, 2)[1]", "split(x, 2)[0] * split(x, 2)[1]",
                                            "numpy.split(x, indices_or_sections=2, axis=0)[0] * np.split(x, 2, 0)[1]",

@@ -92,7 +92,9 @@ REQUIRED = {
     "einsum:implicit", "einsum:diagonal", "einsum:trace", "einsum:ellipsis", "einsum:ellipsis-broadcast",
     "einsum:torch-list", "einsum:size-1", "einsum:summed-alone", "einsum:batch", "einsum:operands-1",
     "einsum:operands-2", "einsum:operands-3", "tensordot:int", "tensordot:pairs", "tensordot:negative",
-    "tensordot:dims", "inner:ranks", "kron:ranks"}
+    "tensordot:dims", "inner:ranks", "kron:ranks"} | {
+    f"op:{op}" for op in G.DIVISION_FORMS} | {"division:operator", "division:function", "division:method"} | {
+    "arange:" + kind for kind in G.ARANGE_NUMBER_FORMS}
 
 
 @pytest.fixture(scope="module")

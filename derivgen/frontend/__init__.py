@@ -65,6 +65,7 @@ class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime
         self.returned_at = None  # the value of the last return statement read
         self.takes: dict[int, bool] = {}  # Graph.takes_input's memo (Values.plain)
         self.positions_used: dict[str, ast.AST] = {}  # inputs used as an index -> the first such use
+        self.arange_positions: dict = {}  # np.arange(n) values -> the Positions an index reads them as
 
 
 def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:

@@ -12,6 +12,7 @@ becomes the constant's operand. ``np.empty`` is refused: its values are whatever
 from __future__ import annotations
 
 import ast
+import math
 
 import sympy as sp
 
@@ -75,11 +76,7 @@ class ConstantArrays:
         if isinstance(value, Poison):
             raise value.error
         if isinstance(value, int) and self.plain(value) and self.graph[value].op == "size":
-            size = self.graph[value]
-            kind = size.static[0].value
-            if kind[0] == "ndim":
-                raise self.error(node, f"{what} must be a size, not a count of dimensions", _SIZE_HINT)
-            return ("of", kind), self._same_base(size.args[0], node)
+            return self._size_read(value, node, what), self._base
         if isinstance(value, int) and self.plain(value):
             raise self.error(node, f"{what} must be a size read off an array as it is, or an integer known now",
                              _SIZE_HINT)
@@ -87,6 +84,15 @@ class ConstantArrays:
         if number < 0:
             raise self.error(node, f"{what} cannot be negative ({number})")
         return number, None
+
+    def _size_read(self, vid: int, node, what: str) -> tuple:
+        """("of", what it reads) of a size value read off the array self._base (set by the first)."""
+        size = self.graph[vid]
+        kind = size.static[0].value
+        if kind[0] == "ndim":
+            raise self.error(node, f"{what} must be a size, not a count of dimensions", _SIZE_HINT)
+        self._same_base(size.args[0], node)
+        return ("of", kind)
 
     def _same_base(self, base: int, node) -> int:
         if self._base is not None and self._base != base:
@@ -160,6 +166,75 @@ class ConstantArrays:
         operands = (placeholder(0),) if self._base is not None else ()
         static = symbolic.Static((n, m, k))
         return self._constant_value(symbolic.eye(*operands, static), operands, (n, n if m is None else m), node, "eye")
+
+    def arange_numbers(self, node: ast.Call, env, torch: bool):
+        """``np.arange(stop)``, ``np.arange(start, stop, step)`` (``torch.arange(start, end, step)``):
+        start + i * step for i below ceil((stop - start) / step). start and step are numbers known
+        now, stop too or a size read off an array as it is. Returns (the value, (start, stop, step),
+        whether the numbers are integers, as NumPy's int64 arange)."""
+        keywords = {}
+        integer_dtype = None
+        for kw in node.keywords:
+            if kw.arg == "dtype":
+                integer_dtype = self._arange_dtype(kw.value, env)
+                continue
+            if kw.arg in ("device", "requires_grad", "layout", "like", "out", "pin_memory"):
+                raise self.error(kw.value, f"arange()'s {kw.arg}= is not supported",
+                                 "a module makes its arrays in NumPy, of the inputs' dtype")
+            keywords[kw.arg] = kw.value
+        stop_name = "end" if torch else "stop"
+        params = ("start", stop_name, "step") if len(node.args) > 1 else (stop_name, "step", "start")
+        aliases = {"stop": "end"} if torch else {"end": "stop"}
+        bound = self._constant_args("arange", node, keywords, params, aliases, 1)
+        if len(node.args) <= 1 and stop_name not in bound and "start" in bound:  # np.arange(start=5): NumPy's stop
+            bound[stop_name] = bound.pop("start")
+        self._base = None
+        numbers = {}
+        for key in ("start", "step"):
+            value = self.expr(bound[key], env) if key in bound else sp.Integer(0 if key == "start" else 1)
+            if isinstance(value, Poison):
+                raise value.error
+            if not isinstance(value, sp.Number) or not value.is_finite:
+                raise self.error(bound[key], f"arange()'s {key} must be a finite number known now",
+                                 "shift and scale np.arange(n) by values computed from the inputs: "
+                                 "a + b * np.arange(n)")
+            numbers[key] = int(value) if isinstance(value, sp.Integer) else float(value)
+        if numbers["step"] == 0:
+            raise self.error(bound["step"], "arange()'s step cannot be 0")
+        stop_node = bound.get(stop_name)
+        if stop_node is None:
+            raise self.error(node, f"arange() is missing its argument '{stop_name}'")
+        stop = self.expr(stop_node, env)
+        if isinstance(stop, sp.Number) and stop.is_finite and not isinstance(stop, sp.Integer):
+            stop = float(stop)
+        elif isinstance(stop, int) and self.plain(stop) and self.graph[stop].op == "size":
+            stop = self._size_read(stop, stop_node, "arange()'s stop")
+        elif isinstance(stop, sp.Integer):
+            stop = int(stop)
+        else:
+            raise self.error(stop_node, "arange()'s stop must be a number known now or a size read off an "
+                                        "array as it is (len(t), x.shape[0])",
+                             "shift the numbers instead: np.arange(len(x)) + 1, not np.arange(1, len(x) + 1)")
+        start, step = numbers["start"], numbers["step"]
+        if not isinstance(stop, tuple):
+            count = max(0, math.ceil((stop - start) / step))
+            if count > _MAX_ELEMENTS:
+                raise self.error(node, f"np.arange() of {count} numbers is too large (at most {_MAX_ELEMENTS})")
+        integer = all(isinstance(v, int) for v in (start, step)) and not isinstance(stop, float)
+        if integer_dtype is not None:
+            integer = integer_dtype
+        operands = (placeholder(0),) if self._base is not None else ()
+        static = symbolic.Static((start, stop, step))
+        vid = self._constant_value(symbolic.arange(*operands, static), operands, None, node, "arange")
+        return vid, (start, stop, step), integer
+
+    def _arange_dtype(self, node, env) -> bool:
+        """Whether arange()'s dtype= is an integer one (positions) rather than a float one."""
+        text = ast.unparse(node) if not isinstance(node, ast.Constant) else str(node.value)
+        if text.split(".")[-1] in ("int", "int32", "int64", "long", "intp"):
+            return True
+        self._check_float_dtype(node, env, "arange")
+        return False
 
     def _linspace(self, node, keywords, env, torch):
         params = ("start", "end", "steps") if torch else ("start", "stop", "num", "endpoint")

@@ -272,6 +272,8 @@ class Expressions:
                 return self.sugar_call(name, node, env)
             if name in CONSTANT_ARRAYS:
                 return self.constant_array(name, node, env, torch=False)
+            if name == ARANGE:
+                return self.arange_call(node, env, torch=False)
             if name in SORTING:
                 return self.sort_call(name, node, env, None, "")
             spec = ops.lookup(name)
@@ -288,7 +290,7 @@ class Expressions:
             if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
                 return self.diff_call(node, env, None)
             if path is not None and ops.strip_prefix(path) in (("np.", ARANGE), ("numpy.", ARANGE), ("torch.", ARANGE)):
-                return self.arange_call(node, env)
+                return self.arange_call(node, env, torch=path.startswith("torch."))
             if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
                 return self.array_literal(node, env)
             if constant_name(path) is not None:

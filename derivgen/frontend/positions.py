@@ -3,7 +3,8 @@
 Two things hold positions: an input used as an index (``x[t]``: an integer array the caller
 passes, with no gradient and no floating dtype), or moved as elements are (``t[:, None]``,
 ``t.unsqueeze(1)``, ``t.reshape(-1, 1)``), and ``np.arange(n)`` / ``torch.arange(n)`` of a
-size read off an array (``len(t)``, ``x.shape[0]``). An index reading either is a ``gather_index``
+size read off an array (``len(t)``, ``x.shape[0]``): a value of numbers (derivgen/ops/constants.py)
+that an index reads as the positions 0..n-1. An index reading either is a ``gather_index``
 (derivgen/ops/layout.py), whose gradient adds the adjoint back at the positions read; an
 ``np.arange`` of a constant is a constant list of positions (``x[[0, 1, 2]]``). The
 ``indices`` of ``np.take_along_axis`` and the ``index`` of ``torch.gather`` hold positions too.
@@ -20,7 +21,6 @@ import sympy as sp
 from .. import ops, symbolic
 from ..graph import placeholder
 from ..ops.layout import MOVES
-from .language import Poison
 
 ARANGE = "arange"  # the function's name after a prefix (np., numpy., torch.)
 _MAX_CONSTANT = 4096  # np.arange(k) of a constant k: at most this many positions, written out
@@ -28,8 +28,6 @@ _MAX_CONSTANT = 4096  # np.arange(k) of a constant k: at most this many position
 TAKES = ("take_along_axis", "gather")  # ops whose operand 1 holds positions
 POSITIONS_HINT = ("index with an input of integers or np.arange(n) of a size, as in "
                   "logp[np.arange(len(t)), t]")
-POSITIONS_AS_NUMBERS = ("np.arange(n) is supported as positions in an index (x[np.arange(n), t]), not as numbers",
-                        "pass the numbers 0, 1, ..., n - 1 as an input")
 
 
 class Positions:
@@ -45,31 +43,26 @@ class Positions:
 class RunTimePositions:
     """Positions in indexes: ``np.arange`` calls, inputs used as indexes, gathers."""
 
-    def arange_call(self, node: ast.Call, env):
-        """``np.arange(n)``: positions 0..n-1, n a size (or a constant: a list of positions)."""
-        if node.keywords:
-            raise self.error(node.keywords[0].value, f"arange()'s {node.keywords[0].arg}= is not supported",
-                             "write np.arange(n): the positions 0, 1, ..., n - 1")
-        if len(node.args) != 1:
-            raise self.error(node, "only np.arange(n), the positions 0 to n - 1, is supported",
-                             "index a slice of its result instead, or shift the positions you index with")
-        stop = self.expr(node.args[0], env)
-        if isinstance(stop, Poison):
-            raise stop.error
-        if isinstance(stop, sp.Integer):
-            if not 0 <= int(stop) <= _MAX_CONSTANT:
-                raise self.error(node.args[0], f"np.arange({int(stop)}) of a constant is supported for "
-                                               f"0 to {_MAX_CONSTANT} positions")
-            return Positions(None, None, tuple(range(int(stop))))
-        if isinstance(stop, int) and self.graph[stop].op == "size":
-            value = self.graph[stop]
-            return Positions(value.args[0], value.static[0].value)
-        raise self.error(node.args[0], "np.arange(n) needs n a constant integer or a size read off an array "
-                                       "(len(t), x.shape[0])", POSITIONS_HINT)
+    def arange_call(self, node: ast.Call, env, torch: bool):
+        """``np.arange(stop)``, ``np.arange(start, stop[, step])``: numbers (derivgen/ops/constants.py);
+        ``np.arange(n)`` of an integer or a size is the positions 0..n-1 where an index reads it."""
+        vid, (start, stop, step), integer = self.arange_numbers(node, env, torch)
+        if start == 0 and step == 1 and integer:
+            if isinstance(stop, tuple):  # a size read off the array that is the arange's operand
+                self.arange_positions[vid] = Positions(self.graph[vid].args[0], stop[1])
+            elif 0 <= stop <= _MAX_CONSTANT:  # a list of positions, written out
+                self.arange_positions[vid] = Positions(None, None, tuple(range(stop)))
+        return vid
 
     def run_time_item(self, value, node):
         """An index item of positions known when the module runs, from the value an item of a
         subscript evaluated to; None for anything else."""
+        if isinstance(value, int) and value in self.arange_positions:  # np.arange(n) as positions
+            value = self.arange_positions[value]
+        elif isinstance(value, int) and self.graph[value].op == "arange":
+            raise self.error(node, f"only np.arange(n), the positions 0 to n - 1 of a size n or of an integer "
+                                   f"n from 0 to {_MAX_CONSTANT}, is positions in an index",
+                             "index a slice of its result instead, or shift the positions you index with")
         if isinstance(value, Positions):
             return value if value.values is None else ("take", value.values)
         if isinstance(value, int) and self.is_cond(value):  # a boolean mask: x[x > 0]
@@ -146,7 +139,7 @@ class RunTimePositions:
             for position, arg in enumerate(value.args):
                 if arg not in ids:
                     continue
-                if (value.op == "size" or value.id in ids or (value.op == "gather_index" and position > 0)
+                if (value.op in ("size", "arange") or value.id in ids or (value.op == "gather_index" and position > 0)
                         or (value.op in TAKES and position == 1)):
                     continue
                 name = ids[arg]

@@ -10,7 +10,6 @@ import sympy as sp
 from .. import ops, symbolic
 from ..graph import placeholder
 from .language import MaxResult, Poison, is_const, short, to_float
-from .positions import POSITIONS_AS_NUMBERS, Positions
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
@@ -38,8 +37,6 @@ class Values:
                                    "(values, indices), not an array", "take the values: .values or [0]")
         if isinstance(item, Shape):
             raise self.error(node, "a shape is a tuple of sizes, not an array", SHAPE_HINT)
-        if isinstance(item, Positions):
-            raise self.error(node, *POSITIONS_AS_NUMBERS)
         if isinstance(item, tuple):
             raise self.error(node, f"a tuple of {len(item)} values is not an array",
                              "unpack it (a, b = ...) or index it (t[0])")
@@ -61,8 +58,6 @@ class Values:
             raise item.error
         if isinstance(item, Shape):
             raise self.error(node, f"{what} returns a shape, a tuple of sizes, not an array", SHAPE_HINT)
-        if isinstance(item, Positions):
-            raise self.error(node, *POSITIONS_AS_NUMBERS)
         if isinstance(item, MaxResult):
             raise self.error(node, f"{what} returns (values, indices) of {item.what}, not an array",
                              "take the values: .values or [0]")

@@ -1,6 +1,8 @@
 """Arrays of constants: ``np.zeros(shape)``, ``np.ones``, ``np.full(shape, v)`` (and PyTorch's
 ``torch.zeros(3, 4)``), ``np.eye(n, m, k)`` (``np.identity``, ``torch.eye``) and
-``np.linspace(start, stop, num)`` (``torch.linspace``).
+``np.linspace(start, stop, num)`` (``torch.linspace``) and ``np.arange(start, stop, step)``
+(``torch.arange``) used as numbers (as positions in an index it is read by
+derivgen/frontend/positions.py).
 
 No gradient flows through them. Their sizes are integers, or sizes read off one array when
 the module runs (``np.eye(x.shape[1])``, ``np.zeros(len(t))``, ``np.zeros(x.shape)``): that
@@ -28,3 +30,7 @@ register(OpSpec("eye", kind="linalg", head=S.eye, rule=_none, scalar=False, bloc
 register(OpSpec("linspace", kind="linalg", head=S.linspace, rule=_none, scalar=False, blockable=False,
                 gradient="shaped", shape=shapes.linspace, zero_d=True, float64=True,
                 doc="np.linspace(start, stop, num=50, endpoint=True), torch.linspace(start, end, steps)"))
+register(OpSpec("arange", kind="linalg", head=S.arange, rule=_none, scalar=False, blockable=False,
+                gradient="shaped", shape=shapes.arange, zero_d=True, float64=True,
+                doc="np.arange(start, stop, step), torch.arange(start, end, step): start + i * step, "
+                    "ceil((stop - start) / step) of them"))

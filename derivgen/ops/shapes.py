@@ -8,6 +8,8 @@ shapes with them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .indexing import as_index
@@ -198,6 +200,17 @@ def eye(shapes, static) -> tuple:
 
 def linspace(shapes, static) -> tuple:
     return _sizes_of(shapes, (static[0][2],))
+
+
+def arange_count(start, stop, step) -> int:
+    """How many numbers np.arange(start, stop, step) makes: ceil((stop - start) / step), at least 0."""
+    return max(0, math.ceil((stop - start) / step))
+
+
+def arange(shapes, static) -> tuple:
+    start, stop, step = static[0]
+    (stop,) = _sizes_of(shapes, (stop,))
+    return (arange_count(start, stop, step),)
 
 
 def pad_widths(ndim: int, widths, last: bool):

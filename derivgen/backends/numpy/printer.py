@@ -449,6 +449,13 @@ class NumPyPrinter(StrPrinter):
         (count,) = self._constant_sizes(expr, (num,))
         return f"{self.np('linspace')}({start!r}, {stop!r}, {count}{'' if endpoint else ', endpoint=False'})"
 
+    def _print_arange(self, expr):
+        # float64 numbers whatever the arguments' types (np.arange(5) is int64): as np.linspace's
+        start, stop, step = expr.args[-1].value
+        (stop,) = self._constant_sizes(expr, (stop,))
+        args = [stop] if start == 0 and step == 1 else [repr(start), stop] + ([] if step == 1 else [repr(step)])
+        return f"{self.np('arange')}({', '.join(args)}, dtype={self.np('float64')})"
+
     def _print_split_part(self, expr):  # np.split(x, 3, 1)[0]; PyTorch's splits by a helper
         x, static = expr.args
         kind, arg, i, axis = static.value
