@@ -1064,6 +1064,23 @@ LAYOUT = (
                                   "x.rot90(3, (-1, 0))", "np.rot90(x, -3, (0, 2))"],
                 lambda x: np.rot90(x, 3, axes=(2, 0)), [_3D]),
     )),
+    # np.gradient and torch.gradient (derivgen/frontend/stencils.py): slices, differences and a join
+    OpInfo("gradient", "linalg", (
+        _layout("gradient", "", ["np.gradient(x, axis=0)", "numpy.gradient(x, axis=0)", "torch.gradient(x, dim=0)[0]",
+                                 "np.gradient(x, 1, axis=0, edge_order=1)", "torch.gradient(input=x, dim=[0])[0]"],
+                lambda x: np.gradient(x, axis=0), [_VEC, _2D, _3D, ("pair", (2, 3))]),
+        _layout("gradient", "spacing", ["np.gradient(x, 0.25, axis=-1)", "torch.gradient(x, spacing=0.25, dim=-1)[0]",
+                                        "np.gradient(x, -0.25, axis=-1) * -1"],
+                lambda x: np.gradient(x, 0.25, axis=-1), [_VEC, _2D, _3D]),
+        # the ends are sums of three terms that cancel: |terms| <= 4 max|x| / h bounds their rounding
+        replace(_layout("gradient", "edge-order-2", ["np.gradient(x, 0.3, axis=1, edge_order=2)",
+                                                     "torch.gradient(x, spacing=[0.3], dim=1, edge_order=2)[0]"],
+                        lambda x: np.gradient(x, 0.3, axis=1, edge_order=2), [_2D, _3D]),
+                magnitude=lambda x: np.full(x.shape, 4 * np.max(np.abs(x)) / 0.3)),
+        _layout("gradient", "axes", ["np.stack(np.gradient(x, 2.0, 0.5, axis=(0, 1)))",
+                                     "torch.stack(torch.gradient(x, spacing=[2.0, 0.5], dim=(0, 1)))"],
+                lambda x: np.stack(np.gradient(x, 2.0, 0.5, axis=(0, 1))), [_2D, _3D]),
+    )),
     OpInfo("full", "linalg", (
         _layout("full", "zeros", ["zeros(4) + x", "np.zeros(4) + x", "numpy.zeros((4,)) + x", "torch.zeros(4) + x",
                                   "np.zeros(shape=4, dtype=float) + x", "torch.zeros(size=(4,)) + x"],

@@ -38,6 +38,7 @@ from .sizes import Sizes
 from .sorting import Sorting
 from .statements import Statements
 from .statics import Statics
+from .stencils import Stencils
 from .sugar import Sugar
 from .values import Values
 
@@ -45,7 +46,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
-             Casts, Sugar, ConstantArrays, Sorting, RunTimePositions, Values):
+             Casts, Sugar, Stencils, ConstantArrays, Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

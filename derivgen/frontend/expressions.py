@@ -26,6 +26,7 @@ from .language import (
     to_float,
 )
 from .positions import ARANGE, Positions
+from .stencils import GRADIENT
 
 # np.array([a, b]) and np.asarray: the values of a list, stacked (derivgen/ops/joins.py)
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
@@ -289,6 +290,8 @@ class Expressions:
                 return self.size_function(size_function(path), node, env)
             if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
                 return self.diff_call(node, env, None)
+            if path is not None and ops.strip_prefix(path) in (("np.", GRADIENT), ("numpy.", GRADIENT), ("torch.", GRADIENT)):
+                return self.gradient_call(node, env, torch=path.startswith("torch."))
             if path is not None and ops.strip_prefix(path) in (("np.", ARANGE), ("numpy.", ARANGE), ("torch.", ARANGE)):
                 return self.arange_call(node, env, torch=path.startswith("torch."))
             if path is not None and ops.strip_prefix(path) in ARRAY_LITERALS:  # np.array([a, b])
