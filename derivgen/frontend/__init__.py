@@ -30,6 +30,7 @@ from .casts import Casts
 from .contractions import Contractions
 from .definitions import Definitions
 from .expressions import Expressions
+from .losses import Losses
 from .modules import Modules
 from .positions import RunTimePositions
 from .python import CompileTime
@@ -46,7 +47,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
-             Casts, Sugar, Stencils, ConstantArrays, Sorting, RunTimePositions, Values):
+             Casts, Sugar, Stencils, Losses, ConstantArrays, Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -25,6 +25,7 @@ from .language import (
     short,
     to_float,
 )
+from .losses import LOSS_PREFIXES, LOSSES, SOFTMAX_PREFIXES
 from .positions import ARANGE, Positions
 from .stencils import GRADIENT
 
@@ -290,6 +291,10 @@ class Expressions:
                 return self.size_function(size_function(path), node, env)
             if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
                 return self.diff_call(node, env, None)
+            loss = ops.strip_prefix(path) if path is not None else None
+            if loss is not None and loss[1] in LOSSES and (loss[0] in LOSS_PREFIXES or loss[1] in ("softmax", "log_softmax")
+                                                          and loss[0] in SOFTMAX_PREFIXES):
+                return self.loss_call(loss[1], node, env, loss[0])
             if path is not None and ops.strip_prefix(path) in (("np.", GRADIENT), ("numpy.", GRADIENT), ("torch.", GRADIENT)):
                 return self.gradient_call(node, env, torch=path.startswith("torch."))
             if path is not None and ops.strip_prefix(path) in (("np.", ARANGE), ("numpy.", ARANGE), ("torch.", ARANGE)):
@@ -321,6 +326,8 @@ class Expressions:
                 raise self.error(func, "x.repeat() repeats each element in NumPy but the whole array in PyTorch",
                                  "write np.repeat(x, k, axis) or x.repeat_interleave(k, dim) for each element, "
                                  "np.tile(x, reps) or torch.tile(x, dims) for the whole array")
+            if func.attr in ("softmax", "log_softmax"):  # PyTorch's x.softmax(dim)
+                return self.loss_call(func.attr, node, env, "torch.", receiver=func.value)
             if func.attr in SORTING:  # x.sort(), x.topk(k), x.msort(): PyTorch's
                 return self.sort_call(func.attr, node, env, func.value, "torch.")
             spec = ops.lookup(func.attr)
