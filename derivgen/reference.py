@@ -419,7 +419,8 @@ def _elu(ctx, x, alpha=1.0):
 
 
 def _gelu_tanh(ctx, x):
-    return x * (1 + ctx.tanh(ctx.sqrt(2 / ctx.pi) * (x + ctx.mpf(0.044715) * x**3))) / 2
+    # sqrt(2 / pi) and 0.044715 as the float64 numbers a program computes with
+    return x * (1 + ctx.tanh(ctx.mpf(0.7978845608028654) * (x + ctx.mpf(0.044715) * x**3))) / 2
 
 
 def _ndtr(ctx, x):
@@ -433,7 +434,7 @@ _ACTIVATIONS_EXACT: dict[str, Callable] = {
     "silu": lambda ctx, x: x * _sigmoid(ctx, x),
     "mish": lambda ctx, x: x * ctx.tanh(_softplus(ctx, x)),
     "elu": _elu,
-    "selu": lambda ctx, x: _SELU_SCALE * _elu(ctx, x, _SELU_ALPHA),
+    "selu": lambda ctx, x: _SELU_SCALE * x if x > 0 else (_SELU_SCALE * _SELU_ALPHA) * ctx.expm1(x),
     "celu": lambda ctx, x, alpha=1.0: x if x > 0 else alpha * ctx.expm1(x / alpha),
     "leaky_relu": lambda ctx, x, slope=0.01: x if x > 0 else slope * x,
     "hardtanh": lambda ctx, x, lo=-1.0, hi=1.0: _clip(ctx, x, lo, hi),

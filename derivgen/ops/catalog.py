@@ -302,7 +302,8 @@ _activation("relu6", lambda x: S.hardtanh(x, sp.Float(0.0), sp.Float(6.0)),
             gate=lambda ops: (sp.And(ops[0] > 0, ops[0] < 6),))
 _activation("hardsigmoid", lambda x: S.hardtanh(x + 3, sp.Float(0.0), sp.Float(6.0)) / 6,
             lambda a, out, g: S.where(sp.And(a > -3, a < 3), g / 6, ZERO),
-            note="hardsigmoid'(-3) = hardsigmoid'(3) = 0, as in PyTorch", gate=lambda ops: (sp.And(ops[0] > -3, ops[0] < 3),))
+            note="hardsigmoid'(-3) = hardsigmoid'(3) = 0, as in PyTorch; 1/6 between (PyTorch's float64 backward "
+                 "uses float32's 1/6)", gate=lambda ops: (sp.And(ops[0] > -3, ops[0] < 3),))
 _activation("hardswish", lambda x: x * S.hardtanh(x + 3, sp.Float(0.0), sp.Float(6.0)) / 6,
             lambda a, out, g: S.where(a <= -3, ZERO, S.where(a < 3, g * (a / 3 + sp.S.Half), g)),
             note="hardswish'(-3) = 0, hardswish'(3) = 1, as in PyTorch", gate=lambda ops: (ops[0] > -3,))
