@@ -124,7 +124,10 @@ def _sigmoid(ctx, x):
     return 1 / (1 + ctx.exp(-x))
 
 
-def _softplus(ctx, x):
+def _softplus(ctx, x, beta=None, threshold=None):
+    """log(1 + exp(x)); with beta and threshold, PyTorch's F.softplus: x where beta * x > threshold."""
+    if beta is not None:
+        return x if beta * x > threshold else _softplus(ctx, beta * x) / beta
     return x + ctx.log1p(ctx.exp(-x)) if x > 0 else ctx.log1p(ctx.exp(x))
 
 
@@ -401,9 +404,98 @@ _ALIASES = {"pow": ("power",), "abs": ("absolute",)}
 # a value any float64 program computes (it overflowed to inf before), and computing it costs
 # precision without bound: sin(cosh(1e24)) needs 10**24 bits to reduce its argument. Such an
 # element is nan (the sample is then not checked) rather than computed for minutes.
+
+
+# ---- activations (torch.nn.functional's), exact and as the textbook writes them --------------
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def _clip(ctx, x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _elu(ctx, x, alpha=1.0):
+    return x if x > 0 else alpha * ctx.expm1(x)
+
+
+def _gelu_tanh(ctx, x):
+    # sqrt(2 / pi) and 0.044715 as the float64 numbers a program computes with
+    return x * (1 + ctx.tanh(ctx.mpf(0.7978845608028654) * (x + ctx.mpf(0.044715) * x**3))) / 2
+
+
+def _ndtr(ctx, x):
+    return ctx.erfc(-x / ctx.sqrt(2)) / 2
+
+
+_ACTIVATIONS_EXACT: dict[str, Callable] = {
+    "ndtr": _ndtr,
+    "gelu": lambda ctx, x: x * _ndtr(ctx, x),
+    "gelu_tanh": _gelu_tanh,
+    "silu": lambda ctx, x: x * _sigmoid(ctx, x),
+    "mish": lambda ctx, x: x * ctx.tanh(_softplus(ctx, x)),
+    "elu": _elu,
+    "selu": lambda ctx, x: _SELU_SCALE * x if x > 0 else (_SELU_SCALE * _SELU_ALPHA) * ctx.expm1(x),
+    "celu": lambda ctx, x, alpha=1.0: x if x > 0 else alpha * ctx.expm1(x / alpha),
+    "leaky_relu": lambda ctx, x, slope=0.01: x if x > 0 else slope * x,
+    "hardtanh": lambda ctx, x, lo=-1.0, hi=1.0: _clip(ctx, x, lo, hi),
+    "relu6": lambda ctx, x: _clip(ctx, x, 0, 6),
+    "softsign": lambda ctx, x: x / (1 + abs(x)),
+    "logsigmoid": lambda ctx, x: -_softplus(ctx, -x),
+    "hardsigmoid": lambda ctx, x: _clip(ctx, x + 3, 0, 6) / 6,
+    "hardswish": lambda ctx, x: x * _clip(ctx, x + 3, 0, 6) / 6,
+    "rsqrt": _domain(lambda x: x >= 0, lambda ctx, x: 1 / ctx.sqrt(x)),
+    "tanhshrink": lambda ctx, x: x - ctx.tanh(x),
+    "softshrink": lambda ctx, x, lambd=0.5: x - lambd if x > lambd else x + lambd if x < -lambd else ctx.zero,
+    "hardshrink": lambda ctx, x, lambd=0.5: x if abs(x) > lambd else ctx.zero,
+}
+
+
+def _ndtr_naive(x):
+    x = np.asarray(x)
+    out = np.frompyfunc(math.erfc, 1, 1)(-x / math.sqrt(2))
+    return np.asarray(out, dtype=x.dtype if x.dtype.kind == "f" else float) / 2
+
+
+def _naive_clip(x, lo, hi):
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def _naive_elu(x, alpha=1.0):
+    with np.errstate(over="ignore"):
+        return np.where(x > 0, x, alpha * np.expm1(x))
+
+
+_ACTIVATIONS_NAIVE: dict[str, Callable] = {
+    "ndtr": _ndtr_naive,
+    "gelu": lambda x: x * 0.5 * (1 + _erf_naive(x / math.sqrt(2))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    "silu": lambda x: x * _sigmoid_naive(x),
+    "mish": lambda x: x * np.tanh(np.logaddexp(0, x)),
+    "elu": _naive_elu,
+    "selu": lambda x: _SELU_SCALE * _naive_elu(x, _SELU_ALPHA),
+    "celu": lambda x, alpha=1.0: np.where(x > 0, x, alpha * _naive_elu(x / alpha)),
+    "leaky_relu": lambda x, slope=0.01: np.where(x > 0, x, slope * x),
+    "hardtanh": lambda x, lo=-1.0, hi=1.0: _naive_clip(x, lo, hi),
+    "relu6": lambda x: _naive_clip(x, 0, 6),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "logsigmoid": lambda x: -np.logaddexp(0, -x),
+    "hardsigmoid": lambda x: _naive_clip(x + 3, 0, 6) / 6,
+    "hardswish": lambda x: x * _naive_clip(x + 3, 0, 6) / 6,
+    "rsqrt": lambda x: 1 / np.sqrt(x),
+    "tanhshrink": lambda x: x - np.tanh(x),
+    "softshrink": lambda x, lambd=0.5: x - _naive_clip(x, -lambd, lambd),  # nan stays nan, as in PyTorch
+    "hardshrink": lambda x, lambd=0.5: np.where(np.abs(x) <= lambd, 0 * x, x),
+}
+_EXACT_SCALAR.update(_ACTIVATIONS_EXACT)
+_NAIVE_ELEMENTWISE.update(_ACTIVATIONS_NAIVE)
+_NAIVE_ELEMENTWISE["softplus"] = lambda x, beta=None, threshold=None: (
+    np.logaddexp(0, x) if beta is None else np.where(beta * x > threshold, x, np.logaddexp(0, beta * x) / beta))
+_SELECTIONS |= {"hardtanh", "relu6", "hardshrink"}
+
 _BEYOND_FLOAT64 = mpmath.mpf(2) ** 1100
 _UNBOUNDED_COST = ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "erf", "pow",
-                   "sigmoid", "softplus", "logaddexp")
+                   "sigmoid", "softplus", "logaddexp", "ndtr", "gelu", "gelu_tanh", "silu", "mish", "elu", "selu",
+                   "celu", "logsigmoid", "tanhshrink")
 
 
 # The operands whose size makes an op's cost unbounded: a power's exponent only (a huge base
@@ -1047,6 +1139,7 @@ _HEADS = {
     "atan2": "arctan2", "hypot": "hypot", "maximum": "maximum", "minimum": "minimum", "Max": "maximum",
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
     "floor_divide": "floor_divide", "remainder": "remainder", "fmod": "fmod",
+    "hardtanh": "hardtanh", "tanhshrink": "tanhshrink", "ndtr": "ndtr",
     "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",

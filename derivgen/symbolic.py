@@ -56,6 +56,10 @@ def _opaque(name: str, nargs, doc: str) -> type:
 sigmoid = _opaque("sigmoid", 1, "1 / (1 + exp(-x))")
 softplus = _opaque("softplus", 1, "log(1 + exp(x))")
 relu = _opaque("relu", 1, "max(x, 0)")
+# Activations (derivgen/ops/catalog.py); the others are written with the heads here.
+hardtanh = _opaque("hardtanh", 3, "min(max(x, lo), hi), PyTorch's: no gradient at the bounds")
+tanhshrink = _opaque("tanhshrink", 1, "x - tanh(x), without its cancellation near 0")
+ndtr = _opaque("ndtr", 1, "Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal distribution function")
 logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
 maximum = _opaque("maximum", 2, "elementwise max(a, b)")
 minimum = _opaque("minimum", 2, "elementwise min(a, b)")

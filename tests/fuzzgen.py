@@ -76,7 +76,27 @@ from derivgen import reference as R
 
 UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
          "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "abs",
-         "sign", "floor", "ceil", "erf", "sigmoid", "softplus", "relu"]
+         "sign", "floor", "ceil", "erf", "sigmoid", "softplus", "relu",
+         # torch.nn.functional's activations (their parameters: ACTIVATION_PARAMETERS)
+         "gelu", "silu", "mish", "elu", "selu", "celu", "leaky_relu", "relu6", "hardtanh", "softsign", "logsigmoid",
+         "hardsigmoid", "hardswish", "rsqrt", "tanhshrink", "softshrink", "hardshrink"]
+# The constant parameters an activation may be given: (source text, values passed to its
+# derivgen.reference kernel after x, the kernel's name if another); F.softplus always passes
+# PyTorch's beta and threshold (1 and 20 when none are written: x above 20).
+ACTIVATION_PARAMETERS = {
+    "gelu": [("approximate='tanh'", (), "gelu_tanh"), ("approximate='none'", (), None)],
+    "elu": [("alpha=0.5", (0.5,), None), ("2.0", (2.0,), None)],
+    "celu": [("alpha=0.5", (0.5,), None), ("1.5", (1.5,), None)],
+    "leaky_relu": [("negative_slope=0.2", (0.2,), None), ("0.05", (0.05,), None)],
+    "hardtanh": [("-0.5, 2.0", (-0.5, 2.0), None), ("min_val=-2.0, max_val=0.25", (-2.0, 0.25), None)],
+    "softplus": [("beta=2.0", (2.0, 20.0), None), ("beta=0.5, threshold=5.0", (0.5, 5.0), None),
+                 ("threshold=1.0", (1.0, 1.0), None)],
+    "softshrink": [("lambd=0.25", (0.25,), None), ("1.0", (1.0,), None)],
+    "hardshrink": [("lambd=0.25", (0.25,), None), ("1.0", (1.0,), None)],
+}
+ACTIVATION_DEFAULTS = {"softplus": (1.0, 20.0)}
+# Activations whose value is not monotonic, and the least value each takes.
+ACTIVATION_MINIMA = {"gelu": -0.17, "silu": -0.2785, "mish": -0.3089, "hardswish": -0.375}
 BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
@@ -184,8 +204,8 @@ DOMAINS = {"log": (1e-3, math.inf), "log2": (1e-3, math.inf), "log10": (1e-3, ma
            "sqrt": (1e-3, math.inf), "log1p": (-0.999, math.inf), "arcsin": (-0.999, 0.999),
            "arccos": (-0.999, 0.999), "arctanh": (-0.99, 0.99), "arccosh": (1.001, math.inf),
            "tan": (-1.4, 1.4), "exp": (-math.inf, 25.0), "exp2": (-math.inf, 35.0),
-           "expm1": (-math.inf, 25.0), "sinh": (-25.0, 25.0), "cosh": (-25.0, 25.0)}
-GUARDS = {"log": "pos", "log2": "pos", "log10": "pos", "sqrt": "pos", "log1p": "gt-1", "arcsin": "unit",
+           "expm1": (-math.inf, 25.0), "sinh": (-25.0, 25.0), "cosh": (-25.0, 25.0), "rsqrt": (1e-3, math.inf)}
+GUARDS = {"log": "pos", "log2": "pos", "log10": "pos", "sqrt": "pos", "rsqrt": "pos", "log1p": "gt-1", "arcsin": "unit",
           "arccos": "unit", "arctanh": "unit", "arccosh": "gt1"}
 MAGNITUDE = 1e6  # larger intermediate values are not generated (outside guarded branches)
 SHAPES = [(), (2,), (3,), (5,), (2, 1), (1, 3), (2, 3), (3, 2), (4, 2), (2, 2), (2, 2, 3)]
@@ -375,6 +395,24 @@ _INCREASING = {"exp": math.exp, "exp2": lambda x: 2.0**x, "expm1": math.expm1, "
                "sign": lambda x: (x > 0) - (x < 0)}
 
 
+def _activation_interval(op, iv, attrs):
+    """Bounds of an activation of values in ``iv``, from its naive kernel at the ends (rsqrt
+    decreases, the others do not decrease but for gelu, silu, mish and hardswish, which have
+    a least value and stay below max(x, 0))."""
+    lo, hi = iv
+    kernel = R.KERNELS[attrs.get("kernel") or op].naive
+    params = attrs.get("params", ())
+
+    def at(v):
+        with np.errstate(all="ignore"):
+            return float(kernel(np.float64(v), *params))
+    if op == "rsqrt":
+        return (at(hi) if hi < math.inf else 0.0), (at(lo) if lo > 0 else math.inf)
+    if op in ACTIVATION_MINIMA:
+        return ACTIVATION_MINIMA[op], max(hi, 0.0)
+    return at(lo), at(hi)
+
+
 def _power_iv(iv, low: int, high: int):
     """The values of products of ``low`` to ``high`` factors from the interval ``iv``."""
     lo, hi = iv
@@ -404,6 +442,8 @@ def _interval(op, args, attrs, shape):
         return 0.0, 1.0
     if any(iv is not None and (math.isnan(iv[0]) or math.isnan(iv[1])) for iv in ivs):
         return -inf, inf
+    if op in UNARY and op not in _INCREASING and op not in ("sin", "cos", "arccos", "abs", "square", "cosh"):
+        return _activation_interval(op, ivs[0], attrs)
     if op in _INCREASING:
         (lo, hi), fn = ivs[0], _INCREASING[op]
         low = _safe(fn, lo) if lo > -inf else fn_limit(op, -1)
@@ -685,6 +725,9 @@ def _ev(node, arith, env, memo, trace):
         value = _ev(node.args[0], arith, env, memo, trace)
     else:
         operands = [_ev(a, arith, env, memo, trace) for a in node.args]
+        if node.attrs.get("params") or node.attrs.get("kernel"):  # an activation's constant parameters
+            operands += [arith.constant(v) for v in node.attrs.get("params", ())]
+            op = node.attrs.get("kernel") or op
         if isinstance(trace, Trace) and op in DOMAIN_EDGES:
             positions, _ = DOMAIN_EDGES[op]
             trace.edges.append((op, [operands[i] for i in positions if i < len(operands)]))
@@ -770,7 +813,7 @@ IMPORTS = ("import numpy as np", "import torch", "import torch.nn.functional as 
 
 
 # Ops whose derivative is infinite at an edge of their domain: (operand positions, edges).
-DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0.0,)), "log10": ((0,), (0.0,)),
+DOMAIN_EDGES = {"sqrt": ((0,), (0.0,)), "rsqrt": ((0,), (0.0,)), "log": ((0,), (0.0,)), "log2": ((0,), (0.0,)), "log10": ((0,), (0.0,)),
                 "div": ((1,), (0.0,)), "pow": ((0,), (0.0,)), "arcsin": ((0,), (-1.0, 1.0)),
                 "arccos": ((0,), (-1.0, 1.0)), "arctanh": ((0,), (-1.0, 1.0)), "arccosh": ((0,), (1.0,)),
                 # the origin, where a / (a**2 + b**2) and a / hypot(a, b) are 0/0
@@ -795,13 +838,14 @@ def _source_op(node) -> str:
 # Ops whose derivative is infinite at a point where their value is finite: sqrt's 0, arcsin's
 # and arccos's +-1, arccosh's 1, the base 0 of a power with an exponent between 0 and 1 (a
 # larger exponent has a finite derivative there, a smaller one an infinite value).
-STEEP = {"sqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh": (1.0,), "pow": (0.0,)}
+STEEP = {"sqrt": (0.0,), "rsqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh": (1.0,), "pow": (0.0,)}
 
 # Ops that pass no gradient where their value is a constant (relu(x) at x < 0, a where's branch
 # not taken; the steps everywhere): derivgen computes a steep op's derivative there on a
 # harmless operand (the README's sqrt(relu(x))) or not at all, so a steep point they make is
 # checked.
-GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil", "floor_divide")
+GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil", "floor_divide", "relu6", "hardtanh",
+         "hardsigmoid", "hardswish", "softshrink", "hardshrink")
 
 
 # Periodic ops: their derivative at an argument of magnitude 10**k needs the argument to k more
@@ -1027,6 +1071,8 @@ def _r(node, full=False):
     texts = [arg(x) for x in operands]
     for i, kw in keywords.items():
         texts[i] = f"{kw}={texts[i]}"
+    if node.attrs.get("params_text"):  # an activation's parameters, as written
+        texts.append(node.attrs["params_text"])
     if method:
         return f"{sub(operands[0], P_ATOM)}.{spell.get('name', base)}({', '.join(texts[1:])})", P_ATOM
     return f"{name}({', '.join(texts)})", P_ATOM
@@ -1618,7 +1664,7 @@ class Generator:
             spell["prefix"] = "np."
         elif roll < 0.8:
             spell["prefix"] = "torch."
-        elif roll < 0.88 and op in ("relu", "softplus", "sigmoid", "logsumexp"):
+        elif roll < 0.88 and op in ("relu", "softplus", "sigmoid", "logsumexp", *UNARY[29:]):
             spell["prefix"] = rng.choice(["F.", "torch.nn.functional."])
         elif roll < 0.93:
             spell["prefix"] = rng.choice(PREFIXES[4:])
@@ -1651,7 +1697,15 @@ class Generator:
             x = self._into_domain(x, op)
             if x is None:
                 return None
-        return mk(op, x, spell=self._spelling(op))
+        return mk(op, x, spell=self._spelling(op), **self._activation_parameters(op))
+
+    def _activation_parameters(self, op) -> dict:
+        """An activation's constant parameters, written (sometimes) and passed to its kernel."""
+        options = ACTIVATION_PARAMETERS.get(op)
+        if options and self.rng.random() < 0.4:
+            text, values, kernel = self.rng.choice(options)
+            return {"params": values, "params_text": text, "kernel": kernel}
+        return {"params": ACTIVATION_DEFAULTS[op]} if op in ACTIVATION_DEFAULTS else {}
 
     def _into_domain(self, x, op):
         """x moved into op's domain by a harmless wrapping (None if that does not work)."""
@@ -2200,7 +2254,9 @@ class Generator:
                 return None
             source, axis = rng.choice(sources)
             x = self.gen(source, depth - 1, scope)
-            if x is None or not _reads_input(x):
+            # (a size read off one array: of a value reading two inputs, x[np.arange(len(t)), t],
+            # derivgen refuses it, as the README says; found with seed 7, program 1710)
+            if x is None or len(_inputs_read(x)) != 1:
                 return None
             args, static = (x,), (0, ("of", ("shape", axis, None)), 1)
         node = mk("arange", *args, static=static,
@@ -2854,6 +2910,17 @@ def _contains(node, ops, where=lambda n: True) -> bool:
             return True
         stack.extend(n.children())
     return False
+
+
+def _inputs_read(node) -> set:
+    """The names of the inputs a value reads, through their shapes too."""
+    names, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n.op == "var":
+            names.add(n.attrs["name"])
+        stack.extend(c for c in n.children() if c is not None)
+    return names
 
 
 def _reads_input(node) -> bool:

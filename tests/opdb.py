@@ -451,6 +451,194 @@ SOFTPLUS_REWRITES = (
             _extremes(*SATURATING, lambda x: (-sigmoid(x),))),
 )
 
+
+# ---- activations (torch.nn.functional's): PyTorch's formulas, defaults and kink gradients ------
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def ndtr(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2 by math.erfc, elementwise: float64 precision."""
+    x = np.asarray(x)
+    return np.vectorize(lambda v: math.erfc(-float(v) / math.sqrt(2)) / 2, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def gelu(x):
+    return x * ndtr(x)
+
+
+def _gelu_partials(x):
+    return (ndtr(x) + x * np.exp(-x * x / 2) * _INV_SQRT_2PI,)
+
+
+def _gelu_tanh_inner(x):
+    return 2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)  # 1 + tanh(u) = 2 sigmoid(2u)
+
+
+def gelu_tanh(x):
+    return x * sigmoid(_gelu_tanh_inner(x))
+
+
+def _gelu_tanh_partials(x):
+    u = _gelu_tanh_inner(x)
+    du = 2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x**2)
+    return (sigmoid(u) + x * sigmoid(u) * sigmoid(-u) * du,)
+
+
+def silu(x):
+    return x * sigmoid(x)
+
+
+def mish(x):
+    return x * np.tanh(softplus(x))
+
+
+def _mish_partials(x):
+    sp_ = softplus(x)
+    return (np.tanh(sp_) + x * sigmoid(x) / np.cosh(sp_)**2,)
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _elu_partials(x, alpha=1.0):
+    return (np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))),)
+
+
+def selu(x):
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+
+def leaky_relu(x, slope=0.01):
+    return np.where(x > 0, x, slope * x)
+
+
+def softplus_torch(x, beta=1.0, threshold=20.0):
+    """PyTorch's F.softplus: x where beta * x > threshold, softplus(beta * x) / beta elsewhere."""
+    return np.where(beta * x > threshold, x, softplus(beta * x) / beta)
+
+
+def tanhshrink(x):
+    """x - tanh(x); below |x| = 0.1, where the difference cancels, its series (7 terms)."""
+    x = np.asarray(x)
+    coefficients = (1 / 3, -2 / 15, 17 / 315, -62 / 2835, 1382 / 155925, -21844 / 6081075, 929569 / 638512875)
+    s = x * x
+    series = sum(c * x * s ** (k + 1) for k, c in enumerate(coefficients))
+    return np.where(np.abs(x) < 0.1, series, x - np.tanh(x))
+
+
+def softshrink(x, lambd=0.5):
+    return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0 * x))
+
+
+def hardshrink(x, lambd=0.5):
+    return np.where(np.abs(x) > lambd, x, 0 * x)
+
+
+def _distance_to(*points):
+    return lambda x: np.min([np.abs(x - p) for p in points], axis=0)
+
+
+def _activation_extremes(partials, name="extreme"):
+    """The activation at +-1000 (+-100 in float32), where exp overflows and erfc underflows."""
+    return _extremes([[-1000.0, -30.0, -8.0, 0.0, 8.0, 30.0, 1000.0]], [[-100.0, -20.0, -8.0, 0.0, 8.0, 20.0, 100.0]],
+                     partials, name)
+
+
+SOFTPLUS_TORCH = (
+    elementwise("softplus", ["softplus(x, beta=2.0, threshold=10.0)", "F.softplus(x, 2.0, 10.0)",
+                             "torch.nn.functional.softplus(x, beta=2, threshold=10)"],
+                lambda x: softplus_torch(x, 2.0, 10.0), [(-6.0, 8.0)], name="beta=2, threshold=10",
+                clear=_distance_to(5.0), kinks=[
+                    # x where beta*x > threshold (gradient 1); at beta*x == threshold, still the sigmoid side
+                    kink("threshold", [[5.0, 5.5, -1.0]], [[1 / (1 + math.exp(-10.0)), 1.0, 1 / (1 + math.exp(2.0))]])],
+                extremes=_extremes([[-800.0, -40.0, 0.0, 40.0, 800.0]], [[-100.0, -20.0, 0.0, 20.0, 100.0]],
+                                   lambda x: (np.where(2 * x > 10, 1.0, sigmoid(2 * x)),))),
+    # the default threshold, 20: F.softplus(x) is x above it, as in PyTorch
+    elementwise("softplus", ["F.softplus(x)"], softplus_torch, [(-6.0, 6.0)], name="threshold=20",
+                keep=("2d", "0d"), kinks=[kink("threshold", [[20.0, 20.5, 25.0]],
+                                               [[1 / (1 + math.exp(-20.0)), 1.0, 1.0]])]),
+)
+ACTIVATIONS = [
+    unary("gelu", spell("gelu", nn="gelu"), gelu, (-4.0, 4.0),
+          elementwise("gelu", ["gelu(x, approximate='tanh')", "F.gelu(x, approximate='tanh')",
+                               'torch.nn.functional.gelu(x, approximate="tanh")', "F.gelu(input=x, approximate='tanh')"],
+                      gelu_tanh, [(-4.0, 4.0)], name="tanh", extremes=_activation_extremes(_gelu_tanh_partials)),
+          elementwise("gelu", ["gelu(x, approximate='none')", "F.gelu(x, approximate='none')"], gelu, [(-4.0, 4.0)],
+                      name="none", keep=("2d", "0d"), ref_eps=FLOAT64_EPS),
+          ref_eps=FLOAT64_EPS, extremes=_activation_extremes(_gelu_partials)),
+    unary("silu", spell("silu", nn="silu"), silu, (-6.0, 6.0),
+          extremes=_activation_extremes(lambda x: (sigmoid(x) * (1 + x * sigmoid(-x)),))),
+    unary("mish", spell("mish", nn="mish"), mish, (-6.0, 6.0), extremes=_activation_extremes(_mish_partials)),
+    unary("elu", spell("elu", nn="elu"), elu, (-3.0, 3.0),
+          elementwise("elu", ["elu(x, alpha=0.5)", "F.elu(x, 0.5)", "torch.nn.functional.elu(input=x, alpha=0.5)"],
+                      lambda x: elu(x, 0.5), [(-3.0, 3.0)], name="alpha=0.5", clear=np.abs,
+                      kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[0.5 * math.exp(-1.0), 0.5, 1.0]])]),
+          clear=np.abs, kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[math.exp(-1.0), 1.0, 1.0]])],  # alpha at 0
+          extremes=_activation_extremes(_elu_partials)),
+    unary("selu", spell("selu", torch="selu", nn="selu"), selu, (-3.0, 3.0), clear=np.abs,
+          kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[_SELU_SCALE * _SELU_ALPHA * math.exp(-1.0),
+                                                     _SELU_SCALE * _SELU_ALPHA, _SELU_SCALE]])],  # scale * alpha at 0
+          extremes=_extremes([[-1000.0, -30.0, -8.0, 8.0, 30.0, 1000.0]], [[-100.0, -20.0, -8.0, 8.0, 20.0, 100.0]],
+                             lambda x: (_SELU_SCALE * _elu_partials(x, _SELU_ALPHA)[0],))),
+    unary("celu", spell("celu", torch="celu", nn="celu"), celu, (-3.0, 3.0),
+          elementwise("celu", ["celu(x, alpha=0.5)", "torch.celu(x, 0.5)", "F.celu(x, alpha=0.5)"],
+                      lambda x: celu(x, 0.5), [(-3.0, 3.0)], name="alpha=0.5", clear=np.abs,
+                      kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[math.exp(-2.0), 1.0, 1.0]])]),
+          extremes=_activation_extremes(_elu_partials)),
+    unary("leaky_relu", spell("leaky_relu", nn="leaky_relu"), leaky_relu, (-3.0, 3.0),
+          elementwise("leaky_relu", ["leaky_relu(x, 0.2)", "F.leaky_relu(x, negative_slope=0.2)"],
+                      lambda x: leaky_relu(x, 0.2), [(-3.0, 3.0)], name="negative_slope=0.2", clear=np.abs,
+                      kinks=[kink("kink", [[-1.0, 0.0, 1.0]], [[0.2, 0.2, 1.0]])]),
+          clear=np.abs, kinks=[kink("kink", [[-1.0, 0.0, 2.0]], [[0.01, 0.01, 1.0]])]),  # negative_slope at 0
+    unary("hardtanh", spell("hardtanh", nn="hardtanh"), lambda x: clamp(x, -1.0, 1.0), (-2.0, 2.0),
+          elementwise("hardtanh", ["hardtanh(x, -2.0, 0.5)", "F.hardtanh(x, min_val=-2.0, max_val=0.5)",
+                                   "torch.nn.functional.hardtanh(x, max_val=0.5, min_val=-2)"],
+                      lambda x: clamp(x, -2.0, 0.5), [(-3.0, 1.5)], name="min_val=-2, max_val=0.5",
+                      clear=_distance_to(-2.0, 0.5),
+                      kinks=[kink("kink", [[-3.0, -2.0, 0.0, 0.5, 1.0]], [[0.0, 0.0, 1.0, 0.0, 0.0]])]),
+          clear=_distance_to(-1.0, 1.0),  # no gradient at the bounds, unlike clamp
+          kinks=[kink("kink", [[-2.0, -1.0, 0.0, 1.0, 2.0]], [[0.0, 0.0, 1.0, 0.0, 0.0]])]),
+    unary("relu6", spell("relu6", nn="relu6"), lambda x: clamp(x, 0.0, 6.0), (-2.0, 8.0),
+          clear=_distance_to(0.0, 6.0),
+          kinks=[kink("kink", [[-1.0, 0.0, 3.0, 6.0, 7.0]], [[0.0, 0.0, 1.0, 0.0, 0.0]])]),
+    unary("hardsigmoid", spell("hardsigmoid", nn="hardsigmoid"), lambda x: clamp(x + 3, 0.0, 6.0) / 6,
+          (-5.0, 5.0), clear=_distance_to(-3.0, 3.0),
+          kinks=[kink("kink", [[-4.0, -3.0, 0.0, 3.0, 4.0]], [[0.0, 0.0, 1 / 6, 0.0, 0.0]])]),
+    unary("hardswish", spell("hardswish", nn="hardswish"), lambda x: x * clamp(x + 3, 0.0, 6.0) / 6,
+          (-5.0, 5.0), clear=_distance_to(-3.0, 3.0),
+          kinks=[kink("kink", [[-4.0, -3.0, 0.0, 3.0, 4.0]], [[0.0, 0.0, 0.5, 1.0, 1.0]])]),  # 0 at -3, 1 at 3
+    unary("softsign", spell("softsign", nn="softsign"), lambda x: x / (1 + np.abs(x)), (-3.0, 3.0),
+          extremes=_activation_extremes(lambda x: (1 / (1 + np.abs(x))**2,))),
+    unary("logsigmoid", spell("logsigmoid", nn="logsigmoid"), lambda x: -softplus(-x), (-6.0, 6.0),
+          extremes=_activation_extremes(lambda x: (sigmoid(-x),))),
+    unary("rsqrt", spell("rsqrt", torch="rsqrt", method="rsqrt"), lambda x: 1 / np.sqrt(x), (0.2, 4.0),
+          kinks=[kink("kink", [[0.0, 4.0]], [[-math.inf, -1 / 16]])],
+          extremes=_extremes([[1e4, 1e200]], [[1e4, 1e20]], lambda x: (-0.5 / (x * np.sqrt(x)),))),
+    unary("tanhshrink", spell("tanhshrink", nn="tanhshrink"), tanhshrink, (-3.0, 3.0),
+          extremes=(*_activation_extremes(lambda x: (np.tanh(x)**2,)),
+                    *_extremes([[1e-8, -1e-4, 1e-2, 0.3]], [[1e-4, -1e-2, 0.05, 0.3]], lambda x: (np.tanh(x)**2,),
+                               "tiny"))),
+    unary("softshrink", spell("softshrink", nn="softshrink"), softshrink, (-2.0, 2.0),
+          elementwise("softshrink", ["softshrink(x, 1.0)", "F.softshrink(x, lambd=1.0)"], lambda x: softshrink(x, 1.0),
+                      [(-3.0, 3.0)], name="lambd=1", clear=_distance_to(-1.0, 1.0),
+                      kinks=[kink("kink", [[-1.5, -1.0, 0.0, 1.0, 1.5]], [[1.0, 0.0, 0.0, 0.0, 1.0]])]),
+          clear=_distance_to(-0.5, 0.5),
+          kinks=[kink("kink", [[-1.0, -0.5, 0.0, 0.5, 1.0]], [[1.0, 0.0, 0.0, 0.0, 1.0]])]),
+    unary("hardshrink", spell("hardshrink", torch="hardshrink", nn="hardshrink", method="hardshrink"), hardshrink,
+          (-2.0, 2.0),
+          elementwise("hardshrink", ["hardshrink(x, 1.0)", "F.hardshrink(x, lambd=1.0)", "x.hardshrink(1.0)"],
+                      lambda x: hardshrink(x, 1.0), [(-3.0, 3.0)], name="lambd=1", clear=_distance_to(-1.0, 1.0),
+                      kinks=[kink("kink", [[-1.5, -1.0, 0.0, 1.0, 1.5]], [[1.0, 0.0, 0.0, 0.0, 1.0]])]),
+          clear=_distance_to(-0.5, 0.5),
+          kinks=[kink("kink", [[-1.0, -0.5, 0.0, 0.5, 1.0]], [[1.0, 0.0, 0.0, 0.0, 1.0]])]),
+]
+
 SYMMETRIC = (-3.0, 3.0)
 UNARY_OPS = [
     unary("sin", spell("sin", numpy="sin", torch="sin", math="sin", method="sin"), np.sin, (-3.0, 3.0)),
@@ -511,10 +699,11 @@ UNARY_OPS = [
     unary("sigmoid", spell("sigmoid expit", torch="sigmoid", nn="sigmoid", scipy="expit", special="expit",
                            method="sigmoid"), sigmoid, (-6.0, 6.0), *SIGMOID_REWRITES,
           extremes=SIGMOID_EXTREMES),
-    unary("softplus", spell("softplus", nn="softplus"), softplus, (-6.0, 6.0), *SOFTPLUS_REWRITES,
+    unary("softplus", spell("softplus", nn="softplus"), softplus, (-6.0, 6.0), *SOFTPLUS_REWRITES, *SOFTPLUS_TORCH,
           extremes=SOFTPLUS_EXTREMES),
     unary("relu", spell("relu", torch="relu", nn="relu", method="relu"), relu, (-3.0, 3.0), clear=np.abs,
           kinks=[kink("kink", [[-1.0, 0.0, 2.0]], [[0.0, 0.0, 1.0]])]),
+    *ACTIVATIONS,
 ]
 
 

@@ -377,3 +377,9 @@ def test_check_points_at_a_syntax_error_in_the_module(sin_module):
     assert re.match(r".*sin_square\.py:\d+:\d+: error: invalid syntax", result.stderr)
     assert "^" in result.stderr
     assert_no_traceback(result)
+
+
+def test_a_bad_activation_parameter_exits_2_at_its_column(derivgen_main):
+    result = derivgen_main("generate", "sum(F.elu(x, alpha=y))")
+    assert result.returncode == 2
+    assert "<expression>:1:20: error: elu()'s alpha must be a finite number known when compiling" in result.stderr

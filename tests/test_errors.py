@@ -145,3 +145,21 @@ def test_comparison_outside_where_is_an_error():
 def test_errors_name_the_file():
     err = error_of("def f(x):\n    return sinn(x)", filename="model.py")
     assert str(err).startswith("model.py:2:12: error:")
+
+
+@pytest.mark.parametrize("source, col, words", [
+    ("F.gelu(x, approximate='fast')", 23, "gelu()'s approximate must be 'none' or 'tanh', not 'fast'"),
+    ("F.gelu(x, approximate=y)", 23, "must be a string literal"),
+    ("F.elu(x, alpha=y)", 16, "elu()'s alpha must be a finite number known when compiling"),
+    ("F.leaky_relu(x, negative_slope=len(x))", 32, "negative_slope must be a finite number known when compiling"),
+    ("F.softplus(x, threshold=np.inf)", 25, "threshold must be a finite number"),
+    ("F.hardtanh(x, 2.0, 1.0)", 1, "min_val must not be greater than max_val"),
+    ("F.celu(x, alpha=0.0)", 1, "celu()'s alpha must not be 0"),
+    ("F.softplus(x, beta=0)", 1, "softplus()'s beta must not be 0"),
+    ("F.softshrink(x, lambd=-0.5)", 1, "lambd must not be negative"),
+])
+def test_bad_activation_parameters_are_errors_at_their_column(source, col, words):
+    # constant parameters are known when compiling: a bad one is an error at it (or at the call)
+    err = error_of(source)
+    assert isinstance(err, ParseError)
+    assert (err.line, err.col) == (1, col) and words in err.message, (err.col, err.message)

@@ -384,7 +384,7 @@ HELPER = "def helper(a, b=2.0):\n    return a * b\n\n"
     ("x.sum(axis=0, foo=1)", "sum() got an unexpected keyword 'foo'", "signature: sum(x/input/a, axis/dim=None",
      1, 19),
     ("x.clamp(0, 1, 2)", "clamp() takes at most 3 arguments, got 4", "signature: clamp(", 1, 1),
-    ("torch.nn.functional.relu6(x)", "unknown function 'torch.nn.functional.relu6'",
+    ("torch.nn.functional.rrelu(x)", "unknown function 'torch.nn.functional.rrelu'",
      "did you mean 'torch.nn.functional.relu'?", 1, 1),
     ("x.sigmod()", "unknown method .sigmod()", "did you mean 'sigmoid'?", 1, 1),
     ("def hlper(a):\n    return a\n\ndef f(x):\n    return x.helper()", "unknown method .helper()",

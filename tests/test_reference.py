@@ -165,9 +165,23 @@ UNARY_DOMAINS = {
     "log": (0.01, 4), "log2": (0.01, 4), "log10": (0.01, 4), "log1p": (-0.99, 3), "sqrt": (0.01, 4),
     "square": (-3, 3), "abs": (-3, 3), "sign": (-3, 3), "floor": (-3, 3), "ceil": (-3, 3),
     "erf": (-3, 3), "sigmoid": (-30, 30), "softplus": (-30, 30), "relu": (-3, 3),
+    "gelu": (-6, 6), "silu": (-30, 30), "mish": (-30, 30), "elu": (-30, 30), "leaky_relu": (-3, 3),
+    "relu6": (-2, 8), "hardtanh": (-2, 2), "softsign": (-3, 3), "logsigmoid": (-30, 30), "hardsigmoid": (-5, 5),
+    "hardswish": (-5, 5), "rsqrt": (0.01, 4), "tanhshrink": (1, 4), "softshrink": (-2, 2), "hardshrink": (-2, 2),
 }
 NUMPY_UNARY = {"erf": np.vectorize(math.erf), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-               "softplus": lambda x: np.logaddexp(0, x), "relu": lambda x: np.maximum(x, 0)}
+               # F.softplus: x above its threshold, 20, as in PyTorch
+               "softplus": lambda x: np.where(x > 20, x, np.logaddexp(0, x)), "relu": lambda x: np.maximum(x, 0),
+               "gelu": lambda x: x * np.vectorize(math.erfc)(-x / math.sqrt(2)) / 2,
+               "silu": lambda x: x / (1 + np.exp(-x)), "mish": lambda x: x * np.tanh(np.logaddexp(0, x)),
+               "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+               "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x), "relu6": lambda x: np.clip(x, 0, 6),
+               "hardtanh": lambda x: np.clip(x, -1, 1), "softsign": lambda x: x / (1 + np.abs(x)),
+               "logsigmoid": lambda x: -np.logaddexp(0, -x), "hardsigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+               "hardswish": lambda x: x * np.clip(x + 3, 0, 6) / 6, "rsqrt": lambda x: 1 / np.sqrt(x),
+               "tanhshrink": lambda x: x - np.tanh(x),
+               "softshrink": lambda x: x - np.clip(x, -0.5, 0.5),  # nan stays nan, as in PyTorch
+               "hardshrink": lambda x: np.where(np.abs(x) <= 0.5, 0.0, x)}
 
 
 @pytest.mark.parametrize("op", sorted(UNARY_DOMAINS))

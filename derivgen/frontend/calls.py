@@ -84,6 +84,7 @@ class Calls:
         if spec.name == "prod":
             self._check_prod(node)
         bound = self.bind_arguments(spec, node, self_node)
+        spec = self.chosen(spec, bound)  # F.gelu(x, approximate='tanh'): the op the string names
         operands, static = [], {}
         for param in spec.params:
             arg = bound.get(param.name)
@@ -119,6 +120,10 @@ class Calls:
                     item = self.expr(arg, env)
                     self.require_tensor(item, arg)
                     operands.append(item)
+            elif param.kind == "number":  # a constant of the op's formula (F.elu's alpha)
+                operands.append(self.constant_parameter(spec, param, arg, env))
+            elif param.kind == "choice":
+                continue
             elif param.kind == "axis":
                 static["axes"] = self.axis(arg)
             elif param.kind == "flag":
@@ -127,6 +132,37 @@ class Calls:
                 static[param.name] = self.static_argument(spec, param, arg, node, env,
                                                           operands[0] if operands else None)
         return self.apply_op(spec, operands, static, node)
+
+    def chosen(self, spec, bound):
+        """The op a string literal among a parameter's choices names (F.gelu's approximate)."""
+        for param in spec.params:
+            if param.kind != "choice":
+                continue
+            arg = bound.get(param.name)
+            choices = dict(param.choices)
+            allowed = " or ".join(repr(c) for c in choices)
+            if arg is not None and not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                raise self.error(arg, f"{spec.name}()'s {param.name} must be a string literal, {allowed}",
+                                 f"write {param.name}={param.default!r}")
+            value = param.default if arg is None else arg.value
+            if value not in choices:
+                raise self.error(arg, f"{spec.name}()'s {param.name} must be {allowed}, not {short(repr(value))}",
+                                 f"write {param.name}={param.default!r}")
+            spec = ops.OPS[choices[value]]
+        return spec
+
+    def constant_parameter(self, spec, param, arg, env):
+        """A number an op's formula is written with (F.elu's alpha, F.softplus's beta): a
+        finite constant known when compiling, never an input or a size read when the module runs."""
+        if arg is None:
+            return sp.Float(param.default)
+        value = self.expr(arg, env)
+        if isinstance(value, Poison):
+            raise value.error
+        if not isinstance(value, sp.Number) or not value.is_finite:
+            raise self.error(arg, f"{spec.name}()'s {param.name} must be a finite number known when compiling",
+                             f"write a constant, such as {param.name}={param.default!r}")
+        return sp.Float(float(value))
 
     def array_sequence(self, node, env, what: str) -> list:
         """The arrays a list or tuple (written, or a tuple of values) holds, for np.stack."""

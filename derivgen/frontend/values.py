@@ -241,6 +241,10 @@ def _evalf(expr: sp.Basic):
         symbolic.maximum: sp.Max,
         symbolic.minimum: sp.Min,
         symbolic.clip: lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi),
+        symbolic.hardtanh: lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi),
+        symbolic.tanhshrink: lambda x: x - sp.tanh(x),
+        symbolic.ndtr: lambda x: sp.erfc(-x / sp.sqrt(2)) / 2,
+        symbolic.expm1: lambda x: sp.exp(x) - 1,
     }
     expr = expr.replace(lambda e: type(e) in elementary, lambda e: elementary[type(e)](*e.args))
     return complex(expr.evalf(30))

@@ -77,13 +77,16 @@ class Param:
     derivgen/ops/indexing.py), "subscripts" (np.einsum's, normalised: derivgen/ops/contractions.py),
     "contraction" (np.tensordot's axes: a count, or a pair of tuples of axes). The last
     parameter of kind "shape", "sizes", "axes" or "order" may be given as several positional
-    arguments.
+    arguments. Constants of an elementwise op, written into its template as numbers: "number"
+    (a finite real known when compiling: F.elu's alpha) and "choice" (a string literal among
+    ``choices``, (string, op name) pairs, that picks the op: F.gelu's approximate).
     """
 
     name: str
     kind: str = "tensor"
     default: object = REQUIRED
     aliases: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -182,13 +182,144 @@ register(OpSpec("sigmoid", _X, "elementwise", S.sigmoid, ("sigmoid", "expit"), h
                                  lambda ops: (G * OUT * S.part(ops[-1], 1),), 1),
                 note="sigmoid'(z) = sigmoid(z) * sigmoid(-z): no cancellation in 1 - sigmoid(z)",
                 helper="sigmoid", new_array=True, parts=S.sigmoid_parts))
-register(OpSpec("softplus", _X, "elementwise", S.softplus, ("softplus",), head=S.softplus,
-                rule=_with_parts(_unary_rule(lambda a, out, g: g * S.sigmoid(a)),
-                                 lambda ops: (G * S.part(ops[-1], 1),), 1),
+
+
+def _softplus_rule(ops, static):
+    # softplus(z) itself (the rewrites' log(1 + exp(z))), its parts helper's pick, or PyTorch's
+    # F.softplus(x, beta, threshold) as the program wrote it: x where beta * x > threshold.
+    if len(ops) == 3:
+        x, beta, threshold = ops
+        return (S.where(beta * x > threshold, G, G * S.sigmoid(beta * x)), None, None)
+    return _with_parts(_unary_rule(lambda a, out, g: g * S.sigmoid(a)), lambda o: (G * S.part(o[-1], 1),), 1)(ops, static)
+
+
+def _softplus(x, beta, threshold):
+    if float(beta) == 0:
+        raise ValueError("softplus()'s beta must not be 0")
+    inner = S.softplus(x) if beta == 1 else S.softplus(beta * x) / beta
+    return S.where(beta * x > threshold, x, inner)
+
+
+register(OpSpec("softplus", (*_X, Param("beta", "number", 1.0), Param("threshold", "number", 20.0)),
+                "elementwise", _softplus, ("softplus",), head=S.softplus, rule=_softplus_rule,
+                note="F.softplus(x, beta, threshold) is x where beta*x > threshold (PyTorch's linear region, "
+                     "gradient 1), softplus(beta*x)/beta elsewhere, gradient sigmoid(beta*x)",
                 helper="softplus", new_array=True, parts=S.softplus_parts))
 register(OpSpec("relu", _X, "elementwise", S.relu, ("relu",), head=S.relu,
                 rule=_unary_rule(lambda a, out, g: S.where(a > 0, g, ZERO)), note="relu'(0) = 0, as in PyTorch",
                 new_array=True, gate=lambda ops: (ops[0] > 0,)))
+
+# ---- activations of torch.nn.functional -----------------------------------------------------
+# PyTorch's formulas, defaults and gradients at the kinks (which side a kink takes is PyTorch's
+# backward, checked against it). Most are written with the heads above, in their stable forms
+# (exact sigmoid and softplus, expm1 of min(x, 0), a clip), so their code and formulas read as
+# the math; the rule of each is its own. Constant parameters are numbers in the template.
+_INV_SQRT_2PI = sp.Float(0.3989422804014327)  # 1 / sqrt(2 pi)
+_GELU_C = sp.Float(1.5957691216057308)  # 2 * sqrt(2 / pi): 1 + tanh(u) = 2 * sigmoid(2u)
+_GELU_K = sp.Float(0.044715)
+_SELU_SCALE = sp.Float(1.0507009873554805)
+_SELU_ALPHA_SCALE = sp.Float(1.0507009873554805 * 1.6732632423543772)
+
+
+def _below(x):
+    return S.minimum(x, ZERO)  # expm1 and exp of min(x, 0): no overflow in the branch not taken
+
+
+def _scaled(alpha, expr):
+    return expr if alpha == 1 else alpha * expr
+
+
+def _activation(name, build, d, *, params=_X, spellings=(), note=None, gate=None, **facts):
+    """An activation written with other heads: ``d(*operands, out, g)`` its gradient term."""
+    register(OpSpec(name, params, "elementwise", build, () if spellings is None else (name, *spellings),
+                    rule=lambda ops, static: (d(*ops, OUT, G),) + (None,) * (len(ops) - 1),
+                    note=note, gate=gate, **facts))
+
+
+def _celu(x, alpha):
+    if float(alpha) == 0:
+        raise ValueError("celu()'s alpha must not be 0")
+    return S.where(x > 0, x, alpha * S.expm1(_below(x) / alpha))
+
+
+def _hardtanh(x, lo, hi):
+    if lo > hi:
+        raise ValueError("hardtanh()'s min_val must not be greater than max_val")
+    return S.hardtanh(x, lo, hi)
+
+
+def _softshrink(x, lambd):
+    if lambd < 0:
+        raise ValueError("softshrink()'s lambd must not be negative")
+    return x - S.clip(x, -lambd, lambd)
+
+
+_APPROXIMATE = (Param("input", aliases=("x", "a")),
+                Param("approximate", "choice", "none", choices=(("none", "gelu"), ("tanh", "gelu_tanh"))))
+_ALPHA = (*_X, Param("alpha", "number", 1.0))
+_LAMBD = (*_X, Param("lambd", "number", 0.5))
+
+
+def _HARDTANH(ops):  # where hardtanh passes the gradient: strictly inside its bounds
+    return (sp.And(ops[0] > ops[1], ops[0] < ops[2]), None, None)
+
+
+def _SHRINK(ops):  # where softshrink and hardshrink pass it: strictly outside +-lambd
+    return (sp.Or(ops[0] > ops[1], ops[0] < -ops[1]), None)
+
+
+_activation("gelu", lambda x: x * S.ndtr(x),
+            lambda a, out, g: g * (S.ndtr(a) + a * sp.exp(-a**2 / 2) * _INV_SQRT_2PI),
+            params=_APPROXIMATE, note="gelu(x) = x * Phi(x), Phi by erfc: exact far into the negative side")
+_activation("gelu_tanh", lambda x: x * S.sigmoid(_GELU_C * (x + _GELU_K * x**3)),
+            lambda a, out, g: g * S.sigmoid(_GELU_C * (a + _GELU_K * a**3)) * (
+                1 + a * S.sigmoid(-_GELU_C * (a + _GELU_K * a**3)) * _GELU_C * (1 + 3 * _GELU_K * a**2)),
+            params=_APPROXIMATE, spellings=None,
+            note="gelu(x, approximate='tanh') = x * sigmoid(2u), u = sqrt(2/pi) * (x + 0.044715 x**3): "
+                 "0.5 * (1 + tanh(u)) without its cancellation")
+_activation("silu", lambda x: x * S.sigmoid(x), lambda a, out, g: g * S.sigmoid(a) * (1 + a * S.sigmoid(-a)))
+_activation("mish", lambda x: x * sp.tanh(S.softplus(x)),
+            lambda a, out, g: g * (sp.tanh(S.softplus(a)) + a * S.sech2(S.softplus(a)) * S.sigmoid(a)))
+_activation("elu", lambda x, alpha: S.where(x > 0, x, _scaled(alpha, S.expm1(_below(x)))),
+            lambda a, alpha, out, g: S.where(a > 0, g, _scaled(alpha, g * sp.exp(_below(a)))), params=_ALPHA,
+            note="elu'(0) = alpha, as in PyTorch (the x <= 0 side)")
+_activation("selu", lambda x: S.where(x > 0, _SELU_SCALE * x, _SELU_ALPHA_SCALE * S.expm1(_below(x))),
+            lambda a, out, g: S.where(a > 0, _SELU_SCALE * g, _SELU_ALPHA_SCALE * g * sp.exp(_below(a))),
+            note="selu'(0) = scale * alpha, as in PyTorch (the x <= 0 side)")
+_activation("celu", _celu, lambda a, alpha, out, g: S.where(a > 0, g, g * sp.exp(_below(a) / alpha)),
+            params=_ALPHA, note="celu'(0) = 1, as in PyTorch")
+_activation("leaky_relu", lambda x, slope: S.where(x > 0, x, slope * x),
+            lambda a, slope, out, g: S.where(a > 0, g, slope * g),
+            params=(*_X, Param("negative_slope", "number", 0.01)),
+            note="leaky_relu'(0) = negative_slope, as in PyTorch")
+register(OpSpec("hardtanh", (*_X, Param("min_val", "number", -1.0), Param("max_val", "number", 1.0)),
+                "elementwise", _hardtanh, ("hardtanh",), head=S.hardtanh,
+                rule=lambda ops, static: (S.where(_HARDTANH(ops)[0], G, ZERO), None, None),
+                note="hardtanh passes the gradient where min_val < x < max_val: 0 at the bounds, as in PyTorch "
+                     "(clamp passes it there)", numpy="{np}.clip({0}, {1}, {2})", new_array=True, gate=_HARDTANH))
+_activation("relu6", lambda x: S.hardtanh(x, sp.Float(0.0), sp.Float(6.0)),
+            lambda a, out, g: S.where(sp.And(a > 0, a < 6), g, ZERO), note="relu6'(0) = relu6'(6) = 0, as in PyTorch",
+            gate=lambda ops: (sp.And(ops[0] > 0, ops[0] < 6),))
+_activation("hardsigmoid", lambda x: S.hardtanh(x + 3, sp.Float(0.0), sp.Float(6.0)) / 6,
+            lambda a, out, g: S.where(sp.And(a > -3, a < 3), g / 6, ZERO),
+            note="hardsigmoid'(-3) = hardsigmoid'(3) = 0, as in PyTorch; 1/6 between (PyTorch's float64 backward "
+                 "uses float32's 1/6)", gate=lambda ops: (sp.And(ops[0] > -3, ops[0] < 3),))
+_activation("hardswish", lambda x: x * S.hardtanh(x + 3, sp.Float(0.0), sp.Float(6.0)) / 6,
+            lambda a, out, g: S.where(a <= -3, ZERO, S.where(a < 3, g * (a / 3 + sp.S.Half), g)),
+            note="hardswish'(-3) = 0, hardswish'(3) = 1, as in PyTorch", gate=lambda ops: (ops[0] > -3,))
+_activation("softsign", lambda x: x / (1 + sp.Abs(x)), lambda a, out, g: g / (1 + sp.Abs(a))**2)
+_activation("logsigmoid", lambda x: -S.softplus(-x), lambda a, out, g: g * S.sigmoid(-a),
+            note="logsigmoid(x) = -softplus(-x): exact at x = -1000, gradient sigmoid(-x)")
+_activation("rsqrt", lambda x: 1 / sp.sqrt(x), lambda a, out, g: -g * out**3 / 2, hazards=((0, 1.0),),
+            domain=_POSITIVE, note="rsqrt'(x) = -rsqrt(x)**3 / 2: -inf at 0, as in PyTorch")
+register(elementwise("tanhshrink", 1, S.tanhshrink, lambda a, out, g: g * sp.tanh(a)**2, helper="tanhshrink",
+                     scalar_helper="tanhshrink_scalar", new_array=True,
+                     note="tanhshrink'(x) = tanh(x)**2: no 1 - sech(x)**2 cancellation"))
+_activation("softshrink", _softshrink, lambda a, lambd, out, g: S.where(_SHRINK((a, lambd))[0], g, ZERO),
+            params=_LAMBD, note="softshrink'(x) = 0 at x = +-lambd, as in PyTorch", gate=_SHRINK)
+_activation("hardshrink", lambda x, lambd: S.where(sp.Abs(x) <= lambd, ZERO, x),
+            lambda a, lambd, out, g: S.where(sp.Abs(a) <= lambd, ZERO, g), params=_LAMBD,
+            note="hardshrink'(x) = 0 at x = +-lambd, as in PyTorch", gate=_SHRINK)
 
 # ---- elementwise, two operands ---------------------------------------------------------------
 register(OpSpec("arctan2", _XY, "elementwise", sp.atan2, ("arctan2", "atan2"), head=sp.atan2,

@@ -355,6 +355,32 @@ def _erf(x):
     return np.vectorize(math.erf, otypes=[x.dtype])(x)[()]
 
 
+def _ndtr(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal distribution function, elementwise:
+    erfc (math's, exact to rounding; NumPy has none) keeps the tiny values of the far negative
+    side, which 1 + erf(x / sqrt(2)) cancels to 0. In x's floating dtype."""
+    x = np.asarray(x)
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    out = np.frompyfunc(math.erfc, 1, 1)(x.astype(np.float64) * -0.7071067811865476)
+    return (np.asarray(out, np.float64) * 0.5).astype(dtype)[()]
+
+
+def _tanhshrink(x):
+    """x - tanh(x), exact to rounding. Below |x| = 1, where the difference (x**3 / 3 near 0)
+    cancels, it is x * y / (1 + y), with tanh(x) = x / (1 + y) and y = x**2 / (3 + x**2 / (5 +
+    ...)), Lambert's continued fraction of tanh, which has converged by its ninth level there."""
+    out = x - np.tanh(x)
+    small = np.abs(x) < 1
+    if np.any(small):
+        s = np.square(x)
+        t = s / 19 + 17
+        for k in (15, 13, 11, 9, 7, 5, 3):
+            t = s / t + k
+        y = s / t
+        out = np.where(small, x * y / (1 + y), out)[()]
+    return out
+
+
 def _max_shift(x, axis=None, keepdims=False):
     """max(x) over axis, 0 where that is not finite: subtracted before exp, it keeps exp
     from overflowing, and since it cancels exactly no gradient flows through it."""

@@ -158,6 +158,9 @@ class MathPrinter(NumPyPrinter):
             text = f"{self.alias('min')}({text}, {self._print(hi)})"
         return text
 
+    def _print_hardtanh(self, expr):
+        return self._print_clip(expr)  # the same values; its gradient (no pass at the bounds) is its rule's
+
     def _print_where(self, expr):
         # A constant branch is written as a float, so results are floats like the array path's.
         cond, a, b = floats(expr.args)

@@ -54,3 +54,20 @@ def _exp_shift_scalar(x):
     logsumexp of one number, log(exp(x - m)) + m, is x to the last digit."""
     m = x if math.isfinite(x) else 0.0
     return math.exp(x - m), m
+
+
+def _ndtr_scalar(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2 for a Python float, as the array path computes it."""
+    return math.erfc(x * -0.7071067811865476) * 0.5
+
+
+def _tanhshrink_scalar(x):
+    """x - tanh(x) for a Python float, by the array path's formulas."""
+    if not abs(x) < 1:
+        return x - math.tanh(x)
+    s = x * x
+    t = s / 19 + 17
+    for k in (15, 13, 11, 9, 7, 5, 3):
+        t = s / t + k
+    y = s / t
+    return x * y / (1 + y)
