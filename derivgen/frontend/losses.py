@@ -20,7 +20,7 @@ import math
 
 import sympy as sp
 
-from .. import ops
+from .. import ops, symbolic
 
 # The calls read here, by name after F. or torch.nn.functional. (softmax and log_softmax also
 # after torch. and scipy.special., and as methods).
@@ -46,6 +46,10 @@ class Losses:
 
     def _bin(self, name: str, a, b):
         return self.apply(name, ops.OPERATORS[name], [a, b], self._loss_node)
+
+    def _softplus(self, x):
+        """log(1 + exp(x)) itself, without PyTorch's threshold (as F.binary_cross_entropy_with_logits)."""
+        return self.apply("softplus", symbolic.softplus, [x], self._loss_node)
 
     def _reduce(self, name: str, x, axis=None, keepdims: bool = False):
         axes = () if axis is None else (axis,)
@@ -235,9 +239,9 @@ class Losses:
             one = sp.Float(1.0)
             loss = self._bin("add", self._bin("mul", self._bin("sub", one, t), x),
                              self._bin("mul", self._bin("add", one, self._bin("mul", self._bin("sub", w, one), t)),
-                                       self._op("softplus", self._op("neg", x))))
+                                       self._softplus(self._op("neg", x))))
         else:
-            loss = self._bin("sub", self._op("softplus", x), self._bin("mul", t, x))
+            loss = self._bin("sub", self._softplus(x), self._bin("mul", t, x))
         return self._reduced(self._weighted(loss, bound, env), self._reduction(bound))
 
     def _weighted(self, loss, bound, env):
