@@ -19,6 +19,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from . import symbolic as S
+from .ops.constants import arange_arguments
 from .ops.indexing import index_text
 
 
@@ -198,7 +199,7 @@ class TextPrinter(StrPrinter):
     def _print_arange(self, expr):
         start, stop, step = expr.args[-1].value
         (stop,) = self._constant_sizes(expr, (stop,))
-        args = [stop] if start == 0 and step == 1 else [repr(start), stop] + ([] if step == 1 else [repr(step)])
+        args = arange_arguments(start, stop, step)
         return f"arange({', '.join(args)})"
 
     def _print_tile_grad(self, expr):  # g's blocks (np.tile) or each element's copies (np.repeat) added up

@@ -20,7 +20,7 @@ import ast
 import sympy as sp
 
 from .. import ops
-from .sugar import _along
+from .sugar import along
 
 GRADIENT = "gradient"  # the function's name after a prefix (np., numpy., torch.)
 _AXES_HINT = ("give the axes: np.gradient(f, axis=0) for a vector, np.gradient(f, axis=(0, 1)) for one array "
@@ -101,7 +101,7 @@ class Stencils:
     def _stencil(self, f: int, axis: int, h, order: int, node):
         """The derivative of f along one axis: one-sided ends, central differences between."""
         def at(start, stop=None):
-            index = _along(axis, ("slice", start, stop, None))
+            index = along(axis, ("slice", start, stop, None))
             return self.apply_op(ops.OPS["getitem"], [f], {"index": index}, node)
 
         def op(name, a, b):

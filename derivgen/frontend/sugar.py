@@ -130,7 +130,7 @@ class Sugar:
             raise self.error(bound["x"], "diff() of a single number is not defined",
                              "diff() takes an array of one dimension or more")
         getitem = ops.OPS["getitem"]
-        later, earlier = _along(axis, ("slice", 1, None, None)), _along(axis, ("slice", None, -1, None))
+        later, earlier = along(axis, ("slice", 1, None, None)), along(axis, ("slice", None, -1, None))
         for _ in range(order):
             value = self.apply("sub", ops.OPERATORS["sub"],
                                [self.apply_op(getitem, [value], {"index": later}, node),
@@ -286,7 +286,7 @@ class Sugar:
         axis = -1 if axis_node is None else self.static_axes(axis_node, env, none=False, single=True)
         a, b = (self.as_value(self._tensor(bound[k], env), bound[k], "cross()") for k in ("a", "b"))
         getitem, mul, sub = ops.OPS["getitem"], ops.OPERATORS["mul"], ops.OPERATORS["sub"]
-        parts = [[self.apply_op(getitem, [v], {"index": _along(axis, i)}, node) for i in range(3)] for v in (a, b)]
+        parts = [[self.apply_op(getitem, [v], {"index": along(axis, i)}, node) for i in range(3)] for v in (a, b)]
         (a0, a1, a2), (b0, b1, b2) = parts
 
         def minus(p, q, r, t):
@@ -326,7 +326,7 @@ class Sugar:
         return self.apply_op(flip, [swapped], {"axis": b}, node)
 
 
-def _along(axis: int, item) -> tuple:
+def along(axis: int, item) -> tuple:
     """An index applying ``item`` to one axis: x[:, :, item] for axis 2, x[..., item, :] for -2."""
     full = ("slice", None, None, None)
     if axis >= 0:

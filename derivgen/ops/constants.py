@@ -17,6 +17,14 @@ from .. import symbolic as S
 from . import OpSpec, register, shapes
 
 
+def arange_arguments(start, stop: str, step) -> list[str]:
+    """np.arange's arguments as written, the defaults left out: [stop], [start, stop] or all
+    three (``stop`` already printed)."""
+    if start == 0 and step == 1:
+        return [stop]
+    return [repr(start), stop] + ([] if step == 1 else [repr(step)])
+
+
 def _none(ops, static):  # a constant: no operand gets a gradient
     return (None,) * len(ops)
 

@@ -23,6 +23,7 @@ from ... import symbolic as S
 # of one array whose result has the operand's dtype (written over the operand where that is a
 # new array nothing else holds).
 from ...ops import AXES, HEADS, HELPERS, MATH, NUMPY, UNARY_UFUNCS
+from ...ops.constants import arange_arguments
 from ...ops.indexing import index_text
 from ..code import enclosed
 
@@ -453,7 +454,7 @@ class NumPyPrinter(StrPrinter):
         # float64 numbers whatever the arguments' types (np.arange(5) is int64): as np.linspace's
         start, stop, step = expr.args[-1].value
         (stop,) = self._constant_sizes(expr, (stop,))
-        args = [stop] if start == 0 and step == 1 else [repr(start), stop] + ([] if step == 1 else [repr(step)])
+        args = arange_arguments(start, stop, step)
         return f"{self.np('arange')}({', '.join(args)}, dtype={self.np('float64')})"
 
     def _print_split_part(self, expr):  # np.split(x, 3, 1)[0]; PyTorch's splits by a helper
