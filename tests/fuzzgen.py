@@ -968,7 +968,10 @@ def _r(node, full=False):
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
     if op == "arange":
         start, stop, step = node.attrs["static"]
-        form = ARANGE_NUMBER_FORMS[spell["kind"]][spell.get("form", 0)]
+        # (a shrunk program's spelling may be plain: the kind follows from the arguments)
+        kind = spell.get("kind") or ("size" if isinstance(stop, tuple) else "count" if (start, step) == (0, 1)
+                                     else "step")
+        form = ARANGE_NUMBER_FORMS[kind][spell.get("form", 0) if "kind" in spell else 0]
         return form.format(n=stop, s=start, e=stop, t=step, x=sub(a[0], P_ATOM) if a else "",
                            r=sub(a[0], P_ATOM) if a else "", i=stop[1][1] if isinstance(stop, tuple) else 0), P_ATOM
     if op in DIVISION_FORMS:
@@ -3035,7 +3038,7 @@ def features(program: Program) -> set:
         if op in ("outer", "ones_like"):
             found.add(f"{op}:" + (OUTER_FORMS if op == "outer" else ONES_FORMS)[spell.get("form", 0)])
         if op == "arange":
-            found.add(f"arange:{spell['kind']}")
+            found.add(f"arange:{spell.get('kind', 'plain')}")
         if op in DIVISION_FORMS:
             form = DIVISION_FORMS[op][spell.get("form", 0)]
             found.add("division:" + ("operator" if form.startswith("{a} ") else "method" if "{r}" in form else "function"))
