@@ -1034,3 +1034,25 @@ def test_the_transpose_of_a_dot_product_of_numbers_is_that_number(transposed):
     assert mod.forward(x.astype(np.float32)).dtype == np.float32
     if "len" not in transposed:  # a Python number has no len
         assert mod.forward(0.4) == 0.75
+
+
+def test_an_arange_read_inside_another_arange_s_stop_keeps_each_ones_array():
+    # np.arange(len(x[np.arange(len(t)), t])): the inner call's array is not the outer's (found
+    # by fuzzing, seed 20261304: "read off two arrays" refused the program)
+    mod = derivgen.compile("q[np.arange(len(idx)), idx][np.arange(len(q[np.arange(len(idx)), idx])), label]",
+                           wrt=["q"])
+    q = np.arange(12.0).reshape(2, 2, 3)
+    idx = np.array([1, 0])
+    rows = q[np.arange(2), idx]
+    np.testing.assert_array_equal(mod.forward(q, idx, 2), rows[np.arange(2), 2])
+
+
+@pytest.mark.parametrize("source", ["p * (1/np.sqrt(p.size))", "p ** F.rsqrt(p.size)"])
+def test_a_reciprocal_square_root_of_a_size_keeps_the_inputs_dtype(source):
+    # 1/np.sqrt(n) of a size is a float64 NumPy scalar that made float32 results float64
+    # (found by fuzzing, seed 20261304)
+    mod = derivgen.compile("import torch.nn.functional as F\ndef f(p):\n    return " + source + "\n")
+    p = np.full(4, 0.5, dtype=np.float32)
+    assert mod.forward(p).dtype == np.float32
+    np.testing.assert_allclose(mod.forward(p), eval(source.replace("F.rsqrt(p.size)", "0.5"), {"np": np, "p": p}),
+                               rtol=1e-6)

@@ -188,7 +188,13 @@ class ConstantArrays:
         bound = self._constant_args("arange", node, keywords, params, aliases, 1)
         if len(node.args) <= 1 and stop_name not in bound and "start" in bound:  # np.arange(start=5): NumPy's stop
             bound[stop_name] = bound.pop("start")
-        self._base = None
+        outer, self._base = getattr(self, "_base", None), None  # a constant array being read around this one
+        try:
+            return self._arange_numbers(node, env, bound, stop_name, integer_dtype)
+        finally:
+            self._base = outer
+
+    def _arange_numbers(self, node, env, bound, stop_name, integer_dtype):
         numbers = {}
         for key in ("start", "step"):
             value = self.expr(bound[key], env) if key in bound else sp.Integer(0 if key == "start" else 1)
@@ -205,6 +211,7 @@ class ConstantArrays:
         if stop_node is None:
             raise self.error(node, f"arange() is missing its argument '{stop_name}'")
         stop = self.expr(stop_node, env)
+        self._base = None  # (a call read inside the stop set it)
         if isinstance(stop, sp.Number) and stop.is_finite and not isinstance(stop, sp.Integer):
             stop = float(stop)
         elif isinstance(stop, int) and self.plain(stop) and self.graph[stop].op == "size":

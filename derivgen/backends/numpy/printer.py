@@ -84,6 +84,9 @@ class NumPyPrinter(StrPrinter):
                           or head in HELPERS or head == "part")
             if numpy_call and _CALL.match(text):
                 return f"{self.alias('float')}({text})"
+            if text.startswith("1/" + self.aliases["np"] + ".") and _CALL.match(text[2:]):
+                # n**-0.5 printed 1/np.sqrt(n): the call made a float (found by fuzzing, seed 20261304)
+                return f"1/{self.alias('float')}({text[2:]})"
             # Python's arithmetic (n**2): its operands are made floats where they are calls
         return super()._print(expr, **kwargs)
 
