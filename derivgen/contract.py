@@ -35,7 +35,7 @@ WINDOW = 16  # values looked through for one reduction, at most (long sums stay 
 def contract(grad: Gradient) -> Gradient:
     grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
-    roots = [grad.output, *grad.grads.values()]
+    roots = grad.roots
     needed, uses = graph.uses(roots)
     for vid in needed:
         value = graph[vid]

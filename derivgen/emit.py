@@ -157,7 +157,7 @@ class _Placing:
         self.ops += _op_count(value.template)
         expr, prec = builder._print(value, text)
         # A line grown too long by inlining gets its longest inlined operand named.
-        while len(expr) > LINE_LIMIT:
+        while len(expr) > LINE_LIMIT and value.op != "check":  # an assert's message makes it long
             inlined = [a for a in value.args if a in notes]
             if not inlined:
                 break
@@ -528,6 +528,8 @@ def _function(module: _Module, fname: str, grads, with_value: bool, doc: tuple[s
         roots.append((namer.claim("value"), grad.output))
     for n in grads:
         roots.append((naming.gradient_variable(namer, n), grad.grads[n]))
+    # The asserts of the source: statements of their own (no name), kept as results are.
+    roots.extend(("", vid) for vid in grad.checks)
     leaves = tuple(module.program.input_ids[n] for n in inputs) + ((grad.seed,) if grads else ())
     sections, names, ops, blocks = _body(module, roots, leaves, namer.child())
     scalar = _scalar_path(module, roots, namer, grads)

@@ -78,7 +78,7 @@ _MOVED = (S.getitem, S.reshape, S.expand_to, S.roll, S.diagonal, S.diagonal_grad
           S.index_grad, S.reshape_to, notation.reshape_like, S.gather, S.gather_grad, S.take_along,
           S.take_along_grad, S.stack, S.concatenate, S.unstack, S.concat_part, S.cumsum, S.tril, S.triu, S.tri_grad,
           S.tile, S.tile_grad, S.repeat, S.repeat_grad, S.pad, S.unpad, S.filled, S.eye, S.linspace, S.arange,
-          S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort,
+          S.joined, S.join_part, S.cumprod, S.shift, S.linrec, S.argsort, S.argmax, S.argmin,
           S.split_part, S.split_grad, S.diag, S.diag_grad)
 # Contractions (derivgen/ops/contractions.py) and their gradients: (g, *operands, (..., k)),
 # of operand k's shape.

@@ -31,7 +31,7 @@ LIMIT = 10  # operations in a fused template, at most
 def fuse(grad: Gradient) -> Gradient:
     grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
-    roots = [grad.output, *grad.grads.values()]
+    roots = grad.roots
     needed, uses = graph.uses(roots)
     for vid in needed:
         value = graph[vid]

@@ -180,3 +180,6 @@ class Program:
     defaults: dict = field(default_factory=dict)  # input name -> its default, an int or a float
     # the inputs holding positions (integers an index reads, x[t]): no gradient, no float dtype
     positions: frozenset = frozenset()
+    # the asserts of the source on sizes (op "check"), in source order: every generated
+    # function computes them, as it computes its results
+    checks: tuple = ()

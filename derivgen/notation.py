@@ -273,6 +273,21 @@ class TextPrinter(StrPrinter):
         axis, reverse = static.value
         return f"linrec({self._print(a)}, {self._print(b)}, axis={axis}{', reverse=True' if reverse else ''})"
 
+    def _print_as_numbers(self, expr):  # positions as numbers: the same values
+        return self._print(expr.args[0])
+
+    def _print_argmax(self, expr):
+        return self._arg_extreme("argmax", expr)
+
+    def _print_argmin(self, expr):
+        return self._arg_extreme("argmin", expr)
+
+    def _arg_extreme(self, name: str, expr) -> str:
+        x, static = expr.args
+        axis, keepdims = static.value
+        options = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+        return f"{name}({self._print(x)}{options})"
+
     def _print_argsort(self, expr):
         x, static = expr.args
         axis, descending, k = static.value
@@ -492,6 +507,21 @@ class LatexFormulaPrinter(LatexPrinter):
         axis, reverse = static.value
         options = [self._code(f"axis={axis}")] + ([self._code("reverse=True")] if reverse else [])
         return self._call("linrec", [self._print(a), self._print(b), *options], exp)
+
+    def _print_as_numbers(self, expr, exp=None):  # positions as numbers: the same values
+        return self._print(expr.args[0]) if exp is None else f"{{{self._print(expr.args[0])}}}^{{{exp}}}"
+
+    def _print_argmax(self, expr, exp=None):
+        return self._arg_extreme("argmax", expr, exp)
+
+    def _print_argmin(self, expr, exp=None):
+        return self._arg_extreme("argmin", expr, exp)
+
+    def _arg_extreme(self, name: str, expr, exp=None) -> str:
+        x, static = expr.args
+        axis, keepdims = static.value
+        options = ([] if axis is None else [self._code(f"axis={axis}")]) + ([self._code("keepdims=True")] if keepdims else [])
+        return self._call(name, [self._print(x), *options], exp)
 
     def _print_argsort(self, expr, exp=None):
         x, static = expr.args

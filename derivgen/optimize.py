@@ -36,6 +36,7 @@ import sympy as sp
 from . import ops
 from . import symbolic as S
 from .graph import Graph, Program, Value, placeholder
+from .ops.constants import CONSTANT_ARRAYS
 
 A0, A1 = placeholder(0), placeholder(1)
 # From the op registry: the ops computed by a helper that also returns the weights of their
@@ -335,16 +336,21 @@ EVERYWHERE: Path = ((), False)
 MAX_PATHS = 16
 
 
-def branch_paths(graph: Graph, output: int) -> dict[int, set[Path]]:
+def branch_paths(graph: Graph, output: int, shape_only: tuple = ()) -> dict[int, set[Path]]:
     """For each value the output depends on, the paths by which it does (walked once,
     from the output back). A value reached only through branches a constant condition never
-    selects has no paths: it is computed for its shape only."""
+    selects has no paths: it is computed for its shape only; so is one only sizes and arrays
+    of constants read (x.shape[1], np.zeros(x.shape)), or the values ``shape_only`` (an assert's checks, which read shapes alone)."""
     paths: dict[int, set[Path]] = {output: {EVERYWHERE}}
-    for value in reversed(graph.values[:output + 1]):
+    for vid in shape_only:
+        paths.setdefault(vid, set())
+    for value in reversed(graph.values[:max((output, *shape_only)) + 1]):
         mine = paths.get(value.id)
         if mine is None or value.template is None:
             continue
-        if value.op == "where":
+        if _reads_shapes(value):
+            uses = [(a, set()) for a in value.args]
+        elif value.op == "where":
             uses = _where_uses(value, mine)
         elif _elementwise(value) or value.op == "cond":
             uses = [(a, mine) for a in value.args]
@@ -357,6 +363,12 @@ def branch_paths(graph: Graph, output: int) -> dict[int, set[Path]]:
             if len(known) > MAX_PATHS:
                 paths[arg] = {((), True)} if EVERYWHERE not in known else {EVERYWHERE}
     return paths
+
+
+def _reads_shapes(value: Value) -> bool:
+    """Whether ``value`` reads its operands' shapes alone: a size (x.shape[1]), an array of
+    constants (np.zeros(x.shape), np.zeros_like(x)), a shape."""
+    return value.op in ops.SIZES or value.op in CONSTANT_ARRAYS or value.op in ("shape", "zeros_like", "nan_like")
 
 
 def _where_uses(value: Value, mine: set[Path]) -> list[tuple[int, set[Path]]]:
@@ -378,7 +390,7 @@ def _where_uses(value: Value, mine: set[Path]) -> list[tuple[int, set[Path]]]:
     return uses
 
 
-def branch_guards(graph: Graph, output: int):
+def branch_guards(graph: Graph, output: int, checks: tuple = ()):
     """For each hazardous op used only inside branches of where: which argument to guard,
     and where it is live (a list of alternatives, each a list of (condition id, selected)
     innermost first; no alternatives: nowhere) with the harmless value to use elsewhere; and
@@ -391,10 +403,11 @@ def branch_guards(graph: Graph, output: int):
     where any of them is selected. A value some branch reaches only through a reduction is
     computed as written, and its gradient is zero wherever the adjoint that reaches it is
     (0 * inf would be nan). A branch a constant condition never selects is needed only for
-    its shape: every hazard in it is guarded everywhere."""
+    its shape, as is a value only the ``checks`` (asserts) read: every hazard in it is
+    guarded everywhere."""
     guards: dict[int, dict[int, tuple[list[list[tuple[int, bool]]], float]]] = {}
     zero_safe: set[int] = set()
-    for vid, paths in branch_paths(graph, output).items():
+    for vid, paths in branch_paths(graph, output, checks).items():
         value = graph[vid]
         if value.template is None or EVERYWHERE in paths:
             continue
@@ -561,6 +574,6 @@ def _alone(value):
 def optimize(program: Program) -> Program:
     """The program with stability rewrites and NaN-safe where branches applied."""
     rewriter = Rewriter(program.graph)
-    mapping = rewriter.run(*branch_guards(program.graph, program.output))
+    mapping = rewriter.run(*branch_guards(program.graph, program.output, program.checks))
     return replace(program, graph=rewriter.new, input_ids={n: mapping[v] for n, v in program.input_ids.items()},
-                   output=mapping[program.output])
+                   output=mapping[program.output], checks=tuple(mapping[c] for c in program.checks))

@@ -64,7 +64,8 @@ __all__ = [
 ]
 
 DEFAULT_DPS = 50
-STEPWISE = frozenset({"floor", "ceil", "sign", "floor_divide"})  # piecewise-constant ops: derivative 0 between steps
+# piecewise-constant ops: derivative 0 between steps (np.argmax's positions too)
+STEPWISE = frozenset({"floor", "ceil", "sign", "floor_divide", "argmax", "argmin"})
 # Piecewise ops with jumps but a slope between them: the step each element is on is the whole
 # number of times b goes into a (``a % b = a - b * floor(a / b)``).
 JUMPS = {"remainder": "floor", "fmod": "trunc"}
@@ -851,6 +852,38 @@ def _sorting_positions(x, args):
     return np.moveaxis(out, -1, axis)
 
 
+def _extreme_positions(x, args, largest: bool):
+    """np.argmax (largest) or np.argmin of x along axis (None: of the flattened x): the first
+    extreme element's position, the first nan's where a lane has one, as NumPy's."""
+    axis, keepdims = args
+    x = np.asarray(x)
+    lanes = np.reshape(x, (1, -1)) if axis is None else np.moveaxis(x, axis, -1)
+    if lanes.shape[-1] == 0:
+        raise ValueError("attempt to get argmax of an empty sequence")
+    out = np.empty(lanes.shape[:-1], dtype=np.intp)
+    for at in np.ndindex(lanes.shape[:-1]):
+        lane = list(lanes[at])
+        nan = [i for i, v in enumerate(lane) if np.isnan(float(v))]  # an exact (mpf) nan too
+        if nan:
+            out[at] = nan[0]
+            continue
+        best = 0
+        for i in range(1, len(lane)):
+            if (lane[i] > lane[best]) if largest else (lane[i] < lane[best]):
+                best = i
+        out[at] = best
+    if axis is None:
+        out = out.reshape(())
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    return np.expand_dims(out, axis) if keepdims else out
+
+
+for _name in ("argmax", "argmin"):
+    _register(_name, "positions", 1,
+              lambda ctx, x, args, largest=_name == "argmax": _extreme_positions(x, args, largest),
+              lambda x, args, largest=_name == "argmax": _extreme_positions(x, args, largest), rounds=False)
+
+
 # Sorting positions: integers, exact in both arithmetics (kind "positions": no exception reaches them).
 _register("argsort", "positions", 1, lambda ctx, x, args: _sorting_positions(x, args), _sorting_positions,
           rounds=False)
@@ -878,6 +911,41 @@ _register("gather_index", "gather", None, lambda ctx, x, *arrays, args: _obj(_ga
 # An integer read off a shape (derivgen/ops/sizes.py): exact in both arithmetics, no gradient.
 _register("size", "size", 1, lambda ctx, x, args: _obj(np.asarray(ctx.mpf(_size(x, args)))),
           lambda x, args: np.asarray(_size(x, args)), rounds=False)
+
+
+def _check(template, operands):
+    """An assert of the source (derivgen/ops/sizes.py), on its operands' shapes and sizes:
+    AssertionError with the source's message where it fails, as the module's check raises."""
+    static, left, right = template.args
+    relation, message, error = static.value
+
+    def side(e):
+        if isinstance(e, sp.Tuple):
+            return tuple(side(item) for item in e.args)
+        head = type(e).__name__  # heads by name, as _compile reads them
+        if head == "shape_of":
+            return np.shape(operands[_placeholder(e.args[0])])
+        if head == "shape_part":
+            return np.shape(operands[_placeholder(e.args[0])])[slice(*e.args[1].value)]
+        if head == "size_of":
+            return _size(operands[_placeholder(e.args[0])], e.args[1].value)
+        if isinstance(e, sp.Symbol):  # a size computed from others (n * d): a 0-d array
+            return float(np.asarray(operands[_placeholder(e)]).item())
+        return float(e)
+
+    holds = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+             ">": operator.gt, ">=": operator.ge}[relation](side(left), side(right))
+    if not holds:
+        raise {"AssertionError": AssertionError, "ValueError": ValueError}[error](message)
+    return np.zeros(())
+
+
+def _placeholder(symbol) -> int:
+    return int(symbol.name[2:])
+
+
+_register("check", "size", None, lambda ctx, *operands, args: _check(args, operands),
+          lambda *operands, args: _check(args, operands), rounds=False)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------------
@@ -1214,6 +1282,10 @@ def _compile(expr) -> Plan:
         value, *operands = expr.args
         same = [_fold("eq", [_compile(o), _compile(o)]) for o in operands]
         return _fold("and" if not value else "or", [_const(bool(value)), *same])
+    if head == "as_numbers":  # positions as numbers: the same values
+        return _compile(expr.args[0])
+    if head == "check":  # an assert: the values it reads are its placeholders, in order
+        return lambda arith, args: arith.call("check", *args, args=expr)
     if head == "size_of":  # an integer read off a shape: its operand, then which one
         operand = _compile(expr.args[0])
         what = expr.args[1].value
@@ -1226,7 +1298,7 @@ def _compile(expr) -> Plan:
         plans = [_compile(a) for a in expr.args[:-1]]
         static = expr.args[-1].value
         return lambda arith, args: arith.call(head, *(p(arith, args) for p in plans), args=static)
-    if head in ("cumsum", "cumprod", "argsort"):  # a scan, or sorting positions: x, then (axis, ...)
+    if head in ("cumsum", "cumprod", "argsort", "argmax", "argmin"):  # a scan, or positions: x, then (axis, ...)
         operand = _compile(expr.args[0])
         static = expr.args[1].value
         return lambda arith, args: arith.call(head, operand(arith, args), args=static)
@@ -1358,7 +1430,7 @@ class GraphProgram:
         self.program = program
         self.inputs = tuple(program.inputs)
         self.steps = []
-        for vid in sorted(graph.ancestors([program.output])):
+        for vid in sorted(graph.ancestors([program.output, *program.checks])):
             value = graph[vid]
             if value.template is None:
                 self.steps.append((vid, value.name, None, ()))

@@ -36,6 +36,12 @@ class Gradient:
     seed: int  # the grad_output leaf
     grads: dict  # wrt input name -> value id
     terms: frozenset = frozenset()  # the gradient terms: values made by the sweep, shapes aside
+    checks: tuple = ()  # the program's asserts (Program.checks), computed by every function
+
+    @property
+    def roots(self) -> list[int]:
+        """The values a pass must keep: the output, the gradients and the checks."""
+        return [self.output, *self.grads.values(), *self.checks]
 
 
 def own_graph(grad: Gradient) -> Gradient:
@@ -81,7 +87,7 @@ def differentiate(program: Program, wrt: tuple[str, ...]) -> Gradient:
             contributions.setdefault(arg, []).append(contribution)
     grads = {name: _gradient(graph, shapes, sweep, program.input_ids[name], contributions) for name in wrt}
     made = frozenset(v.id for v in graph.values[first:] if v.op != "shape")
-    return Gradient(graph, out, seed, grads, made)
+    return Gradient(graph, out, seed, grads, made, program.checks)
 
 
 def _adjoint(graph, shapes, sweep, vid: int, terms: list[int]) -> int:

@@ -35,7 +35,7 @@ def simplify(grad: Gradient) -> Gradient:
     """``grad`` with its gradient terms simplified where that makes them smaller."""
     grad = own_graph(grad)  # a pass returns a new graph; its input stays as it was
     graph = grad.graph
-    roots = [grad.output, *grad.grads.values()]
+    roots = grad.roots
     needed, uses = graph.uses(roots)
     gradient_side = {grad.seed} | grad.terms
     for vid in needed:

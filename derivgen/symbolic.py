@@ -159,6 +159,12 @@ shift = _opaque("shift", 2, "(x, Static((axis, step, fill))): x[j - step] along 
 linrec = _opaque("linrec", 3, "(a, b, Static((axis, reverse))): y[j] = a[j] * y[j -+ 1] + b[j] along axis")
 # Sorting (derivgen/ops/scans.py): the positions of x's elements in sorted order along axis
 # (integers, no gradient), the first k of them where k is given (torch.topk's).
+# The position of the first largest (smallest) element along axis, or of the flattened x where
+# axis is None; nan counts as the largest and the smallest, as in NumPy (derivgen/ops/scans.py).
+argmax = _opaque("argmax", 2, "(x, Static((axis, keepdims))): np.argmax(x, axis, keepdims=keepdims)")
+argmin = _opaque("argmin", 2, "(x, Static((axis, keepdims))): np.argmin(x, axis, keepdims=keepdims)")
+# Positions (integers) used as numbers: a floating-point array of the same values.
+as_numbers = _opaque("as_numbers", 1, "positions as floating-point numbers")
 argsort = _opaque("argsort", 2, "(x, Static((axis, descending, k))): stable sorting positions along axis")
 flatten = _opaque("flatten", 2, "x with axes start..end (inclusive) as one")
 squeeze = _opaque("squeeze", 2, "x without the axes of size 1 listed (all, where none are)")
@@ -169,6 +175,12 @@ moveaxis = _opaque("moveaxis", 2, "np.moveaxis(x, source, destination)")
 flip = _opaque("flip", 2, "np.flip(x, axes)")
 # An integer read off x's shape when the module runs (derivgen/ops/sizes.py).
 size_of = _opaque("size_of", 2, "x.shape[axis], x.size or x.ndim: (x, Static((what, ...)))")
+# An assert of the source on sizes, checked when the module runs (derivgen/ops/sizes.py):
+# (Static((relation, message, error)), left, right), each side a size, a number, a shape
+# (shape_of, shape_part) or a tuple; error: "AssertionError", or "ValueError" for the checks
+# NumPy and Python make (the count of arrays unpacked, np.vsplit's rank).
+check = _opaque("check", 3, "assert left <relation> right: (Static((relation, message, error)), left, right)")
+shape_part = _opaque("shape_part", 2, "a slice of x.shape: (x, Static((start, stop, step)))")
 matmul = _opaque("matmul", 2, "a @ b")
 # Contractions (derivgen/ops/contractions.py): np.einsum's operands, then Static((subscripts,))
 # with the output written out; np.tensordot's (np.inner's: axes "inner"); np.kron's. Each

@@ -169,6 +169,9 @@ ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(
 # (start, stop, step) as the reference kernel takes it, stop ("of", ("shape", i, None)) for a
 # size): the spellings by kind ({n} a constant stop, {s} {e} {t} start, stop and step, {x} the
 # array, {r} it as a receiver, {i} the axis).
+# np.argmax / np.argmin (and PyTorch's) of x along axis a, as numbers: {f} is the function's name.
+POSITION_FORMS = ("np.{f}({x}, axis={a})", "np.{f}({x}, {a})", "{r}.{f}({a})", "torch.{f}({x}, dim={a})",
+                  "{r}.{f}(dim={a})")
 ARANGE_NUMBER_FORMS = {"count": ("np.arange({n})", "torch.arange({n})", "np.arange({n}.0)", "arange({n})"),
                        "step": ("np.arange({s}, {e}, {t})", "torch.arange({s}, {e}, step={t})",
                                 "np.arange(start={s}, stop={e}, step={t})"),
@@ -263,12 +266,14 @@ class Stmt:
     (``for i in range(k):``), ``("if", condition text, taken)`` puts it in the branch of an
     if statement that a condition known at compile time takes (the other branch holds a
     statement that must never run), ``("pair",)`` writes it and the next statement as one
-    tuple assignment (``a, b = e1, e2``: the next does not read this one's target)."""
+    tuple assignment (``a, b = e1, e2``: the next does not read this one's target).
+    ``assertion``: the condition of an ``assert`` on the target's shape, true, written after it."""
 
     target: str
     expr: Node
     aug: str | None = None
     form: tuple = ()
+    assertion: str | None = None  # an assert on the target's shape that holds, written after it
 
 
 @dataclass(frozen=True)
@@ -343,6 +348,8 @@ def _shape_of(op, args, attrs):
             return shapes[0]
         if op == "arange":
             return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
+        if op in ("argmax", "argmin"):
+            return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
         if op in CONTRACTIONS:
             zeros = [np.zeros(s) for s in shapes]
             if op == "inner":
@@ -550,6 +557,8 @@ def _interval(op, args, attrs, shape):
         return _mul_iv(product, (terms, terms))
     if op == "ones_like":
         return 1.0, 1.0
+    if op in ("argmax", "argmin"):  # a position along the axis
+        return 0.0, float(args[0].shape[attrs["static"][0]] - 1)
     if op == "arange":  # start, then start + (count - 1) * step
         start, _, step = attrs["static"]
         last = start + (shape[0] - 1) * step if shape[0] else start
@@ -704,6 +713,8 @@ def _ev(node, arith, env, memo, trace):
                            arith.constant(1.0))
     elif op == "arange":
         value = arith.call("arange", *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
+    elif op in ("argmax", "argmin"):
+        value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
     elif op == "inner":
         value = arith.call("tensordot", *(_ev(a, arith, env, memo, trace) for a in node.args), args=("inner",))
     elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack",
@@ -966,6 +977,9 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
+    if op in ("argmax", "argmin"):
+        form = POSITION_FORMS[spell.get("form", 0)]
+        return form.format(f=op, x=arg(a[0]), r=sub(a[0], P_ATOM), a=node.attrs["static"][0]), P_ATOM
     if op == "arange":
         start, stop, step = node.attrs["static"]
         # (a shrunk program's spelling may be plain: the kind follows from the arguments)
@@ -1103,6 +1117,10 @@ def _render_layout(node, receiver: str, operand: str) -> str:
     op, static, spell = node.op, node.attrs["static"], node.attrs.get("spell", {})
     form = spell.get("form", "np")
     if op == "getitem":
+        if spell.get("unbind"):  # x[:, 2] as x.unbind(1)[2]: one slice of torch.unbind's
+            axis, i = len(static[0]) - 1, static[0][-1]
+            return (f"{receiver}.unbind({axis})[{i}]" if spell["unbind"] == "method"
+                    else f"torch.unbind({operand}, dim={axis})[{i}]")
         items = [_index_item(i, spell.get("newaxis", "None")) for i in static[0]]
         return f"{receiver}[{', '.join(items)}]"
     if op == "reshape":
@@ -1254,6 +1272,7 @@ def _render_body(body, full=False) -> list[str]:
             other = body[i + 1]
             lines.append(f"    {stmt.target}, {other.target} = {render_expr(stmt.expr, full)}, "
                          f"{render_expr(other.expr, full)}")
+            lines += [f"    assert {s.assertion}" for s in (stmt, other) if s.assertion]
             i += 2
             continue
         if kind == ("loop",):
@@ -1265,6 +1284,8 @@ def _render_body(body, full=False) -> list[str]:
             lines += [f"    if {cond}:", f"        {first}", "    else:", f"        {second}"]
         else:
             lines.append(f"    {_render_stmt(stmt, full)}")
+        if stmt.assertion:
+            lines.append(f"    assert {stmt.assertion}")
         i += 1
     return lines
 
@@ -1499,14 +1520,14 @@ class Generator:
             if not _moderate(combined):
                 return None
             self._bind(scope, name, combined)
-            return self._written(Stmt(name, expr, aug, ("loop", times) if times > 1 else ()))
+            return self._written(Stmt(name, expr, aug, ("loop", times) if times > 1 else ()), combined)
         if locals_ and roll < 0.45:  # reassignment, reading the old value
             name, shape, lo, hi = rng.choice(locals_)
             expr = self.gen(shape, depth, scope)
             if expr is None:
                 return None
             self._bind(scope, name, expr)
-            return self._written(Stmt(name, expr))
+            return self._written(Stmt(name, expr), expr)
         shapes = scope.shapes or SHAPES
         shape = rng.choice(shapes)
         expr = self.gen(shape, depth, scope)
@@ -1514,15 +1535,28 @@ class Generator:
             return None
         name = f"t{i}"
         self._bind(scope, name, expr)
-        return self._written(Stmt(name, expr))
+        return self._written(Stmt(name, expr), expr)
 
-    def _written(self, stmt):
+    def _written(self, stmt, value=None):
         """The statement, sometimes inside the branch of an if statement whose condition is
-        known at compile time."""
+        known at compile time, sometimes followed by an assert on the shape of ``value``, the
+        array its target then holds."""
+        if value is not None and value.shape and _reads_input(value) and self.rng.random() < 0.2:
+            stmt.assertion = self._assertion(stmt.target, value.shape)
         if not stmt.form and self.rng.random() < 0.15:
             taken = self.rng.random() < 0.6
             stmt.form = ("if", self._static_condition(taken), taken)
         return stmt
+
+    def _assertion(self, name: str, shape: tuple) -> str:
+        """The condition of an assert on ``name``'s shape that holds (sizes read when the module runs)."""
+        size = math.prod(shape)
+        options = [f"{name}.ndim == {len(shape)}", f"{name}.shape == {shape!r}", f"len({name}) == {shape[0]}",
+                   f"{name}.shape[-1] == {shape[-1]} and {name}.dim() >= 1", f"0 < {name}.size <= {size}",
+                   f"{name}.shape[1:] == {shape[1:]!r}", f"not {name}.ndim > {len(shape)}",
+                   f"{name}.shape[0] * {name}.size >= {shape[0]}"]
+        condition = self.rng.choice(options)
+        return condition + (f", 'the shape of {name}'" if self.rng.random() < 0.3 else "")
 
     def _static_condition(self, value: bool) -> str:
         """The text of a condition known at compile time, true or false as asked."""
@@ -1579,7 +1613,8 @@ class Generator:
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
-            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2), (self.arange, 1.5)]
+            builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2), (self.arange, 1.5),
+                         (self.position, 1)]
             # a contraction's operands have shapes of their own, mostly new inputs: drawn while few exist
             builders.append((self.contraction, 5 if len(self.inputs) < 3 else 1))
         if scope.create and not scope.guarded:
@@ -2237,6 +2272,22 @@ class Generator:
         other = self.gen(shape, depth - 1, scope)
         return ones if other is None else mk("mul", ones, other)
 
+    def position(self, shape, depth, scope):
+        """np.argmax or np.argmin of an array along its last axis (as a positive or a negative
+        axis), as numbers times something: integers, no gradient."""
+        rng, shape = self.rng, tuple(shape)
+        source = shape + (rng.choice([2, 3, 4]),)
+        if not scope.allowed(source):
+            return None
+        x = self.gen(source, depth - 1, scope)
+        if x is None or not _reads_input(x):
+            return None
+        axis = len(shape) if rng.random() < 0.5 else -1
+        node = mk(rng.choice(["argmax", "argmin"]), x, static=(axis, False),
+                  spell={"form": rng.randrange(len(POSITION_FORMS))})
+        other = self.gen(shape, depth - 1, scope)
+        return node if other is None else mk(rng.choice(["mul", "add"]), node, other)
+
     def arange(self, shape, depth, scope):
         """np.arange(n) as numbers times something (of a vector's shape): a constant count, a
         start, stop and step, or a size read off an array as the module runs."""
@@ -2767,6 +2818,10 @@ class Generator:
         spell = {"form": rng.choice(["np", "method", "torch", "method-tuple"])}
         if op == "getitem":
             spell["newaxis"] = rng.choice(["None", "np.newaxis"])
+            items = static[0]
+            if (items and isinstance(items[-1], int) and all(i == ("slice", None, None, None) for i in items[:-1])
+                    and rng.random() < 0.6):
+                spell["unbind"] = rng.choice(["method", "torch"])
         elif op == "reshape" and spell["form"] in ("method", "torch"):
             spell["name"] = rng.choice(["reshape", "view"])
             spell["prefix"] = "torch."
@@ -2783,7 +2838,7 @@ class Generator:
                      and ("{d}" in f or "topk" in f or not descending) and ("msort" not in f or axis % len(src) == 0)]
             msort = [i for i in forms if "msort" in SORT_FORMS[i]]  # along axis 0 only: taken when it fits
             numpy = [i for i in forms if SORT_FORMS[i].startswith("np.")]  # NumPy's two, where they fit
-            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.4
+            spell["sort"] = rng.choice(msort if msort and rng.random() < 0.6
                                        else numpy if numpy and rng.random() < 0.4 else forms)
         elif op == "swapaxes":
             if tuple(a % len(src) for a in static) == (len(src) - 2, len(src) - 1) and rng.random() < 0.5:
@@ -3126,6 +3181,8 @@ def features(program: Program) -> set:
             kinds = {"int" if isinstance(i, int) else "newaxis" if i is None else "ellipsis" if i is Ellipsis
                      else i[0] for i in items}
             found.update(f"index-{k}" for k in kinds)
+            if node.attrs.get("spell", {}).get("unbind"):
+                found.add("unbind")
             if any(isinstance(i, tuple) and i[0] == "slice" and (i[3] or 1) < 0 for i in items):
                 found.add("index-negative-step")
             if any(isinstance(i, tuple) and i[0] == "take" and len(set(i[1])) < len(i[1]) for i in items):
@@ -3164,6 +3221,8 @@ def features(program: Program) -> set:
             found.add("augmented-assignment")
         found.update({"loop": "for-loop", "if": "static-if", "pair": "tuple-assignment"}[s.form[0]]
                      for s in program.body if s.form)
+        if any(s.assertion for s in program.body):
+            found.add("assert")
     if program.constants:
         found.add("module-constant")
     if program.style == "def":

@@ -394,7 +394,8 @@ def test_the_rules_that_pass_no_gradient_are_the_constant_and_condition_heads():
     assert none == sorted(["sigmoid_parts", "softplus_parts", "logaddexp_parts", "part", "exp_shift", "max_shift",
                            "live", "shaped_condition", "zeros_like", "nan_like", "size_ratio", "shape_of",
                            "sign", "floor", "ceiling", "size_of", "first_hit", "filled", "eye", "linspace",
-                           "argsort", "floor_divide", "arange"]), none
+                           "argsort", "floor_divide", "arange", "check", "shape_part", "argmax", "argmin",
+                           "as_numbers"]), none
 
 
 # tri_grad(g, x, (k, upper)): g's triangle (its rows added up for a vector x).

@@ -197,3 +197,16 @@ def test_a_new_reduction_parses_differentiates_prints_and_passes_gradcheck(nanpr
     assert "np.nanprod(" in text
     show = formulas(source, shapes={"x": x.shape, "w": w.shape})
     assert show.derivatives["x"] is not None
+
+
+def test_no_two_parts_of_the_parser_define_the_same_method():
+    # The Parser is put together from mixins (derivgen/frontend/__init__.py): a method two of
+    # them define would silently call the wrong one from the other.
+    from derivgen.frontend import Parser
+
+    defined: dict[str, list[str]] = {}
+    for base in Parser.__mro__[1:]:
+        for name, member in vars(base).items():
+            if callable(member) and not name.startswith("__"):
+                defined.setdefault(name, []).append(base.__name__)
+    assert {name: owners for name, owners in defined.items() if len(owners) > 1} == {}

@@ -1056,3 +1056,30 @@ def test_a_reciprocal_square_root_of_a_size_keeps_the_inputs_dtype(source):
     assert mod.forward(p).dtype == np.float32
     np.testing.assert_allclose(mod.forward(p), eval(source.replace("F.rsqrt(p.size)", "0.5"), {"np": np, "p": p}),
                                rtol=1e-6)
+
+
+def test_arctan2_of_two_zero_constants_is_numpy_s_zero():
+    # SymPy's atan2(0, 0) is nan, which made the constant an error (found by fuzzing, seed
+    # 20261306); NumPy's and math's is 0
+    mod = derivgen.compile("def f(w):\n    t0 = 0.0\n    return arctan2(t0, t0) + w\n")
+    assert mod.forward(0.5) == np.arctan2(0.0, 0.0) + 0.5
+    assert mod.forward(np.array([0.5, 1.0])).tolist() == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("source", ["np.arange(arccos(d).shape[1]) + d",
+                                    "np.zeros(arccos(d).shape) + len(arccos(d)) + d",
+                                    "np.zeros_like(np.where(d > 0, arccos(d), d)) + d"])
+def test_a_value_read_for_its_shape_alone_raises_no_warning(source):
+    # arccos(d) computed only for its shape warned on d outside [-1, 1] (found by fuzzing,
+    # seed 20261306): it is computed on harmless values there, as a branch never selected is
+    mod = derivgen.compile(source)
+    d = np.array([[-0.4], [-1.7]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, grads = mod.value_and_grad(d)
+        backward = mod.backward(d)
+    with np.errstate(invalid="ignore"):
+        expected = eval(source.replace("arccos", "np.arccos"), {"np": np, "d": d})
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_array_equal(grads.d, np.ones_like(d))
+    np.testing.assert_array_equal(backward.d, np.ones_like(d))

@@ -14,7 +14,8 @@ ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(
 ``sorting.py`` the values of sorts (``np.sort``, ``torch.topk``),
 ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
-``python.py`` the Python that runs at compile time (tuples, if, loops unrolled);
+``python.py`` the Python that runs at compile time (tuples, if, loops unrolled),
+``assertions.py`` assert statements (on sizes: checked when the module runs);
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
 """
@@ -25,6 +26,7 @@ import ast
 
 from ..graph import Graph, Program
 from .arrays import ConstantArrays
+from .assertions import Assertions
 from .calls import Calls
 from .casts import Casts
 from .contractions import Contractions
@@ -46,7 +48,7 @@ from .values import Values
 __all__ = ["Parser", "parse"]
 
 
-class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
+class Parser(Reading, Definitions, Modules, Statements, Assertions, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
              Casts, Sugar, Stencils, Losses, ConstantArrays, Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
@@ -68,6 +70,7 @@ class Parser(Reading, Definitions, Modules, Statements, Expressions, CompileTime
         self.takes: dict[int, bool] = {}  # Graph.takes_input's memo (Values.plain)
         self.positions_used: dict[str, ast.AST] = {}  # inputs used as an index -> the first such use
         self.arange_positions: dict = {}  # np.arange(n) values -> the Positions an index reads them as
+        self.checks: list[int] = []  # the asserts on sizes (assertions.py), in source order
 
 
 def parse(source: str, function: str | None = None, filename: str = "<source>") -> Program:

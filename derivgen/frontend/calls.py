@@ -69,8 +69,8 @@ class Calls:
         x = self.expr(x_node, env)
         self.require_tensor(x, x_node)
         values = self.apply_op(ops.OPS[f"{name}_dim"], [x], {"axes": (axis,), "keepdims": keepdims}, node)
-        indices = Poison(self.error(node, f"the indices torch.{name}(x, dim) returns are integers, which a module "
-                                          "does not compute", "use the values: .values or [0]"))
+        x = self.as_value(x, x_node, f"torch.{name}()")
+        indices = self.positions_of(f"arg{name}", x, axis, keepdims)  # the first extreme element's, as PyTorch's
         return MaxResult((values, indices))
 
     def call(self, spec: ops.OpSpec, node: ast.Call, env, self_node, torch: bool = False):

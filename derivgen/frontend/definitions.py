@@ -112,7 +112,8 @@ class Definitions:
         out = self.as_value(result, self.returned_at or fdef, f"function '{fdef.name}'")
         text = ast.get_source_segment(self.source, fdef) or fdef.name
         return Program(self.graph, tuple(self.inputs), dict(self.inputs), out, fdef.name, "function",
-                       self.source, self.filename, text, defaults, self.check_positions(out))
+                       self.source, self.filename, text, defaults, self.check_positions(out),
+                       tuple(dict.fromkeys(self.checks)))
 
     def _defaults(self, fdef) -> dict:
         """The entry function's defaults: each a number known at compile time (it becomes

@@ -20,6 +20,7 @@ from .language import (
     OP_TEXT,
     MaxResult,
     Poison,
+    Slices,
     dotted_name,
     is_const,
     short,
@@ -238,6 +239,11 @@ class Expressions:
             return self.tuple_item(base, node.slice, env)
         if isinstance(base, Shape):
             return self.shape_item(base, node.slice, env)
+        if isinstance(base, Slices):  # x.unbind(0)[1]
+            if isinstance(node.slice, ast.Slice):
+                raise self.error(node.slice, f"a slice of {base.what} has a length known only when the module runs",
+                                 "index it with an integer, or slice the array itself")
+            return self.slice_of(base, self.static_int(node.slice, env, "an index"), node)
         if self.is_cond(base):
             raise self.error(node.value, "a condition cannot be indexed", "index the values it compares")
         if not isinstance(base, int):

@@ -73,6 +73,16 @@ class MaxResult(tuple):
         return pair
 
 
+class Slices:
+    """An array's slices along an axis, as many as its size there (known only when the module
+    runs): ``a, b = x`` (its rows, as Python iterates over them) and ``torch.unbind(x, dim)``.
+    They are unpacked into names (the module checks the count, as Python would) or indexed
+    with an integer known now. ``what`` names them in messages."""
+
+    def __init__(self, of: int, axis: int, what: str):
+        self.of, self.axis, self.what = of, axis, what
+
+
 class Poison:
     """A constant that has no finite real value (sqrt(-2), log(0)), kept unevaluated: it
     is an error only where it is used. A constant where() condition may drop it, as a

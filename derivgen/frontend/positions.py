@@ -26,6 +26,7 @@ ARANGE = "arange"  # the function's name after a prefix (np., numpy., torch.)
 _MAX_CONSTANT = 4096  # np.arange(k) of a constant k: at most this many positions, written out
 
 TAKES = ("take_along_axis", "gather")  # ops whose operand 1 holds positions
+COMPUTED_POSITIONS = ("argsort", "argmax", "argmin")  # ops whose values are positions (integers)
 POSITIONS_HINT = ("index with an input of integers or np.arange(n) of a size, as in "
                   "logp[np.arange(len(t)), t]")
 
@@ -71,7 +72,9 @@ class RunTimePositions:
             raise self.error(node, f"an index must be an integer or a mask of the array's shape, not {value}",
                              "a constant condition selects everything or nothing: drop it, or index a slice")
         if isinstance(value, int) and self._positions_root(value) is not None:
-            self.positions_used.setdefault(self.graph[self._positions_root(value)].name, node)
+            root = self.graph[self._positions_root(value)]
+            if root.op == "input":
+                self.positions_used.setdefault(root.name, node)
             return ("input", value)
         return None
 
@@ -86,12 +89,17 @@ class RunTimePositions:
                              "x.gather(1, t.unsqueeze(1))")
         return item[1]
 
+    def computed_positions(self, vid: int) -> bool:
+        """Whether ``vid`` holds positions the module computes (np.argmax(x, 1), moved too)."""
+        root = self._positions_root(vid)
+        return root is not None and self.graph[root].op in COMPUTED_POSITIONS
+
     def _positions_root(self, vid: int):
-        """The input a value is, or is moved from (t[:, None], t.reshape(-1, 1)); None for any
-        other value."""
+        """The input a value is, or the positions a value computes (np.argmax, np.argsort),
+        or is moved from (t[:, None], t.reshape(-1, 1)); None for any other value."""
         while self.graph[vid].op in MOVES:
             vid = self.graph[vid].args[0]
-        return vid if self.graph[vid].op == "input" else None
+        return vid if self.graph[vid].op in ("input", *COMPUTED_POSITIONS) else None
 
     def gather(self, base: int, index: tuple, node):
         """``base[index]`` where index items are Positions or input ids (run_time_item)."""

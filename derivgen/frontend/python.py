@@ -14,9 +14,12 @@ import ast
 
 import sympy as sp
 
-from .language import Poison
+from .. import ops, symbolic
+from ..graph import placeholder
+from .language import Poison, Slices
 from .limits import MAX_UNROLL
 from .sizes import Shape
+from .sugar import along
 
 _LOOP_HINT = "loop over range(K) with K known at compile time, or over a tuple of values"
 _RUNTIME_CONDITION = "for a condition on values, write where(condition, a, b)"
@@ -37,6 +40,10 @@ class CompileTime:
                 raise self.unsupported(next(e for e in target.elts if isinstance(e, ast.Starred)))
             if isinstance(value, Shape):  # n, d = x.shape: as many sizes as names, checked when it runs
                 value = self.unpack_shape(value, len(target.elts))
+            if isinstance(value, int) and not self.plain(value) and not self.is_cond(value):
+                value = Slices(value, 0, "an array's rows")  # a, b = x: Python iterates over its first axis
+            if isinstance(value, Slices):  # as many as names, checked when it runs
+                value = self.unpack_slices(value, len(target.elts), node)
             if not isinstance(value, tuple):
                 raise self.error(node, f"cannot unpack {self.describe(value)} into {len(target.elts)} names",
                                  "only a tuple (a, b or a helper's return a, b) unpacks")
@@ -47,9 +54,25 @@ class CompileTime:
             return
         env[self._target(target)] = value
 
+    def unpack_slices(self, slices: Slices, count: int, node) -> tuple:
+        """``a, b = x`` or ``a, b = x.unbind(1)``: x's slices along the axis, one per name; the
+        module checks that there are that many, raising ValueError as Python's unpacking does."""
+        static = symbolic.Static(("shape", slices.axis, None))
+        message = (f"cannot unpack {slices.what} into {count} names: the size of axis {slices.axis} "
+                   f"must be {count}")
+        self.add_check("==", symbolic.size_of(placeholder(0), static), sp.Integer(count), [slices.of], message,
+                       "ValueError")
+        return tuple(self.slice_of(slices, i, node) for i in range(count))
+
+    def slice_of(self, slices: Slices, i: int, node) -> int:
+        """The i-th of ``slices`` (negative: from the end): x[i] along their axis."""
+        return self.apply_op(ops.OPS["getitem"], [slices.of], {"index": along(slices.axis, i)}, node)
+
     def describe(self, item) -> str:
         if isinstance(item, Shape):
             return "a shape"
+        if isinstance(item, Slices):
+            return item.what
         if isinstance(item, tuple):
             return f"a tuple of {len(item)}"
         if isinstance(item, int):
@@ -79,6 +102,9 @@ class CompileTime:
             raise value.error
         if isinstance(value, tuple):
             return bool(value)
+        if isinstance(value, Shape):  # true where the array has dimensions: known when the module runs
+            raise self.error(node, f"the condition of {what} must be known at compile time",
+                             "a shape's truth is whether x.ndim > 0, known only when the module runs")
         if isinstance(value, int):  # a value of the program (an array, a condition on arrays)
             raise self.error(node, f"the condition of {what} must be known at compile time", hint)
         if isinstance(value, sp.logic.boolalg.BooleanAtom):

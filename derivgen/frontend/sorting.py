@@ -10,9 +10,10 @@ ascending, first descending, as torch.sort puts it), so the earlier of two equal
 the gradient of the earlier output position. ``np.sort(x, axis=None)`` sorts the flattened x.
 
 PyTorch's calls return (values, indices), read as ``.values``, ``[0]`` or unpacked
-(``values, indices = torch.sort(x)``); the indices are integers, which a module does not
-compute: using them is an error, as for ``torch.max(x, dim)``. A NumPy array's ``x.sort()``
-sorts in place and returns None, so the method is read as PyTorch's.
+(``values, indices = torch.sort(x)``); the indices are the positions themselves, as are
+``np.argsort(x)`` and ``np.argmax(x, axis)`` / ``np.argmin`` (and PyTorch's): integers an index
+reads (derivgen/frontend/positions.py), numbers in arithmetic, no gradient. A NumPy array's
+``x.sort()`` sorts in place and returns None, so the method is read as PyTorch's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .language import MaxResult, Poison, short
 
 # The names read here, bare or after np., numpy. or torch. (topk and msort: PyTorch's only), and
 # as methods.
-SORTING = ("sort", "msort", "topk", "argsort")
+SORTING = ("sort", "msort", "topk", "argsort", "argmax", "argmin")
 _TORCH_ONLY = ("msort", "topk")
 _KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")  # np.sort's kind=: the values are the same
 _REQUIRED = object()
@@ -39,11 +40,8 @@ class Sorting:
         # x.sort() is PyTorch's (NumPy's sorts in place); topk and msort are PyTorch's only
         torch = prefix == "torch." or receiver is not None or name in _TORCH_ONLY
         spelled = f"{prefix}{name}" if receiver is None else f"x.{name}"
-        if name == "argsort":
-            raise self.error(node, f"{spelled}() returns integer positions, which a module does not compute "
-                                   "and which have no gradient",
-                             "sort the values themselves (np.sort(x), torch.sort(x).values), or pass positions "
-                             "as an input of integers: np.take_along_axis(x, t, axis)")
+        if name in ("argmax", "argmin"):
+            return self.extreme_position(name, node, env, receiver, prefix, spelled)
         if name in _TORCH_ONLY and prefix in ("np.", "numpy."):
             raise self.error(node.func, f"NumPy has no {name}()", f"write torch.{name}(x, ...) or x.{name}(...)")
         if name == "topk":
@@ -58,7 +56,7 @@ class Sorting:
             params = [("x", ("a",), _REQUIRED), ("axis", (), -1), ("kind", (), None), ("order", (), None),
                       ("stable", (), None)]
         # torch.sort's stable= and np.sort's are keywords only
-        positional = 3 if torch and name == "sort" else 4 if name == "sort" else len(params)
+        positional = 3 if torch and name in ("sort", "argsort") else 4 if name in ("sort", "argsort") else len(params)
         bound = self._bind_sorting(spelled, params, node, receiver, positional)
         if not torch and "order" in bound and not (isinstance(bound["order"], ast.Constant)
                                                    and bound["order"].value is None):
@@ -107,12 +105,43 @@ class Sorting:
         positions = self.graph.add("argsort", symbolic.argsort(placeholder(0), static), (x,),
                                    operands=(placeholder(0),), static=(static,),
                                    labels=frozenset({f"#{len(self.graph.values)}"}))
+        if name == "argsort":
+            return positions
         values = self.apply_op(ops.OPS["take_along_axis"], [x, positions], {"axis": axis}, node)
         if name == "msort" or not torch:
             return values
-        indices = Poison(self.error(node, f"the indices {spelled}() returns are integers, which a module does not "
-                                          "compute", "use the values: .values or [0]"))
-        return MaxResult((values, indices), f"{spelled}()")
+        return MaxResult((values, positions), f"{spelled}()")
+
+    def extreme_position(self, name: str, node: ast.Call, env, receiver, prefix: str, spelled: str) -> int:
+        """``np.argmax(x, axis=None, keepdims=False)``, ``torch.argmax(x, dim=None, keepdim=False)``,
+        ``x.argmax(dim)`` and argmin: the first extreme element's position along the axis (of the
+        flattened x without one), an integer array no gradient flows through."""
+        numpy = receiver is None and prefix in ("np.", "numpy.", "")
+        params = [("x", ("input", "a"), _REQUIRED), ("axis", ("dim",), None), ("keepdims", ("keepdim",), False),
+                  ("out", (), None)]
+        bound = self._bind_sorting(spelled, params, node, receiver, 2 if numpy else 3)
+        if "out" in bound and not (isinstance(bound["out"], ast.Constant) and bound["out"].value is None):
+            raise self.error(bound["out"], f"{spelled}()'s out= writes into an array, which a module does not do",
+                             "use the result it returns")
+        axis = None
+        if "axis" in bound:
+            axis = self.static_axes(bound["axis"], env, none=True, single=True)
+        keepdims = self._sort_flag(bound, "keepdims", spelled)
+        if axis is None and not numpy:
+            keepdims = False  # PyTorch ignores keepdim without a dim
+        x = self.expr(bound["x"], env)
+        if isinstance(x, Poison):
+            raise x.error
+        self.require_tensor(x, bound["x"])
+        x = self.as_value(x, bound["x"], f"{spelled}()")
+        return self.positions_of(name, x, axis, keepdims)
+
+    def positions_of(self, name: str, x: int, axis, keepdims: bool) -> int:
+        """The value of np.argmax (``name``) or np.argmin of x along axis."""
+        static = symbolic.Static((axis, bool(keepdims)))
+        head = getattr(symbolic, name)
+        return self.graph.add(name, head(placeholder(0), static), (x,), operands=(placeholder(0),), static=(static,),
+                              labels=frozenset({f"#{len(self.graph.values)}"}))
 
     def _bind_sorting(self, spelled: str, params, node: ast.Call, receiver, most: int) -> dict:
         names = [n if d is _REQUIRED else f"{n}={d!r}" for n, _, d in params]

@@ -7,7 +7,7 @@ import ast
 from .language import is_docstring
 
 # The statements a function body may hold; any other is not supported.
-STATEMENTS = frozenset({"Return", "Assign", "AnnAssign", "AugAssign", "Pass", "Expr", "For", "If"})
+STATEMENTS = frozenset({"Return", "Assign", "AnnAssign", "AugAssign", "Pass", "Expr", "For", "If", "Assert"})
 
 
 class _Returned:

@@ -18,18 +18,23 @@ import sympy as sp
 
 from .. import ops, symbolic
 from ..graph import placeholder
+from .language import Slices
 from .limits import MAX_AXES
 
 # The names a difference is spelled by: functions (after a prefix) and methods.
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
 SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90", "split", "array_split", "chunk",
-         "cross")
+         "hsplit", "vsplit", "dsplit", "unbind", "cross")
 # The prefixes each is spelled with (default: NumPy's and PyTorch's modules).
-SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional.")}
+SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional."), "unbind": ("torch.",)}
 # Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims), x.split(sizes),
-# x.chunk(k).
-SUGAR_METHODS = ("outer", "trace", "rot90", "split", "chunk", "cross")
+# x.chunk(k), x.hsplit(k), x.unbind(dim).
+SUGAR_METHODS = ("outer", "trace", "rot90", "split", "chunk", "hsplit", "vsplit", "dsplit", "unbind", "cross")
+# np.vsplit, np.hsplit, np.dsplit (and PyTorch's): np.split along an axis, for arrays of at
+# least this many dimensions (np.hsplit of a 1-D array splits its only axis: refused when the
+# module runs, as the axis would depend on the rank).
+_SPLIT_AXES = {"vsplit": (0, 2), "hsplit": (1, 2), "dsplit": (2, 3)}
 _MAX_PARTS = 256  # a split into more parts than this is refused: each part is a value
 _MAX_PAD = 1 << 20  # a border wider than this is refused: the array it makes would not fit
 _MAX_ORDER = 64  # n beyond this is refused: each difference is one more value
@@ -45,8 +50,10 @@ class Sugar:
             return self.pad_call(node, env, torch)
         if name == "rot90":
             return self.rot90_call(node, env, receiver, torch)
-        if name in ("split", "array_split", "chunk"):
+        if name in ("split", "array_split", "chunk", "hsplit", "vsplit", "dsplit"):
             return self.split_call(name, node, env, receiver, torch)
+        if name == "unbind":
+            return self.unbind_call(node, env, receiver)
         if name == "cross":
             return self.cross_call(node, env, receiver, torch)
         if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
@@ -232,12 +239,17 @@ class Sugar:
         (``split_part``); its gradient writes the adjoint back where the part was."""
         if name == "chunk":
             params, aliases = ("x", "chunks", "dim"), {"input": "x", "axis": "dim"}
+        elif name in _SPLIT_AXES:
+            params, aliases = ("x", "indices_or_sections"), {"ary": "x", "input": "x"}
         elif torch:
             params, aliases = ("x", "split_size_or_sections", "dim"), {"tensor": "x", "axis": "dim"}
         else:
             params, aliases = ("x", "indices_or_sections", "axis"), {"ary": "x"}
         bound = self._sugar_args(name, node, receiver, params, aliases, required=2)
-        axis = 0 if params[2] not in bound else self.static_axes(bound[params[2]], env, none=False, single=True)
+        if name in _SPLIT_AXES:
+            axis, rank = _SPLIT_AXES[name]
+        else:
+            axis = 0 if params[2] not in bound else self.static_axes(bound[params[2]], env, none=False, single=True)
         how = arg_node = bound[params[1]]
         what = f"{name}()'s {params[1]}"
         if isinstance(arg_node, (ast.Tuple, ast.List)):
@@ -247,25 +259,42 @@ class Sugar:
             if torch and any(n < 0 for n in items):
                 raise self.error(arg_node, f"{what} must not be negative")
             kind, arg, count = ("sizes" if torch else name), items, len(items) if torch else len(items) + 1
+            if name in _SPLIT_AXES:  # at indices, in NumPy and PyTorch alike
+                kind, count = "split", len(items) + 1
             if name == "array_split" and not torch:
                 kind = "split"  # at indices, np.array_split cuts as np.split does
         else:
             number = self.static_int(how, env, what)
+            if name in _SPLIT_AXES:  # equal parts, in NumPy and PyTorch alike
+                torch = False
             if torch and name == "split":
                 raise self.error(how, "torch.split(x, size) makes as many parts as the size fits, known only "
                                       "when the module runs", "give the sizes as a list, torch.split(x, [2, 3]), "
                                       "or the number of parts: torch.chunk(x, k)")
             if number <= 0:
                 raise self.error(how, f"{what} must be a positive integer")
-            kind, arg, count = ("chunk" if name == "chunk" else name), number, number
+            kind, arg, count = ("chunk" if name == "chunk" else "split" if name in _SPLIT_AXES else name), number, number
         if count > _MAX_PARTS:
             raise self.error(how, f"{name}() would make {count} parts (at most {_MAX_PARTS})")
         x = self.expr(bound["x"], env)
         self.require_tensor(x, bound["x"])
         x = self.as_value(x, bound["x"], f"{name}()")
+        if name in _SPLIT_AXES:  # NumPy's ValueError for an array of too few dimensions
+            hint = "; for a 1-D array write np.split(x, n)" if name == "hsplit" else ""
+            self.add_check(">=", symbolic.size_of(placeholder(0), symbolic.Static(("ndim",))), sp.Integer(rank), [x],
+                           f"{name}() splits arrays of {rank} or more dimensions along axis {axis}{hint}",
+                           "ValueError")
         spec = ops.OPS["split_part"]
         return tuple(self.apply_op(spec, [x], {"kind": kind, "arg": arg, "i": i, "axis": axis}, node)
                      for i in range(count))
+
+    def unbind_call(self, node: ast.Call, env, receiver):
+        """``torch.unbind(x, dim=0)`` (``x.unbind(dim)``): x's slices along dim, to unpack
+        (``a, b, c = x.unbind(-1)``: the module checks the count) or index."""
+        bound = self._sugar_args("unbind", node, receiver, ("x", "dim"), {"input": "x", "axis": "dim"}, 1)
+        axis = 0 if "dim" not in bound else self.static_axes(bound["dim"], env, none=False, single=True)
+        x = self.as_value(self._tensor(bound["x"], env), bound["x"], "unbind()")
+        return Slices(x, axis, f"the slices of unbind(dim={axis})")
 
     def cross_call(self, node: ast.Call, env, receiver, torch: bool):
         """``np.cross(a, b, axis=-1)`` (``torch.cross(a, b, dim)``, ``a.cross(b, dim)``) of vectors

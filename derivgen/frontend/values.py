@@ -9,13 +9,18 @@ import sympy as sp
 
 from .. import ops, symbolic
 from ..graph import placeholder
-from .language import MaxResult, Poison, is_const, short, to_float
+from ..ops.layout import MOVES
+from .language import MaxResult, Poison, Slices, is_const, short, to_float
+from .positions import TAKES
 from .sizes import SHAPE_HINT, Shape
 
 # Kinds of parameters (derivgen.ops.Param) written into an op's Static operand.
 STATIC_KINDS = ("index", "shape", "sizes", "shifts", "count", "counts", "pad", "split", "int", "axis1", "axes", "order",
                 "subscripts", "contraction")
 
+
+SLICES_HINT = ("their number is known only when the module runs: unpack them into names "
+               "(a, b = x.unbind(0)) or index them (x.unbind(0)[1])")
 
 class Values:
     """Values added to the graph: an op over its operands, constants folded, conditions."""
@@ -37,6 +42,8 @@ class Values:
                                    "(values, indices), not an array", "take the values: .values or [0]")
         if isinstance(item, Shape):
             raise self.error(node, "a shape is a tuple of sizes, not an array", SHAPE_HINT)
+        if isinstance(item, Slices):
+            raise self.error(node, f"{item.what} is a tuple of arrays, not an array", SLICES_HINT)
         if isinstance(item, tuple):
             raise self.error(node, f"a tuple of {len(item)} values is not an array",
                              "unpack it (a, b = ...) or index it (t[0])")
@@ -58,6 +65,8 @@ class Values:
             raise item.error
         if isinstance(item, Shape):
             raise self.error(node, f"{what} returns a shape, a tuple of sizes, not an array", SHAPE_HINT)
+        if isinstance(item, Slices):
+            raise self.error(node, f"{what} returns {item.what}, a tuple of arrays, not an array", SLICES_HINT)
         if isinstance(item, MaxResult):
             raise self.error(node, f"{what} returns (values, indices) of {item.what}, not an array",
                              "take the values: .values or [0]")
@@ -72,9 +81,15 @@ class Values:
             item = sp.Float(int(item))
         return self.graph.add("const", item, ())
 
-    def operands(self, items):
+    def operands(self, items, numbers: bool = True):
+        """Placeholders for the values among ``items`` and the values themselves; positions
+        the module computes (np.argmax) are read as floating-point numbers unless ``numbers``
+        is False (an op that moves them: t[:, None] is still positions)."""
         syms, args = [], []
         for item in items:
+            if isinstance(item, int) and numbers and self.computed_positions(item):
+                item = self.graph.add("as_numbers", symbolic.as_numbers(placeholder(0)), (item,),
+                                      operands=(placeholder(0),))
             if isinstance(item, int):
                 syms.append(placeholder(len(args)))
                 args.append(item)
@@ -150,7 +165,7 @@ class Values:
                     template = symbolic.where(*syms, evaluate=False)
                     return self.graph.add("where", template, args, operands=tuple(syms))
             return self.apply(spec.name, spec.build, items, node)
-        syms, args = self.operands(items)
+        syms, args = self.operands(items, numbers=spec.name not in MOVES and spec.name not in TAKES)
         if spec.name == "transpose" and (not args or self.plain(items[0])):
             return items[0]  # constants and sizes are scalars: their transpose is themselves
         if spec.kind == "reduction" and not args and not static.get("axes") and is_const(items[0]):
@@ -162,7 +177,7 @@ class Values:
         numbers = spec.name == "dot" and all(is_const(i) or self.plain(i) for i in items)
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
-            syms, args = self.operands(items)
+            syms, args = self.operands(items, numbers=spec.name not in MOVES and spec.name not in TAKES)
         if spec.kind == "reduction":
             axes = static.get("axes", ())
             keepdims = static.get("keepdims", False)

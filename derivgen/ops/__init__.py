@@ -150,8 +150,9 @@ class OpSpec:
     # Of 0-d operands, its result is a 0-d array (a view, or an array a helper made), where
     # NumPy's arithmetic gives a NumPy scalar: a result it computes is cast to one.
     zero_d: bool = False
-    # Its value is an integer read off its operand's shape (len(x), x.shape[0]): no gradient
-    # flows through it, and it is a plain number, as a constant is (no dtype of its own).
+    # Its value is an integer read off its operand's shape (len(x), x.shape[0]), or a check
+    # of such integers (an assert): no gradient flows through it, and it is a plain number,
+    # as a constant is (no dtype of its own).
     sizes: bool = False
     doc: str = ""
 

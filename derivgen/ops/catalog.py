@@ -322,7 +322,14 @@ _activation("hardshrink", lambda x, lambd: S.where(sp.Abs(x) <= lambd, ZERO, x),
             note="hardshrink'(x) = 0 at x = +-lambd, as in PyTorch", gate=_SHRINK)
 
 # ---- elementwise, two operands ---------------------------------------------------------------
-register(OpSpec("arctan2", _XY, "elementwise", sp.atan2, ("arctan2", "atan2"), head=sp.atan2,
+def _arctan2(a, b):
+    """atan2(a, b); of two zeros 0, as NumPy's and math's (SymPy's is nan)."""
+    if a.is_number and b.is_number and a.is_zero and b.is_zero:
+        return sp.Integer(0)
+    return sp.atan2(a, b)
+
+
+register(OpSpec("arctan2", _XY, "elementwise", _arctan2, ("arctan2", "atan2"), head=sp.atan2,
                 rule=_binary_rule(lambda a, b, out, g: (g * b / (a**2 + b**2), -g * a / (a**2 + b**2))),
                 # b / (a**2 + b**2) is 0/0 at the origin: guarded in branches and gates.
                 hazards=((0, 1.0), (1, 1.0)), numpy="arctan2", math="atan2", new_array=True))

@@ -16,6 +16,9 @@ from __future__ import annotations
 from .. import symbolic as S
 from . import OpSpec, register, shapes
 
+# The ops of this module: their operands are read for their shapes alone.
+CONSTANT_ARRAYS = ("full", "eye", "linspace", "arange")
+
 
 def arange_arguments(start, stop: str, step) -> list[str]:
     """np.arange's arguments as written, the defaults left out: [stop], [start, stop] or all

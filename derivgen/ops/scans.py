@@ -121,6 +121,19 @@ def _linrec_rule(ops, static):
 
 register(OpSpec("linrec", kind="internal", head=S.linrec, helper="linrec", scalar=False, blockable=False,
                 gradient="shaped", shape=shapes.first, rule=_linrec_rule))
+# The position of the largest (smallest) element: integers, through which no gradient flows;
+# as numbers (np.argmax(x) * 0.5) they take the inputs' dtype, as constants do (float64).
+for _name in ("argmax", "argmin"):
+    register(OpSpec(_name, kind="linalg", head=getattr(S, _name), scalar=False, blockable=False, gradient="shaped",
+                    shape=shapes.arg_extreme, rule=lambda ops, static: (None,), float64=True,
+                    doc=f"np.{_name}(x, axis=None, keepdims=False), torch.{_name}(x, dim, keepdim): "
+                        "integer positions, no gradient"))
+# Positions used as numbers (np.argmax(x, 1) * 0.5, np.sum(idx)): the same values as floats, so
+# that no helper meets an integer array (one written over in place, exp's shift); float64, as
+# constants are, and cast to the inputs' dtype where a result is.
+register(OpSpec("as_numbers", kind="internal", head=S.as_numbers, numpy="{np}.asarray({0}, dtype={np}.float64)",
+                scalar=False, blockable=False, gradient="shaped", shape=shapes.first, float64=True,
+                rule=lambda ops, static: (None,)))
 # The positions that sort x along an axis: integers, through which no gradient flows.
 register(OpSpec("argsort", kind="internal", head=S.argsort, helper="argsort", scalar=False, blockable=False,
-                gradient="shaped", shape=shapes.argsort, rule=lambda ops, static: (None,)))
+                gradient="shaped", shape=shapes.argsort, rule=lambda ops, static: (None,), float64=True))

@@ -249,6 +249,23 @@ def cumsum(shapes, static) -> tuple:
         raise ValueError(str(exc)) from None
 
 
+def arg_extreme(shapes, static) -> tuple:
+    """np.argmax's: x's shape without the axis (kept as 1 with keepdims); of the flattened x
+    where axis is None (a single number, or 1 along every axis with keepdims)."""
+    axis, keepdims = static[0]
+    shape = shapes[0]
+    if axis is None:
+        if not math.prod(shape):
+            raise ValueError("attempt to get argmax of an empty sequence")
+        return (1,) * len(shape) if keepdims else ()
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"axis {axis} is out of range for {len(shape)} dimensions")
+    axis %= len(shape)
+    if not shape[axis]:
+        raise ValueError("attempt to get argmax of an empty sequence")
+    return tuple(1 if d == axis else n for d, n in enumerate(shape) if d != axis or keepdims)
+
+
 def argsort(shapes, static) -> tuple:
     """The positions sorting x along an axis: x's shape, k along the axis where k is given."""
     axis, _, k = static[0]

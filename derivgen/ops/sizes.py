@@ -29,3 +29,17 @@ register(OpSpec("size", (Param("x", aliases=("input", "a")), Param("what", "inde
                 lambda x, static: S.size_of(x, static), (), head=S.size_of, rule=lambda ops, static: (None,),
                 scalar=False, blockable=False, gradient="shaped", shape=_shape, sizes=True,
                 doc="x.shape[i], len(x), x.size, x.ndim: an integer known when the module runs, no gradient"))
+
+
+# An ``assert`` of the source on sizes (derivgen/frontend/assertions.py): checked when the
+# module runs, before any value computed after it; it raises AssertionError with the
+# source's message. It computes nothing and passes no gradient; the generated functions
+# keep it as they keep their results. It reads shapes alone, as a size does (``sizes``): a
+# function computed in blocks checks it before the loop, on the whole inputs.
+register(OpSpec("check", kind="internal", head=S.check, rule=lambda ops, static: (None,) * len(ops),
+                scalar=False, blockable=False, gradient="shaped", shape=lambda shapes, static: (), sizes=True,
+                doc="assert on sizes: x.ndim == 2, x.shape == y.shape, len(x) == len(y); checked at run time"))
+# A slice of a shape, one side of an assert's comparison (x.shape[1:] == w.shape): only there.
+register(OpSpec("shape_part", kind="internal", head=S.shape_part, rule=lambda ops, static: (None,) * len(ops),
+                scalar=False, blockable=False, gradient="shaped", shape=lambda shapes, static: (),
+                doc="x.shape[start:stop:step], compared in an assert"))

@@ -525,6 +525,43 @@ class NumPyPrinter(StrPrinter):
             return f"{self.np('shape')}({operand})[{axis}]"
         return f"{self.alias('sizes')}({operand}, {rank})[{axis}]"
 
+    def _print_argmax(self, expr):
+        return self._arg_extreme("argmax", expr)
+
+    def _print_argmin(self, expr):
+        return self._arg_extreme("argmin", expr)
+
+    def _arg_extreme(self, name: str, expr) -> str:  # np.argmax(x, axis=1, keepdims=True)
+        x, static = expr.args
+        axis, keepdims = static.value
+        options = ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keepdims else "")
+        return f"{self.np(name)}({self._print(x)}{options})"
+
+    def _print_check(self, expr):
+        # An assert of the source (derivgen/ops/sizes.py): the comparison, then the message.
+        static, left, right = expr.args
+        relation, message, error = static.value
+        raised = "" if error == "AssertionError" else f", {error}"  # ValueError: what Python or NumPy raise
+        return f"{self.alias('check')}({self._side(left)} {relation} {self._side(right)}, {message!r}{raised})"
+
+    def _side(self, side) -> str:
+        """One side of a checked comparison: a size, a number, a shape or a tuple of sizes."""
+        if isinstance(side, sp.Tuple):
+            items = [self._side(item) for item in side.args]
+            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+        if isinstance(side, (S.shape_of, S.shape_part)):
+            return self._print(side)
+        if isinstance(side, S.size_of):  # the integer itself: no float needed in a comparison
+            return self._size_text(*side.args[0:1], side.args[1].value)
+        return self.parenthesize(side, PRECEDENCE["Relational"] + 1)
+
+    def _print_shape_part(self, expr):  # x.shape[1:]
+        x, static = expr.args
+        start, stop, step = static.value
+        text = f"{self.np('shape')}({self._print(x)})"
+        bounds = ":".join("" if b is None else str(b) for b in (start, stop))
+        return f"{text}[{bounds}{'' if step is None else f':{step}'}]"
+
     def _print_Static(self, expr):
         # The static arguments of an op that moves elements, as the last arguments of its
         # NumPy call; an absent axis (None, the last argument) is left out.

@@ -532,6 +532,13 @@ def _first_hit(hit, axis=None, keepdims=False):
     return first & hit
 
 
+def _check(holds, message, error=AssertionError):
+    """A check of sizes (an assert of the source, or the count of arrays unpacked): raises
+    ``error`` where it does not hold, as Python or NumPy would."""
+    if not holds:
+        raise error(message)
+
+
 def _sizes(x, rank):
     """x's shape, which must have ``rank`` sizes, as unpacking ``n, d = x.shape`` requires."""
     shape = np.shape(x)
