@@ -1157,6 +1157,9 @@ class Naive:
             return np.transpose(bads[0])
         if kernel.kind == "size":  # read off the shape alone: no exception reaches it
             return np.zeros((), dtype=bool)
+        if kernel.name in ("argmax", "argmin"):  # the position of a nan: an exception along the axis reaches it
+            axis, keepdims = static["args"]
+            return np.asarray(np.any(bads[0], axis=axis, keepdims=keepdims))
         if kernel.kind in ("constant", "positions"):  # constants; integers (an exception moves with what they read)
             return np.zeros(shape, dtype=bool)
         if kernel.kind == "layout":  # the exceptions move with the elements

@@ -169,6 +169,16 @@ ARANGE_FORMS = ("np.arange(len({x}))", "np.arange({x}.shape[0])", "torch.arange(
 # (start, stop, step) as the reference kernel takes it, stop ("of", ("shape", i, None)) for a
 # size): the spellings by kind ({n} a constant stop, {s} {e} {t} start, stop and step, {x} the
 # array, {r} it as a receiver, {i} the axis).
+# np.var / np.std and PyTorch's, along axis {a} ({k}: keepdims), NumPy's ddof {d} or PyTorch's
+# correction {d}: {f} is the function's name.
+STATISTIC_FORMS = ("np.{f}({x}, axis={a}, ddof={d}, keepdims={k})", "torch.{f}({x}, dim={a}, correction={d}, keepdim={k})",
+                   "{r}.{f}(axis={a}, ddof={d}, keepdims={k})", "{r}.{f}(dim={a}, correction={d}, keepdim={k})",
+                   "torch.{f}({x}, {a}, {u}, {k})")
+# The 2-norm along axis {a} ({k}: keepdims): tagged by what the form takes, "one" axis, "two", or
+# "any" number of them (None too).
+NORM_FORMS = (("np.linalg.norm({x}, axis={a}, keepdims={k})", "two"), ("torch.linalg.norm({x}, dim={a}, keepdim={k})", "two"),
+              ("{r}.norm(dim={a}, keepdim={k})", "two"), ("torch.linalg.vector_norm({x}, 2, {a}, {k})", "any"),
+              ("torch.norm({x}, p=2, dim={a}, keepdim={k})", "any"))
 # np.argmax / np.argmin (and PyTorch's) of x along axis a, as numbers: {f} is the function's name.
 POSITION_FORMS = ("np.{f}({x}, axis={a})", "np.{f}({x}, {a})", "{r}.{f}({a})", "torch.{f}({x}, dim={a})",
                   "{r}.{f}(dim={a})")
@@ -350,6 +360,8 @@ def _shape_of(op, args, attrs):
             return np.shape(R.KERNELS[op].naive(*(np.zeros(s) for s in shapes), args=attrs["static"]))
         if op in ("argmax", "argmin"):
             return np.shape(R.KERNELS[op].naive(np.zeros(shapes[0]), args=attrs["static"]))
+        if op in ("variance", "deviation", "norm"):
+            return np.sum(np.zeros(shapes[0]), axis=attrs["axis"], keepdims=attrs["keepdims"]).shape
         if op in CONTRACTIONS:
             zeros = [np.zeros(s) for s in shapes]
             if op == "inner":
@@ -557,6 +569,13 @@ def _interval(op, args, attrs, shape):
         return _mul_iv(product, (terms, terms))
     if op == "ones_like":
         return 1.0, 1.0
+    if op == "norm":  # at most the largest magnitude times the square root of the count
+        src, axis = args[0].shape, attrs["axis"]
+        axes = range(len(src)) if axis is None else (axis,) if isinstance(axis, int) else axis
+        return 0.0, max(abs(ivs[0][0]), abs(ivs[0][1])) * math.sqrt(math.prod(src[a] for a in axes))
+    if op in ("variance", "deviation"):  # at most the square of the operand's width (the width, for std)
+        width = ivs[0][1] - ivs[0][0]
+        return 0.0, (width * width if op == "variance" else width) * 2.0
     if op in ("argmax", "argmin"):  # a position along the axis
         return 0.0, float(args[0].shape[attrs["static"][0]] - 1)
     if op == "arange":  # start, then start + (count - 1) * step
@@ -715,6 +734,18 @@ def _ev(node, arith, env, memo, trace):
         value = arith.call("arange", *(_ev(a, arith, env, memo, trace) for a in node.args), args=node.attrs["static"])
     elif op in ("argmax", "argmin"):
         value = arith.call(op, _ev(node.args[0], arith, env, memo, trace), args=node.attrs["static"])
+    elif op == "norm":  # sqrt(sum(x**2)) along the axes
+        x = _ev(node.args[0], arith, env, memo, trace)
+        total = arith.call("sum", arith.call("mul", x, x), axis=node.attrs["axis"], keepdims=node.attrs["keepdims"])
+        value = arith.call("sqrt", total)
+    elif op in ("variance", "deviation"):  # np.var, np.std: squared deviations from the mean over n - ddof
+        x = _ev(node.args[0], arith, env, memo, trace)
+        axis, keepdims, ddof = node.attrs["axis"], node.attrs["keepdims"], node.attrs["ddof"]
+        deviation = arith.call("sub", x, arith.call("mean", x, axis=axis, keepdims=True))
+        total = arith.call("sum", arith.call("mul", deviation, deviation), axis=axis, keepdims=keepdims)
+        value = arith.call("div", total, arith.constant(float(node.attrs["count"] - ddof)))
+        if op == "deviation":
+            value = arith.call("sqrt", value)
     elif op == "inner":
         value = arith.call("tensordot", *(_ev(a, arith, env, memo, trace) for a in node.args), args=("inner",))
     elif op in ("gather_index", "take_along_axis", "stack", "concatenate", "hstack", "vstack",
@@ -977,6 +1008,13 @@ def _r(node, full=False):
         return OUTER_FORMS[spell.get("form", 0)].format(a=arg(a[0]), b=arg(a[1]), r=sub(a[0], P_ATOM)), P_ATOM
     if op == "ones_like":
         return ONES_FORMS[spell.get("form", 0)].format(a=arg(a[0])), P_ATOM
+    if op == "norm":
+        form = NORM_FORMS[spell.get("form", 0)][0]
+        return form.format(x=arg(a[0]), r=sub(a[0], P_ATOM), a=node.attrs["axis"], k=node.attrs["keepdims"]), P_ATOM
+    if op in ("variance", "deviation"):
+        form = STATISTIC_FORMS[spell.get("form", 0)]
+        return form.format(f="var" if op == "variance" else "std", x=arg(a[0]), r=sub(a[0], P_ATOM), a=node.attrs["axis"], d=node.attrs["ddof"],
+                           k=node.attrs["keepdims"], u=node.attrs["ddof"] == 1), P_ATOM
     if op in ("argmax", "argmin"):
         form = POSITION_FORMS[spell.get("form", 0)]
         return form.format(f=op, x=arg(a[0]), r=sub(a[0], P_ATOM), a=node.attrs["static"][0]), P_ATOM
@@ -1614,7 +1652,7 @@ class Generator:
             if scope.create:
                 builders += [(self.gather, 3), (self.take_along, 2)]
             builders += [(self.join, 3), (self.outer, 1.5), (self.ones_like, 1), (self.masked, 2), (self.arange, 1.5),
-                         (self.position, 1)]
+                         (self.position, 1), (self.statistic, 1.5)]
             # a contraction's operands have shapes of their own, mostly new inputs: drawn while few exist
             builders.append((self.contraction, 5 if len(self.inputs) < 3 else 1))
         if scope.create and not scope.guarded:
@@ -2116,6 +2154,8 @@ class Generator:
         x = self.gen(src, depth - 1, scope)
         if x is None:
             return None
+        if op == "mean" and not x.shape and axis is not None:  # np.mean of a 0-d value along an axis is an AxisError
+            op = "sum"
         if op == "logsumexp" and not scope.guarded and x.hi > 50:
             x = mk("tanh", x)
         return mk(op, x, axis=axis, keepdims=keepdims, spell=self._reduction_spelling(op))
@@ -2272,6 +2312,37 @@ class Generator:
         other = self.gen(shape, depth - 1, scope)
         return ones if other is None else mk("mul", ones, other)
 
+    def statistic(self, shape, depth, scope):
+        """np.var / np.std (and PyTorch's) along some axes, with ddof 0 or 1, more elements
+        than ddof; std only of an input itself, which is nowhere constant along the axes (the
+        gradient of std where every element is equal is nan, in NumPy and PyTorch alike)."""
+        rng = self.rng
+        options = [o for o in REDUCE.get(tuple(shape), []) if scope.allowed(o[0])]
+        if not options:
+            return None
+        src, axis, keepdims = rng.choice(options)
+        if not src:  # np.var of a 0-d array along an axis is an AxisError (np.sum's is not)
+            return None
+        axes = range(len(src)) if axis is None else (axis,) if isinstance(axis, int) else axis
+        count = math.prod(src[a] for a in axes)
+        ddof = rng.choice([0, 1])
+        if count <= ddof:
+            return None
+        x = self.gen(src, depth - 1, scope)
+        if x is None or not _reads_input(x) or tuple(x.shape) != tuple(src):
+            return None
+        if rng.random() < 0.35:  # the 2-norm instead
+            axes_count = len(src) if axis is None else 1 if isinstance(axis, int) else len(axis)
+            forms = [i for i, (_, takes) in enumerate(NORM_FORMS)
+                     if takes == "any" or (axis is not None and axes_count <= 2)]
+            return mk("norm", x, axis=axis, keepdims=keepdims, spell={"form": rng.choice(forms)})
+        op = ("deviation" if x.op == "var" and tuple(x.shape) == tuple(src) and count > 1 and rng.random() < 0.5
+              else "variance")
+        forms = [i for i, f in enumerate(STATISTIC_FORMS)
+                 if (axis is None or isinstance(axis, int) or "{u}" not in f)]
+        return mk(op, x, axis=axis, keepdims=keepdims, ddof=ddof, count=count,
+                  spell={"form": rng.choice(forms)})
+
     def position(self, shape, depth, scope):
         """np.argmax or np.argmin of an array along its last axis (as a positive or a negative
         axis), as numbers times something: integers, no gradient."""
@@ -2280,7 +2351,7 @@ class Generator:
         if not scope.allowed(source):
             return None
         x = self.gen(source, depth - 1, scope)
-        if x is None or not _reads_input(x):
+        if x is None or not _reads_input(x) or tuple(x.shape) != source:
             return None
         axis = len(shape) if rng.random() < 0.5 else -1
         node = mk(rng.choice(["argmax", "argmin"]), x, static=(axis, False),
@@ -2564,7 +2635,7 @@ class Generator:
         if op == "getitem":  # an axis read by an integer, or longer than the slice or list read
             grown = [shape[:i] + (shape[i] + rng.randint(0, 3),) + shape[i + 1:] for i in range(len(shape))]
             fewer = [shape[:i] + shape[i + 1:] for i, n in enumerate(shape) if n == 1]  # x[:, None]
-            return [shape[:at] + (rng.randint(2, 3),) + shape[at:], *grown, *fewer, shape]
+            return [shape[:at] + (rng.randint(2, 3),) + shape[at:], *grown, *fewer, *fewer, shape]
         if op == "reshape":
             return [s for s in SHAPES if math.prod(s) == math.prod(shape) and s != shape] or [shape[::-1]]
         if op == "flatten":
@@ -2756,7 +2827,7 @@ class Generator:
             items.append(Ellipsis)
             axes, want = axes[lead:], want[lead:] if len(want) >= lead else []
         for k, n in enumerate(axes):
-            if want and want[0] == 1 and (len(want) > len(axes) - k or n != 1 and rng.random() < 0.3):
+            if want and want[0] == 1 and (len(want) > len(axes) - k or n != 1 and rng.random() < 0.5):
                 items.append(None)  # a new axis where the result has one of size 1
                 want.pop(0)
             m = want[0] if want else None

@@ -1686,9 +1686,89 @@ SORTS = (
     )),
 )
 
+# Positions the module computes (derivgen/frontend/sorting.py), read as numbers (times x: the
+# gradient is the positions) and by an index; random samples have no ties.
+POSITIONS = (
+    OpInfo("argmax", "linalg", (
+        _layout("argmax", "axis", ["np.argmax(x, axis=-1, keepdims=True) * x", "x.argmax(-1, keepdim=True) * x",
+                                   "torch.argmax(x, dim=-1, keepdim=True) * x", "torch.max(x, -1, True).indices * x"],
+                lambda x: np.argmax(x, axis=-1, keepdims=True) * x, [_2D, _VEC, _3D]),
+        _layout("argmax", "flat", ["np.argmax(x) * x", "torch.argmax(x) * x", "x.argmax() * x"],
+                lambda x: np.argmax(x) * x, [_2D, _VEC, _0D]),
+        _layout("argmax", "gather", ["np.take_along_axis(x, np.argmax(x, 0, keepdims=True), 0)",
+                                     "x.gather(0, x.argmax(0, keepdim=True))"],
+                lambda x: np.max(x, 0, keepdims=True), [_2D, _3D]),
+    )),
+    OpInfo("argmin", "linalg", (
+        _layout("argmin", "axis", ["np.argmin(x, axis=0) + x", "x.argmin(dim=0) + x", "torch.min(x, 0).indices + x"],
+                lambda x: np.argmin(x, axis=0) + x, [_2D, _VEC, _3D]),
+        _layout("argmin", "index", ["x[np.argmin(x[:, 0])]", "x[x[:, 0].argmin()]"],
+                lambda x: x[np.argmin(x[:, 0])], [_2D, _3D]),
+    )),
+    OpInfo("argsort", "linalg", (
+        _layout("argsort", "", ["np.argsort(x) * x", "torch.argsort(x) * x", "x.argsort(-1) * x",
+                                "torch.sort(x).indices * x"],
+                lambda x: np.argsort(x, kind="stable") * x, [_2D, _VEC, _3D]),
+        _layout("argsort", "gather", ["np.take_along_axis(x, np.argsort(x, axis=0), axis=0)"],
+                lambda x: np.sort(x, 0), [_2D, _3D]),
+    )),
+)
+
+# Statistics (derivgen/frontend/statistics.py): each library's divisor.
+STATISTICS = (
+    OpInfo("var", "reduction", (
+        _layout("var", "numpy", ["np.var(x)", "numpy.var(x, axis=None)", "np.var(a=x, ddof=0)", "x.var(ddof=0)"],
+                np.var, [_2D, _VEC, _3D]),
+        _layout("var", "axis", ["np.var(x, axis=-1, keepdims=True)", "x.var(axis=-1, keepdims=True)",
+                                "torch.var(x, -1, False, True)", "torch.var(x, dim=-1, correction=0, keepdim=True)"],
+                lambda x: np.var(x, axis=-1, keepdims=True), [_2D, _3D]),
+        _layout("var", "torch", ["torch.var(x)", "torch.var(x, unbiased=True)", "x.var(correction=1)", "np.var(x, ddof=1)"],
+                lambda x: np.var(x, ddof=1), [_2D, _VEC, _3D]),
+    )),
+    OpInfo("norm", "reduction", (
+        _layout("norm", "2", ["np.linalg.norm(x)", "torch.linalg.vector_norm(x)", "torch.norm(x)", "x.norm()",
+                              "np.linalg.norm(x, axis=(0, 1))"], lambda x: np.linalg.norm(x), [_2D]),
+        _layout("norm", "axis", ["np.linalg.norm(x, axis=-1, keepdims=True)", "x.norm(dim=-1, keepdim=True)",
+                                 "torch.linalg.norm(x, 2, -1, True)"],
+                lambda x: np.linalg.norm(x, axis=-1, keepdims=True), [_2D, _VEC, _3D]),
+        _layout("norm", "p", ["np.linalg.norm(x, 3, axis=0)", "torch.norm(x, p=3, dim=0)", "x.norm(3, 0)"],
+                lambda x: np.linalg.norm(x, 3, axis=0), [_2D, _VEC]),
+        _layout("norm", "1,inf", ["np.linalg.norm(x, 1, axis=-1) + np.linalg.norm(x, np.inf, axis=-1)"],
+                lambda x: np.linalg.norm(x, 1, axis=-1) + np.linalg.norm(x, np.inf, axis=-1), [_2D, _3D]),
+    )),
+    OpInfo("std", "reduction", (
+        _layout("std", "numpy", ["np.std(x, axis=0)", "x.std(axis=0)", "torch.std(x, 0, correction=0)"],
+                lambda x: np.std(x, axis=0), [_2D, _3D]),
+        _layout("std", "torch", ["torch.std(x, dim=(0, 1))", "x.std(dim=(0, 1), keepdim=False)",
+                                 "np.std(x, axis=(0, 1), ddof=1)"],
+                lambda x: np.std(x, axis=(0, 1), ddof=1), [_2D, _3D]),
+    )),
+)
+
+# Arrays taken apart (derivgen/frontend/python.py, sugar.py): a slice or a part, each
+# differentiable, the count or the rank checked when the module runs.
+PARTS = (
+    OpInfo("unbind", "linalg", (
+        _layout("unbind", "dim=0", ["x.unbind(0)[1]", "torch.unbind(x)[1]", "torch.unbind(x, dim=0)[-2]"],
+                lambda x: x[1], [_2D, _VEC, _3D]),
+        _layout("unbind", "dim=-1", ["x.unbind(-1)[0]", "torch.unbind(x, -1)[0]"], lambda x: x[..., 0], [_2D, _3D]),
+    )),
+    OpInfo("hsplit", "linalg", (
+        _layout("hsplit", "", ["np.hsplit(x, 2)[1]", "torch.hsplit(x, 2)[1]", "x.hsplit([2])[1]"],
+                lambda x: np.hsplit(x, 2)[1], [_2D, _3D]),
+    )),
+    OpInfo("vsplit", "linalg", (
+        _layout("vsplit", "", ["np.vsplit(x, 3)[0]", "torch.vsplit(x, [1])[0]", "x.vsplit(3)[0]"],
+                lambda x: np.vsplit(x, 3)[0], [_2D, _3D]),
+    )),
+    OpInfo("dsplit", "linalg", (
+        _layout("dsplit", "", ["np.dsplit(x, 2)[1]", "torch.dsplit(x, [1])[1]"], lambda x: np.dsplit(x, 2)[1], [_3D]),
+    )),
+)
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
                            MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS,
-                           *SUGAR, *CONTRACTIONS, *SORTS)
+                           *SUGAR, *CONTRACTIONS, *SORTS, *POSITIONS, *PARTS, *STATISTICS)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

@@ -1083,3 +1083,23 @@ def test_a_value_read_for_its_shape_alone_raises_no_warning(source):
     np.testing.assert_array_equal(value, expected)
     np.testing.assert_array_equal(grads.d, np.ones_like(d))
     np.testing.assert_array_equal(backward.d, np.ones_like(d))
+
+
+def test_the_transpose_of_a_kron_of_numbers_is_that_number():
+    # np.kron(3, 3) is a number, whose .T was printed on a Python float (found by fuzzing,
+    # seed 20261307: AttributeError)
+    mod = derivgen.compile("0.1 + (t(kron(3, 3)) <= c)")
+    assert mod.forward(0.5) == 0.1
+    assert mod.forward(np.array([9.0, 10.0])).tolist() == [1.1, 1.1]
+
+
+def test_a_nan_read_by_argmin_is_an_exception_the_reference_sees_reach_its_result():
+    # np.argmin of sqrt of a negative number is the position of the nan, which NumPy warns of:
+    # the reference's exception tracking passed none through argmin (found by fuzzing, seed
+    # 20261307: the module's warning was taken for one nothing explained)
+    program = reference.GraphProgram(derivgen.frontend.parse("np.argmin(sqrt(q), axis=-1) * x"))
+    arith = reference.Naive(np.float64, track=True)
+    out = program(arith, {"q": arith.input(np.array([-2.0, -0.5])), "x": arith.input(0.5)})
+    assert bool(np.any(out.bad))
+    with np.errstate(invalid="ignore"):
+        assert derivgen.compile("np.argmin(sqrt(q), axis=-1) * x").forward(np.array([-2.0, -0.5]), 0.5) == 0.0

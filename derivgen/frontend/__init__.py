@@ -11,7 +11,8 @@ level and ``modules.py`` its imports; ``statics.py`` reads the arguments known a
 ``casts.py`` casts to a floating dtype (``(x > 0).float()``), ``contractions.py`` np.einsum's
 subscripts and np.tensordot's axes, ``sugar.py`` calls read as other
 ops (``np.diff``), ``arrays.py`` arrays of constants (``np.zeros(3)``, ``np.eye(n)``),
-``sorting.py`` the values of sorts (``np.sort``, ``torch.topk``),
+``sorting.py`` the values of sorts (``np.sort``, ``torch.topk``), ``statistics.py`` np.var and
+np.std (and PyTorch's),
 ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled),
@@ -41,6 +42,7 @@ from .sizes import Sizes
 from .sorting import Sorting
 from .statements import Statements
 from .statics import Statics
+from .statistics import Statistics
 from .stencils import Stencils
 from .sugar import Sugar
 from .values import Values
@@ -49,7 +51,7 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Assertions, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
-             Casts, Sugar, Stencils, Losses, ConstantArrays, Sorting, RunTimePositions, Values):
+             Casts, Sugar, Stencils, Losses, Statistics, ConstantArrays, Sorting, RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

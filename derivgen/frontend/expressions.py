@@ -36,6 +36,7 @@ from .arrays import CONSTANT_ARRAYS, constant_name
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
 from .sorting import SORTING
+from .statistics import NORMS, STATISTICS
 from .sugar import DIFF, SUGAR, SUGAR_METHODS, SUGAR_PREFIXES
 
 
@@ -314,6 +315,11 @@ class Expressions:
                 return self.sugar_call(rest, node, env, torch=prefix.startswith(("torch.", "F.")))
             if rest in SORTING and prefix in ("np.", "numpy.", "torch."):
                 return self.sort_call(rest, node, env, None, prefix)
+            if rest in STATISTICS and prefix in ("np.", "numpy.", "torch."):
+                return self.statistic_call(rest, node, env, None, prefix)
+            if rest in NORMS and (prefix, rest) not in (("np.", "norm"), ("numpy.", "norm"), ("np.", "linalg.vector_norm"),
+                                                        ("numpy.", "linalg.vector_norm")) and prefix in ("np.", "numpy.", "torch."):
+                return self.norm_call(rest, node, env, None, prefix)
             if path is not None:
                 spec = ops.lookup(path)
                 if spec is None:
@@ -336,6 +342,10 @@ class Expressions:
                 return self.loss_call(func.attr, node, env, "torch.", receiver=func.value)
             if func.attr in SORTING:  # x.sort(), x.topk(k), x.msort(): PyTorch's
                 return self.sort_call(func.attr, node, env, func.value, "torch.")
+            if func.attr in STATISTICS:  # x.var(), x.std(): NumPy's or PyTorch's, as statistics.py decides
+                return self.statistic_call(func.attr, node, env, func.value, None)
+            if func.attr == "norm":  # PyTorch's x.norm(p, dim, keepdim)
+                return self.norm_call("norm", node, env, func.value, None)
             spec = ops.lookup(func.attr)
             if spec is None or spec.params[0].kind != "tensor":
                 self.expr(func.value, env)  # an error in the receiver comes first, as it is read first

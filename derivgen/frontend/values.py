@@ -172,9 +172,10 @@ class Values:
             # over every element of one number: that number (logsumexp(0.1) is 0.1 exactly, as
             # scipy's max-shifted form gives; computed at run time it rounds to 0.10000000000000007)
             return items[0] if not isinstance(items[0], sp.Integer) else sp.Float(int(items[0]))
-        # np.dot of numbers is a number (a Python float at run time, as a size is; found by
-        # fuzzing, seed 20261303: np.transpose(np.dot(0.25, 3.0)) printed float(...).T)
-        numbers = spec.name == "dot" and all(is_const(i) or self.plain(i) for i in items)
+        # np.dot and np.kron of numbers are numbers (a Python float at run time, as a size is;
+        # found by fuzzing, seeds 20261303 and 20261307: np.transpose(np.dot(0.25, 3.0)) and
+        # kron(3, 3).T printed float(...).T)
+        numbers = spec.name in ("dot", "kron") and all(is_const(i) or self.plain(i) for i in items)
         if len(args) < len(items):  # reductions and linear algebra work on values, not constants
             items = [self.as_value(i, node, spec.name) for i in items]
             syms, args = self.operands(items, numbers=spec.name not in MOVES and spec.name not in TAKES)
