@@ -8,6 +8,8 @@ path, ...) have a ``_print_<head>`` method in the printers.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from .. import symbolic as S
@@ -424,13 +426,27 @@ register(OpSpec("transpose", _X, "linalg", S.transpose, ("transpose", "t"), head
 # ---- the operators of the language -----------------------------------------------------------
 # d(a/b)/db = -(a/b)/b: the quotient is computed already, and b**2 would overflow (or
 # underflow to 0) where a/b is an ordinary number (a softmax's sum of exp(400)).
-for _name, _build, _d, _hazards in (
-        ("add", lambda a, b: a + b, lambda a, b, out, g: (g, g), ()),
-        ("sub", lambda a, b: a - b, lambda a, b, out, g: (g, -g), ()),
-        ("mul", lambda a, b: a * b, lambda a, b, out, g: (g * b, g * a), ()),
-        ("div", lambda a, b: a / b, lambda a, b, out, g: (g / b, -g * out / b), ((1, 1.0),)),
-        ("pow", lambda a, b: a**b, _pow, ((0, 1.0), (1, 1.0)))):
-    register(OpSpec(_name, _XY, "elementwise", _build, rule=_binary_rule(_d), hazards=_hazards,
+# Each is also NumPy's ufunc of its name (np.add, np.subtract, ...; torch.add and kin too).
+for _name, _build, _d, _hazards, _spellings in (
+        ("add", lambda a, b: a + b, lambda a, b, out, g: (g, g), (), ("add",)),
+        ("sub", lambda a, b: a - b, lambda a, b, out, g: (g, -g), (), ("subtract",)),
+        ("mul", lambda a, b: a * b, lambda a, b, out, g: (g * b, g * a), (), ("multiply",)),
+        ("div", lambda a, b: a / b, lambda a, b, out, g: (g / b, -g * out / b), ((1, 1.0),), ("divide", "true_divide")),
+        ("pow", lambda a, b: a**b, _pow, ((0, 1.0), (1, 1.0)), ())):
+    register(OpSpec(_name, _XY, "elementwise", _build, _spellings, rule=_binary_rule(_d), hazards=_hazards,
                     note=_POW_NOTE if _name == "pow" else None, domain=_POSITIVE if _name == "pow" else None, power=_name == "pow"),
              operator=True)
-register(OpSpec("neg", _X, "elementwise", lambda a: -a, rule=_unary_rule(lambda a, out, g: -g)), operator=True)
+register(OpSpec("neg", _X, "elementwise", lambda a: -a, ("negative",), rule=_unary_rule(lambda a, out, g: -g)),
+         operator=True)
+# np.positive, and np.real / np.conj of real arrays: the values themselves; np.imag of them: zeros.
+register(OpSpec("positive", _X, "elementwise", lambda a: a, ("positive", "real", "conj", "conjugate"),
+                rule=_unary_rule(lambda a, out, g: g)))
+register(OpSpec("imag", _X, "elementwise", lambda a: ZERO * a, ("imag",), rule=_unary_rule(lambda a, out, g: ZERO)))
+# np.reciprocal(x) = 1 / x: d/dx = -(1/x)**2, from the quotient computed already
+register(OpSpec("reciprocal", _X, "elementwise", lambda a: 1 / a, ("reciprocal",),
+                rule=_unary_rule(lambda a, out, g: -g * out * out), hazards=((0, 1.0),)))
+# Angles: NumPy multiplies by the float64 pi / 180 (180 / pi), as written here.
+for _name, _factor, _spellings in (("deg2rad", sp.Float(math.pi / 180), ("deg2rad", "radians")),
+                                   ("rad2deg", sp.Float(180 / math.pi), ("rad2deg", "degrees"))):
+    register(OpSpec(_name, _X, "elementwise", lambda a, c=_factor: a * c, _spellings,
+                    rule=_unary_rule(lambda a, out, g, c=_factor: g * c)))

@@ -1,0 +1,39 @@
+"""NumPy's ufuncs by name (np.add, np.subtract, np.multiply, np.divide, np.true_divide,
+np.negative, np.positive, np.reciprocal, np.deg2rad / np.radians, np.rad2deg / np.degrees,
+np.real / np.conj / np.imag of real arrays): NumPy's values to the last bit, gradients
+against finite differences, float32 kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import derivgen
+
+RNG = np.random.default_rng(4)
+X = RNG.uniform(0.5, 2.0, size=(3, 4)) * RNG.choice([-1.0, 1.0], size=(3, 4))  # away from 0
+Y = RNG.uniform(0.5, 2.0, size=(3, 4)) * RNG.choice([-1.0, 1.0], size=(3, 4))
+
+CALLS = ["np.add(x, y)", "np.subtract(x, y)", "np.multiply(x, y)", "np.divide(x, y)", "np.true_divide(x, y)",
+         "np.negative(x) * y", "np.positive(x) * y", "np.reciprocal(x) * y", "np.deg2rad(x) * y", "np.radians(x) * y",
+         "np.rad2deg(x) * y", "np.degrees(x) * y", "np.real(x) * y", "np.conj(x) * y", "np.conjugate(x) * y",
+         "np.imag(x) + y", "torch.add(x, y)", "torch.multiply(x, other=y)", "x.add(y)", "np.add(x1=x, x2=y)"]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_values_are_numpy_s_and_gradients_check(call):
+    module = derivgen.compile(f"import torch\ndef f(x, y):\n    return {call}\n")
+    numpy = call.replace("torch.add", "np.add").replace("torch.multiply(x, other=y)", "np.multiply(x, y)")
+    numpy = numpy.replace("x.add(y)", "np.add(x, y)").replace("x1=x, x2=y", "x, y")
+    expected = eval(numpy, {"np": np, "x": X, "y": Y})
+    np.testing.assert_array_equal(module.forward(X, Y), expected)
+    assert derivgen.gradcheck(module, {"x": X, "y": Y}).ok
+    assert module.forward(X.astype(np.float32), Y.astype(np.float32)).dtype == np.float32
+
+
+def test_the_gradients_are_the_constants_and_quotients_they_should_be():
+    grads = derivgen.compile("np.deg2rad(x) + np.rad2deg(y)").backward(X, Y)
+    np.testing.assert_array_equal(grads.x, np.full(X.shape, np.pi / 180))
+    np.testing.assert_array_equal(grads.y, np.full(Y.shape, 180 / np.pi))
+    np.testing.assert_allclose(derivgen.compile("np.reciprocal(x)").backward(X).x, -1 / X**2, rtol=1e-15)
+    np.testing.assert_array_equal(derivgen.compile("np.imag(x) + 0 * x").backward(X).x, np.zeros(X.shape))
