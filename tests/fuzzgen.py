@@ -99,6 +99,8 @@ ACTIVATION_DEFAULTS = {"softplus": (1.0, 20.0)}
 ACTIVATION_MINIMA = {"gelu": -0.17, "silu": -0.2785, "mish": -0.3089, "hardswish": -0.375}
 BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+# The operators as NumPy's ufuncs by name (torch.add and kin too; torch has no true_divide method).
+UFUNC_NAMES = {"add": ("add",), "sub": ("subtract",), "mul": ("multiply",), "div": ("divide", "true_divide")}
 CONDITIONS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 REDUCTIONS = ["sum", "mean", "logsumexp", "amax", "amin", "prod"]
 # Ops that move elements; a node's attrs["static"] holds their static arguments as one tuple,
@@ -1869,6 +1871,12 @@ class Generator:
         if op == "mul" and rng.random() < 0.3:  # a product of sums: (x + 1) * sin(x)
             term_shape = rng.choice(_sub_shapes(a.shape) if scope.shapes is None else [a.shape])
             a = mk(rng.choice(["add", "sub"]), a, self.gen(term_shape, depth - 2, scope) or self.constant())
+        if rng.random() < 0.1:  # NumPy's ufunc by name: np.add(a, b), np.true_divide(a, b), x.add(y)
+            name = rng.choice(UFUNC_NAMES[op])
+            spell = {"function": True, "name": name, "prefix": rng.choice(["", "np.", "numpy.", "torch."])}
+            if name == "add" and rng.random() < 0.3 and _reads_input(a):
+                spell = {"function": True, "name": name, "method": True}
+            return mk(op, a, b, spell=spell)
         return mk(op, a, b)
 
     def _operand_shapes(self, shape, scope):
@@ -3134,6 +3142,8 @@ def features(program: Program) -> set:
         found.add(f"op:{op}")
         if op in ("amax", "amin") and "pair" in spell and isinstance(node.attrs.get("axis"), int):
             found.add("max-pair:" + PAIR_FORMS[spell["pair"]])
+        if op in UFUNC_NAMES and spell.get("function"):
+            found.add("ufunc-by-name")
         if op == "diff":
             found.add("diff:" + DIFF_FORMS[spell.get("form", 0)])
         if op == "sort":
