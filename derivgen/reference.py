@@ -936,7 +936,7 @@ def _check(template, operands):
     holds = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
              ">": operator.gt, ">=": operator.ge}[relation](side(left), side(right))
     if not holds:
-        raise {"AssertionError": AssertionError, "ValueError": ValueError}[error](message)
+        raise {"AssertionError": AssertionError, "ValueError": ValueError, "TypeError": TypeError}[error](message)
     return np.zeros(())
 
 

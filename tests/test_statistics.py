@@ -179,3 +179,42 @@ def test_unsupported_norms_are_clear_errors(call, message):
     with pytest.raises(ParseError) as caught:
         derivgen.generate(_source(call))
     assert message in str(caught.value)
+
+
+# ---- np.average ----------------------------------------------------------------------------
+
+W1 = RNG.uniform(0.5, 1.5, size=5)  # one weight per element along axis 1 of X
+W2 = RNG.uniform(0.5, 1.5, size=X.shape)
+AVERAGES = [
+    ("np.average(x)", lambda x, w: np.average(x)),
+    ("np.average(x, axis=0)", lambda x, w: np.average(x, axis=0)),
+    ("np.average(x, axis=1, weights=w)", lambda x, w: np.average(x, axis=1, weights=w)),
+    ("np.average(x, 1, w, keepdims=True)", lambda x, w: np.average(x, 1, w, keepdims=True)),
+    ("np.average(x, -1, w, returned=True)[1] * x[:, 0]",
+     lambda x, w: np.average(x, -1, w, returned=True)[1] * x[:, 0]),
+    ("np.average(x, axis=0, returned=True)[1] * x[0]", lambda x, w: np.average(x, axis=0, returned=True)[1] * x[0]),
+]
+
+
+@pytest.mark.parametrize(("call", "numpy"), AVERAGES, ids=[c[0] for c in AVERAGES])
+def test_average(call, numpy):
+    module = derivgen.compile(f"def f(x, w):\n    return {call} + 0 * w.sum()\n")
+    value = module.forward(X, W1)
+    np.testing.assert_allclose(value, numpy(X, W1), rtol=1e-14)
+    assert np.shape(value) == np.shape(numpy(X, W1))
+    assert derivgen.gradcheck(module, {"x": X, "w": W1}).ok
+
+
+def test_average_with_weights_of_a_s_shape_and_the_checks():
+    whole = derivgen.compile("def f(x, w):\n    return np.average(x, weights=w)\n")
+    np.testing.assert_allclose(whole.forward(X, W2), np.average(X, weights=W2), rtol=1e-14)
+    assert derivgen.gradcheck(whole, {"x": X, "w": W2}).ok
+    with pytest.raises(TypeError, match="the weights must have the shape of a"):
+        whole.forward(X, W1)
+    along = derivgen.compile("def f(x, w):\n    return np.average(x, 1, weights=w)\n")
+    with pytest.raises(ValueError, match="takes 1-D weights"):
+        along.forward(X, W2)
+    with pytest.raises(ParseError, match="over several axes is not supported"):
+        derivgen.generate("def f(x):\n    return np.average(x, axis=(0, 1))\n")
+    with pytest.raises(ParseError, match="x.average\\(\\) is not a function"):
+        derivgen.generate("def f(x):\n    return x.average()\n")

@@ -31,7 +31,7 @@ import sympy as sp
 from .. import ops, symbolic
 from ..graph import placeholder
 
-STATISTICS = ("var", "std")
+STATISTICS = ("var", "std", "average")
 # Norms, by their names after a prefix (np., numpy., torch.), and the method x.norm().
 NORMS = ("linalg.norm", "linalg.vector_norm", "norm")
 _NUMPY_KEYS = {"ddof", "axis", "keepdims", "dtype", "out", "where", "a"}
@@ -45,7 +45,12 @@ class Statistics:
 
     def statistic_call(self, name: str, node: ast.Call, env, receiver, prefix: str | None):
         """``name`` (var or std) spelled with ``prefix`` (np., numpy., torch.) or as a method of
-        ``receiver`` (prefix None)."""
+        ``receiver`` (prefix None); np.average."""
+        if name == "average":
+            if receiver is not None or prefix == "torch.":
+                raise self.error(node, f"{'x.' if receiver is not None else 'torch.'}average() is not a function",
+                                 "write np.average(x, axis, weights) or x.mean(dim)")
+            return self.average_call(node, env, prefix)
         torch = self._statistic_library(name, node, prefix)
         spelled = f"{prefix}{name}" if receiver is None else f"x.{name}"
         if torch:
@@ -78,6 +83,60 @@ class Statistics:
         if name == "std":
             value = self.apply_op(ops.OPS["sqrt"], [value], {}, node)
         return value
+
+    def average_call(self, node: ast.Call, env, prefix: str):
+        """``np.average(a, axis=None, weights=None, returned=False, keepdims=False)``: the mean,
+        or sum(a * w) / sum(w). With an axis the weights are 1-D, one per element along it
+        (checked when the module runs; NumPy's weights of a's own shape are refused there);
+        without one they have a's shape (checked too, TypeError as in NumPy)."""
+        spelled = f"{prefix}average"
+        bound = self._sugar_args(spelled, node, None, ("x", "axis", "weights", "returned", "keepdims"), {"a": "x"}, 1)
+        axis = self.static_axes(bound["axis"], env) if "axis" in bound else None
+        if isinstance(axis, tuple):
+            raise self.error(bound["axis"], f"{spelled}() over several axes is not supported",
+                             "average over one axis, or over all of them (axis=None)")
+        keepdims = self._statistic_flag(bound.get("keepdims"), spelled)
+        returned = self._statistic_flag(bound.get("returned"), spelled)
+        x = self.expr(bound["x"], env)
+        self.require_tensor(x, bound["x"])
+        x = self.as_value(x, bound["x"], f"{spelled}()")
+        weights = bound.get("weights")
+        axes = () if axis is None else (axis,)
+        if weights is None or isinstance(weights, ast.Constant) and weights.value is None:
+            value = self.apply_op(ops.OPS["mean"], [x], {"axes": axes, "keepdims": keepdims}, node)
+            if not returned:
+                return value
+            count = self.size(x, ("size",) if axis is None else ("shape", axis, None))
+            return value, self.apply("mul", ops.OPERATORS["mul"], [count, self._ones_like(value, node)], node)
+        w = self.expr(weights, env)
+        self.require_tensor(w, weights)
+        w = self.as_value(w, weights, f"{spelled}()'s weights")
+        if axis is None:
+            self.add_check("==", symbolic.shape_of(placeholder(0)), symbolic.shape_of(placeholder(1)), [x, w],
+                           f"{spelled}(): the weights must have the shape of a when no axis is given", "TypeError")
+            total_w = self.apply_op(ops.OPS["sum"], [w], {"axes": (), "keepdims": keepdims}, node)
+            product = self.apply("mul", ops.OPERATORS["mul"], [x, w], node)
+            total = self.apply_op(ops.OPS["sum"], [product], {"axes": (), "keepdims": keepdims}, node)
+        else:
+            ndim = symbolic.size_of(placeholder(0), symbolic.Static(("ndim",)))
+            self.add_check("==", ndim, sp.Integer(1), [w],
+                           f"{spelled}(x, axis, weights) takes 1-D weights, one per element along the axis here",
+                           "ValueError")
+            moved = self.apply_op(ops.OPS["moveaxis"], [x], {"source": axis, "destination": -1}, node)
+            product = self.apply("mul", ops.OPERATORS["mul"], [moved, w], node)
+            total = self.apply_op(ops.OPS["sum"], [product], {"axes": (-1,), "keepdims": False}, node)
+            total_w = self.apply_op(ops.OPS["sum"], [w], {"axes": (), "keepdims": False}, node)
+            if keepdims:
+                total = self.apply_op(ops.OPS["expand_dims"], [total], {"axis": axis}, node)
+        value = self.apply("div", ops.OPERATORS["div"], [total, total_w], node)
+        if not returned:
+            return value
+        return value, self.apply("mul", ops.OPERATORS["mul"], [total_w, self._ones_like(value, node)], node)
+
+    def _ones_like(self, value, node):
+        """Ones of ``value``'s shape: NumPy broadcasts average's sum of weights to it."""
+        zeros = self.graph.add("zeros_like", symbolic.zeros_like(placeholder(0)), (value,), operands=(placeholder(0),))
+        return self.apply("add", ops.OPERATORS["add"], [zeros, sp.Float(1.0)], node)
 
     def norm_call(self, name: str, node: ast.Call, env, receiver, prefix: str | None):
         """``name`` (linalg.norm, linalg.vector_norm or norm) after ``prefix``, or the method

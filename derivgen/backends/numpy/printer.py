@@ -541,7 +541,7 @@ class NumPyPrinter(StrPrinter):
         # An assert of the source (derivgen/ops/sizes.py): the comparison, then the message.
         static, left, right = expr.args
         relation, message, error = static.value
-        raised = "" if error == "AssertionError" else f", {error}"  # ValueError: what Python or NumPy raise
+        raised = "" if error == "AssertionError" else f", {error}"  # ValueError, TypeError: Python's or NumPy's
         return f"{self.alias('check')}({self._side(left)} {relation} {self._side(right)}, {message!r}{raised})"
 
     def _side(self, side) -> str:
