@@ -2323,7 +2323,8 @@ class Generator:
     def statistic(self, shape, depth, scope):
         """np.var / np.std (and PyTorch's) along some axes, with ddof 0 or 1, more elements
         than ddof; std only of an input itself, which is nowhere constant along the axes (the
-        gradient of std where every element is equal is nan, in NumPy and PyTorch alike)."""
+        gradient of std where every element is equal is nan, in NumPy and PyTorch alike; a
+        local may be: a clamp's bound twice, found with seed 20261308)."""
         rng = self.rng
         options = [o for o in REDUCE.get(tuple(shape), []) if scope.allowed(o[0])]
         if not options:
@@ -2344,8 +2345,8 @@ class Generator:
             forms = [i for i, (_, takes) in enumerate(NORM_FORMS)
                      if takes == "any" or (axis is not None and axes_count <= 2)]
             return mk("norm", x, axis=axis, keepdims=keepdims, spell={"form": rng.choice(forms)})
-        op = ("deviation" if x.op == "var" and tuple(x.shape) == tuple(src) and count > 1 and rng.random() < 0.5
-              else "variance")
+        an_input = x.op == "var" and any(spec.name == x.attrs["name"] for spec in self.inputs)  # not a local
+        op = "deviation" if an_input and tuple(x.shape) == tuple(src) and count > 1 and rng.random() < 0.5 else "variance"
         forms = [i for i, f in enumerate(STATISTIC_FORMS)
                  if (axis is None or isinstance(axis, int) or "{u}" not in f)]
         return mk(op, x, axis=axis, keepdims=keepdims, ddof=ddof, count=count,
