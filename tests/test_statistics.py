@@ -39,20 +39,25 @@ def _source(call: str) -> str:
     return f"import numpy as np\nimport numpy\nimport torch\ndef f(x):\n    return {call}\n"
 
 
-@pytest.mark.parametrize(("call", "numpy"), CASES, ids=[c[0] for c in CASES])
-def test_values_gradients_and_float32(call, numpy):
+def _agrees(call: str, x, expected) -> None:
+    """The module's value is NumPy's (float32 too, to its precision), its gradient the
+    reference's and finite differences'."""
     module = derivgen.compile(_source(call))
-    value, grads = module.value_and_grad(X)
-    expected = numpy(X)
+    value, grads = module.value_and_grad(x)
     assert np.shape(value) == np.shape(expected)
     np.testing.assert_allclose(value, expected, rtol=1e-13)
-    assert derivgen.gradcheck(module, {"x": X}).ok
-    ref = reference.value_and_grad(_source(call), {"x": X})
+    assert derivgen.gradcheck(module, {"x": x}).ok
+    ref = reference.value_and_grad(_source(call), {"x": x})
     np.testing.assert_allclose(value, ref.value, rtol=1e-13)
     np.testing.assert_allclose(grads.x, ref.grads["x"], rtol=1e-10, atol=1e-13)
-    value32 = module.forward(X.astype(np.float32))
+    value32 = module.forward(x.astype(np.float32))
     assert np.asarray(value32).dtype == np.float32
     np.testing.assert_allclose(value32, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("call", "numpy"), CASES, ids=[c[0] for c in CASES])
+def test_values_gradients_and_float32(call, numpy):
+    _agrees(call, X, numpy(X))
 
 
 # PyTorch's spellings (its methods' keywords too)
@@ -128,15 +133,7 @@ NORMS = [
 
 @pytest.mark.parametrize(("call", "x", "numpy"), NORMS, ids=[c[0] for c in NORMS])
 def test_norms(call, x, numpy):
-    module = derivgen.compile(_source(call))
-    value, grads = module.value_and_grad(x)
-    expected = numpy(x)
-    assert np.shape(value) == np.shape(expected)
-    np.testing.assert_allclose(value, expected, rtol=1e-13)
-    assert derivgen.gradcheck(module, {"x": x}).ok
-    ref = reference.value_and_grad(_source(call), {"x": x})
-    np.testing.assert_allclose(grads.x, ref.grads["x"], rtol=1e-10, atol=1e-13)
-    assert np.asarray(module.forward(x.astype(np.float32))).dtype == np.float32
+    _agrees(call, x, numpy(x))
 
 
 @pytest.mark.parametrize(("call", "x", "numpy"), [c for c in NORMS if "torch" in c[0] or "x.norm" in c[0]])
