@@ -5,6 +5,8 @@ against finite differences, float32 kept."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -37,3 +39,21 @@ def test_the_gradients_are_the_constants_and_quotients_they_should_be():
     np.testing.assert_array_equal(grads.y, np.full(Y.shape, 180 / np.pi))
     np.testing.assert_allclose(derivgen.compile("np.reciprocal(x)").backward(X).x, -1 / X**2, rtol=1e-15)
     np.testing.assert_array_equal(derivgen.compile("np.imag(x) + 0 * x").backward(X).x, np.zeros(X.shape))
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+def test_fmax_and_fmin_ignore_nan_as_numpy_s(name):
+    a = np.array([1.0, np.nan, 3.0, np.nan, 2.0, -1.0])
+    b = np.array([2.0, 1.0, np.nan, np.nan, 2.0, 0.5])
+    module = derivgen.compile(f"np.{name}(a, b)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no nan is compared, none warns
+        value, grads = module.value_and_grad(a, b)
+    np.testing.assert_array_equal(value, getattr(np, name)(a, b))
+    picked_a = (getattr(np, name)(a, b) == a) | (np.isnan(b))  # where a is the value (or both are nan)
+    tie = a == b
+    np.testing.assert_array_equal(grads.a, np.where(tie, 0.5, picked_a * 1.0))  # maximum's convention at a tie
+    np.testing.assert_array_equal(grads.b, np.where(tie, 0.5, 1.0 - picked_a))
+    spelled = derivgen.compile(f"torch.{name}(input=a, other=0.5) + x * 0")
+    np.testing.assert_array_equal(spelled.forward(a, 1.0), getattr(np, name)(a, 0.5))
+    assert derivgen.gradcheck(derivgen.compile(f"np.{name}(a, b)"), {"a": X, "b": Y}).ok

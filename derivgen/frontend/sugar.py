@@ -25,7 +25,7 @@ from .limits import MAX_AXES
 DIFF = "diff"
 # The other calls read as other ops: their names (bare or after a prefix; outer as a method too).
 SUGAR = ("outer", "zeros_like", "ones_like", "full_like", "trace", "pad", "rot90", "split", "array_split", "chunk",
-         "hsplit", "vsplit", "dsplit", "unbind", "cross")
+         "hsplit", "vsplit", "dsplit", "unbind", "cross", "fmax", "fmin")
 # The prefixes each is spelled with (default: NumPy's and PyTorch's modules).
 SUGAR_PREFIXES = {"pad": ("np.", "numpy.", "F.", "torch.nn.functional."), "unbind": ("torch.",)}
 # Methods read as other ops: PyTorch's a.outer(b), x.trace(), x.rot90(k, dims), x.split(sizes),
@@ -54,6 +54,8 @@ class Sugar:
             return self.split_call(name, node, env, receiver, torch)
         if name == "unbind":
             return self.unbind_call(node, env, receiver)
+        if name in ("fmax", "fmin"):
+            return self.fmax_call(name, node, env, receiver)
         if name == "cross":
             return self.cross_call(node, env, receiver, torch)
         if name == "trace":  # np.trace(x, offset, axis1, axis2): the sum of np.diagonal's
@@ -287,6 +289,19 @@ class Sugar:
         spec = ops.OPS["split_part"]
         return tuple(self.apply_op(spec, [x], {"kind": kind, "arg": arg, "i": i, "axis": axis}, node)
                      for i in range(count))
+
+    def fmax_call(self, name: str, node: ast.Call, env, receiver):
+        """``np.fmax(a, b)`` / ``np.fmin`` (``torch.fmax``): maximum (minimum) where neither is
+        nan, the other where one is (nan where both are), each element's gradient going to the
+        one selected (maximum's convention where they are equal)."""
+        bound = self._sugar_args(name, node, receiver, ("x1", "x2"), {"input": "x1", "other": "x2", "a": "x1",
+                                                                      "b": "x2"}, 2)
+        a, b = (self._tensor(bound[k], env) for k in ("x1", "x2"))  # arrays or numbers
+        extreme = self.apply_op(ops.OPS["maximum" if name == "fmax" else "minimum"], [a, b], {}, node)
+        where = ops.OPS["where"]
+        a_nan, b_nan = (self.cond(sp.Ne, [v, v], node) for v in (a, b))
+        inner = self.apply_op(where, [a_nan, b, extreme], {}, node)
+        return self.apply_op(where, [b_nan, a, inner], {}, node)
 
     def unbind_call(self, node: ast.Call, env, receiver):
         """``torch.unbind(x, dim=0)`` (``x.unbind(dim)``): x's slices along dim, to unpack
