@@ -420,8 +420,12 @@ def _elu(ctx, x, alpha=1.0):
 
 
 def _gelu_tanh(ctx, x):
-    # sqrt(2 / pi) and 0.044715 as the float64 numbers a program computes with
-    return x * (1 + ctx.tanh(ctx.mpf(0.7978845608028654) * (x + ctx.mpf(0.044715) * x**3))) / 2
+    # sqrt(2 / pi) and 0.044715 as the float64 numbers a program computes with; x (1 + tanh(u)) / 2
+    # as x / (1 + exp(-2u)), the same number without the cancellation of 1 + tanh(u) near -1,
+    # which at any working precision is 0 for u below about -dps (found by fuzzing, seed 20261308:
+    # x = -18.12 gave 0 where the value is -2.2e-196)
+    u = ctx.mpf(0.7978845608028654) * (x + ctx.mpf(0.044715) * x**3)
+    return x / (1 + ctx.exp(-2 * u))
 
 
 def _ndtr(ctx, x):

@@ -1103,3 +1103,24 @@ def test_a_nan_read_by_argmin_is_an_exception_the_reference_sees_reach_its_resul
     assert bool(np.any(out.bad))
     with np.errstate(invalid="ignore"):
         assert derivgen.compile("np.argmin(sqrt(q), axis=-1) * x").forward(np.array([-2.0, -0.5]), 0.5) == 0.0
+
+
+@pytest.mark.parametrize("source", ["transpose(amax(x.size, keepdims=True))",
+                                    "where(False, transpose(prod(x.size, keepdim=True)), x)"])
+def test_a_reduction_of_a_size_is_that_size(source):
+    # amax(x.size, keepdims=True) was printed as a Python float whose .T failed (found by
+    # fuzzing, seed 20261308): over every element of a number it is the number itself
+    mod = derivgen.compile(source)
+    assert mod.forward(0.5) == (1.0 if source.startswith("transpose") else 0.5)
+    assert mod.forward(np.ones((2, 3))).tolist() == (6.0 if source.startswith("transpose") else np.ones((2, 3)).tolist())
+
+
+def test_the_exact_gelu_tanh_has_no_cancellation_far_below_zero():
+    # 1 + tanh(u) is 0 at any working precision for u below about -dps: the reference's exact
+    # gelu(approximate='tanh') gave 0 where the value is -2.2e-196 (found by fuzzing, seed 20261308)
+    x = np.array([-18.1200008392334])
+    arith = reference.Exact(reference.DEFAULT_DPS)
+    exact = reference.to_float(arith.call("gelu_tanh", arith.input(x)))  # the kernel the fuzzer's trees use
+    u = math.sqrt(2 / math.pi) * (x[0] + 0.044715 * x[0] ** 3)
+    assert exact[0] == pytest.approx(float(mpmath.mpf(x[0]) / (1 + mpmath.exp(-2 * mpmath.mpf(u)))), rel=1e-12)
+    assert exact[0] < -1e-196

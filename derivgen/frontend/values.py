@@ -168,6 +168,10 @@ class Values:
         syms, args = self.operands(items, numbers=spec.name not in MOVES and spec.name not in TAKES)
         if spec.name == "transpose" and (not args or self.plain(items[0])):
             return items[0]  # constants and sizes are scalars: their transpose is themselves
+        if spec.kind == "reduction" and not static.get("axes") and len(items) == 1 and self.plain(items[0]):
+            # over every element of a number known when the module runs (len(x)): that number, a
+            # Python float with no .T (found by fuzzing, seed 20261308: amax(x.size, keepdims=True).T)
+            return items[0]
         if spec.kind == "reduction" and not args and not static.get("axes") and is_const(items[0]):
             # over every element of one number: that number (logsumexp(0.1) is 0.1 exactly, as
             # scipy's max-shifted form gives; computed at run time it rounds to 0.10000000000000007)
