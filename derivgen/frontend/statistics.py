@@ -159,8 +159,7 @@ class Statistics:
                                  "the module computes in its inputs' dtype; use the result it returns")
         call = ast.copy_location(ast.Call(func=node.func, args=node.args, keywords=keywords), node)
         bound = self._sugar_args(spelled, call, receiver, params, aliases, 1)
-        self._norm_env = env
-        order = self._norm_order(bound.get("ord"), default, spelled)
+        order = self._norm_order(bound.get("ord"), env, default, spelled)
         axes = self.static_axes(bound["axis"], env) if "axis" in bound else None
         axes = None if axes is None else (axes,) if isinstance(axes, int) else tuple(axes)
         keepdims = self._statistic_flag(bound.get("keepdims"), spelled)
@@ -183,7 +182,7 @@ class Statistics:
             order = 2.0
         return self._vector_norm(x, order, () if axes is None else axes, keepdims, node)
 
-    def _norm_order(self, node, default, spelled: str):
+    def _norm_order(self, node, env, default, spelled: str):
         """The ord (p) of a norm: a number, inf or -inf, or 'fro'."""
         if node is None or isinstance(node, ast.Constant) and node.value is None:
             return default
@@ -191,7 +190,7 @@ class Statistics:
             return "fro"
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             raise self.error(node, f"{spelled}()'s ord {node.value!r} is not supported", "use 'fro', or a number")
-        value = self.expr(node, self._norm_env)
+        value = self.expr(node, env)
         if isinstance(value, int) or not getattr(value, "is_number", False):
             raise self.error(node, f"{spelled}()'s ord must be a number known at compile time")
         order = float(value)
