@@ -598,9 +598,11 @@ def _scalar_path(module: _Module, roots, namer, grads) -> dict:
     aliases = module.aliases
     scalar_builder = FunctionBuilder(module.grad, aliases, module.leaf_names, roots, targets.SCALAR,
                                      cache=module.printed)
-    scalar_sections, _, _ = scalar_builder.build(namer.child())
+    scalar_sections, scalar_names, _ = scalar_builder.build(namer.child())
     module.used |= scalar_builder.used | {"scalar_types", "float"}
     params_checked = module.program.inputs + ((module.seed_param,) if grads else ())
+    # Each result once, by the name it was computed under (a gradient may be the value itself).
+    results = list(dict.fromkeys(scalar_names[vid] for _, vid in roots))
     # Python floats, the common case, in one chained comparison; then any mix of
     # the scalar types, one membership test each.
     types = [f"{aliases['type']}({p})" for p in params_checked]
@@ -610,8 +612,8 @@ def _scalar_path(module: _Module, roots, namer, grads) -> dict:
         "scalar_sections": tuple(scalar_sections),
         # One test for all results: a sum of finite numbers times 0.0 is 0.0; an inf or
         # nan anywhere (or a sum that overflows) makes it nan.
-        "finite_check": (f"({' + '.join(name for name, _ in roots)})*0.0 == 0.0" if len(roots) > 1
-                         else f"{roots[0][0]}*0.0 == 0.0"),
+        "finite_check": (f"({' + '.join(results)})*0.0 == 0.0" if len(results) > 1
+                         else f"{results[0]}*0.0 == 0.0"),
     }
 
 

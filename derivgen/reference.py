@@ -491,6 +491,17 @@ _ACTIVATIONS_NAIVE: dict[str, Callable] = {
     "softshrink": lambda x, lambd=0.5: x - _naive_clip(x, -lambd, lambd),  # nan stays nan, as in PyTorch
     "hardshrink": lambda x, lambd=0.5: np.where(np.abs(x) <= lambd, 0 * x, x),
 }
+# NumPy's ufuncs by name that are no operator (derivgen/ops/catalog.py): of real numbers.
+_EXACT_SCALAR.update({
+    "positive": lambda ctx, x: x,
+    "imag": lambda ctx, x: ctx.mpf(0),
+    "reciprocal": lambda ctx, x: _div(ctx, ctx.mpf(1), x),
+    "deg2rad": lambda ctx, x: x * ctx.mpf(math.pi / 180),
+    "rad2deg": lambda ctx, x: x * ctx.mpf(180 / math.pi),
+})
+_NAIVE_ELEMENTWISE.update({"positive": np.positive, "imag": lambda x: np.zeros_like(np.asarray(x, dtype=np.float64)),
+                           "reciprocal": np.reciprocal, "deg2rad": np.deg2rad, "rad2deg": np.rad2deg})
+_SELECTIONS |= {"positive", "imag"}
 _EXACT_SCALAR.update(_ACTIVATIONS_EXACT)
 _NAIVE_ELEMENTWISE.update(_ACTIVATIONS_NAIVE)
 _NAIVE_ELEMENTWISE["softplus"] = lambda x, beta=None, threshold=None: (

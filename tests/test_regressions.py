@@ -1124,3 +1124,11 @@ def test_the_exact_gelu_tanh_has_no_cancellation_far_below_zero():
     u = math.sqrt(2 / math.pi) * (x[0] + 0.044715 * x[0] ** 3)
     assert exact[0] == pytest.approx(float(mpmath.mpf(x[0]) / (1 + mpmath.exp(-2 * mpmath.mpf(u)))), rel=1e-12)
     assert exact[0] < -1e-196
+
+
+def test_a_gradient_that_is_the_value_itself_on_the_scalar_path():
+    # np.imag(x) is zeros, and so is its gradient: one value, named once; the scalar path's
+    # finite check read the gradient's name, never assigned (NameError)
+    mod = derivgen.compile("np.imag(x)")
+    assert mod.value_and_grad(2.0) == (0.0, (0.0,))
+    assert mod.backward(2.0).x == 0.0

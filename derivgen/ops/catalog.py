@@ -441,7 +441,7 @@ register(OpSpec("neg", _X, "elementwise", lambda a: -a, ("negative",), rule=_una
 # np.positive, and np.real / np.conj of real arrays: the values themselves; np.imag of them: zeros.
 register(OpSpec("positive", _X, "elementwise", lambda a: a, ("positive", "real", "conj", "conjugate"),
                 rule=_unary_rule(lambda a, out, g: g)))
-register(OpSpec("imag", _X, "elementwise", lambda a: ZERO * a, ("imag",), rule=_unary_rule(lambda a, out, g: ZERO)))
+register(OpSpec("imag", _X, "elementwise", S.zeros_like, ("imag",), rule=_unary_rule(lambda a, out, g: ZERO)))
 # np.reciprocal(x) = 1 / x: d/dx = -(1/x)**2, from the quotient computed already
 register(OpSpec("reciprocal", _X, "elementwise", lambda a: 1 / a, ("reciprocal",),
                 rule=_unary_rule(lambda a, out, g: -g * out * out), hazards=((0, 1.0),)))
