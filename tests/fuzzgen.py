@@ -784,6 +784,7 @@ def _ev(node, arith, env, memo, trace):
             trace.steps.append(operands[0])
         if isinstance(trace, Trace) and op in DIVISION_FORMS:  # the quotient whose floor (trunc) is taken
             trace.steps.append(_quotients(operands[0], operands[1]))
+            trace.quotients.append(trace.steps[-1])
         if isinstance(trace, Trace) and op in ("eq", "ne") and node.args[0] is not node.args[1]:
             trace.equalities.append(operands)
         if isinstance(trace, Trace) and op == "pow" and _contains(node.args[1], {"var"}):
@@ -911,6 +912,7 @@ class Trace(list):
         self.steep: list = []  # (op, operands, source op of the first) of the ops in STEEP
         self.powers: list = []
         self.steps: list = []  # the operands of floor and ceil
+        self.quotients: list = []  # of //, % and fmod: a / b
         self.equalities: list = []  # the operands of == and != (of two different nodes)
         # for _track_ties: each node's value and whether it depends on a tie, by id; the same
         # for the names assigned in the scope being evaluated; whether a tie read a tie
@@ -3609,6 +3611,23 @@ def _quotients(a, b):
         return np.frompyfunc(lambda x, y: x / y if y != 0 else math.nan, 2, 1)(a, b)
 
 
+def _unresolved_quotient(quotients, dps: int) -> bool:
+    """Whether a quotient of //, % or fmod has more digits before its point than the reference
+    carries (beyond 10**(dps - 10)): its remainder, and every difference of it, is then decided
+    by the reference's own rounding (fmod(a, 0.5) of a = 2e75 has no digits left; found by
+    fuzzing, seed 20261309: a slope 0 where PyTorch's and derivgen's is 1)."""
+    limit = 10.0 ** (dps - 10)
+    for q in quotients:
+        for v in np.asarray(q).flat:
+            try:
+                f = abs(float(v))
+            except (TypeError, ValueError, OverflowError):
+                return True
+            if math.isfinite(f) and f > limit or math.isinf(f):
+                return True
+    return False
+
+
 def _near_step(arguments, dtype) -> bool:
     """Whether floor or ceil reads an exact argument, not an integer, within a few roundings of
     ``dtype`` of one: ceil(logsumexp(tanh(3.8**2))) reads 1 - 5.5e-13, which a float32 log(exp(1))
@@ -3771,6 +3790,7 @@ class Oracle:
                                            or _infinite_slope(exact_trace)
                                            or exact_trace.nested_tie or _equal_at(exact_trace.equalities)
                                            or _near_step(exact_trace.steps, dtype)
+                                           or _unresolved_quotient(exact_trace.quotients, self.dps)
                                            or _beyond_precision(exact_trace.periodic, self.dps)
                                            or dtype == np.float32 and _periodic_noise32(exact_trace.periodic))
             peak = 0.0
