@@ -64,15 +64,20 @@ def test_values_gradients_and_float32(call, numpy):
 TORCH_CASES = [c for c in CASES if not c[0].startswith(("np.", "numpy.")) and "ddof" not in c[0] and "axis" not in c[0]]
 
 
+def _agrees_with_pytorch(call: str, x) -> None:
+    """The module's value and gradient (of the sum of its output) are PyTorch's for ``call``."""
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    out = eval(call, {"torch": torch, "x": t})
+    out.sum().backward()
+    value, grads = derivgen.compile(_source(call)).value_and_grad(x)
+    np.testing.assert_allclose(value, out.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(grads.x, t.grad.numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize(("call", "numpy"), TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
 def test_against_pytorch(call, numpy):
-    torch = pytest.importorskip("torch")
-    x = torch.tensor(X, requires_grad=True)
-    out = eval(call, {"torch": torch, "x": x})
-    out.sum().backward()
-    value, grads = derivgen.compile(_source(call)).value_and_grad(X)
-    np.testing.assert_allclose(value, out.detach().numpy(), rtol=1e-13)
-    np.testing.assert_allclose(grads.x, x.grad.numpy(), rtol=1e-12)
+    _agrees_with_pytorch(call, X)
 
 
 @pytest.mark.parametrize(("imports", "expected"), [("import torch", np.var(X, ddof=1)),
@@ -138,13 +143,7 @@ def test_norms(call, x, numpy):
 
 @pytest.mark.parametrize(("call", "x", "numpy"), [c for c in NORMS if "torch" in c[0] or "x.norm" in c[0]])
 def test_norms_against_pytorch(call, x, numpy):
-    torch = pytest.importorskip("torch")
-    t = torch.tensor(x, requires_grad=True)
-    out = eval(call, {"torch": torch, "x": t})
-    out.sum().backward()
-    value, grads = derivgen.compile(_source(call)).value_and_grad(x)
-    np.testing.assert_allclose(value, out.detach().numpy(), rtol=1e-13)
-    np.testing.assert_allclose(grads.x, t.grad.numpy(), rtol=1e-12)
+    _agrees_with_pytorch(call, x)
 
 
 def test_the_gradient_at_the_zero_vector_is_pytorch_s_zero():
