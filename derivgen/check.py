@@ -198,13 +198,17 @@ def domain_ops(module) -> dict[str, set[str]]:
     names = {vid: name for name, vid in program.input_ids.items()}
     reads: dict[str, set[str]] = {}
     for value in graph.values:
-        if value.op not in DOMAINS or not value.operands or not isinstance(value.operands[0], sp.Symbol):
+        if value.op not in DOMAINS:
+            continue
+        # the operand the domain is of: the first array (polygamma(n, x)'s x, after its order)
+        first = next((i for i, p in enumerate(ops.OPS[value.op].params) if p.kind == "tensor"), 0)
+        if len(value.operands) <= first or not isinstance(value.operands[first], sp.Symbol):
             continue
         if value.op in ops.POWERS:
             exponent = value.operands[1]
             if not isinstance(exponent, sp.Number) or float(exponent).is_integer():
                 continue  # x**2 or x**y: any real x (or a base that a where guards) is fine
-        arg = value.args[placeholder_index(value.operands[0])]
+        arg = value.args[placeholder_index(value.operands[first])]
         if arg in names:
             reads.setdefault(names[arg], set()).add(value.op)
     return reads
@@ -237,10 +241,19 @@ def _docstring_source(doc: str) -> str | None:
     for i, line in enumerate(lines):
         expression = re.match(r"^    \w+\([^)]*\) = (.*)$", line)
         if expression and i <= 2:
-            return "\n".join([expression.group(1), *lines[i + 1:]]).strip()
+            return "\n".join([expression.group(1), *_indented(lines[i + 1:])]).strip()
         if line.startswith("Compiled from ") and line.endswith(":"):
-            return textwrap.dedent("\n".join(lines[i + 1:]))
+            return textwrap.dedent("\n".join(_indented(lines[i + 1:])))
     return None
+
+
+def _indented(lines: list[str]) -> list[str]:
+    """The source's lines: up to the first unindented line after them (a note such as
+    "Calls scipy.special")."""
+    for i, line in enumerate(lines):
+        if line.strip() and not line.startswith("    "):
+            return lines[:i]
+    return lines
 
 
 def gradcheck(module, inputs: dict | None = None, *, shapes: dict | None = None, seed: int = 0,

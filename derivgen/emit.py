@@ -639,25 +639,34 @@ def _returns(module: _Module, fname: str, grads, with_value: bool, names) -> tup
     return f"{value_text}, {gradients}", f"{scalar_value}, {fast}"
 
 
+# A module calling SciPy's special functions says so in its header and docstring.
+SPECIAL_IMPORT = "from scipy import special"
+SPECIAL_NOTE = "# Calls scipy.special: needs SciPy besides NumPy."
+
+
 def _module_desc(module: _Module, functions, header: str, module_doc) -> ModuleDesc:
     aliases = module.aliases
     used = naming.required(module.used)
     if scalar_used := any(f.scalar_check for f in functions):
         used.add("type")
     helpers = {key: aliases[key] for key in naming.INTERNAL
-               if key in used and key not in ("np", "math", "Gradients") + naming.BUILTINS}
+               if key in used and key not in ("np", "math", "special", "Gradients") + naming.BUILTINS}
     # Builtins shadowed by an input are reached through a module-level alias.
     builtin_aliases = tuple((aliases[b], b) for b in naming.BUILTINS
                             if b in used and aliases[b] != b and scalar_used)
     # Each backend's module, where its code is used; the NumPy path's always is.
     backends = [b for b in (targets.SCALAR, targets.NUMPY) if b.alias in used or b is targets.NUMPY]
+    imports = [[b.import_line(aliases) for b in backends if b.standard is standard] for standard in (True, False)]
+    if "special" in used:  # SciPy's special functions (derivgen/ops/special.py): only where they are called
+        imports[1].append(SPECIAL_IMPORT if aliases["special"] == "special" else f"{SPECIAL_IMPORT} as {aliases['special']}")
+        header += "\n" + SPECIAL_NOTE
+        module_doc = (*module_doc, "", SPECIAL_NOTE.lstrip("# "))
     return ModuleDesc(
         docstring=module_doc,
         header=header,
         array_type=targets.NUMPY.types.format(**aliases),
         scalar_types=targets.SCALAR.types.format(**aliases),
-        imports=tuple(tuple(b.import_line(aliases) for b in backends if b.standard is standard)
-                      for standard in (True, False)),
+        imports=tuple(tuple(lines) for lines in imports),
         inputs=module.program.inputs,
         wrt=module.wrt,
         positions=tuple(n for n in module.program.inputs if n in module.program.positions),
@@ -756,12 +765,13 @@ class _Typing:
                    for _, a, b in (w.args for w in _wheres(v.template))):
                 return True
             # NumPy functions that are not ufuncs make a Python number a float64 array:
-            # np.dot(x, 2), np.clip(-1.0, 1, y), np.mean(-0.5).
-            promotes = ops.PROMOTES.get(type(v.template).__name__, 0)
-            if any(a.is_number or not self._typed(v, a) for a in v.template.args[:promotes]):
-                return True
-            if type(v.template).__name__ in ops.FLOAT64:  # np.zeros(3), np.eye(n): float64 arrays
-                return True
+            # np.dot(x, 2), np.clip(-1.0, 1, y), np.mean(-0.5), scipy.special.beta(x, 2.0).
+            # np.zeros(3), np.eye(n), scipy.special.polygamma: float64 arrays. Inside a template too.
+            for f in _functions(v.template):
+                name = type(f).__name__
+                promotes = ops.PROMOTES.get(name, 0)
+                if name in ops.FLOAT64 or any(a.is_number or not self._typed(v, a) for a in f.args[:promotes]):
+                    return True
             return None
         return self.graph.reaches(vid, self.strong, terminal)
 
@@ -777,6 +787,11 @@ class _Typing:
 @lru_cache(maxsize=4096)
 def _wheres(template) -> tuple:
     return tuple(template.atoms(S.where))
+
+
+@lru_cache(maxsize=4096)
+def _functions(template) -> tuple:
+    return tuple(template.atoms(sp.Function))
 
 
 def _wrap_condition(terms: list[str], joiner: str = " and ", first: str = "",

@@ -10,7 +10,7 @@ from .backends import definitions
 BUILTINS = ("type", "abs", "min", "max", "float")
 
 # Names of the module's own making: imports, and names its template defines.
-MODULE_NAMES = {"np": "np", "math": "math", "Gradients": "Gradients"}
+MODULE_NAMES = {"np": "np", "math": "math", "special": "special", "Gradients": "Gradients"}
 TEMPLATE_NAMES = {
     "scalar_types": "_SCALAR",
     "new_tuple": "_new_tuple",

@@ -429,7 +429,7 @@ def _gelu_tanh(ctx, x):
 
 
 def _ndtr(ctx, x):
-    return ctx.erfc(-x / ctx.sqrt(2)) / 2
+    return _erfc(ctx, -x / ctx.sqrt(2)) / 2
 
 
 _ACTIVATIONS_EXACT: dict[str, Callable] = {
@@ -504,6 +504,134 @@ _NAIVE_ELEMENTWISE.update({"positive": np.positive, "imag": lambda x: np.zeros_l
 _SELECTIONS |= {"positive", "imag"}
 _EXACT_SCALAR.update(_ACTIVATIONS_EXACT)
 _NAIVE_ELEMENTWISE.update(_ACTIVATIONS_NAIVE)
+
+
+# ---- SciPy's special functions (derivgen/ops/special.py) --------------------------------------
+# Exact where mpmath has the function, with SciPy's answers at the poles (the values SciPy
+# gives there are conventions, inf or nan, not limits); naive: SciPy itself, imported when
+# such a kernel first runs (the programs using them need SciPy anyway).
+def _scipy_naive(name: str) -> Callable:
+    def run(*args):
+        from scipy import special
+        with np.errstate(all="ignore"):
+            return getattr(special, name)(*args)
+    run.__name__ = name
+    return run
+
+
+def _scipy_at(ctx, name: str, *args):
+    """SciPy's float64 answer, where mpmath has none (a pole)."""
+    return ctx.mpf(float(_scipy_naive(name)(*(float(a) for a in args))))
+
+
+def _pole(x) -> bool:
+    return x <= 0 and x == int(x)
+
+
+def _erfcx_far(ctx, x):
+    """erfcx(x) for x > 1e5: its asymptotic series, 1/(x sqrt(pi)) * sum (-1)**k (2k-1)!! / (2x**2)**k,
+    whose terms shrink by 1e-10 each (mpmath's erfc overflows its exponent at such x)."""
+    total, term, k = ctx.mpf(1), ctx.mpf(1), 1
+    while abs(term) > ctx.eps:
+        term *= -(2 * k - 1) / (2 * x * x)
+        total += term
+        k += 1
+    return total / (x * ctx.sqrt(ctx.pi))
+
+
+_FAR = 1e5
+
+
+def _erfc(ctx, x):
+    return ctx.exp(-x * x) * _erfcx_far(ctx, x) if x > _FAR else ctx.erfc(x)
+
+
+def _erfcx(ctx, x):
+    if x > _FAR:
+        return _erfcx_far(ctx, x)
+    if x < -_FAR:  # 2 exp(x**2) - erfcx(-x): far beyond float64's range
+        return ctx.inf
+    return ctx.exp(x * x) * ctx.erfc(x)
+
+
+def _log_ndtr(ctx, x):
+    if x < -_FAR:  # Phi(x) = erfcx(-x/sqrt(2)) exp(-x**2/2) / 2, its log taken apart
+        return -x * x / 2 + ctx.log(_erfcx_far(ctx, -x / ctx.sqrt(2)) / 2)
+    return ctx.log(_erfc(ctx, -x / ctx.sqrt(2)) / 2)
+
+
+def _ndtri(ctx, p):
+    """Phi's inverse by Newton's method on Phi(x) = p, from erfinv's value (or the tail's
+    asymptote), to the working precision; the upper half by symmetry (1 - p is exact)."""
+    if not 0 <= p <= 1:
+        return ctx.nan
+    if p == 0 or p == 1:
+        return -ctx.inf if p == 0 else ctx.inf
+    if p > 0.5:
+        return -_ndtri(ctx, 1 - p)
+    x = ctx.sqrt(2) * ctx.erfinv(2 * p - 1) if p > 1e-10 else -ctx.sqrt(-2 * ctx.log(p))
+    for _ in range(200):
+        step = (_erfc(ctx, -x / ctx.sqrt(2)) / 2 - p) / (ctx.exp(-x * x / 2) / ctx.sqrt(2 * ctx.pi))
+        x -= step
+        if abs(step) <= abs(x) * ctx.eps * 4:
+            break
+    return x
+
+
+def _gammaln(ctx, x):
+    return ctx.inf if _pole(x) else ctx.re(ctx.loggamma(x))
+
+
+def _polygamma(ctx, n, x):
+    return _scipy_at(ctx, "polygamma", n, x) if _pole(x) else ctx.psi(int(n), x)
+
+
+def _beta(ctx, a, b, log=False):
+    if _pole(a) or _pole(b) or _pole(a + b):
+        return _scipy_at(ctx, "betaln" if log else "beta", a, b)
+    value = ctx.beta(a, b)
+    return ctx.log(abs(value)) if log else value
+
+
+def _xlogy(ctx, x, y, one=False):
+    """x * log(y) (x * log1p(y) where ``one``), 0 where x == 0 (y is finite here)."""
+    if x == 0:
+        return ctx.zero
+    low = -1 if one else 0
+    if y < low:
+        return ctx.nan
+    return -x * ctx.inf if y == low else x * (ctx.log1p(y) if one else ctx.log(y))
+
+
+def _logit(ctx, p):
+    if not 0 <= p <= 1:
+        return ctx.nan
+    if p == 0 or p == 1:
+        return -ctx.inf if p == 0 else ctx.inf
+    return ctx.log(p) - ctx.log1p(-p)
+
+
+_SPECIAL_EXACT: dict[str, Callable] = {
+    "gammaln": _gammaln,
+    "digamma": lambda ctx, x: _scipy_at(ctx, "digamma", x) if _pole(x) else ctx.digamma(x),
+    "polygamma": _polygamma,
+    "gamma": lambda ctx, x: _scipy_at(ctx, "gamma", x) if _pole(x) else ctx.gamma(x),
+    "beta": _beta,
+    "betaln": lambda ctx, a, b: _beta(ctx, a, b, log=True),
+    "erfc": _erfc,
+    "erfinv": _domain(lambda x: abs(x) <= 1, lambda ctx, x: ctx.erfinv(x)),
+    "erfcx": _erfcx,
+    "log_ndtr": _log_ndtr,
+    "ndtri": _ndtri,
+    "logit": _logit,
+    "i0": lambda ctx, x: ctx.besseli(0, x),
+    "i1": lambda ctx, x: ctx.besseli(1, x),
+    "xlogy": _xlogy,
+    "xlog1py": lambda ctx, x, y: _xlogy(ctx, x, y, one=True),
+}
+_SPECIAL_BINARY = {"polygamma", "beta", "betaln", "xlogy", "xlog1py"}
+_EXACT_SCALAR.update(_SPECIAL_EXACT)
+_NAIVE_ELEMENTWISE.update({name: _scipy_naive(name) for name in _SPECIAL_EXACT})
 _NAIVE_ELEMENTWISE["softplus"] = lambda x, beta=None, threshold=None: (
     np.logaddexp(0, x) if beta is None else np.where(beta * x > threshold, x, np.logaddexp(0, beta * x) / beta))
 _SELECTIONS |= {"hardtanh", "relu6", "hardshrink"}
@@ -511,7 +639,7 @@ _SELECTIONS |= {"hardtanh", "relu6", "hardshrink"}
 _BEYOND_FLOAT64 = mpmath.mpf(2) ** 1100
 _UNBOUNDED_COST = ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "exp2", "expm1", "erf", "pow",
                    "sigmoid", "softplus", "logaddexp", "ndtr", "gelu", "gelu_tanh", "silu", "mish", "elu", "selu",
-                   "celu", "logsigmoid", "tanhshrink")
+                   "celu", "logsigmoid", "tanhshrink", "gamma", "beta", "erfc", "erfcx", "i0", "i1")
 
 
 # The operands whose size makes an op's cost unbounded: a power's exponent only (a huge base
@@ -534,7 +662,7 @@ for _name in _UNBOUNDED_COST:
 for _name in _EXACT_SCALAR:
     _register(_name, "elementwise", 2 if _name in {"add", "sub", "mul", "div", "pow", "arctan2", "hypot",
                                                     "maximum", "minimum", "logaddexp", "floor_divide",
-                                                    "remainder", "fmod"} else 1,
+                                                    "remainder", "fmod"} | _SPECIAL_BINARY else 1,
               _elementwise_exact(_name), _NAIVE_ELEMENTWISE[_name], rounds=_name not in _SELECTIONS,
               aliases=_ALIASES.get(_name, ()))
 _register("clamp", "elementwise", 3,
@@ -1226,6 +1354,7 @@ _HEADS = {
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
     "floor_divide": "floor_divide", "remainder": "remainder", "fmod": "fmod",
     "hardtanh": "hardtanh", "tanhshrink": "tanhshrink", "ndtr": "ndtr",
+    **{name: name for name in _SPECIAL_EXACT},
     "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",

@@ -98,6 +98,37 @@ ACTIVATION_DEFAULTS = {"softplus": (1.0, 20.0)}
 # Activations whose value is not monotonic, and the least value each takes.
 ACTIVATION_MINIMA = {"gelu": -0.17, "silu": -0.2785, "mish": -0.3089, "hardswish": -0.375}
 BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
+# scipy.stats' functions (op "distribution": args x, then df for t, then loc and scale where
+# written; attrs dist, method, keys (the keyword each argument is written with, or None), prefix).
+DISTRIBUTION_CALLS = [("norm", "logpdf"), ("norm", "pdf"), ("norm", "cdf"), ("norm", "logcdf"), ("norm", "sf"),
+                      ("norm", "logsf"), ("t", "logpdf"), ("laplace", "logpdf"), ("logistic", "logpdf"),
+                      ("cauchy", "logpdf")]
+# SciPy's special functions: op -> (the interval of each operand it is given, the spellings:
+# prefixes or names after them, "." a method). An operand is moved into its interval by
+# lo + width * sigmoid(x) (lo + softplus(x) where the interval has no upper end) unless it lies
+# there; polygamma's first operand is its order n, a whole number written in the source.
+_SPECIAL_ANY = (-math.inf, math.inf)
+SPECIAL_FUNCTIONS = {
+    "gammaln": ([(0.05, math.inf)], ["", "scipy.special.", "special.", "torch.special.", "torch.lgamma", "math.lgamma",
+                                     "lgamma", ".lgamma"]),
+    "digamma": ([(0.05, math.inf)], ["", "scipy.special.", "special.", "torch.special.", "torch.", "psi",
+                                     "scipy.special.psi", "torch.special.psi", ".digamma"]),
+    "polygamma": ([None, (0.2, math.inf)], ["", "scipy.special.", "special.", "torch.special.", "torch."]),
+    "gamma": ([(0.1, 6.0)], ["", "scipy.special.", "special.", "math."]),
+    "beta": ([(0.1, 6.0), (0.1, 6.0)], ["", "scipy.special.", "special."]),
+    "betaln": ([(0.1, math.inf), (0.1, math.inf)], ["", "scipy.special.", "special."]),
+    "erfc": ([_SPECIAL_ANY], ["", "scipy.special.", "special.", "torch.special.", "torch.", "math.", ".erfc"]),
+    "erfinv": ([(-0.95, 0.95)], ["", "scipy.special.", "torch.special.", "torch.", ".erfinv"]),
+    "erfcx": ([(-5.0, math.inf)], ["", "scipy.special.", "special.", "torch.special."]),
+    "log_ndtr": ([_SPECIAL_ANY], ["", "scipy.special.", "special.", "torch.special."]),
+    "ndtri": ([(0.02, 0.98)], ["", "scipy.special.", "special.", "torch.special."]),
+    "logit": ([(0.02, 0.98)], ["", "scipy.special.", "special.", "torch.special.", "torch.", ".logit"]),
+    "i0": ([(-20.0, 20.0)], ["", "scipy.special.", "special.", "torch.special.", "torch.", ".i0"]),
+    "i1": ([(-20.0, 20.0)], ["", "scipy.special.", "special.", "torch.special."]),
+    "xlogy": ([_SPECIAL_ANY, (1e-3, math.inf)], ["", "scipy.special.", "special.", "torch.special.", "torch.",
+                                                 ".xlogy"]),
+    "xlog1py": ([_SPECIAL_ANY, (-0.999, math.inf)], ["", "scipy.special.", "special.", "torch.special."]),
+}
 OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 # The operators as NumPy's ufuncs by name (torch.add and kin too; torch has no true_divide method).
 UFUNC_NAMES = {"add": ("add",), "sub": ("subtract",), "mul": ("multiply",), "div": ("divide", "true_divide")}
@@ -434,6 +465,37 @@ def _activation_interval(op, iv, attrs):
     return at(lo), at(hi)
 
 
+def _special_interval(op, args, ivs):
+    """Bounds of a special function of operands in its domain (SPECIAL_FUNCTIONS), from its
+    monotonic pieces: gammaln and gamma have one minimum (at x = 1.4616), i0 is even."""
+    from scipy import special
+
+    def at(fn, *v):
+        with np.errstate(all="ignore"):
+            value = float(fn(*v))
+        return value if not math.isnan(value) else (-math.inf if v[-1] < 0 else math.inf)
+    if op == "polygamma":
+        n, (lo, hi) = int(args[0].attrs["value"]), ivs[1]
+        ends = (at(lambda v: special.polygamma(n, v), lo), at(lambda v: special.polygamma(n, v), hi))
+        return min(ends), max(ends)
+    if op in ("beta", "betaln"):  # decreasing in each argument on (0, inf)
+        fn = getattr(special, op)
+        return at(fn, ivs[0][1], ivs[1][1]), at(fn, ivs[0][0], ivs[1][0])
+    if op in ("xlogy", "xlog1py"):
+        log = math.log if op == "xlogy" else math.log1p
+        return _mul_iv(ivs[0], (_safe(log, ivs[1][0]) if ivs[1][0] > (-1 if op == "xlog1py" else 0) else -math.inf,
+                                _safe(log, ivs[1][1])))
+    (lo, hi), fn = ivs[0], getattr(special, op)
+    if op in ("gammaln", "gamma"):
+        return at(fn, 1.4616321449683622), max(at(fn, lo), at(fn, hi))
+    if op == "i0":
+        small = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+        return at(fn, small), at(fn, max(abs(lo), abs(hi)))
+    if op in ("erfc", "erfcx"):  # decreasing
+        return at(fn, hi), at(fn, lo)
+    return at(fn, lo), at(fn, hi)  # digamma, erfinv, log_ndtr, ndtri, logit, i1: increasing
+
+
 def _power_iv(iv, low: int, high: int):
     """The values of products of ``low`` to ``high`` factors from the interval ``iv``."""
     lo, hi = iv
@@ -465,6 +527,12 @@ def _interval(op, args, attrs, shape):
         return -inf, inf
     if op in UNARY and op not in _INCREASING and op not in ("sin", "cos", "arccos", "abs", "square", "cosh"):
         return _activation_interval(op, ivs[0], attrs)
+    if op in SPECIAL_FUNCTIONS:
+        return _special_interval(op, args, ivs)
+    if op == "distribution":  # z within +-40: log densities above -1000, probabilities in [0, 1]
+        method = attrs["method"]
+        return {"cdf": (0.0, 1.0), "sf": (0.0, 1.0), "pdf": (0.0, 1.0), "logcdf": (-1000.0, 0.0),
+                "logsf": (-1000.0, 0.0)}.get(method, (-1000.0, 2.0))
     if op in _INCREASING:
         (lo, hi), fn = ivs[0], _INCREASING[op]
         low = _safe(fn, lo) if lo > -inf else fn_limit(op, -1)
@@ -710,6 +778,8 @@ def _ev(node, arith, env, memo, trace):
         value = run(inner, arith, local, {}, trace)
         if isinstance(trace, Trace):
             trace.kinked_names = outer
+    elif op == "distribution":
+        value = _distribution(node, [_ev(a, arith, env, memo, trace) for a in node.args], arith)
     elif op == "clamp":
         x, lo, hi = (None if a is None else _ev(a, arith, env, memo, trace) for a in node.args)
         value = arith.call("clamp", x, lo, hi)
@@ -796,6 +866,35 @@ def _ev(node, arith, env, memo, trace):
     if isinstance(trace, Trace):
         _track_ties(node, value, trace)
     return value
+
+
+def _distribution(node, values, arith):
+    """scipy.stats' dist.method(x, [df,] loc, scale), from its textbook formula in the kernels."""
+    dist, method = node.attrs["dist"], node.attrs["method"]
+    c = arith.constant
+    named = dict(zip(node.attrs["names"], values))
+    x, df, loc, scale = (named.get(k) for k in ("x", "df", "loc", "scale"))
+    z = x if loc is None else arith.call("sub", x, loc)
+    z = z if scale is None else arith.call("div", z, scale)
+    if method in ("cdf", "sf", "logcdf", "logsf"):
+        arg = z if method in ("cdf", "logcdf") else arith.call("neg", z)
+        return arith.call("log_ndtr" if method.startswith("log") else "ndtr", arg)
+    if dist == "norm":
+        value = arith.call("sub", arith.call("mul", c(-0.5), arith.call("mul", z, z)), c(0.5 * math.log(2 * math.pi)))
+    elif dist == "laplace":
+        value = arith.call("sub", arith.call("neg", arith.call("abs", z)), c(math.log(2)))
+    elif dist == "logistic":  # -z - 2 log(1 + exp(-z))
+        value = arith.call("sub", arith.call("neg", z), arith.call("mul", c(2), arith.call("softplus", arith.call("neg", z))))
+    elif dist == "cauchy":
+        value = arith.call("neg", arith.call("log", arith.call("mul", c(math.pi), arith.call("add", c(1), arith.call("mul", z, z)))))
+    else:  # t
+        half = arith.call("mul", c(0.5), arith.call("add", df, c(1)))
+        value = arith.call("sub", arith.call("gammaln", half), arith.call("gammaln", arith.call("mul", c(0.5), df)))
+        value = arith.call("sub", value, arith.call("mul", c(0.5), arith.call("log", arith.call("mul", c(math.pi), df))))
+        value = arith.call("sub", value, arith.call("mul", half, arith.call("log1p", arith.call("div", arith.call("mul", z, z), df))))
+    if scale is not None:
+        value = arith.call("sub", value, arith.call("log", scale))
+    return arith.call("exp", value) if method == "pdf" else value
 
 
 def _track_ties(node, value, trace: Trace) -> None:
@@ -1078,6 +1177,9 @@ def _r(node, full=False):
         helper = node.attrs["helper"]
         parts = [arg(x) if kw is None else f"{kw}={arg(x)}" for x, kw in zip(a, node.attrs["keywords"])]
         return f"{helper.name}({', '.join(parts)})", P_ATOM
+    if op == "distribution":
+        parts = [arg(x) if kw is None else f"{kw}={arg(x)}" for x, kw in zip(a, node.attrs["keys"])]
+        return f"{node.attrs['prefix']}{node.attrs['dist']}.{node.attrs['method']}({', '.join(parts)})", P_ATOM
     base = {"pow": "power"}.get(op, op)
     name = _call_name(node, base)
     operands = list(a)
@@ -1649,7 +1751,8 @@ class Generator:
             return self.leaf(shape, scope)
         builders = [(self.unary, 24), (self.binary, 24), (self.neg, 3), (self.power, 6), (self.as_number, 2),
                     (self.binary_function, 6), (self.where, 7), (self.guard, 8), (self.clamp, 4),
-                    (self.constant_where, 2), (self.ifexp, 1.5), (self.division, 2)]
+                    (self.constant_where, 2), (self.ifexp, 1.5), (self.division, 2), (self.special_function, 2),
+                    (self.distribution, 1)]
         if not scope.elementwise:
             builders += [(self.reduce, 8), (self.matmul, 3), (self.dot, 3), (self.transpose, 3),
                          (self.softmax, 1.5), (self.layout, 8), (self.difference, 1.5)]
@@ -1955,6 +2058,69 @@ class Generator:
         if rng.random() < 0.1 and not spell.get("method"):
             spell["keywords"] = {1: "other"}
         return mk(op, a, b, spell=spell)
+
+    def special_function(self, shape, depth, scope):
+        """A special function of SciPy's (SPECIAL_FUNCTIONS), its operands in its domain."""
+        rng = self.rng
+        op = rng.choice(sorted(SPECIAL_FUNCTIONS))
+        domains, spellings = SPECIAL_FUNCTIONS[op]
+        shapes = self._operand_shapes(shape, scope) if len(domains) == 2 and op != "polygamma" else (shape, shape)
+        operands = []
+        for domain, operand_shape in zip(domains, shapes):
+            if domain is None:  # polygamma's order
+                operands.append(const(*rng.choice([(0, "0"), (1, "1"), (2, "2")])))
+                continue
+            x = self.gen(operand_shape, depth - 1, scope)
+            if x is None:
+                return None
+            if not _inside(x, domain):
+                lo, hi = domain
+                if hi == math.inf:
+                    x = mk("add", const(lo, repr(lo)), mk("softplus", x))
+                else:
+                    x = mk("add", const(lo, repr(lo)), mk("mul", const(hi - lo, repr(hi - lo)), mk("sigmoid", x)))
+            operands.append(x)
+        spelling = rng.choice(spellings)
+        if spelling.startswith("."):
+            if not _reads_input(operands[0]):
+                spelling = ""
+            else:
+                return mk(op, *operands, spell={"method": True, "name": spelling[1:]})
+        prefix, _, name = spelling.rpartition(".") if not spelling.endswith(".") else (spelling[:-1], ".", "")
+        spell = {"prefix": prefix + "." if prefix else ""}
+        if name:
+            spell["name"] = name
+        return mk(op, *operands, spell=spell)
+
+    def distribution(self, shape, depth, scope):
+        """A scipy.stats log density or distribution function (DISTRIBUTION_FORMS) of bounded
+        operands: x and loc within +-10 (tanh where they may not be), a scale in (0.5, 1.5)."""
+        rng = self.rng
+        dist, method = rng.choice(DISTRIBUTION_CALLS)
+        x = self.gen(shape, depth - 1, scope)
+        if x is None:
+            return None
+        args, names = [_bounded(x)], ["x"]
+        if dist == "t":  # its degrees of freedom, in (0.5, 5.5)
+            df = self.gen(shape, depth - 1, scope) if rng.random() < 0.4 else None
+            args.append(const(3.0, "3.0") if df is None else
+                        mk("add", const(0.5, "0.5"), mk("mul", const(5.0, "5.0"), mk("sigmoid", df))))
+            names.append("df")
+        for key in ("loc", "scale"):
+            if rng.random() < 0.5:
+                continue
+            value = self.gen(shape, depth - 1, scope)
+            if value is None:
+                return None
+            args.append(_bounded(value) if key == "loc" else mk("add", const(0.5, "0.5"), mk("sigmoid", value)))
+            names.append(key)
+        # Positional up to the first keyword (a scale without a loc is always one), keywords after it.
+        keys, keyword = [None], False
+        for i, name in enumerate(names[1:], start=1):
+            keyword = keyword or rng.random() < 0.3 or (name == "scale" and names[i - 1] != "loc")
+            keys.append(name if keyword else None)
+        prefix = rng.choice(["scipy.stats.", "stats.", ""])
+        return mk("distribution", *args, dist=dist, method=method, keys=tuple(keys), names=tuple(names), prefix=prefix)
 
     def division(self, shape, depth, scope):
         """a // b, a % b, np.fmod(a, b): a divisor away from 0, a constant mostly (x % 2.0), else
@@ -3285,6 +3451,10 @@ def features(program: Program) -> set:
                 found.add("helper-default")
             if any(k is not None for k in node.attrs["keywords"]):
                 found.add("helper-keyword")
+        if op in SPECIAL_FUNCTIONS:
+            found.add("special-function")
+        if op == "distribution":
+            found.add(f"distribution:{node.attrs['dist']}.{node.attrs['method']}")
         if op in UNARY or op in BINARY_FUNCTIONS or op in REDUCTIONS or op in _CALLED:
             if spell.get("method"):
                 found.add("spelling:method")

@@ -1783,9 +1783,85 @@ PARTS = (
     )),
 )
 
+# ---- SciPy's special functions ----------------------------------------------------------------
+# References: SciPy itself in float64 (it has no extended precision: ref_eps is float64's).
+def scipy_function(name: str, *fixed) -> Callable:
+    def reference(*args):
+        from scipy import special
+        dtype = np.result_type(*(np.asarray(a) for a in args))
+        return np.asarray(getattr(special, name)(*fixed, *(np.asarray(a, np.float64) for a in args))).astype(dtype)
+    reference.__name__ = name
+    return reference
+
+
+def _special(op, spellings, domains, *variants, reference=None, **options) -> OpInfo:
+    return op_info(op, "elementwise", elementwise(op, spellings, reference or scipy_function(op), domains,
+                                                  ref_eps=FLOAT64_EPS, **options), *variants)
+
+
+def _log_ndtr_partials(x):
+    from scipy import special
+    return (np.sqrt(2 / np.pi) / special.erfcx(-np.asarray(x, np.float64) / np.sqrt(2)),)
+
+
+def _ndtri_partials(p):
+    from scipy import special
+    return (np.sqrt(2 * np.pi) * np.exp(special.ndtri(np.asarray(p, np.float64)) ** 2 / 2),)
+
+
+def _logit_eps(x, eps=0.1):
+    return scipy_function("logit")(np.clip(x, eps, 1 - eps))
+
+
+def _polygamma(n):
+    sources = [f"polygamma({n}, x)", f"scipy.special.polygamma({n}, x)", f"torch.special.polygamma({n}, x)",
+               f"torch.polygamma({n}, x)", f"x.polygamma({n})", f"torch.polygamma(n={n}, input=x)"]
+    return elementwise("polygamma", sources, scipy_function("polygamma", n), [(0.3, 5.0)],
+                       name=f"n={n}", inputs=("x",), ref_eps=FLOAT64_EPS)
+
+
+_POSITIVE_PAIR = [(0.3, 4.0), (0.3, 4.0)]
+SPECIAL = (
+    _special("gammaln", spell("gammaln lgamma", torch="lgamma", math="lgamma", scipy="gammaln", special="gammaln",
+                              method="lgamma"), [(0.2, 6.0)]),
+    _special("digamma", spell("digamma psi", torch="digamma", scipy="digamma psi", special="digamma psi",
+                              method="digamma"), [(0.2, 6.0)]),
+    OpInfo("polygamma", "elementwise", (_polygamma(0), _polygamma(1), _polygamma(3))),
+    _special("gamma", spell("gamma", math="gamma", scipy="gamma"), [(0.2, 5.0)]),
+    _special("beta", spell("beta", scipy="beta", args="x, y"), _POSITIVE_PAIR),
+    _special("betaln", spell("betaln", scipy="betaln", args="x, y"), _POSITIVE_PAIR),
+    _special("erfc", spell("erfc", torch="erfc", math="erfc", scipy="erfc", special="erfc", method="erfc"),
+             [(-3.0, 3.0)]),
+    _special("erfinv", spell("erfinv", torch="erfinv", scipy="erfinv", special="erfinv", method="erfinv"),
+             [(-0.95, 0.95)]),
+    _special("erfcx", spell("erfcx", scipy="erfcx", special="erfcx"), [(-3.0, 5.0)]),
+    _special("ndtr", spell("ndtr", scipy="ndtr", special="ndtr"), [(-4.0, 4.0)], reference=ndtr),
+    _special("log_ndtr", spell("log_ndtr", scipy="log_ndtr", special="log_ndtr"), [(-6.0, 6.0)],
+             extremes=_extremes([[-1e3, -40.0, 10.0, 40.0]], [[-1e3, -40.0, 10.0, 40.0]], _log_ndtr_partials)),
+    _special("ndtri", spell("ndtri", scipy="ndtri", special="ndtri"), [(0.02, 0.98)],
+             extremes=(extreme("extreme", [[1e-300, 1e-20, 1 - 1e-12]], _ndtri_partials),
+                       extreme("extreme-f32", [[1e-30, 1e-7, 0.999]], _ndtri_partials, "float32"))),
+    _special("logit", spell("logit", torch="logit", scipy="logit", special="logit", method="logit"),
+             [(0.05, 0.95)],
+             elementwise("logit", ["torch.logit(x, eps=0.1)", "torch.special.logit(x, eps=0.1)", "x.logit(eps=0.1)",
+                                   "torch.logit(x, 0.1)", "x.logit(0.1)", "torch.logit(input=x, eps=0.1)"],
+                         _logit_eps, [(0.15, 0.85)], name="eps", ref_eps=FLOAT64_EPS,
+                         kinks=[kink("bounds", [[0.05, 0.1, 0.5, 0.9, 0.95]],
+                                     [[0.0, 1 / 0.09, 4.0, 1 / 0.09, 0.0]])])),
+    _special("i0", spell("i0", numpy="", torch="i0", scipy="i0", special="i0", method="i0"), [(-4.0, 4.0)]),
+    _special("i1", spell("i1", scipy="i1", special="i1"), [(-4.0, 4.0)],
+             kinks=[kink("zero", [[0.0]], [[0.5]])]),
+    _special("xlogy", spell("xlogy", torch="xlogy", scipy="xlogy", special="xlogy", method="xlogy", args="x, y"),
+             [(-2.0, 2.0), (0.2, 3.0)], kinks=[kink("zero-x", [[0.0, 0.0, 0.0], [0.5, 2.0, -1.0]],
+                                                   [[math.log(0.5), math.log(2.0), 0.0], [0.0, 0.0, 0.0]])]),
+    _special("xlog1py", spell("xlog1py", scipy="xlog1py", special="xlog1py", args="x, y"),
+             [(-2.0, 2.0), (-0.8, 3.0)], kinks=[kink("zero-x", [[0.0, 0.0, 0.0], [0.5, 2.0, -2.0]],
+                                                     [[math.log1p(0.5), math.log1p(2.0), 0.0], [0.0, 0.0, 0.0]])]),
+)
+
 OPS: tuple[OpInfo, ...] = (*UNARY_OPS, *BINARY_OPS, *OPERATORS, CLAMP, WHERE, *REDUCTIONS,
                            MATMUL, DOT, TRANSPOSE, *LAYOUT, GATHER, TAKE_ALONG, GATHER_ALONG, *JOINS, *SCANS,
-                           *SUGAR, *CONTRACTIONS, *SORTS, *POSITIONS, *PARTS, *STATISTICS)
+                           *SUGAR, *CONTRACTIONS, *SORTS, *POSITIONS, *PARTS, *STATISTICS, *SPECIAL)
 
 
 def cases(ops: Sequence[OpInfo] = OPS) -> list[Case]:

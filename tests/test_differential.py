@@ -79,7 +79,8 @@ REQUIRED = {
                           "transpose", "gt", "lt", "ge", "le", "ne", "and", "or", "not", "call")} | {
     f"op:{op}" for op in G.LAYOUT} | {
     "index-int", "index-slice", "index-take", "index-newaxis", "index-ellipsis", "index-negative-step",
-    "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "assert", "unbind", "op:argmax", "op:argmin", "op:variance", "op:deviation", "op:norm", "ufunc-by-name", "conditional-expression",
+    "index-repeated-positions", "for-loop", "static-if", "tuple-assignment", "assert", "unbind", "op:argmax", "op:argmin", "op:variance", "op:deviation", "op:norm", "ufunc-by-name", "special-function", "op:polygamma", "op:xlogy",
+    "op:log_ndtr", "distribution:norm.logpdf", "distribution:t.logpdf", "distribution:norm.logcdf", "conditional-expression",
     "entry-default", "reshape-own-size", "expand-keep", "flip:fliplr", "flip:flipud", "gather:input",
     "gather:column", "gather:rows", "gather:mask", "take-along:numpy", "take-along:torch", "take-along:moved-positions",
     "join:np.array", "op:gather_index", "op:take_along_axis", "op:stack", "op:concatenate", "op:hstack",

@@ -524,8 +524,11 @@ def test_database_numpy_and_math_spellings_exist():
     assert not missing
 
 
+# (Extremes of a float64-only reference, SciPy's, lie beyond what its finite differences resolve:
+# tests/test_special.py checks those partials against mpmath instead.)
 @pytest.mark.parametrize("case", params(lambda case: case.canonical and case.sample.partials is not None
-                                        and not case.sample.kink))
+                                        and not case.sample.kink and not (case.sample.kind == "extreme"
+                                                                          and case.variant.ref_eps == opdb.FLOAT64_EPS)))
 def test_database_partials_agree_with_finite_differences(case):
     given = expected_gradients(case, None)
     differenced = jacobians(case.variant, case.sample)

@@ -16,7 +16,8 @@ np.std (and PyTorch's),
 ``positions.py`` indexes by positions known when the module runs
 (``logp[np.arange(n), t]``),
 ``python.py`` the Python that runs at compile time (tuples, if, loops unrolled),
-``assertions.py`` assert statements (on sizes: checked when the module runs);
+``assertions.py`` assert statements (on sizes: checked when the module runs), ``special.py``
+torch.logit's eps and x.polygamma(n), ``distributions.py`` scipy.stats' log densities;
 ``limits.py`` bounds the work a source can cause. Later stages read the Program
 (``derivgen/graph.py``), never the parser.
 """
@@ -32,6 +33,7 @@ from .calls import Calls
 from .casts import Casts
 from .contractions import Contractions
 from .definitions import Definitions
+from .distributions import Distributions
 from .expressions import Expressions
 from .losses import Losses
 from .modules import Modules
@@ -40,6 +42,7 @@ from .python import CompileTime
 from .reading import Reading, normalize
 from .sizes import Sizes
 from .sorting import Sorting
+from .special import SpecialCalls
 from .statements import Statements
 from .statics import Statics
 from .statistics import Statistics
@@ -51,7 +54,8 @@ __all__ = ["Parser", "parse"]
 
 
 class Parser(Reading, Definitions, Modules, Statements, Assertions, Expressions, CompileTime, Calls, Contractions, Statics, Sizes,
-             Casts, Sugar, Stencils, Losses, Statistics, ConstantArrays, Sorting, RunTimePositions, Values):
+             Casts, Sugar, Stencils, Losses, Statistics, ConstantArrays, Sorting, SpecialCalls, Distributions,
+             RunTimePositions, Values):
     """One parse of one source: the graph it builds and what the source defines."""
 
     def __init__(self, source: str, filename: str):

@@ -33,9 +33,11 @@ from .stencils import GRADIENT
 # np.array([a, b]) and np.asarray: the values of a list, stacked (derivgen/ops/joins.py)
 ARRAY_LITERALS = (("np.", "array"), ("numpy.", "array"), ("np.", "asarray"), ("numpy.", "asarray"))
 from .arrays import CONSTANT_ARRAYS, constant_name
+from .distributions import distribution_path
 from .sizes import METHODS as SIZE_METHODS
 from .sizes import SHAPE_HINT, Shape, size_function
 from .sorting import SORTING
+from .special import SPECIAL_CALLS, SPECIAL_METHODS
 from .statistics import NORMS, STATISTICS
 from .sugar import DIFF, SUGAR, SUGAR_METHODS, SUGAR_PREFIXES
 
@@ -293,9 +295,11 @@ class Expressions:
             if func.attr.startswith("__"):
                 raise self.error(func, f"dunder attributes such as .{short(func.attr)} are never accessed")
             dotted = dotted_name(func)
-            path = self.module_path(dotted, env)
+            path = self.call_path(dotted, env)
             if size_function(path) is not None:
                 return self.size_function(size_function(path), node, env)
+            if distribution_path(path) is not None:  # scipy.stats.norm.logpdf(x, loc, scale)
+                return self.distribution_call(*distribution_path(path), node, env)
             if path is not None and ops.strip_prefix(path) in (("np.", DIFF), ("numpy.", DIFF), ("torch.", DIFF)):
                 return self.diff_call(node, env, None)
             loss = ops.strip_prefix(path) if path is not None else None
@@ -315,6 +319,8 @@ class Expressions:
                 return self.sugar_call(rest, node, env, torch=prefix.startswith(("torch.", "F.")))
             if rest in SORTING and prefix in ("np.", "numpy.", "torch."):
                 return self.sort_call(rest, node, env, None, prefix)
+            if rest in SPECIAL_CALLS and prefix in ("torch.", "torch.special."):
+                return self.special_call(rest, node, env)
             if rest in STATISTICS and prefix in ("np.", "numpy.", "torch."):
                 return self.statistic_call(rest, node, env, None, prefix)
             if rest in NORMS and (prefix, rest) not in (("np.", "norm"), ("numpy.", "norm"), ("np.", "linalg.vector_norm"),
@@ -340,6 +346,8 @@ class Expressions:
                                  "np.tile(x, reps) or torch.tile(x, dims) for the whole array")
             if func.attr in ("softmax", "log_softmax"):  # PyTorch's x.softmax(dim)
                 return self.loss_call(func.attr, node, env, "torch.", receiver=func.value)
+            if func.attr in SPECIAL_METHODS:  # PyTorch's x.logit(eps), x.polygamma(n)
+                return self.special_call(func.attr, node, env, func.value)
             if func.attr in SORTING:  # x.sort(), x.topk(k), x.msort(): PyTorch's
                 return self.sort_call(func.attr, node, env, func.value, "torch.")
             if func.attr in STATISTICS:  # x.var(), x.std(): NumPy's or PyTorch's, as statistics.py decides

@@ -13,6 +13,7 @@ import sys
 
 from .. import ops
 from ..errors import UnsupportedError
+from .distributions import DISTRIBUTIONS, METHODS
 from .language import MODULE_ROOTS, short
 
 # Each module a source may import, and the library whose functions it names.
@@ -23,6 +24,8 @@ MODULES = {
     "torch.special": "torch.special",
     "scipy": "scipy", "scipy.special": "scipy.special", "autograd.scipy.special": "scipy.special",
     "jax.scipy.special": "scipy.special",
+    "scipy.stats": "scipy.stats", "jax.scipy.stats": "scipy.stats",
+    **{f"{root}scipy.stats.{name}": f"scipy.stats.{name}" for root in ("", "jax.") for name in DISTRIBUTIONS},
 }
 # What the prefixes mean without an import (derivgen/ops PREFIXES); an import cannot make
 # one of them mean another library.
@@ -30,7 +33,8 @@ _ROOTS = {"np": "numpy", "numpy": "numpy", "torch": "torch", "math": "math", "F"
           "scipy": "scipy"}
 # The packages a module above is reached from: `import autograd.numpy` binds `autograd`.
 _PACKAGES = {name.split(".")[0] for name in MODULES}
-_IMPORTS_HINT = "import numpy, torch, torch.nn.functional, math or scipy.special (aliases of them too)"
+_IMPORTS_HINT = ("import numpy, torch, torch.nn.functional, math, scipy.special or scipy.stats (aliases of them "
+                 "too; from scipy.stats import norm)")
 
 
 def canonical(path: str) -> str:
@@ -57,6 +61,24 @@ class Modules:
         if root in self.imports:
             return canonical(self.imports[root] + ("." + rest if rest else ""))
         return dotted if root in MODULE_ROOTS else None
+
+    def call_path(self, dotted: str | None, env) -> str | None:
+        """The library path of a called name: module_path's, and, without an import, SciPy's
+        for ``special.gammaln(x)`` (a special function), ``stats.norm.logpdf(x)`` (a
+        distribution) and ``norm.logpdf(x)`` (its own functions only) where that first name is
+        no input, local or import: ``t.sum()`` of an input t stays the input's."""
+        path = self.module_path(dotted, env)
+        if path is not None or dotted is None:
+            return path
+        root, _, rest = dotted.partition(".")
+        if root in env or root in self.globals or root in self.inputs or root in self.imports or not rest:
+            return None
+        if root == "special" and ops.lookup(f"scipy.special.{rest}") is not None:
+            return f"scipy.{dotted}"
+        dist, _, method = rest.partition(".") if root == "stats" else (root, ".", rest)
+        if dist in DISTRIBUTIONS and (root == "stats" or method in METHODS[dist]) and method and "." not in method:
+            return f"scipy.stats.{dist}.{method}"
+        return None
 
     def read_import(self, stmt) -> None:
         """Record what an import statement binds, or raise where it names anything else."""

@@ -265,6 +265,22 @@ def _evalf(expr: sp.Basic):
         symbolic.tanhshrink: lambda x: x - sp.tanh(x),
         symbolic.ndtr: lambda x: sp.erfc(-x / sp.sqrt(2)) / 2,
         symbolic.expm1: lambda x: sp.exp(x) - 1,
+        symbolic.gammaln: lambda x: sp.log(sp.Abs(sp.gamma(x))),
+        symbolic.digamma: sp.digamma,
+        symbolic.polygamma: sp.polygamma,
+        symbolic.gamma: sp.gamma,
+        symbolic.beta: sp.beta,
+        symbolic.betaln: lambda a, b: sp.log(sp.Abs(sp.beta(a, b))),
+        symbolic.erfc: sp.erfc,
+        symbolic.erfinv: sp.erfinv,
+        symbolic.erfcx: lambda x: sp.exp(x**2) * sp.erfc(x),
+        symbolic.logit: lambda x: sp.log(x / (1 - x)),
+        symbolic.log_ndtr: lambda x: sp.log(sp.erfc(-x / sp.sqrt(2)) / 2),
+        symbolic.ndtri: lambda x: sp.sqrt(2) * sp.erfinv(2 * x - 1),
+        symbolic.i0: lambda x: sp.besseli(0, x),
+        symbolic.i1: lambda x: sp.besseli(1, x),
+        symbolic.xlogy: lambda x, y: x * sp.log(y),
+        symbolic.xlog1py: lambda x, y: x * sp.log(1 + y),
     }
     expr = expr.replace(lambda e: type(e) in elementary, lambda e: elementary[type(e)](*e.args))
     return complex(expr.evalf(30))

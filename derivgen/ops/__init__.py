@@ -343,6 +343,7 @@ from . import (  # the built-in entries register themselves (after the above)
     layout,
     scans,
     sizes,
+    special,
 )
 
 __all__ = [
@@ -368,6 +369,7 @@ __all__ = [
     "register",
     "scans",
     "sizes",
+    "special",
     "strip_prefix",
     "suggest",
     "unregister",

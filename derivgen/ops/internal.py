@@ -52,9 +52,6 @@ _internal("shaped_condition", S.shaped_condition, rule=_none)
 # sech(x)**2' = -2 sech(x)**2 tanh(x)
 _internal("sech2", S.sech2, helper="sech2", scalar_helper="sech2_scalar", blockable=True,
           rule=lambda ops, static: (-2 * G * OUT * sp.tanh(ops[0]),))
-# Phi(x), the standard normal distribution function (gelu's x * Phi(x)): Phi' = exp(-x**2/2) / sqrt(2 pi)
-_internal("ndtr", S.ndtr, helper="ndtr", scalar_helper="ndtr_scalar", blockable=True, new_array=True,
-          rule=lambda ops, static: (G * sp.exp(-ops[0]**2 / 2) * sp.Float(0.3989422804014327),))
 _internal("scaled", S.scaled, helper="scaled", blockable=True, rule=lambda ops, static: (G * ops[1], G * ops[0]))
 # sum(a * b) over every element: each operand's term has the other's shape, summed to its own.
 _internal("sum_product", S.sum_product, helper="sum_product", rule=lambda ops, static: (G * ops[1], G * ops[0]),

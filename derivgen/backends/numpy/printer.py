@@ -276,7 +276,7 @@ class NumPyPrinter(StrPrinter):
         whole = {int(i) for i in re.findall(r"[(,]\s*\{(\d+)\}\s*(?=[,)])", spelling)}
         operands = [self._print(a) if i in whole else self.parenthesize(a, PRECEDENCE["Pow"] + 1, strict=True)
                     for i, a in enumerate(expr.args)]
-        modules = {m: self.alias(m) for m in ("np", "math") if "{" + m + "}" in spelling}
+        modules = {m: self.alias(m) for m in ("np", "math", "special") if "{" + m + "}" in spelling}
         return spelling.format(*operands, **modules)
 
     def _print_nan_like(self, expr):
