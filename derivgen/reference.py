@@ -502,6 +502,17 @@ _EXACT_SCALAR.update({
 _NAIVE_ELEMENTWISE.update({"positive": np.positive, "imag": lambda x: np.zeros_like(np.asarray(x, dtype=np.float64)),
                            "reciprocal": np.reciprocal, "deg2rad": np.deg2rad, "rad2deg": np.rad2deg})
 _SELECTIONS |= {"positive", "imag"}
+# NumPy's cbrt, logaddexp2, copysign and heaviside (derivgen/ops/catalog.py).
+_EXACT_SCALAR.update({
+    "cbrt": lambda ctx, x: ctx.cbrt(x) if x >= 0 else -ctx.cbrt(-x),
+    "logaddexp2": lambda ctx, a, b: _logaddexp(ctx, a * ctx.ln2, b * ctx.ln2) / ctx.ln2,
+    "copysign": lambda ctx, a, b: abs(a) if b >= 0 else -abs(a),  # mpmath's zeros are +0
+    "heaviside": lambda ctx, x, h: ctx.mpf(0) if x < 0 else h if x == 0 else ctx.mpf(1),
+})
+_NAIVE_ELEMENTWISE.update({"cbrt": np.cbrt, "logaddexp2": np.logaddexp2, "copysign": np.copysign,
+                           "heaviside": np.heaviside})
+_NATIVE_SPECIAL |= {"logaddexp2"}
+_SELECTIONS |= {"copysign", "heaviside"}
 _EXACT_SCALAR.update(_ACTIVATIONS_EXACT)
 _NAIVE_ELEMENTWISE.update(_ACTIVATIONS_NAIVE)
 
@@ -629,7 +640,7 @@ _SPECIAL_EXACT: dict[str, Callable] = {
     "xlogy": _xlogy,
     "xlog1py": lambda ctx, x, y: _xlogy(ctx, x, y, one=True),
 }
-_SPECIAL_BINARY = {"polygamma", "beta", "betaln", "xlogy", "xlog1py"}
+_SPECIAL_BINARY = {"polygamma", "beta", "betaln", "xlogy", "xlog1py", "logaddexp2", "copysign", "heaviside"}
 _EXACT_SCALAR.update(_SPECIAL_EXACT)
 _NAIVE_ELEMENTWISE.update({name: _scipy_naive(name) for name in _SPECIAL_EXACT})
 _NAIVE_ELEMENTWISE["softplus"] = lambda x, beta=None, threshold=None: (
@@ -1354,7 +1365,8 @@ _HEADS = {
     "Min": "minimum", "logaddexp": "logaddexp", "clip": "clamp", "where": "where",
     "floor_divide": "floor_divide", "remainder": "remainder", "fmod": "fmod",
     "hardtanh": "hardtanh", "tanhshrink": "tanhshrink", "ndtr": "ndtr",
-    **{name: name for name in _SPECIAL_EXACT},
+    **{name: name for name in _SPECIAL_EXACT}, "cbrt": "cbrt", "logaddexp2": "logaddexp2", "copysign": "copysign",
+    "heaviside": "heaviside",
     "matmul": "matmul", "dot": "dot", "transpose": "transpose", "zeros_like": "zeros_like",
 }
 _REDUCTIONS = {"reduce_sum": "sum", "reduce_mean": "mean", "reduce_logsumexp": "logsumexp", "reduce_max": "amax",

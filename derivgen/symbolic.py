@@ -53,7 +53,16 @@ def _opaque(name: str, nargs, doc: str) -> type:
 
 
 # Elementwise ops.
-sigmoid = _opaque("sigmoid", 1, "1 / (1 + exp(-x))")
+class sigmoid(Opaque):
+    """1 / (1 + exp(-x)); of an exact 0 (a gradient's sigmoid(a - b) where a is b), 1/2."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        return sp.Rational(1, 2) if x.is_zero else None
+
+
 softplus = _opaque("softplus", 1, "log(1 + exp(x))")
 relu = _opaque("relu", 1, "max(x, 0)")
 # Activations (derivgen/ops/catalog.py); the others are written with the heads here.
@@ -61,6 +70,11 @@ hardtanh = _opaque("hardtanh", 3, "min(max(x, lo), hi), PyTorch's: no gradient a
 tanhshrink = _opaque("tanhshrink", 1, "x - tanh(x), without its cancellation near 0")
 ndtr = _opaque("ndtr", 1, "Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal distribution function")
 logaddexp = _opaque("logaddexp", 2, "log(exp(a) + exp(b))")
+# NumPy's ufuncs of these names (derivgen/ops/catalog.py).
+cbrt = _opaque("cbrt", 1, "the real cube root, of negative x too")
+logaddexp2 = _opaque("logaddexp2", 2, "log2(2**a + 2**b)")
+copysign = _opaque("copysign", 2, "|a| with the sign of b")
+heaviside = _opaque("heaviside", 2, "0 where x < 0, h where x == 0, 1 where x > 0")
 # SciPy's special functions (derivgen/ops/special.py), computed by scipy.special.
 gammaln = _opaque("gammaln", 1, "log|Gamma(x)|")
 digamma = _opaque("digamma", 1, "psi(x) = Gamma'(x) / Gamma(x)")

@@ -76,7 +76,7 @@ from derivgen import reference as R
 
 UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
          "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "abs",
-         "sign", "floor", "ceil", "erf", "sigmoid", "softplus", "relu",
+         "sign", "floor", "ceil", "erf", "sigmoid", "softplus", "relu", "cbrt",
          # torch.nn.functional's activations (their parameters: ACTIVATION_PARAMETERS)
          "gelu", "silu", "mish", "elu", "selu", "celu", "leaky_relu", "relu6", "hardtanh", "softsign", "logsigmoid",
          "hardsigmoid", "hardswish", "rsqrt", "tanhshrink", "softshrink", "hardshrink"]
@@ -97,7 +97,7 @@ ACTIVATION_PARAMETERS = {
 ACTIVATION_DEFAULTS = {"softplus": (1.0, 20.0)}
 # Activations whose value is not monotonic, and the least value each takes.
 ACTIVATION_MINIMA = {"gelu": -0.17, "silu": -0.2785, "mish": -0.3089, "hardswish": -0.375}
-BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp"]
+BINARY_FUNCTIONS = ["arctan2", "hypot", "maximum", "minimum", "logaddexp", "logaddexp2", "copysign", "heaviside"]
 # scipy.stats' functions (op "distribution": args x, then df for t, then loc and scale where
 # written; attrs dist, method, keys (the keyword each argument is written with, or None), prefix).
 DISTRIBUTION_CALLS = [("norm", "logpdf"), ("norm", "pdf"), ("norm", "cdf"), ("norm", "logcdf"), ("norm", "sf"),
@@ -444,7 +444,7 @@ _INCREASING = {"exp": math.exp, "exp2": lambda x: 2.0**x, "expm1": math.expm1, "
                "arcsinh": math.asinh, "arccosh": math.acosh, "arctanh": math.atanh, "erf": math.erf,
                "sigmoid": _sigmoid, "softplus": _softplus, "relu": lambda x: max(x, 0.0),
                "floor": math.floor, "ceil": math.ceil, "tan": math.tan,
-               "sign": lambda x: (x > 0) - (x < 0)}
+               "sign": lambda x: (x > 0) - (x < 0), "cbrt": lambda x: math.copysign(abs(x) ** (1 / 3), x)}
 
 
 def _activation_interval(op, iv, attrs):
@@ -570,8 +570,15 @@ def _interval(op, args, attrs, shape):
         return 0.0, math.hypot(max(abs(v) for v in ivs[0]), max(abs(v) for v in ivs[1]))
     if op == "arctan2":
         return -math.pi, math.pi
-    if op == "logaddexp":
-        return max(ivs[0][0], ivs[1][0]), max(ivs[0][1], ivs[1][1]) + math.log(2)
+    if op in ("logaddexp", "logaddexp2"):
+        return max(ivs[0][0], ivs[1][0]), max(ivs[0][1], ivs[1][1]) + (math.log(2) if op == "logaddexp" else 1.0)
+    if op == "copysign":  # |a| with b's sign
+        (lo, hi), (blo, bhi) = ivs
+        small = 0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+        big = max(abs(lo), abs(hi))
+        return (small if blo > 0 else -big), (big if bhi >= 0 else -small)
+    if op == "heaviside":
+        return min(0.0, ivs[1][0]), max(1.0, ivs[1][1])
     if op in DIVISION_FORMS:
         (alo, ahi), (blo, bhi) = ivs
         if blo <= 0 <= bhi:
@@ -982,13 +989,14 @@ def _source_op(node) -> str:
 # Ops whose derivative is infinite at a point where their value is finite: sqrt's 0, arcsin's
 # and arccos's +-1, arccosh's 1, the base 0 of a power with an exponent between 0 and 1 (a
 # larger exponent has a finite derivative there, a smaller one an infinite value).
-STEEP = {"sqrt": (0.0,), "rsqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh": (1.0,), "pow": (0.0,)}
+STEEP = {"cbrt": (0.0,), "sqrt": (0.0,), "rsqrt": (0.0,), "arcsin": (-1.0, 1.0), "arccos": (-1.0, 1.0), "arccosh": (1.0,), "pow": (0.0,)}
 
 # Ops that pass no gradient where their value is a constant (relu(x) at x < 0, a where's branch
 # not taken; the steps everywhere): derivgen computes a steep op's derivative there on a
 # harmless operand (the README's sqrt(relu(x))) or not at all, so a steep point they make is
 # checked.
-GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil", "floor_divide", "relu6", "hardtanh",
+GATED = ("relu", "clamp", "maximum", "minimum", "where", "sign", "floor", "ceil", "floor_divide", "heaviside", "relu6",
+         "hardtanh",
          "hardsigmoid", "hardswish", "softshrink", "hardshrink")
 
 
@@ -1847,7 +1855,7 @@ class Generator:
             spell["prefix"] = "np."
         elif roll < 0.8:
             spell["prefix"] = "torch."
-        elif roll < 0.88 and op in ("relu", "softplus", "sigmoid", "logsumexp", *UNARY[29:]):
+        elif roll < 0.88 and op in ("relu", "softplus", "sigmoid", "logsumexp", *UNARY[30:]):
             spell["prefix"] = rng.choice(["F.", "torch.nn.functional."])
         elif roll < 0.93:
             spell["prefix"] = rng.choice(PREFIXES[4:])
@@ -2054,9 +2062,11 @@ class Generator:
         a, b = self.gen(a_shape, depth - 1, scope), self.gen(b_shape, depth - 1, scope)
         if a is None or b is None:
             return None
+        if op == "copysign":  # a zero sign is +0.0 (x + 0.25 rounds to +0): the reference has no -0
+            b = mk("add", b, const(0.25, "0.25"))
         spell = self._spelling(op)
         if rng.random() < 0.1 and not spell.get("method"):
-            spell["keywords"] = {1: "other"}
+            spell["keywords"] = {1: "values" if op == "heaviside" else "other"}
         return mk(op, a, b, spell=spell)
 
     def special_function(self, shape, depth, scope):

@@ -398,6 +398,10 @@ def _pair_distance(x, y):
     return np.abs(x - y)
 
 
+def _first_distance(x, y):  # the kink at x == 0 (copysign's, heaviside's step)
+    return np.abs(x) + 0 * y
+
+
 def _origin_distance(x, y):
     return np.hypot(x, y)
 
@@ -701,6 +705,8 @@ UNARY_OPS = [
     unary("ceil", spell("ceil", numpy="ceil", torch="ceil", math="ceil", method="ceil"), np.ceil,
           (-2.5, 2.5), clear=_integer_distance,
           kinks=[kink("kink", [[-1.0, 0.0, 1.0, 2.0]], [[0.0, 0.0, 0.0, 0.0]])]),
+    unary("cbrt", spell("cbrt", numpy="cbrt"), np.cbrt, (-3.0, 3.0), clear=np.abs,
+          kinks=[kink("zero", [[0.0, -8.0]], [[math.inf, 1 / 12]])]),
     unary("erf", spell("erf", torch="erf", math="erf", scipy="erf", special="erf", method="erf"), erf,
           (-3.0, 3.0), ref_eps=FLOAT64_EPS),
     unary("sigmoid", spell("sigmoid expit", torch="sigmoid", nn="sigmoid", scipy="expit", special="expit",
@@ -740,6 +746,16 @@ BINARY_OPS = [
                             extra=["torch.minimum(other=y, input=x)"]),
            np.minimum, [(-2.0, 2.0), (-2.0, 2.0)], clear=_pair_distance,
            kinks=[kink("tie", TIES, [[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])]),
+    binary("logaddexp2", spell("logaddexp2", numpy="logaddexp2", torch="logaddexp2", method="logaddexp2", args="x, y"),
+           np.logaddexp2, [(-3.0, 3.0), (-3.0, 3.0)],
+           extremes=_extremes([[-800.0, 800.0, 1000.0], [800.0, -800.0, 1000.0]], [[-100.0, 100.0], [100.0, -100.0]],
+                              lambda x, y: (1 / (1 + np.exp2(y - x)), 1 / (1 + np.exp2(x - y))))),
+    binary("copysign", spell("copysign", numpy="copysign", torch="copysign", math="copysign", method="copysign",
+                             args="x, y"), np.copysign, [(-2.0, 2.0), (-2.0, 2.0)], clear=_first_distance,
+           kinks=[kink("zero", [[0.0, 0.0, 1.5], [2.0, -2.0, -1.0]], [[0.0, 0.0, -1.0], [0.0, 0.0, 0.0]])]),
+    binary("heaviside", spell("heaviside", numpy="heaviside", torch="heaviside", method="heaviside", args="x, y"),
+           np.heaviside, [(-2.0, 2.0), (-2.0, 2.0)], clear=_first_distance,
+           kinks=[kink("zero", [[0.0, -1.0, 1.0], [0.3, 0.3, 0.3]], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])]),
     binary("logaddexp", spell("logaddexp", numpy="logaddexp", torch="logaddexp", method="logaddexp",
                               args="x, y", extra=["torch.logaddexp(x, other=y)"]),
            np.logaddexp, [(-3.0, 3.0), (-3.0, 3.0)],

@@ -211,3 +211,13 @@ def test_errors_point_at_the_call(source, message):
         derivgen.compile(f"import torch\nimport scipy\nfrom scipy import special\ndef f(x, y, n):\n    return {source}\n")
     assert message in str(info.value)
     assert info.value.line == 5
+
+
+def test_a_special_function_of_a_size_keeps_the_inputs_dtype():
+    # special.logit of a Python number read off a shape is a float64 NumPy scalar: made a float
+    # (found by fuzzing, seed 20261310)
+    module = derivgen.compile("q * 0 + 2**special.logit(0.02 + 0.96 * sigmoid(y.nelement()))")
+    q, y = np.ones(2, np.float32), np.ones(3, np.float32)
+    value = module.forward(q, y)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, 2 ** special.logit(0.02 + 0.96 / (1 + np.exp(-3.0))), rtol=1e-6)

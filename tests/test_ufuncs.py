@@ -57,3 +57,33 @@ def test_fmax_and_fmin_ignore_nan_as_numpy_s(name):
     spelled = derivgen.compile(f"torch.{name}(input=a, other=0.5) + x * 0")
     np.testing.assert_array_equal(spelled.forward(a, 1.0), getattr(np, name)(a, 0.5))
     assert derivgen.gradcheck(derivgen.compile(f"np.{name}(a, b)"), {"a": X, "b": Y}).ok
+
+
+def test_cbrt_logaddexp2_copysign_heaviside_against_numpy_and_torch():
+    x = np.array([-8.0, -0.5, 0.0, 0.7, 27.0])
+    y = np.array([1.0, -2.0, 0.5, -1.0, 3.0])
+    module = derivgen.compile("np.cbrt(x) + np.logaddexp2(x, y) + np.copysign(x, y) + np.heaviside(x, y)")
+    with np.errstate(divide="ignore"):  # cbrt'(0) = inf
+        value, grads = module.value_and_grad(x, y)
+    np.testing.assert_allclose(value, np.cbrt(x) + np.logaddexp2(x, y) + np.copysign(x, y) + np.heaviside(x, y),
+                               rtol=1e-15)
+    slope = 1 / (1 + np.exp2(y - x))
+    with np.errstate(divide="ignore"):
+        expected_x = 1 / (3 * np.cbrt(x) ** 2) + slope + np.where(x == 0, 0.0, np.sign(x) * np.sign(y))
+    np.testing.assert_allclose(grads.x, expected_x, rtol=1e-14)
+    np.testing.assert_allclose(grads.y, (1 - slope) + (x == 0), rtol=1e-14)  # heaviside's values where x == 0
+    torch = pytest.importorskip("torch")
+    a = torch.tensor(x[[0, 1, 3, 4]], requires_grad=True)
+    b = torch.tensor(y[[0, 1, 3, 4]], requires_grad=True)
+    (torch.logaddexp2(a, b) + torch.copysign(a, b)).sum().backward()
+    g = derivgen.compile("np.sum(np.logaddexp2(a, b) + np.copysign(a, b))").backward(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_allclose(g.a, a.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(g.b, b.grad.numpy(), rtol=1e-14)
+
+
+def test_logaddexp2_of_a_value_with_itself_keeps_float32():
+    # its gradient is sigmoid(0) = 1/2 folded to a number, not a call that makes float64
+    w = np.ones((3, 2), np.float32)
+    grads = derivgen.compile("np.sum(np.logaddexp2(w, w))").backward(w)
+    assert grads.w.dtype == np.float32 and np.all(grads.w == 1.0)
+    assert np.all(np.isfinite(derivgen.compile("np.logaddexp2(x, y)").backward(np.array([1e4]), np.array([-1e4])).x))

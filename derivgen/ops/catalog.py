@@ -350,6 +350,27 @@ register(OpSpec("logaddexp", _XY, "elementwise", S.logaddexp, ("logaddexp",), he
                 rule=_with_parts(_binary_rule(lambda a, b, out, g: (g * S.sigmoid(a - b), g * S.sigmoid(b - a))),
                                  lambda ops: (G * S.part(ops[-1], 1), G * S.part(ops[-1], 2)), 2),
                 helper="logaddexp", scalar_helper="logaddexp_scalar", new_array=True, parts=S.logaddexp_parts))
+# NumPy's ufuncs of two operands (np.cbrt is here too, with one).
+_LN2 = sp.Float(math.log(2))
+
+register(OpSpec("cbrt", _X, "elementwise", S.cbrt, ("cbrt",), head=S.cbrt,
+                rule=lambda ops, static: (G / (3 * OUT * OUT),), note="cbrt'(x) = 1 / (3 cbrt(x)**2): inf at 0",
+                hazards=((0, 1.0),), numpy="cbrt", scalar=False, new_array=True))
+register(OpSpec("logaddexp2", _XY, "elementwise", S.logaddexp2, ("logaddexp2",), head=S.logaddexp2,
+                # d/da = 2**a / (2**a + 2**b) = sigmoid((a - b) ln 2): 1/2 at ties, finite at inf
+                rule=_binary_rule(lambda a, b, out, g: (g * S.sigmoid(_LN2 * (a - b)), g * S.sigmoid(_LN2 * (b - a)))),
+                numpy="logaddexp2", scalar=False, new_array=True))
+register(OpSpec("copysign", _XY, "elementwise", S.copysign, ("copysign",), head=S.copysign,
+                # |a| sign(b): slope copysign(1, a) * copysign(1, b) = out / a, 0 at a == 0 (PyTorch's);
+                # none through b (a sign), as in PyTorch
+                rule=_binary_rule(lambda a, b, out, g: (S.where(sp.Eq(a, 0), ZERO, g * out / _nonzero(a)), None)),
+                note="copysign'(a) = out / a, 0 at a == 0 (PyTorch's); no gradient through the sign's b",
+                numpy="copysign", math="copysign", new_array=True))
+register(OpSpec("heaviside", (Param("x", aliases=("input", "x1")), Param("values", aliases=("x2", "h0"))),
+                "elementwise", S.heaviside, ("heaviside",), head=S.heaviside,
+                rule=lambda ops, static: (None, S.where(sp.Eq(ops[0], 0), G, ZERO)),
+                note="heaviside: no gradient through x (a step); values gets it where x == 0",
+                numpy="heaviside", scalar_helper="heaviside_scalar", new_array=True))
 # Floor division and the remainders: piecewise, with jumps where a / b crosses an integer.
 # Between the jumps a // b is constant (no gradient, PyTorch's zeros) and a % b = a - b * (a // b)
 # has slopes 1 and -(a // b), as PyTorch's rules; fmod truncates instead of flooring.

@@ -80,7 +80,8 @@ class NumPyPrinter(StrPrinter):
             # NumPy's functions and the helpers (of arrays, NumPy scalars); not the Python numbers
             # a mean's count is made of (_per_element)
             head = type(expr).__name__
-            numpy_call = (text.startswith((self.aliases["np"] + ".", self.aliases["in_place"] + "("))
+            numpy_call = (text.startswith((self.aliases["np"] + ".", self.aliases["special"] + ".",
+                                           self.aliases["in_place"] + "("))
                           or head in HELPERS or head == "part")
             if numpy_call and _CALL.match(text):
                 return f"{self.alias('float')}({text})"

@@ -61,6 +61,13 @@ def _ndtr_scalar(x):
     return math.erfc(x * -0.7071067811865476) * 0.5
 
 
+def _heaviside_scalar(x, h):
+    """np.heaviside(x, h) for Python floats: 0 below 0, h at 0, 1 above (nan stays nan)."""
+    if x != x:
+        return x
+    return 0.0 if x < 0 else h + 0.0 if x == 0 else 1.0
+
+
 def _tanhshrink_scalar(x):
     """x - tanh(x) for a Python float, by the array path's formulas."""
     if not abs(x) < 1:
