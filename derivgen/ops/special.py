@@ -87,7 +87,7 @@ _two("betaln", S.betaln, lambda a, b, out, g: (g * (S.digamma(a) - S.digamma(a +
 _one("erfc", S.erfc, lambda a, out, g: -g * _TWO_OVER_SQRT_PI * sp.exp(-a**2), note="erfc'(x) = -2 exp(-x**2) / sqrt(pi)")
 _one("erfinv", S.erfinv, lambda a, out, g: g * _HALF_SQRT_PI * sp.exp(out**2), domain=((-1.0, 1.0), (-0.9, 0.9)),
      hazard=0.0, note="erfinv'(x) = sqrt(pi) / 2 * exp(erfinv(x)**2)")
-_one("erfcx", S.erfcx, lambda a, out, g: g * (2 * a * out - _TWO_OVER_SQRT_PI),
+_one("erfcx", S.erfcx, lambda a, out, g: g * (2 * a * out - _TWO_OVER_SQRT_PI), hazard=0.0,  # overflows below -9 (float32)
      note="erfcx'(x) = 2x erfcx(x) - 2 / sqrt(pi)")
 # Phi(x), the standard normal distribution function (also gelu's x * Phi(x)): computed with
 # math.erfc on both paths (no SciPy needed), exact far into the negative side.
@@ -103,10 +103,11 @@ _one("logit", S.logit, lambda a, out, g: g / (a * (1 - a)), domain=_PROBABILITY,
      note="logit'(p) = 1 / (p (1 - p))")
 
 # ---- modified Bessel functions ---------------------------------------------------------------
-_one("i0", S.i0, lambda a, out, g: g * S.i1(a), note="i0'(x) = i1(x)")
+# Both overflow beyond |x| = 713 (89 in float32): an unselected branch computes them at 0.
+_one("i0", S.i0, lambda a, out, g: g * S.i1(a), hazard=0.0, note="i0'(x) = i1(x)")
 # i1'(x) = i0(x) - i1(x) / x, 1/2 at 0, where i1(x) / x tends to 1/2 (x = 0 divides by 1 instead).
 _one("i1", S.i1, lambda a, out, g: g * (S.i0(a) - S.where(sp.Eq(a, 0), sp.Rational(1, 2), out / _nonzero(a))),
-     note="i1'(x) = i0(x) - i1(x) / x, 1/2 at x = 0")
+     hazard=0.0, note="i1'(x) = i0(x) - i1(x) / x, 1/2 at x = 0")
 
 # ---- x log y ---------------------------------------------------------------------------------
 # In x: log(y) (log1p(y)), the derivative also at x == 0, where the value is 0 whatever y is
